@@ -1,0 +1,359 @@
+/*
+ * plughost: argument parsing and the `list` and `call` commands; `serve`
+ * lives in serve.c. Everything goes through the public host API.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char usage[] =
+    "usage: plughost [OPTIONS] COMMAND ...\n"
+    "\n"
+    "Runs every plugin in its own sandboxed process and calls its methods.\n"
+    "\n"
+    "commands:\n"
+    "  list [--json] DIR              start the plugins in DIR, print their names,\n"
+    "                                 versions and methods, and every file that failed\n"
+    "  call DIR PLUGIN.METHOD [JSON]  call one method; JSON is the params, an array\n"
+    "                                 (by position) or an object (by name)\n"
+    "  serve DIR                      JSON-RPC 2.0 on stdin/stdout, one message a line,\n"
+    "                                 methods named PLUGIN.METHOD\n"
+    "DIR may also be a single plugin file.\n"
+    "\n"
+    "options:\n"
+    "  --timeout MS      call timeout (default 30000)\n"
+    "  --handshake-timeout MS  start-up timeout (default 5000)\n"
+    "  --max-message N   largest message in bytes (default 67108864)\n"
+    "  --memory N        address-space limit per plugin in bytes (default 1 GiB)\n"
+    "  --cpu S           CPU-time limit per plugin in seconds (default 60)\n"
+    "  --trace           log every message exchanged with plugins on stderr\n"
+    "  --json            machine-readable output (list)\n"
+    "  --help, --version\n"
+    "\n"
+    "examples:\n"
+    "  plughost list build/plugins\n"
+    "  plughost call build/plugins echo.echo '[\"hello\"]'\n"
+    "  plughost call build/plugins textstats.stats '{\"text\":\"a b c\"}'\n"
+    "  echo '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"echo.echo\",\"params\":[1]}' |\n"
+    "      plughost serve build/plugins\n"
+    "\n"
+    "exit codes of call: 0 ok, 1 the method returned an error, 2 usage,\n"
+    "3 plugin or method not found, 4 plugin crashed, 5 timeout, 6 killed by the\n"
+    "sandbox, 7 protocol breach, 8 resource limit, 9 host error. On failure stderr\n"
+    "ends with a line 'error: ' and the JSON-RPC error object.\n";
+
+void ph_cli_print_event(void *ud, json_t *ev)
+{
+    (void)ud;
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    const char *plugin = json_string_value(json_object_get(ev, "plugin"));
+    if (!type)
+        return;
+    if (strcmp(type, "log") == 0) {
+        fprintf(stderr, "[%s] %s: %s\n", plugin ? plugin : "?",
+                json_string_value(json_object_get(ev, "level")),
+                json_string_value(json_object_get(ev, "message")));
+    } else if (strcmp(type, "trace") == 0) {
+        fprintf(stderr, "trace %s %s %s (%lld bytes)\n", plugin ? plugin : "?",
+                json_string_value(json_object_get(ev, "direction")),
+                json_string_value(json_object_get(ev, "bytes")),
+                (long long)json_integer_value(json_object_get(ev, "length")));
+    } else if (strcmp(type, "ended") == 0) {
+        json_t *e = json_object_get(ev, "error");
+        const char *reason =
+            json_string_value(json_object_get(json_object_get(e, "data"), "reason"));
+        if (reason && strcmp(reason, "host stopping") == 0)
+            return;
+        fprintf(stderr, "plughost: %s\n", json_string_value(json_object_get(e, "message")));
+    }
+}
+
+int ph_cli_load(ph_host *h, const char *path, ph_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        snprintf(err->text, sizeof err->text, "%s: %s", path, strerror(errno));
+        err->status = PH_E_SYSTEM;
+        return PH_E_SYSTEM;
+    }
+    if (S_ISDIR(st.st_mode))
+        return ph_host_load_dir(h, path, err);
+    return ph_host_load_file(h, path, NULL, err);
+}
+
+static int exit_for(json_t *error)
+{
+    json_t *data = json_object_get(error, "data");
+    const char *status = json_string_value(json_object_get(data, "status"));
+    json_int_t code = json_integer_value(json_object_get(error, "code"));
+    if (!status)
+        return code == PH_RPC_METHOD_NOT_FOUND ? PH_EXIT_NOT_FOUND : PH_EXIT_METHOD_ERROR;
+    static const struct {
+        const char *status;
+        int code;
+    } map[] = {{"violation", PH_EXIT_VIOLATION},
+               {"timeout", PH_EXIT_TIMEOUT},
+               {"protocol", PH_EXIT_PROTOCOL},
+               {"limit", PH_EXIT_LIMIT},
+               {"setup_error", PH_EXIT_NOT_FOUND}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(status, map[i].status) == 0)
+            return map[i].code;
+    return PH_EXIT_CRASHED;
+}
+
+static void print_rpc_error(json_t *error)
+{
+    char *s = json_dumps(error, JSON_COMPACT);
+    fprintf(stderr, "plughost: %s\nerror: %s\n",
+            json_string_value(json_object_get(error, "message")), s ? s : "{}");
+    free(s);
+}
+
+/* The load error of the file named PLUGIN.so, if it failed: a plugin that
+ * never finished its handshake is known only by its file. New reference. */
+static json_t *load_error_of(ph_host *h, const char *plugin)
+{
+    json_t *d = ph_host_describe(h);
+    json_t *found = NULL, *e;
+    size_t i;
+    json_array_foreach(json_object_get(d, "errors"), i, e)
+    {
+        const char *file = json_string_value(json_object_get(e, "file"));
+        const char *base = file ? strrchr(file, '/') : NULL;
+        base = base ? base + 1 : file;
+        size_t n = strlen(plugin);
+        if (base && strncmp(base, plugin, n) == 0 && strcmp(base + n, ".so") == 0)
+            found = json_incref(json_object_get(e, "error"));
+    }
+    json_decref(d);
+    return found;
+}
+
+static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
+{
+    if (argc < 2 || argc > 3) {
+        fputs(usage, stderr);
+        return PH_EXIT_USAGE;
+    }
+    const char *target = argv[1];
+    const char *dot = strchr(target, '.');
+    if (!dot || dot == target || !dot[1]) {
+        fprintf(stderr, "plughost: call needs PLUGIN.METHOD, got \"%s\"\n", target);
+        return PH_EXIT_USAGE;
+    }
+    json_t *params = NULL;
+    if (argc == 3) {
+        json_error_t je;
+        params = json_loads(argv[2], JSON_REJECT_DUPLICATES, &je);
+        if (!json_is_array(params) && !json_is_object(params)) {
+            fprintf(stderr, "plughost: params must be a JSON array or object%s%s\n",
+                    params ? "" : ": ", params ? "" : je.text);
+            json_decref(params);
+            return PH_EXIT_USAGE;
+        }
+    }
+    char *plugin = strndup(target, (size_t)(dot - target));
+    ph_host *h;
+    ph_error err;
+    int rc = PH_EXIT_HOST;
+    if (!plugin || ph_host_new(&o->host, &h, &err) < 0) {
+        fprintf(stderr, "plughost: %s\n", plugin ? err.text : "out of memory");
+        free(plugin);
+        json_decref(params);
+        return PH_EXIT_HOST;
+    }
+    ph_host_set_event_handler(h, ph_cli_print_event, NULL);
+    if (ph_cli_load(h, argv[0], &err) < 0) {
+        fprintf(stderr, "plughost: %s\n", err.text);
+        rc = err.status == PH_E_PLUGIN ? PH_EXIT_NOT_FOUND : PH_EXIT_HOST;
+        json_t *failed = load_error_of(h, plugin);
+        if (failed) {
+            print_rpc_error(failed);
+            rc = exit_for(failed);
+            json_decref(failed);
+        }
+        goto out;
+    }
+    json_t *result = NULL, *rpc_error = NULL;
+    int st = ph_host_call(h, plugin, dot + 1, params, &result, &rpc_error, &err);
+    if (st == PH_OK) {
+        char *s = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY);
+        printf("%s\n", s ? s : "null");
+        free(s);
+        json_decref(result);
+        rc = PH_EXIT_OK;
+    } else if (st == PH_E_PLUGIN && rpc_error) {
+        print_rpc_error(rpc_error);
+        rc = exit_for(rpc_error);
+        json_decref(rpc_error);
+    } else if ((rpc_error = load_error_of(h, plugin))) {
+        /* The plugin's file failed to load: say why, not just "unknown". */
+        print_rpc_error(rpc_error);
+        rc = exit_for(rpc_error);
+        json_decref(rpc_error);
+    } else {
+        json_t *e = json_pack("{s:i,s:s,s:{s:s,s:s}}", "code", PH_RPC_METHOD_NOT_FOUND, "message",
+                              err.text, "data", "plugin", plugin, "method", dot + 1);
+        print_rpc_error(e);
+        json_decref(e);
+        rc = st == PH_E_NOTFOUND ? PH_EXIT_NOT_FOUND : PH_EXIT_HOST;
+    }
+out:
+    ph_host_free(h);
+    free(plugin);
+    json_decref(params);
+    return rc;
+}
+
+static void print_list_text(json_t *d)
+{
+    size_t i, j;
+    json_t *p, *m;
+    json_array_foreach(json_object_get(d, "plugins"), i, p)
+    {
+        printf("%s %s  (%s)\n", json_string_value(json_object_get(p, "name")),
+               json_string_value(json_object_get(p, "version")),
+               json_string_value(json_object_get(p, "file")));
+        const char *desc = json_string_value(json_object_get(p, "description"));
+        if (desc)
+            printf("  %s\n", desc);
+        json_array_foreach(json_object_get(p, "methods"), j, m)
+        {
+            const char *md = json_string_value(json_object_get(m, "description"));
+            const char *pd = json_string_value(json_object_get(m, "params"));
+            printf("    %s.%s%s%s%s%s\n", json_string_value(json_object_get(p, "name")),
+                   json_string_value(json_object_get(m, "name")), pd ? " " : "", pd ? pd : "",
+                   md ? "  - " : "", md ? md : "");
+        }
+    }
+    json_array_foreach(json_object_get(d, "errors"), i, p)
+    {
+        printf("not loaded: %s: %s\n", json_string_value(json_object_get(p, "file")),
+               json_string_value(json_object_get(json_object_get(p, "error"), "message")));
+    }
+}
+
+static int cmd_list(const struct ph_cli_opts *o, int argc, char **argv)
+{
+    if (argc != 1) {
+        fputs(usage, stderr);
+        return PH_EXIT_USAGE;
+    }
+    ph_host *h;
+    ph_error err;
+    if (ph_host_new(&o->host, &h, &err) < 0) {
+        fprintf(stderr, "plughost: %s\n", err.text);
+        return PH_EXIT_HOST;
+    }
+    if (!o->host.trace)
+        ph_host_set_event_handler(h, NULL, NULL);
+    else
+        ph_host_set_event_handler(h, ph_cli_print_event, NULL);
+    int rc = PH_EXIT_OK;
+    if (ph_cli_load(h, argv[0], &err) < 0 && err.status != PH_E_PLUGIN) {
+        fprintf(stderr, "plughost: %s\n", err.text);
+        rc = PH_EXIT_HOST;
+    } else {
+        json_t *d = ph_host_describe(h);
+        json_object_del(d, "host_functions");
+        if (o->json) {
+            char *s = json_dumps(d, JSON_INDENT(2));
+            printf("%s\n", s ? s : "{}");
+            free(s);
+        } else {
+            print_list_text(d);
+        }
+        json_decref(d);
+    }
+    ph_host_free(h);
+    return rc;
+}
+
+static int parse_num(const char *opt, const char *v, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    *out = v ? strtoull(v, &end, 10) : 0;
+    if (!v || errno || end == v || *end || *out == 0) {
+        fprintf(stderr, "plughost: %s needs a positive number\n", opt);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct ph_cli_opts o;
+    memset(&o, 0, sizeof o);
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    int nrest = 0;
+    if (!rest)
+        return PH_EXIT_HOST;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        unsigned long long n;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage, stdout);
+            free(rest);
+            return PH_EXIT_OK;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("plughost %s (protocol 1)\n", PH_VERSION);
+            free(rest);
+            return PH_EXIT_OK;
+        } else if (strcmp(a, "--trace") == 0) {
+            o.host.trace = 1;
+        } else if (strcmp(a, "--json") == 0) {
+            o.json = 1;
+        } else if (strcmp(a, "--timeout") == 0 || strcmp(a, "--handshake-timeout") == 0 ||
+                   strcmp(a, "--max-message") == 0 || strcmp(a, "--memory") == 0 ||
+                   strcmp(a, "--cpu") == 0) {
+            if (parse_num(a, i + 1 < argc ? argv[i + 1] : NULL, &n) < 0) {
+                free(rest);
+                return PH_EXIT_USAGE;
+            }
+            i++;
+            if (strcmp(a, "--timeout") == 0)
+                o.host.call_timeout_ms = (unsigned)n;
+            else if (strcmp(a, "--handshake-timeout") == 0)
+                o.host.handshake_timeout_ms = (unsigned)n;
+            else if (strcmp(a, "--max-message") == 0)
+                o.host.max_message = (size_t)n;
+            else if (strcmp(a, "--memory") == 0)
+                o.host.memory_limit = (size_t)n;
+            else
+                o.host.cpu_limit_s = (unsigned)n;
+        } else if (strncmp(a, "--", 2) == 0 && a[2]) {
+            fprintf(stderr, "plughost: unknown option %s (see --help)\n", a);
+            free(rest);
+            return PH_EXIT_USAGE;
+        } else {
+            rest[nrest++] = argv[i];
+        }
+    }
+    int rc;
+    if (nrest == 0) {
+        fputs(usage, stderr);
+        rc = PH_EXIT_USAGE;
+    } else if (strcmp(rest[0], "list") == 0) {
+        rc = cmd_list(&o, nrest - 1, rest + 1);
+    } else if (strcmp(rest[0], "call") == 0) {
+        rc = cmd_call(&o, nrest - 1, rest + 1);
+    } else if (strcmp(rest[0], "serve") == 0) {
+        if (nrest != 2) {
+            fputs(usage, stderr);
+            rc = PH_EXIT_USAGE;
+        } else {
+            rc = ph_cli_serve(&o, rest[1]);
+        }
+    } else {
+        fprintf(stderr, "plughost: unknown command \"%s\" (see --help)\n", rest[0]);
+        rc = PH_EXIT_USAGE;
+    }
+    free(rest);
+    return rc;
+}

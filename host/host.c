@@ -1,0 +1,734 @@
+/*
+ * host: the public API (include/plughost/host.h), the event loop, and the
+ * bookkeeping of calls: every call gets exactly one answer, delivered from
+ * ph_host_process() and never from inside the function that started it.
+ *
+ * It must never block outside ph_host_process()/ph_host_call() and never
+ * parse a plugin's bytes itself (supervisor.c hands it checked messages).
+ */
+#include "internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef PH_LOADER_INSTALLED
+#define PH_LOADER_INSTALLED "/usr/local/libexec/plughost/plughost-loader"
+#endif
+
+static const char *const end_names[] = {
+    [PH_END_NONE] = "running",
+    [PH_END_OK] = "ok",
+    [PH_END_SETUP_ERROR] = "setup_error",
+    [PH_END_VIOLATION] = "violation",
+    [PH_END_SIGNALED] = "signaled",
+    [PH_END_EXITED] = "exited",
+    [PH_END_TIMEOUT] = "timeout",
+    [PH_END_KILLED] = "killed",
+    [PH_END_PROTOCOL] = "protocol",
+    [PH_END_LIMIT] = "limit",
+};
+
+const char *ph_end_name(enum ph_end end)
+{
+    if ((unsigned)end < sizeof end_names / sizeof end_names[0] && end_names[end])
+        return end_names[end];
+    return "unknown";
+}
+
+uint64_t ph_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t ph_now_ms(void)
+{
+    return ph_now_ns() / 1000000ull;
+}
+
+int ph_set_error(ph_error *err, int status, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->status = status;
+        vsnprintf(err->text, sizeof err->text, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+void ph_host_event(struct ph_host *h, json_t *event)
+{
+    if (event && h->event_fn)
+        h->event_fn(h->event_ud, event);
+    json_decref(event);
+}
+
+json_t *ph_call_error(struct ph_plug *p, const char *method, int code, enum ph_end status,
+                      json_t *detail, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *data = json_is_object(detail) ? detail : json_object();
+    if (!json_is_object(detail))
+        json_decref(detail);
+    const char *pname = p ? (p->name ? p->name : p->file) : NULL;
+    if (pname)
+        json_object_set_new(data, "plugin", json_string(pname));
+    if (method)
+        json_object_set_new(data, "method", json_string(method));
+    if (status != PH_END_NONE)
+        json_object_set_new(data, "status", json_string(ph_end_name(status)));
+    return ph_wire_error_obj(code, msg, data);
+}
+
+/* ---- calls ---- */
+
+static void call_unlink(struct ph_host *h, struct ph_call *c)
+{
+    c->prev->next = c->next;
+    c->next->prev = c->prev;
+    c->next = c->prev = NULL;
+    (void)h;
+}
+
+static void call_free(struct ph_call *c)
+{
+    free(c->method);
+    json_decref(c->params);
+    json_decref(c->result);
+    json_decref(c->error);
+    free(c);
+}
+
+/* Moves a call to the done list; its callback runs from ph_host_process().
+ * A cancelled call was answered already, so its late answer is dropped. */
+void ph_call_finish(struct ph_host *h, struct ph_call *c, json_t *result, json_t *error)
+{
+    call_unlink(h, c);
+    if (c->cancelled) {
+        json_decref(result);
+        json_decref(error);
+        call_free(c);
+        return;
+    }
+    c->result = result;
+    c->error = result
+                   ? NULL
+                   : (error ? error : ph_wire_error_obj(PH_RPC_INTERNAL_ERROR, "no answer", NULL));
+    if (result)
+        json_decref(error);
+    c->next = NULL;
+    if (h->done_tail)
+        h->done_tail->next = c;
+    else
+        h->done_head = c;
+    h->done_tail = c;
+}
+
+static int run_done(struct ph_host *h)
+{
+    int n = 0;
+    while (h->done_head) {
+        struct ph_call *c = h->done_head;
+        h->done_head = c->next;
+        if (!h->done_head)
+            h->done_tail = NULL;
+        h->pending--;
+        if (c->cb)
+            c->cb(c->ud, c->id, c->result, c->error);
+        call_free(c);
+        n++;
+    }
+    return n;
+}
+
+static struct ph_plug *find_plug(struct ph_host *h, const char *name)
+{
+    for (struct ph_plug *p = h->plugs; p; p = p->next)
+        if (p->name && strcmp(p->name, name) == 0)
+            return p;
+    return NULL;
+}
+
+int ph_host_call_async(ph_host *h, const char *plugin, const char *method, json_t *params,
+                       ph_call_fn cb, void *ud, uint64_t *call_id, ph_error *err)
+{
+    if (!h || !plugin || !method)
+        return ph_set_error(err, PH_E_INVALID, "plugin and method are required");
+    if (params && !json_is_array(params) && !json_is_object(params))
+        return ph_set_error(err, PH_E_INVALID, "params must be an array or an object");
+    struct ph_plug *p = find_plug(h, plugin);
+    if (!p)
+        return ph_set_error(err, PH_E_NOTFOUND, "no plugin named \"%s\" is loaded", plugin);
+    if (!ph_plug_has_method(p, method))
+        return ph_set_error(err, PH_E_NOTFOUND, "plugin \"%s\" has no method \"%s\"", plugin,
+                            method);
+    struct ph_call *c = calloc(1, sizeof *c);
+    if (!c || !(c->method = strdup(method))) {
+        free(c);
+        return ph_set_error(err, PH_E_NOMEM, "out of memory");
+    }
+    c->id = ++h->next_call_id;
+    c->plug = p;
+    c->params = params ? json_incref(params) : NULL;
+    c->cb = cb;
+    c->ud = ud;
+    c->deadline_ms = ph_now_ms() + h->opt.call_timeout_ms;
+    c->prev = h->calls.prev;
+    c->next = &h->calls;
+    h->calls.prev->next = c;
+    h->calls.prev = c;
+    h->pending++;
+    if (call_id)
+        *call_id = c->id;
+    if (p->state == PH_P_DOWN) {
+        /* Started again on its next call, as promised after a failure. */
+        ph_error e;
+        if (ph_plug_spawn(p, &e) < 0) {
+            ph_call_finish(h, c, NULL,
+                           ph_call_error(p, method, PH_RPC_PLUGIN_NOT_LOADED, PH_END_SETUP_ERROR,
+                                         NULL, "plugin %s cannot be restarted: %s", plugin,
+                                         e.text));
+            return PH_OK;
+        }
+        p->restarts++;
+    }
+    if (p->state == PH_P_READY)
+        ph_plug_send_call(p, c);
+    return PH_OK;
+}
+
+struct sync_answer {
+    int done;
+    json_t *result, *error;
+};
+
+static void sync_cb(void *ud, uint64_t id, json_t *result, json_t *error)
+{
+    struct sync_answer *a = ud;
+    (void)id;
+    a->done = 1;
+    a->result = json_incref(result);
+    a->error = json_incref(error);
+}
+
+int ph_host_call(ph_host *h, const char *plugin, const char *method, json_t *params,
+                 json_t **result, json_t **rpc_error, ph_error *err)
+{
+    struct sync_answer a = {0};
+    int rc = ph_host_call_async(h, plugin, method, params, sync_cb, &a, NULL, err);
+    if (rc < 0)
+        return rc;
+    while (!a.done) {
+        rc = ph_host_process(h, -1, err);
+        if (rc < 0)
+            return rc;
+    }
+    if (a.result) {
+        *result = a.result;
+        return PH_OK;
+    }
+    const char *m = json_string_value(json_object_get(a.error, "message"));
+    ph_set_error(err, PH_E_PLUGIN, "%s", m ? m : "call failed");
+    if (rpc_error)
+        *rpc_error = a.error;
+    else
+        json_decref(a.error);
+    return PH_E_PLUGIN;
+}
+
+int ph_host_cancel(ph_host *h, uint64_t call_id)
+{
+    for (struct ph_call *c = h->calls.next; c != &h->calls; c = c->next) {
+        if (c->id != call_id || c->cancelled)
+            continue;
+        /* Answer the caller now; keep the entry until the plugin lets go, or
+         * kill the plugin if it does not within the grace period. */
+        struct ph_call *answer = calloc(1, sizeof *answer);
+        if (!answer)
+            return PH_E_NOMEM;
+        *answer = (struct ph_call){.id = c->id, .cb = c->cb, .ud = c->ud};
+        answer->error = ph_call_error(c->plug, c->method, PH_RPC_CANCELLED, PH_END_NONE, NULL,
+                                      "call cancelled by the client");
+        if (h->done_tail)
+            h->done_tail->next = answer;
+        else
+            h->done_head = answer;
+        h->done_tail = answer;
+        c->cancelled = 1;
+        c->cb = NULL;
+        /* The answer now carries the call's place in the pending count. */
+        if (!c->sent) {
+            call_unlink(h, c);
+            call_free(c);
+            return PH_OK;
+        }
+        json_t *params = json_pack("{s:I}", "id", (json_int_t)c->id);
+        json_t *note = ph_wire_request(NULL, "$/cancelRequest", params);
+        json_decref(params);
+        ph_plug_send(c->plug, note);
+        json_decref(note);
+        c->deadline_ms = ph_now_ms() + h->opt.cancel_grace_ms;
+        return PH_OK;
+    }
+    return PH_E_NOTFOUND;
+}
+
+size_t ph_host_pending(const ph_host *h)
+{
+    return h->pending;
+}
+
+/* ---- loop ---- */
+
+static void arm_timer(struct ph_host *h)
+{
+    uint64_t next = UINT64_MAX;
+    for (struct ph_call *c = h->calls.next; c != &h->calls; c = c->next)
+        if (c->deadline_ms < next)
+            next = c->deadline_ms;
+    for (struct ph_plug *p = h->plugs; p; p = p->next)
+        if (p->state == PH_P_LOADING && p->handshake_deadline_ms < next)
+            next = p->handshake_deadline_ms;
+    struct itimerspec its = {0};
+    if (next != UINT64_MAX) {
+        /* Absolute on the monotonic clock; at least 1 ns so it arms. */
+        its.it_value.tv_sec = (time_t)(next / 1000);
+        its.it_value.tv_nsec = (long)(next % 1000) * 1000000L + 1;
+    }
+    (void)timerfd_settime(h->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static void check_deadlines(struct ph_host *h)
+{
+    uint64_t now = ph_now_ms();
+    for (struct ph_plug *p = h->plugs; p; p = p->next) {
+        if (p->state == PH_P_LOADING && p->handshake_deadline_ms <= now && p->pid > 0 &&
+            p->cause == PH_END_NONE)
+            ph_plug_kill(p, PH_END_TIMEOUT,
+                         json_pack("{s:s,s:I}", "limit", "handshake_timeout_ms", "limit_value",
+                                   (json_int_t)h->opt.handshake_timeout_ms));
+    }
+    for (struct ph_call *c = h->calls.next; c != &h->calls; c = c->next) {
+        if (c->deadline_ms > now || c->plug->cause != PH_END_NONE)
+            continue;
+        if (c->cancelled)
+            ph_plug_kill(c->plug, PH_END_KILLED,
+                         json_pack("{s:s,s:s}", "reason", "cancelled call did not stop", "limit",
+                                   "cancel_grace_ms"));
+        else
+            ph_plug_kill(c->plug, PH_END_TIMEOUT,
+                         json_pack("{s:s,s:I,s:s}", "limit", "call_timeout_ms", "limit_value",
+                                   (json_int_t)h->opt.call_timeout_ms, "timed_out_method",
+                                   c->method));
+        if (c->plug->pid <= 0)
+            break; /* the list may have changed under us */
+    }
+}
+
+int ph_host_fd(const ph_host *h)
+{
+    return h->epfd;
+}
+
+int ph_host_process(ph_host *h, int timeout_ms, ph_error *err)
+{
+    int handled = run_done(h);
+    if (handled > 0)
+        timeout_ms = 0;
+    arm_timer(h);
+    struct epoll_event ev[64];
+    int n = epoll_wait(h->epfd, ev, 64, timeout_ms);
+    if (n < 0) {
+        if (errno == EINTR)
+            return handled;
+        return ph_set_error(err, PH_E_SYSTEM, "epoll_wait: %s", strerror(errno));
+    }
+    for (int i = 0; i < n; i++) {
+        struct ph_watch *w = ev[i].data.ptr;
+        switch (w->kind) {
+        case PH_W_SOCK:
+            if (w->plug->sock >= 0)
+                ph_plug_on_sock(w->plug, ev[i].events);
+            break;
+        case PH_W_NOTIFY:
+            if (w->plug->notify_fd >= 0)
+                ph_plug_on_notify(w->plug);
+            break;
+        case PH_W_PIDFD:
+            if (w->plug->pidfd >= 0)
+                ph_plug_on_exit(w->plug);
+            break;
+        case PH_W_TIMER: {
+            uint64_t ticks;
+            ssize_t r = read(h->timerfd, &ticks, sizeof ticks);
+            (void)r;
+            break;
+        }
+        }
+    }
+    check_deadlines(h);
+    return handled + n + run_done(h);
+}
+
+/* ---- setup ---- */
+
+static char *find_loader(const char *opt)
+{
+    if (opt)
+        return strdup(opt);
+    const char *env = getenv("PLUGHOST_LOADER");
+    if (env && *env)
+        return strdup(env);
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 32);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            strcpy(slash + 1, "plughost-loader");
+            if (access(self, X_OK) == 0)
+                return strdup(self);
+        }
+    }
+    return strdup(PH_LOADER_INSTALLED);
+}
+
+int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
+{
+    *out = NULL;
+    struct ph_host *h = calloc(1, sizeof *h);
+    if (!h)
+        return ph_set_error(err, PH_E_NOMEM, "out of memory");
+    if (opts)
+        h->opt = *opts;
+    h->opt.loader_path = NULL; /* not kept: the caller owns that string */
+    if (!h->opt.call_timeout_ms)
+        h->opt.call_timeout_ms = 30000;
+    if (!h->opt.handshake_timeout_ms)
+        h->opt.handshake_timeout_ms = 5000;
+    if (!h->opt.cancel_grace_ms)
+        h->opt.cancel_grace_ms = 2000;
+    if (!h->opt.max_message)
+        h->opt.max_message = PH_WIRE_DEFAULT_MAX;
+    if (!h->opt.memory_limit)
+        h->opt.memory_limit = (size_t)1 << 30;
+    if (!h->opt.cpu_limit_s)
+        h->opt.cpu_limit_s = 60;
+    h->calls.next = h->calls.prev = &h->calls;
+    h->epfd = epoll_create1(EPOLL_CLOEXEC);
+    h->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    h->loader = find_loader(opts ? opts->loader_path : NULL);
+    h->load_errors = json_array();
+    h->kv = json_object();
+    h->w_timer.kind = PH_W_TIMER;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &h->w_timer};
+    if (h->epfd < 0 || h->timerfd < 0 || !h->loader || !h->load_errors || !h->kv ||
+        epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->timerfd, &ev) < 0) {
+        ph_set_error(err, PH_E_SYSTEM, "cannot set up the event loop: %s", strerror(errno));
+        ph_host_free(h);
+        return PH_E_SYSTEM;
+    }
+    if (access(h->loader, X_OK) < 0) {
+        ph_set_error(err, PH_E_SYSTEM,
+                     "the sandbox loader %s is not executable (%s); set PLUGHOST_LOADER", h->loader,
+                     strerror(errno));
+        ph_host_free(h);
+        return PH_E_SYSTEM;
+    }
+    /* A plugin that dies mid-write must not kill the host with SIGPIPE;
+     * sends use MSG_NOSIGNAL, this covers writes to clients. */
+    signal(SIGPIPE, SIG_IGN);
+    if (ph_hostfn_builtin(h, err) < 0) {
+        ph_host_free(h);
+        return PH_E_NOMEM;
+    }
+    *out = h;
+    return PH_OK;
+}
+
+void ph_host_free(ph_host *h)
+{
+    if (!h)
+        return;
+    /* Ask every plugin to stop, then make sure: nothing outlives the host. */
+    for (struct ph_plug *p = h->plugs; p; p = p->next)
+        if (p->pid > 0)
+            ph_plug_kill(p, PH_END_KILLED, json_pack("{s:s}", "reason", "host stopping"));
+    for (struct ph_plug *p = h->plugs; p; p = p->next)
+        if (p->pidfd >= 0)
+            ph_plug_on_exit(p);
+    run_done(h);
+    while (h->calls.next != &h->calls) {
+        struct ph_call *c = h->calls.next;
+        call_unlink(h, c);
+        call_free(c);
+    }
+    while (h->plugs) {
+        struct ph_plug *p = h->plugs;
+        h->plugs = p->next;
+        ph_plug_free(p);
+    }
+    for (size_t i = 0; i < h->nfns; i++)
+        free(h->fns[i].name);
+    free(h->fns);
+    json_decref(h->load_errors);
+    json_decref(h->kv);
+    if (h->epfd >= 0)
+        close(h->epfd);
+    if (h->timerfd >= 0)
+        close(h->timerfd);
+    free(h->loader);
+    free(h);
+}
+
+void ph_host_set_event_handler(ph_host *h, ph_event_fn fn, void *ud)
+{
+    h->event_fn = fn;
+    h->event_ud = ud;
+}
+
+int ph_host_add_function(ph_host *h, const char *name, ph_hostfn_fn fn, void *ud,
+                         unsigned max_calls, ph_error *err)
+{
+    if (!name || !fn || !*name || strncmp(name, "ph.", 3) == 0 || strncmp(name, "$/", 2) == 0)
+        return ph_set_error(err, PH_E_INVALID,
+                            "a host function needs a name outside ph.* "
+                            "and $/*, and a function");
+    if (h->plugs)
+        return ph_set_error(err, PH_E_INVALID, "add host functions before loading plugins");
+    for (size_t i = 0; i < h->nfns; i++)
+        if (strcmp(h->fns[i].name, name) == 0)
+            return ph_set_error(err, PH_E_INVALID, "host function %s exists already", name);
+    struct ph_hostfn *nf = realloc(h->fns, (h->nfns + 1) * sizeof *nf);
+    if (!nf)
+        return ph_set_error(err, PH_E_NOMEM, "out of memory");
+    h->fns = nf;
+    nf[h->nfns] =
+        (struct ph_hostfn){.name = strdup(name), .fn = fn, .ud = ud, .max_calls = max_calls};
+    if (!nf[h->nfns].name)
+        return ph_set_error(err, PH_E_NOMEM, "out of memory");
+    h->nfns++;
+    return PH_OK;
+}
+
+static struct ph_plug *plug_new(struct ph_host *h, const char *file)
+{
+    struct ph_plug *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->host = h;
+    /* Absolute, because the loader works from "/". */
+    p->file = realpath(file, NULL);
+    if (!p->file)
+        p->file = strdup(file);
+    p->hostfn_calls = calloc(h->nfns ? h->nfns : 1, sizeof *p->hostfn_calls);
+    p->pidfd = p->sock = p->notify_fd = -1;
+    p->initial = 1;
+    if (!p->file || !p->hostfn_calls) {
+        ph_plug_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static void record_load_error(struct ph_host *h, const char *file, json_t *error /* stolen */)
+{
+    json_array_append_new(h->load_errors, json_pack("{s:s,s:O}", "file", file, "error", error));
+    ph_host_event(h,
+                  json_pack("{s:s,s:s,s:o}", "type", "load_error", "file", file, "error", error));
+}
+
+/* Waits until every plugin in [first, end) finished loading, then keeps the
+ * ones that succeeded and records the others as load errors. */
+static int finish_loading(struct ph_host *h, struct ph_plug **list, size_t n, ph_error *err)
+{
+    for (;;) {
+        int loading = 0;
+        for (size_t i = 0; i < n; i++)
+            if (list[i] && list[i]->state == PH_P_LOADING)
+                loading = 1;
+        if (!loading)
+            break;
+        if (ph_host_process(h, -1, err) < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct ph_plug *p = list[i];
+        if (!p)
+            continue;
+        const char *dup = NULL;
+        if (p->state == PH_P_READY) {
+            for (struct ph_plug *q = h->plugs; q; q = q->next)
+                if (q != p && q->name && strcmp(q->name, p->name) == 0)
+                    dup = q->file;
+            if (!dup) {
+                p->initial = 0;
+                continue;
+            }
+        }
+        /* Unlink and record why. */
+        struct ph_plug **pp = &h->plugs;
+        while (*pp && *pp != p)
+            pp = &(*pp)->next;
+        if (*pp)
+            *pp = p->next;
+        json_t *e;
+        if (dup) {
+            e = ph_call_error(p, NULL, PH_RPC_PLUGIN_NOT_LOADED, PH_END_SETUP_ERROR, NULL,
+                              "duplicate plugin name \"%s\" (also in %s)", p->name, dup);
+            ph_plug_kill(p, PH_END_KILLED, NULL);
+            ph_plug_on_exit(p);
+        } else {
+            e = json_incref(p->cause_data);
+        }
+        record_load_error(h, p->file, e);
+        ph_plug_free(p);
+        list[i] = NULL;
+    }
+    return 0;
+}
+
+static int spawn_new(struct ph_host *h, const char *file, struct ph_plug **out)
+{
+    struct ph_plug *p = plug_new(h, file);
+    *out = NULL;
+    if (!p)
+        return -1;
+    ph_error e;
+    if (ph_plug_spawn(p, &e) < 0) {
+        record_load_error(h, file,
+                          ph_call_error(p, NULL, PH_RPC_PLUGIN_NOT_LOADED, PH_END_SETUP_ERROR, NULL,
+                                        "%s", e.text));
+        ph_plug_free(p);
+        return 0;
+    }
+    p->next = h->plugs;
+    h->plugs = p;
+    *out = p;
+    return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int ph_host_load_dir(ph_host *h, const char *dir, ph_error *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return ph_set_error(err, PH_E_SYSTEM, "cannot read plugin directory %s: %s", dir,
+                            strerror(errno));
+    char **files = NULL;
+    size_t n = 0;
+    struct dirent *de;
+    int rc = PH_OK;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (de->d_name[0] == '.' || len < 4 || strcmp(de->d_name + len - 3, ".so") != 0)
+            continue;
+        char *path;
+        if (asprintf(&path, "%s/%s", dir, de->d_name) < 0) {
+            rc = ph_set_error(err, PH_E_NOMEM, "out of memory");
+            break;
+        }
+        struct stat st;
+        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+            free(path);
+            continue;
+        }
+        char **nf = realloc(files, (n + 1) * sizeof *nf);
+        if (!nf) {
+            free(path);
+            rc = ph_set_error(err, PH_E_NOMEM, "out of memory");
+            break;
+        }
+        files = nf;
+        files[n++] = path;
+    }
+    closedir(d);
+    struct ph_plug **list = rc == PH_OK ? calloc(n ? n : 1, sizeof *list) : NULL;
+    if (rc == PH_OK && !list)
+        rc = ph_set_error(err, PH_E_NOMEM, "out of memory");
+    if (rc == PH_OK) {
+        /* Sorted so that output and duplicate handling do not depend on the
+         * directory's order. All start at once; loading overlaps. */
+        qsort(files, n, sizeof *files, by_name);
+        for (size_t i = 0; i < n && rc == PH_OK; i++)
+            if (spawn_new(h, files[i], &list[i]) < 0)
+                rc = ph_set_error(err, PH_E_NOMEM, "out of memory");
+        if (finish_loading(h, list, n, err) < 0)
+            rc = err ? err->status : PH_E_SYSTEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        free(files[i]);
+    free(files);
+    free(list);
+    return rc;
+}
+
+int ph_host_load_file(ph_host *h, const char *path, const char **name_out, ph_error *err)
+{
+    struct ph_plug *p;
+    size_t before = json_array_size(h->load_errors);
+    if (spawn_new(h, path, &p) < 0)
+        return ph_set_error(err, PH_E_NOMEM, "out of memory");
+    if (p && finish_loading(h, &p, 1, err) < 0)
+        return err ? err->status : PH_E_SYSTEM;
+    if (!p) {
+        json_t *e = json_object_get(json_array_get(h->load_errors, before), "error");
+        const char *m = json_string_value(json_object_get(e, "message"));
+        return ph_set_error(err, PH_E_PLUGIN, "%s: %s", path, m ? m : "failed to load");
+    }
+    if (name_out)
+        *name_out = p->name;
+    return PH_OK;
+}
+
+json_t *ph_host_describe(ph_host *h)
+{
+    json_t *plugins = json_array();
+    for (struct ph_plug *p = h->plugs; p; p = p->next) {
+        json_t *o = json_pack("{s:s?,s:s,s:s,s:i,s:i}", "name", p->name, "file", p->file, "state",
+                              p->state == PH_P_READY     ? "ready"
+                              : p->state == PH_P_LOADING ? "loading"
+                                                         : "down",
+                              "pid", (int)p->pid, "restarts", (int)p->restarts);
+        if (!o)
+            continue;
+        json_t *hello = p->hello;
+        const char *keys[] = {"version", "description", "methods", "protocol"};
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            if (json_object_get(hello, keys[i]))
+                json_object_set(o, keys[i], json_object_get(hello, keys[i]));
+        if (p->layers)
+            json_object_set(o, "layers", p->layers);
+        if (p->ready_ns > p->spawn_ns)
+            json_object_set_new(o, "spawn_us",
+                                json_integer((json_int_t)((p->ready_ns - p->spawn_ns) / 1000)));
+        json_array_append_new(plugins, o);
+    }
+    json_t *fns = json_array();
+    for (size_t i = 0; i < h->nfns; i++)
+        json_array_append_new(fns, json_string(h->fns[i].name));
+    return json_pack("{s:o,s:O,s:o}", "plugins", plugins, "errors", h->load_errors,
+                     "host_functions", fns);
+}

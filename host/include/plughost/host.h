@@ -1,0 +1,179 @@
+/*
+ * plughost host library: start sandboxed plugins and call their methods.
+ *
+ * An application creates a ph_host, loads plugins from a directory or from
+ * single files, then calls methods synchronously (ph_host_call) or
+ * asynchronously (ph_host_call_async + its own event loop, driven through
+ * ph_host_fd() and ph_host_process()). The library never starts threads and
+ * never blocks except inside ph_host_call() and ph_host_process() with a
+ * timeout the caller chose.
+ *
+ * It must never trust a byte a plugin sends: every message is parsed and
+ * checked by the wire module before it reaches the bookkeeping here.
+ *
+ * Errors: every function that can fail returns a negative status (or NULL)
+ * and, when given a ph_error, fills it with a code and a readable message.
+ * Ownership follows jansson's vocabulary: "borrowed" values stay owned by the
+ * caller (or the library) and must not be kept past the call; a "new
+ * reference" belongs to the receiver, who must json_decref() it.
+ */
+#ifndef PLUGHOST_HOST_H
+#define PLUGHOST_HOST_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PH_VERSION "0.1.0"
+
+/* JSON-RPC error codes the host itself produces. -32700..-32600 are the
+ * specification's; -32000..-32099 are ours, documented in docs/protocol.md. */
+enum ph_rpc_code {
+    PH_RPC_PARSE_ERROR = -32700,
+    PH_RPC_INVALID_REQUEST = -32600,
+    PH_RPC_METHOD_NOT_FOUND = -32601,
+    PH_RPC_INVALID_PARAMS = -32602,
+    PH_RPC_INTERNAL_ERROR = -32603,
+    PH_RPC_PLUGIN_CRASHED = -32000,    /* died by a signal or exited */
+    PH_RPC_PLUGIN_TIMEOUT = -32001,    /* call timeout hit; plugin killed */
+    PH_RPC_PLUGIN_VIOLATION = -32002,  /* killed by the sandbox */
+    PH_RPC_PLUGIN_NOT_LOADED = -32003, /* unknown plugin, or it failed to start */
+    PH_RPC_PLUGIN_PROTOCOL = -32004,   /* plugin broke the wire protocol */
+    PH_RPC_PLUGIN_LIMIT = -32005,      /* a resource limit (memory, CPU, size) */
+    PH_RPC_CANCELLED = -32800,         /* LSP's RequestCancelled */
+};
+
+/* How a plugin process ended, after minijail's and Sandbox2's named results.
+ * Carried as "status" in error data and events. */
+enum ph_end {
+    PH_END_NONE = 0,    /* still running */
+    PH_END_OK,          /* exited 0 when asked to stop */
+    PH_END_SETUP_ERROR, /* confinement or loading failed before handshake */
+    PH_END_VIOLATION,   /* made a syscall the sandbox refuses */
+    PH_END_SIGNALED,    /* crashed with a signal */
+    PH_END_EXITED,      /* exited on its own */
+    PH_END_TIMEOUT,     /* a call or the handshake took too long */
+    PH_END_KILLED,      /* killed by the host (shutdown, cancellation) */
+    PH_END_PROTOCOL,    /* sent something the protocol forbids */
+    PH_END_LIMIT,       /* hit an rlimit (CPU, memory, message size) */
+};
+
+/* Returns the stable lower-case name of an end status ("violation", ...). */
+const char *ph_end_name(enum ph_end end);
+
+/* Library error, filled by every call that can fail. */
+enum ph_status {
+    PH_OK = 0,
+    PH_E_INVALID = -1, /* bad argument from the caller */
+    PH_E_SYSTEM = -2,  /* a syscall failed; text says which */
+    PH_E_NOMEM = -3,
+    PH_E_NOTFOUND = -4, /* unknown plugin or method */
+    PH_E_PLUGIN = -5,   /* the plugin failed the call; see rpc_error */
+    PH_E_TIMEOUT = -6,
+};
+
+typedef struct ph_error {
+    int status;     /* enum ph_status */
+    char text[512]; /* readable, ends with NUL */
+} ph_error;
+
+typedef struct ph_host ph_host;
+
+typedef struct ph_host_options {
+    /* Path of the trusted loader executable. NULL: $PLUGHOST_LOADER, then
+     * plughost-loader beside the running executable, then the installed one. */
+    const char *loader_path;
+    unsigned call_timeout_ms;      /* 0: default 30000 */
+    unsigned handshake_timeout_ms; /* 0: default 5000 */
+    unsigned cancel_grace_ms;      /* after a cancel, before a kill; 0: 2000 */
+    size_t max_message;            /* bytes; 0: default 64 MiB */
+    size_t memory_limit;           /* RLIMIT_AS per plugin; 0: default 1 GiB */
+    unsigned cpu_limit_s;          /* RLIMIT_CPU per plugin; 0: default 60 s */
+    int trace;                     /* log every message exchanged */
+} ph_host_options;
+
+/* Event delivered to the application: plugin logs, notifications, state
+ * changes. event is borrowed: an object with at least "type" ("log",
+ * "notification", "progress", "started", "ended", "load_error", "trace") and
+ * "plugin". */
+typedef void (*ph_event_fn)(void *ud, json_t *event);
+
+/* Completion of an asynchronous call. Exactly one of result and error is
+ * non-NULL; both are borrowed. error is a JSON-RPC error object whose "data"
+ * names the plugin, the method and, for host-side failures, the "status"
+ * (ph_end_name) and its details (signal, exit_code, syscall, limit). */
+typedef void (*ph_call_fn)(void *ud, uint64_t call_id, json_t *result, json_t *error);
+
+/* A host function plugins may call. params is borrowed. Return 0 with
+ * *result a new reference, or -1 with *error a new reference to an error
+ * object. plugin is the caller's name (borrowed). */
+typedef int (*ph_hostfn_fn)(void *ud, const char *plugin, json_t *params, json_t **result,
+                            json_t **error);
+
+/* Creates a host. opts may be NULL for defaults (copied). On success returns
+ * PH_OK and *out is owned by the caller (free with ph_host_free). */
+int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err);
+
+/* Stops every plugin (asking first, then killing), reaps them, frees all. */
+void ph_host_free(ph_host *host);
+
+void ph_host_set_event_handler(ph_host *host, ph_event_fn fn, void *ud);
+
+/* Offers a host function under name ("app.lookup"). max_calls bounds the
+ * calls each plugin process may make (0: unlimited). Must be called before
+ * plugins are loaded. */
+int ph_host_add_function(ph_host *host, const char *name, ph_hostfn_fn fn, void *ud,
+                         unsigned max_calls, ph_error *err);
+
+/* Starts every regular file ending in ".so" in dir, and waits until each has
+ * finished its handshake or failed. A file that fails is reported as a
+ * "load_error" event and skipped; the call fails only if dir cannot be read. */
+int ph_host_load_dir(ph_host *host, const char *dir, ph_error *err);
+
+/* Starts one plugin file and waits for its handshake. On failure the plugin
+ * is not registered and err says why. If name_out is not NULL it receives the
+ * plugin's name (borrowed, valid while the host lives). */
+int ph_host_load_file(ph_host *host, const char *path, const char **name_out, ph_error *err);
+
+/* Returns a new reference: an array describing every plugin (name, version,
+ * file, methods, state, pid, restarts) and every file that failed to load. */
+json_t *ph_host_describe(ph_host *host);
+
+/* Starts a call of PLUGIN.METHOD. params is borrowed (array, object or NULL).
+ * cb runs exactly once, from ph_host_process() (or ph_host_call()), never
+ * from inside this function. *call_id (if not NULL) identifies the call for
+ * ph_host_cancel(). */
+int ph_host_call_async(ph_host *host, const char *plugin, const char *method, json_t *params,
+                       ph_call_fn cb, void *ud, uint64_t *call_id, ph_error *err);
+
+/* Synchronous call: runs the host's loop until the answer arrives. On
+ * success *result is a new reference. On a failure of the call, returns
+ * PH_E_PLUGIN and *rpc_error (if not NULL) is a new reference to the
+ * JSON-RPC error object. */
+int ph_host_call(ph_host *host, const char *plugin, const char *method, json_t *params,
+                 json_t **result, json_t **rpc_error, ph_error *err);
+
+/* Asks for cancellation of an in-flight call: the plugin sees
+ * ph_cancelled(); the caller is answered with PH_RPC_CANCELLED at once. */
+int ph_host_cancel(ph_host *host, uint64_t call_id);
+
+/* For the application's own event loop: a descriptor that becomes readable
+ * when ph_host_process() has work. Borrowed; valid while the host lives. */
+int ph_host_fd(const ph_host *host);
+
+/* Handles everything that is ready, waiting at most timeout_ms for something
+ * to be (0: do not wait, -1: wait until something happens). Returns the
+ * number of events handled, or a negative status. */
+int ph_host_process(ph_host *host, int timeout_ms, ph_error *err);
+
+/* Number of calls not yet answered. */
+size_t ph_host_pending(const ph_host *host);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

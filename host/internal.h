@@ -1,0 +1,136 @@
+/*
+ * Internal structures of the host library, shared by its modules:
+ *   host.c       the public API, the event loop and call bookkeeping
+ *   supervisor.c spawning, the handshake, messages from plugins, and endings
+ *   violation.c  seccomp notifications: the dynamic linker's calls while
+ *                loading, and naming every refused call
+ *   hostfn.c     the table of host functions plugins may call
+ * Nothing here is visible to applications.
+ */
+#ifndef PH_HOST_INTERNAL_H
+#define PH_HOST_INTERNAL_H
+
+#include "plughost/host.h"
+#include "wire.h"
+
+#include <stdint.h>
+#include <sys/types.h>
+
+enum ph_watch_kind { PH_W_SOCK = 1, PH_W_NOTIFY, PH_W_PIDFD, PH_W_TIMER };
+
+struct ph_plug;
+
+/* What an epoll entry points at. */
+struct ph_watch {
+    enum ph_watch_kind kind;
+    struct ph_plug *plug;
+};
+
+/* One outgoing message, sent record by record. */
+struct ph_out {
+    char *buf; /* owned */
+    size_t len, off;
+    struct ph_out *next;
+};
+
+enum ph_plug_state {
+    PH_P_DOWN = 0, /* not running; starts on the next call */
+    PH_P_LOADING,  /* spawned, handshake not yet received */
+    PH_P_READY,
+};
+
+struct ph_call {
+    uint64_t id; /* also the JSON-RPC id sent to the plugin */
+    struct ph_plug *plug;
+    char *method;   /* owned */
+    json_t *params; /* owned until sent */
+    ph_call_fn cb;
+    void *ud;
+    uint64_t deadline_ms;
+    int sent;
+    int cancelled;          /* answered already; waiting for the plugin to let go */
+    json_t *result, *error; /* owned; set when done */
+    struct ph_call *next, *prev;
+};
+
+struct ph_plug {
+    struct ph_host *host;
+    char *file;     /* owned */
+    char *name;     /* owned; NULL until the first handshake */
+    json_t *hello;  /* owned; the handshake params */
+    json_t *layers; /* owned; from the loader's ph.sandbox message */
+    enum ph_plug_state state;
+    pid_t pid;
+    int pidfd, sock, notify_fd;
+    struct ph_watch w_sock, w_notify, w_pidfd;
+    ph_wire_rx rx;
+    struct ph_out *out_head, *out_tail;
+    uint64_t handshake_deadline_ms;
+    uint64_t spawn_ns, ready_ns;
+    /* Why the host ended it, or what the sandbox saw; decides the status
+     * reported when the process is reaped. */
+    enum ph_end cause;
+    json_t *cause_data;    /* owned */
+    json_t *setup_failure; /* owned; from ph.setup_failed */
+    unsigned restarts;
+    unsigned *hostfn_calls; /* per host function, this process's count */
+    int initial;            /* first start: a failure is a load error */
+    struct ph_plug *next;
+};
+
+struct ph_hostfn {
+    char *name;
+    ph_hostfn_fn fn;
+    void *ud;
+    unsigned max_calls;
+};
+
+struct ph_host {
+    ph_host_options opt;
+    char *loader;
+    int epfd, timerfd;
+    struct ph_watch w_timer;
+    struct ph_plug *plugs;
+    json_t *load_errors;                   /* array of {file, error} */
+    struct ph_call calls;                  /* sentinel of the list of live calls */
+    struct ph_call *done_head, *done_tail; /* answered, callback not yet run */
+    size_t pending;
+    uint64_t next_call_id;
+    ph_event_fn event_fn;
+    void *event_ud;
+    struct ph_hostfn *fns;
+    size_t nfns;
+    json_t *kv; /* per-plugin stores of the built-in host.kv_* functions */
+};
+
+/* host.c */
+uint64_t ph_now_ms(void);
+uint64_t ph_now_ns(void);
+void ph_host_event(struct ph_host *h, json_t *event /* stolen */);
+void ph_call_finish(struct ph_host *h, struct ph_call *c, json_t *result, json_t *error);
+json_t *ph_call_error(struct ph_plug *p, const char *method, int code, enum ph_end status,
+                      json_t *detail /* stolen */, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+int ph_set_error(ph_error *err, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* supervisor.c */
+int ph_plug_spawn(struct ph_plug *p, ph_error *err);
+void ph_plug_on_sock(struct ph_plug *p, uint32_t events);
+void ph_plug_on_exit(struct ph_plug *p);
+void ph_plug_kill(struct ph_plug *p, enum ph_end cause, json_t *data /* stolen */);
+int ph_plug_send(struct ph_plug *p, json_t *msg /* borrowed */);
+void ph_plug_flush(struct ph_plug *p);
+void ph_plug_free(struct ph_plug *p);
+int ph_plug_has_method(const struct ph_plug *p, const char *method);
+void ph_plug_send_call(struct ph_plug *p, struct ph_call *c);
+
+/* violation.c */
+void ph_plug_on_notify(struct ph_plug *p);
+const char *ph_signal_name(int sig);
+
+/* hostfn.c */
+int ph_hostfn_builtin(struct ph_host *h, ph_error *err);
+void ph_hostfn_dispatch(struct ph_plug *p, ph_wire_msg *m);
+
+#endif

@@ -1,0 +1,707 @@
+/*
+ * supervisor: one plugin process from spawn to reaping. It forks, execs the
+ * trusted loader with only the channel open, reads and checks every message
+ * the plugin sends, answers calls, and when the process ends names how
+ * (enum ph_end) and fails every call still waiting on it.
+ *
+ * It must never let a plugin's bytes reach the rest of the host unchecked:
+ * anything the protocol does not allow at that moment is a breach, and a
+ * breach ends the plugin.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+static int pidfd_open_(pid_t pid)
+{
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int pidfd_kill(int pidfd, int sig)
+{
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* In the child between fork and exec: only async-signal-safe work, and any
+ * failure goes back to the host as a message, never as silence. */
+static void child_exec(int chan, pid_t parent, const char *loader, char *const argv[])
+{
+    static char *const empty_env[] = {NULL};
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+        _exit(127);
+    signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (chan != PH_WIRE_CHANNEL_FD) {
+        if (dup2(chan, PH_WIRE_CHANNEL_FD) < 0)
+            _exit(127);
+    } else if (fcntl(chan, F_SETFD, 0) < 0) {
+        _exit(127);
+    }
+    /* The channel is all the child keeps: stdio included, nothing leaks. */
+    close(0);
+    close(1);
+    close(2);
+    if (syscall(SYS_close_range, PH_WIRE_CHANNEL_FD + 1, ~0U, 0) < 0)
+        _exit(127);
+    execve(loader, argv, empty_env);
+    char msg[PATH_MAX + 200];
+    int n = snprintf(msg, sizeof msg,
+                     "{\"jsonrpc\":\"2.0\",\"method\":\"ph.setup_failed\",\"params\":"
+                     "{\"stage\":\"exec\",\"message\":\"cannot execute the loader: %s\"}}",
+                     strerror(errno));
+    if (n > 0 && (size_t)n < sizeof msg)
+        (void)ph_wire_send(PH_WIRE_CHANNEL_FD, msg, (size_t)n, -1);
+    _exit(127);
+}
+
+static int watch(struct ph_plug *p, int fd, struct ph_watch *w, enum ph_watch_kind kind)
+{
+    w->kind = kind;
+    w->plug = p;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w};
+    return epoll_ctl(p->host->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int ph_plug_spawn(struct ph_plug *p, ph_error *err)
+{
+    struct ph_host *h = p->host;
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        return ph_set_error(err, PH_E_SYSTEM, "socketpair: %s", strerror(errno));
+    char mem[32], cpu[32];
+    snprintf(mem, sizeof mem, "%zu", h->opt.memory_limit);
+    snprintf(cpu, sizeof cpu, "%u", h->opt.cpu_limit_s);
+    char *const argv[] = {"plughost-loader", p->file, mem, cpu, NULL};
+    pid_t parent = getpid();
+    p->spawn_ns = ph_now_ns();
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(sv[0]);
+        close(sv[1]);
+        return ph_set_error(err, PH_E_SYSTEM, "fork: %s", strerror(errno));
+    }
+    if (pid == 0)
+        child_exec(sv[1], parent, h->loader, argv);
+    close(sv[1]);
+    p->pid = pid;
+    p->sock = sv[0];
+    p->pidfd = pidfd_open_(pid);
+    if (p->pidfd < 0) {
+        /* Without a pidfd a reused pid could be hit later: refuse. */
+        int e = errno;
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        close(p->sock);
+        p->sock = -1;
+        p->pid = 0;
+        return ph_set_error(err, PH_E_SYSTEM, "pidfd_open: %s", strerror(e));
+    }
+    if (fcntl(p->sock, F_SETFL, O_NONBLOCK) < 0 || watch(p, p->sock, &p->w_sock, PH_W_SOCK) < 0 ||
+        watch(p, p->pidfd, &p->w_pidfd, PH_W_PIDFD) < 0) {
+        int e = errno;
+        ph_plug_kill(p, PH_END_KILLED, NULL);
+        ph_plug_on_exit(p);
+        return ph_set_error(err, PH_E_SYSTEM, "cannot watch the plugin: %s", strerror(e));
+    }
+    ph_wire_rx_init(&p->rx, h->opt.max_message);
+    p->state = PH_P_LOADING;
+    p->cause = PH_END_NONE;
+    json_decref(p->cause_data);
+    json_decref(p->setup_failure);
+    p->cause_data = p->setup_failure = NULL;
+    memset(p->hostfn_calls, 0, (h->nfns ? h->nfns : 1) * sizeof *p->hostfn_calls);
+    p->handshake_deadline_ms = ph_now_ms() + h->opt.handshake_timeout_ms;
+    return PH_OK;
+}
+
+void ph_plug_kill(struct ph_plug *p, enum ph_end cause, json_t *data)
+{
+    if (p->cause == PH_END_NONE) {
+        /* The first cause is the one reported; later ones are consequences. */
+        p->cause = cause;
+        json_decref(p->cause_data);
+        p->cause_data = data ? data : json_object();
+    } else {
+        json_decref(data);
+    }
+    if (p->pidfd >= 0)
+        (void)pidfd_kill(p->pidfd, SIGKILL);
+}
+
+static void breach(struct ph_plug *p, const char *why)
+{
+    ph_plug_kill(p, PH_END_PROTOCOL, json_pack("{s:s}", "breach", why));
+}
+
+/* ---- sending ---- */
+
+void ph_plug_flush(struct ph_plug *p)
+{
+    while (p->out_head && p->sock >= 0) {
+        struct ph_out *o = p->out_head;
+        unsigned char flag;
+        size_t chunk = ph_wire_chunk_at(o->len, o->off, &flag);
+        struct iovec iov[2] = {{&flag, 1}, {o->buf + o->off, chunk}};
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+        ssize_t w = sendmsg(p->sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN) {
+                struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = &p->w_sock};
+                epoll_ctl(p->host->epfd, EPOLL_CTL_MOD, p->sock, &ev);
+                return;
+            }
+            /* The peer is gone; its pidfd reports the ending. */
+            return;
+        }
+        o->off += chunk;
+        if (o->off >= o->len) {
+            p->out_head = o->next;
+            if (!p->out_head)
+                p->out_tail = NULL;
+            free(o->buf);
+            free(o);
+        }
+    }
+    if (p->sock >= 0) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &p->w_sock};
+        epoll_ctl(p->host->epfd, EPOLL_CTL_MOD, p->sock, &ev);
+    }
+}
+
+static void trace(struct ph_plug *p, const char *dir, const char *bytes, size_t n)
+{
+    if (!p->host->opt.trace)
+        return;
+    char view[1024];
+    ph_wire_escape(bytes, n, view, sizeof view);
+    ph_host_event(p->host, json_pack("{s:s,s:s,s:s,s:s,s:I}", "type", "trace", "plugin",
+                                     p->name ? p->name : p->file, "direction", dir, "bytes", view,
+                                     "length", (json_int_t)n));
+}
+
+int ph_plug_send(struct ph_plug *p, json_t *msg)
+{
+    size_t len;
+    char *s = ph_wire_encode(msg, &len);
+    if (!s)
+        return -1;
+    if (len > p->host->opt.max_message) {
+        free(s);
+        errno = EMSGSIZE;
+        return -1;
+    }
+    struct ph_out *o = calloc(1, sizeof *o);
+    if (!o) {
+        free(s);
+        return -1;
+    }
+    trace(p, "to", s, len);
+    o->buf = s;
+    o->len = len;
+    if (p->out_tail)
+        p->out_tail->next = o;
+    else
+        p->out_head = o;
+    p->out_tail = o;
+    ph_plug_flush(p);
+    return 0;
+}
+
+void ph_plug_send_call(struct ph_plug *p, struct ph_call *c)
+{
+    json_t *id = json_integer((json_int_t)c->id);
+    json_t *req = ph_wire_request(id, c->method, c->params);
+    json_decref(id);
+    int rc = req ? ph_plug_send(p, req) : -1;
+    int e = errno;
+    json_decref(req);
+    json_decref(c->params);
+    c->params = NULL;
+    c->sent = 1;
+    if (rc < 0)
+        ph_call_finish(
+            p->host, c, NULL,
+            e == EMSGSIZE
+                ? ph_call_error(p, c->method, PH_RPC_PLUGIN_LIMIT, PH_END_LIMIT,
+                                json_pack("{s:s,s:I}", "limit", "max_message", "limit_value",
+                                          (json_int_t)p->host->opt.max_message),
+                                "request larger than the maximum message size")
+                : ph_call_error(p, c->method, PH_RPC_INTERNAL_ERROR, PH_END_NONE, NULL,
+                                "cannot send the request"));
+}
+
+int ph_plug_has_method(const struct ph_plug *p, const char *method)
+{
+    json_t *m;
+    size_t i;
+    json_array_foreach(json_object_get(p->hello, "methods"), i, m)
+    {
+        if (strcmp(json_string_value(json_object_get(m, "name")), method) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- receiving ---- */
+
+static struct ph_call *find_call(struct ph_plug *p, json_t *id)
+{
+    if (!json_is_integer(id))
+        return NULL;
+    uint64_t want = (uint64_t)json_integer_value(id);
+    for (struct ph_call *c = p->host->calls.next; c != &p->host->calls; c = c->next)
+        if (c->id == want && c->plug == p && c->sent)
+            return c;
+    return NULL;
+}
+
+/* A plugin's own error keeps its code and message, but it cannot pose as
+ * one of the host's: reserved codes and a "status" are taken away. */
+static json_t *plugin_error(struct ph_plug *p, const char *method, json_t *error)
+{
+    json_t *e = json_deep_copy(error);
+    json_int_t code = json_integer_value(json_object_get(e, "code"));
+    if ((code >= -32099 && code <= -32000) || code == PH_RPC_CANCELLED) {
+        json_object_set_new(e, "code", json_integer(PH_RPC_INTERNAL_ERROR));
+        json_object_set_new(e, "original_code", json_integer(code));
+    }
+    json_t *data = json_object_get(e, "data");
+    if (!json_is_object(data)) {
+        json_t *nd = json_object();
+        if (data)
+            json_object_set(nd, "value", data);
+        json_object_set_new(e, "data", nd);
+        data = nd;
+    }
+    json_object_del(data, "status");
+    json_object_set_new(data, "plugin", json_string(p->name));
+    json_object_set_new(data, "method", json_string(method));
+    return e;
+}
+
+static int valid_hello(struct ph_plug *p, json_t *params, char *why, size_t whylen)
+{
+    const char *name = json_string_value(json_object_get(params, "name"));
+    json_t *methods = json_object_get(params, "methods");
+    if (json_integer_value(json_object_get(params, "protocol")) != PH_PROTOCOL_VERSION) {
+        snprintf(why, whylen, "handshake: protocol version is not %d", PH_PROTOCOL_VERSION);
+        return -1;
+    }
+    if (!name || !*name || strlen(name) > 63 ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(name) ||
+        !json_is_string(json_object_get(params, "version")) || !json_is_array(methods)) {
+        snprintf(why, whylen, "handshake: bad name, version or methods");
+        return -1;
+    }
+    size_t i;
+    json_t *m;
+    json_array_foreach(methods, i, m)
+    {
+        const char *mn = json_string_value(json_object_get(m, "name"));
+        if (!mn || !*mn || strchr(mn, '.') || strlen(mn) > 255) {
+            snprintf(why, whylen, "handshake: method %zu has a bad name", i);
+            return -1;
+        }
+    }
+    if (p->name && strcmp(p->name, name) != 0) {
+        snprintf(why, whylen, "handshake: restarted as \"%s\", was \"%s\"", name, p->name);
+        return -1;
+    }
+    return 0;
+}
+
+static int is_seccomp_listener(int fd)
+{
+    char path[64], target[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    if (n < 0)
+        return 0;
+    target[n] = '\0';
+    return strcmp(target, "anon_inode:seccomp notify") == 0;
+}
+
+static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
+{
+    struct ph_host *h = p->host;
+    if (strcmp(m->method, "ph.sandbox") == 0) {
+        if (p->state != PH_P_LOADING || p->notify_fd >= 0 || *fd < 0 || !is_seccomp_listener(*fd))
+            return breach(p, "ph.sandbox out of place or without its listener");
+        p->notify_fd = *fd;
+        *fd = -1;
+        if (watch(p, p->notify_fd, &p->w_notify, PH_W_NOTIFY) < 0)
+            return ph_plug_kill(p, PH_END_KILLED, json_pack("{s:s}", "reason", "epoll failed"));
+        json_decref(p->layers);
+        p->layers = json_incref(json_object_get(m->params, "layers"));
+        return;
+    }
+    if (strcmp(m->method, "ph.setup_failed") == 0) {
+        if (p->state != PH_P_LOADING)
+            return breach(p, "ph.setup_failed after the handshake");
+        json_decref(p->setup_failure);
+        p->setup_failure = json_incref(m->params);
+        return;
+    }
+    if (strcmp(m->method, "ph.hello") == 0) {
+        char why[200];
+        if (p->state != PH_P_LOADING || p->notify_fd < 0)
+            return breach(p, "handshake out of place");
+        if (valid_hello(p, m->params, why, sizeof why) < 0)
+            return breach(p, why);
+        json_decref(p->hello);
+        p->hello = json_incref(m->params);
+        if (!p->name)
+            p->name = strdup(json_string_value(json_object_get(m->params, "name")));
+        p->state = PH_P_READY;
+        p->ready_ns = ph_now_ns();
+        ph_host_event(h, json_pack("{s:s,s:s,s:i,s:I}", "type", "started", "plugin", p->name, "pid",
+                                   (int)p->pid, "spawn_us",
+                                   (json_int_t)((p->ready_ns - p->spawn_ns) / 1000)));
+        for (struct ph_call *c = h->calls.next; c != &h->calls;) {
+            struct ph_call *next = c->next;
+            if (c->plug == p && !c->sent)
+                ph_plug_send_call(p, c);
+            c = next;
+        }
+        return;
+    }
+    if (p->state != PH_P_READY)
+        return breach(p, "notification before the handshake");
+    if (strcmp(m->method, "$/log") == 0) {
+        json_t *level = json_object_get(m->params, "level");
+        json_t *msg = json_object_get(m->params, "message");
+        if (!json_is_string(level) || !json_is_string(msg))
+            return breach(p, "$/log needs a string level and message");
+        ph_host_event(h, json_pack("{s:s,s:s,s:O,s:O}", "type", "log", "plugin", p->name, "level",
+                                   level, "message", msg));
+        return;
+    }
+    if (strcmp(m->method, "$/progress") == 0) {
+        struct ph_call *c = find_call(p, json_object_get(m->params, "id"));
+        if (!c)
+            return breach(p, "$/progress for a call not in flight");
+        if (!c->cancelled)
+            ph_host_event(h, json_pack("{s:s,s:s,s:s,s:I,s:O?}", "type", "progress", "plugin",
+                                       p->name, "method", c->method, "call_id", (json_int_t)c->id,
+                                       "value", json_object_get(m->params, "value")));
+        return;
+    }
+    if (strncmp(m->method, "$/", 2) == 0 || strncmp(m->method, "ph.", 3) == 0)
+        return breach(p, "unknown reserved notification");
+    ph_host_event(h, json_pack("{s:s,s:s,s:s,s:O?}", "type", "notification", "plugin", p->name,
+                               "method", m->method, "params", m->params));
+}
+
+static void on_message(struct ph_plug *p, char *text, size_t len, int *fd)
+{
+    char why[300];
+    trace(p, "from", text, len);
+    json_t *v = ph_wire_parse(text, len, why, sizeof why);
+    ph_wire_msg m;
+    if (!v || ph_wire_classify(v, &m, why, sizeof why) < 0) {
+        breach(p, why);
+        json_decref(v);
+        return;
+    }
+    switch (m.kind) {
+    case PH_MSG_NOTIFICATION:
+        on_notification(p, &m, fd);
+        break;
+    case PH_MSG_REQUEST:
+        if (p->state != PH_P_READY)
+            breach(p, "host call before the handshake");
+        else
+            ph_hostfn_dispatch(p, &m);
+        break;
+    case PH_MSG_RESULT:
+    case PH_MSG_ERROR: {
+        struct ph_call *c = find_call(p, m.id);
+        if (!c) {
+            breach(p, "response to a request never sent");
+            break;
+        }
+        if (m.kind == PH_MSG_RESULT)
+            ph_call_finish(p->host, c, json_incref(m.result), NULL);
+        else
+            ph_call_finish(p->host, c, NULL, plugin_error(p, c->method, m.error));
+        break;
+    }
+    }
+    if (*fd >= 0 && p->cause == PH_END_NONE)
+        breach(p, "descriptor sent where none is expected");
+    json_decref(v);
+}
+
+/* Takes every descriptor out of a received message, keeping the first in
+ * *fd and closing the rest; returns how many there were. */
+static int take_fds(struct msghdr *mh, int *fd)
+{
+    int count = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < n; i++) {
+            int f;
+            memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
+            if (*fd < 0 && count == 0)
+                *fd = f;
+            else
+                close(f);
+            count++;
+        }
+    }
+    return count;
+}
+
+void ph_plug_on_sock(struct ph_plug *p, uint32_t events)
+{
+    static unsigned char rec[PH_WIRE_RECORD + 1];
+    if (events & EPOLLOUT)
+        ph_plug_flush(p);
+    /* Bounded so one chatty plugin cannot starve the others. */
+    for (int budget = 64; budget > 0 && p->sock >= 0 && p->cause == PH_END_NONE; budget--) {
+        union {
+            char buf[CMSG_SPACE(4 * sizeof(int))];
+            struct cmsghdr align;
+        } ctl;
+        struct iovec iov = {rec, sizeof rec};
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = ctl.buf,
+                            .msg_controllen = sizeof ctl.buf};
+        ssize_t r = recvmsg(p->sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return; /* EAGAIN, or the peer is gone and its pidfd will say */
+        }
+        int fd = -1;
+        int nfds = take_fds(&mh, &fd);
+        if (r == 0) {
+            if (fd >= 0)
+                close(fd);
+            /* End of file: the plugin is exiting; stop watching the socket
+             * so the loop does not spin until the pidfd fires. */
+            epoll_ctl(p->host->epfd, EPOLL_CTL_DEL, p->sock, NULL);
+            return;
+        }
+        if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || nfds > 1) {
+            if (fd >= 0)
+                close(fd);
+            if (mh.msg_flags & MSG_TRUNC)
+                ph_plug_kill(
+                    p, PH_END_LIMIT,
+                    json_pack("{s:s,s:i}", "limit", "record_size", "limit_value", PH_WIRE_RECORD));
+            else
+                breach(p, "truncated or extra control data");
+            return;
+        }
+        char *text;
+        size_t len;
+        char why[200];
+        int got = ph_wire_rx_feed(&p->rx, rec, (size_t)r, &text, &len, why, sizeof why);
+        if (got < 0) {
+            if (fd >= 0)
+                close(fd);
+            if (strstr(why, "larger than"))
+                ph_plug_kill(p, PH_END_LIMIT,
+                             json_pack("{s:s,s:I,s:s}", "limit", "max_message", "limit_value",
+                                       (json_int_t)p->host->opt.max_message, "detail", why));
+            else
+                breach(p, why);
+            return;
+        }
+        if (got == 0) {
+            if (fd >= 0) {
+                close(fd);
+                breach(p, "descriptor on a continued record");
+            }
+            continue;
+        }
+        on_message(p, text, len, &fd);
+        free(text);
+        if (fd >= 0)
+            close(fd);
+    }
+}
+
+/* ---- ending ---- */
+
+static int rpc_code(enum ph_end end)
+{
+    switch (end) {
+    case PH_END_VIOLATION:
+        return PH_RPC_PLUGIN_VIOLATION;
+    case PH_END_TIMEOUT:
+        return PH_RPC_PLUGIN_TIMEOUT;
+    case PH_END_PROTOCOL:
+        return PH_RPC_PLUGIN_PROTOCOL;
+    case PH_END_LIMIT:
+        return PH_RPC_PLUGIN_LIMIT;
+    case PH_END_SETUP_ERROR:
+        return PH_RPC_PLUGIN_NOT_LOADED;
+    default:
+        return PH_RPC_PLUGIN_CRASHED;
+    }
+}
+
+/* Names the ending from what the host saw and what wait reported. */
+static enum ph_end classify_end(struct ph_plug *p, const siginfo_t *si, json_t *detail, char *msg,
+                                size_t msglen)
+{
+    const char *who = p->name ? p->name : p->file;
+    if (si->si_code == CLD_EXITED)
+        json_object_set_new(detail, "exit_code", json_integer(si->si_status));
+    else
+        json_object_set_new(detail, "signal", json_string(ph_signal_name(si->si_status)));
+    switch (p->cause) {
+    case PH_END_VIOLATION: {
+        const char *sc = json_string_value(json_object_get(p->cause_data, "syscall"));
+        snprintf(msg, msglen, "plugin %s was killed by the sandbox: forbidden syscall %s", who,
+                 sc ? sc : "?");
+        return PH_END_VIOLATION;
+    }
+    case PH_END_TIMEOUT:
+        snprintf(msg, msglen, "plugin %s timed out (%s) and was killed", who,
+                 json_string_value(json_object_get(p->cause_data, "limit")));
+        return PH_END_TIMEOUT;
+    case PH_END_PROTOCOL:
+        snprintf(msg, msglen, "plugin %s broke the protocol: %s", who,
+                 json_string_value(json_object_get(p->cause_data, "breach")));
+        return PH_END_PROTOCOL;
+    case PH_END_LIMIT:
+        snprintf(msg, msglen, "plugin %s hit a limit (%s)", who,
+                 json_string_value(json_object_get(p->cause_data, "limit")));
+        return PH_END_LIMIT;
+    case PH_END_KILLED:
+        snprintf(msg, msglen, "plugin %s was stopped by the host", who);
+        return PH_END_KILLED;
+    default:
+        break;
+    }
+    if (p->setup_failure) {
+        snprintf(msg, msglen, "plugin %s failed to start (%s): %s", who,
+                 json_string_value(json_object_get(p->setup_failure, "stage")),
+                 json_string_value(json_object_get(p->setup_failure, "message")));
+        json_object_update(detail, p->setup_failure);
+        return PH_END_SETUP_ERROR;
+    }
+    if (si->si_code == CLD_EXITED) {
+        snprintf(msg, msglen, "plugin %s exited with status %d", who, si->si_status);
+        return PH_END_EXITED;
+    }
+    if (si->si_status == SIGXCPU) {
+        json_object_set_new(detail, "limit", json_string("cpu_limit_s"));
+        snprintf(msg, msglen, "plugin %s used up its CPU time limit (SIGXCPU)", who);
+        return PH_END_LIMIT;
+    }
+    if (si->si_status == SIGSYS)
+        json_object_set_new(detail, "note",
+                            json_string("SIGSYS without a seccomp notification: raised by the "
+                                        "plugin itself, not a refused syscall"));
+    snprintf(msg, msglen, "plugin %s crashed with %s", who, ph_signal_name(si->si_status));
+    return PH_END_SIGNALED;
+}
+
+static void close_fd(struct ph_plug *p, int *fd)
+{
+    if (*fd >= 0) {
+        epoll_ctl(p->host->epfd, EPOLL_CTL_DEL, *fd, NULL);
+        close(*fd);
+        *fd = -1;
+    }
+}
+
+void ph_plug_on_exit(struct ph_plug *p)
+{
+    struct ph_host *h = p->host;
+    if (p->pidfd < 0)
+        return;
+    /* Read what it said before dying: a setup failure, a last answer. */
+    if (p->sock >= 0)
+        ph_plug_on_sock(p, EPOLLIN);
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si, WEXITED) < 0)
+        return;
+    json_t *detail = json_deep_copy(p->cause_data ? p->cause_data : json_object());
+    if (!detail)
+        detail = json_object();
+    char msg[600];
+    enum ph_end end = classify_end(p, &si, detail, msg, sizeof msg);
+    close_fd(p, &p->sock);
+    close_fd(p, &p->notify_fd);
+    close_fd(p, &p->pidfd);
+    ph_wire_rx_free(&p->rx);
+    while (p->out_head) {
+        struct ph_out *o = p->out_head;
+        p->out_head = o->next;
+        free(o->buf);
+        free(o);
+    }
+    p->out_tail = NULL;
+    int was_loading = p->state == PH_P_LOADING;
+    p->state = PH_P_DOWN;
+    p->pid = 0;
+    for (struct ph_call *c = h->calls.next; c != &h->calls;) {
+        struct ph_call *next = c->next;
+        if (c->plug == p) {
+            char cmsg[800];
+            snprintf(cmsg, sizeof cmsg, "%s%s%s", msg,
+                     was_loading ? " while starting" : " while running ",
+                     was_loading ? "" : c->method);
+            ph_call_finish(h, c, NULL,
+                           ph_call_error(p, c->method, rpc_code(end), end, json_deep_copy(detail),
+                                         "%s", cmsg));
+        }
+        c = next;
+    }
+    json_t *ended = ph_call_error(p, NULL, rpc_code(end), end, json_deep_copy(detail), "%s", msg);
+    /* Kept for load errors and `list`: why it last ended. */
+    json_decref(p->cause_data);
+    p->cause_data = ended;
+    p->cause = PH_END_NONE;
+    ph_host_event(h, json_pack("{s:s,s:s,s:s,s:O}", "type", "ended", "plugin",
+                               p->name ? p->name : p->file, "status", ph_end_name(end), "error",
+                               ended));
+    json_decref(detail);
+}
+
+void ph_plug_free(struct ph_plug *p)
+{
+    if (!p)
+        return;
+    if (p->pidfd >= 0) {
+        ph_plug_kill(p, PH_END_KILLED, NULL);
+        ph_plug_on_exit(p);
+    }
+    free(p->file);
+    free(p->name);
+    json_decref(p->hello);
+    json_decref(p->layers);
+    json_decref(p->cause_data);
+    json_decref(p->setup_failure);
+    free(p->hostfn_calls);
+    free(p);
+}

@@ -1,0 +1,123 @@
+/*
+ * plughost-loader: the trusted program the host execs in each plugin child.
+ * It confines itself (limits, Landlock, seccomp), hands the seccomp listener
+ * to the host, and only then maps the plugin file, so no code from the plugin
+ * (not even an ELF constructor) ever runs unconfined. Then it serves the
+ * plugin's methods over the channel (sdk/runtime.c).
+ *
+ * Exec'ing it gives each plugin a fresh address space: nothing of the host's
+ * heap, stack, environment or other plugins survives into the child.
+ *
+ * It must never trust the plugin file: it is opened only under the sandbox.
+ *
+ * Usage: plughost-loader PLUGIN_PATH MEMORY_BYTES CPU_SECONDS
+ * with the channel socket on fd 3 and nothing else open.
+ */
+#include "landlock.h"
+#include "limits.h"
+#include "runtime.h"
+#include "seccomp_filter.h"
+#include "wire.h"
+
+#include <dlfcn.h>
+#include <linux/filter.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PH_SB_EXIT_SETUP 125
+
+static int fail(const char *stage, const char *msg)
+{
+    ph_rt_report_setup_failure(PH_WIRE_CHANNEL_FD, stage, msg);
+    return PH_SB_EXIT_SETUP;
+}
+
+static int parse_ull(const char *s, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    *out = strtoull(s, &end, 10);
+    return (errno || end == s || *end) ? -1 : 0;
+}
+
+/* Sends the listener with a message saying which layers are in force. */
+static int send_listener(int listener, int landlock_abi)
+{
+    json_t *params =
+        json_pack("{s:{s:s,s:i,s:b,s:b,s:b}}", "layers", "seccomp", "notify", "landlock_abi",
+                  landlock_abi, "no_new_privs", 1, "environment_empty", 1, "rlimits", 1);
+    json_t *msg = ph_wire_request(NULL, "ph.sandbox", params);
+    json_decref(params);
+    size_t len;
+    char *s = msg ? ph_wire_encode(msg, &len) : NULL;
+    json_decref(msg);
+    int rc = s ? ph_wire_send(PH_WIRE_CHANNEL_FD, s, len, listener) : -1;
+    free(s);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    char err[512];
+    struct stat st;
+    if (fstat(PH_WIRE_CHANNEL_FD, &st) < 0 || !S_ISSOCK(st.st_mode))
+        return PH_SB_EXIT_SETUP; /* no channel: nobody to tell */
+    if (argc != 4)
+        return fail("arguments", "usage: plughost-loader PLUGIN MEMORY_BYTES CPU_SECONDS");
+    const char *path = argv[1];
+    struct ph_sb_limits lim;
+    if (parse_ull(argv[2], &lim.memory) < 0 || parse_ull(argv[3], &lim.cpu_s) < 0)
+        return fail("arguments", "memory and CPU limits must be decimal numbers");
+
+    /* jansson seeds its hash from /dev/urandom on first use: do it now, while
+     * opening a file is still possible, rather than inside the sandbox. */
+    json_object_seed(0);
+
+    struct sock_fprog prog;
+    if (ph_sb_seccomp_compile(getpid(), &prog, err, sizeof err) < 0)
+        return fail("seccomp", err);
+    if (ph_sb_limits_apply(&lim, err, sizeof err) < 0)
+        return fail("limits", err);
+    int abi = ph_sb_landlock_apply(path, err, sizeof err);
+    if (abi < 0)
+        return fail("landlock", err);
+    int listener = ph_sb_seccomp_install(&prog, err, sizeof err);
+    if (listener < 0)
+        return fail("seccomp", err);
+    if (send_listener(listener, abi) < 0)
+        return fail("seccomp", "cannot hand the listener to the host");
+    close(listener);
+
+    /* From here on every syscall is checked; the dynamic linker's opens and
+     * executable mappings are allowed by the host only until the handshake. */
+    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!handle)
+        return fail("dlopen", dlerror());
+    const ph_plugin *plugin = dlsym(handle, PH_PLUGIN_SYMBOL);
+    if (!plugin) {
+        snprintf(err, sizeof err, "%s does not export %s (declare it with PH_PLUGIN())", path,
+                 PH_PLUGIN_SYMBOL);
+        return fail("symbol", err);
+    }
+    if (ph_rt_check_plugin(plugin, err, sizeof err) < 0)
+        return fail("plugin table", err);
+    if (plugin->init) {
+        ph_ctx ctx = {.plugin = plugin, .method = "init"};
+        int rc = plugin->init(&ctx);
+        if (rc != 0) {
+            const char *m = json_string_value(json_object_get(ctx.error, "message"));
+            snprintf(err, sizeof err, "init failed: %s", m ? m : "no reason given");
+            json_decref(ctx.error);
+            return fail("init", err);
+        }
+        json_decref(ctx.error);
+    }
+    if (ph_rt_run(PH_WIRE_CHANNEL_FD, plugin, err, sizeof err) < 0)
+        return fail("runtime", err);
+    return 0;
+}

@@ -1,0 +1,53 @@
+/*
+ * policy: the allow-list data (see policy.h). Kept apart from the code that
+ * compiles it so a review reads one table.
+ */
+#include "policy.h"
+
+const struct ph_sb_rule ph_sb_policy[] = {
+    /* The channel: the only descriptor the plugin has. */
+    {"recvmsg", PH_SB_ANY, "runtime receives records"},
+    {"sendmsg", PH_SB_ANY, "runtime sends records"},
+    {"recvfrom", PH_SB_ANY, "libc may implement recv with recvfrom"},
+    {"sendto", PH_SB_ANY, "libc may implement send with sendto"},
+    {"read", PH_SB_ANY, "no file can be opened, so only the channel is readable"},
+    {"write", PH_SB_ARG0_CHANNEL, "stdout/stderr are closed: printf must fail, not kill"},
+    {"poll", PH_SB_ANY, "ph_cancelled() peeks at the channel"},
+    {"ppoll", PH_SB_ANY, "libc may implement poll with ppoll"},
+    {"close", PH_SB_ANY, "closing what one has is harmless"},
+    {"fstat", PH_SB_ANY, "stdio checks a stream before buffering"},
+    {"newfstatat", PH_SB_EMPTY_PATH, "glibc's fstat; a path would probe the filesystem"},
+    {"lseek", PH_SB_ANY, "stdio on a closed stream"},
+    /* Memory, never executable once loaded. */
+    {"brk", PH_SB_ANY, "malloc"},
+    {"mmap", PH_SB_NO_EXEC_PROT, "malloc; executable mappings only while loading"},
+    {"munmap", PH_SB_ANY, "free"},
+    {"mremap", PH_SB_ANY, "realloc of large blocks"},
+    {"mprotect", PH_SB_NO_EXEC_PROT, "malloc guard pages; never to make code"},
+    {"madvise", PH_SB_ANY, "free returning memory"},
+    /* Threads of one process (locks inside libc), signals to itself. */
+    {"futex", PH_SB_ANY, "libc locks"},
+    {"rt_sigprocmask", PH_SB_ANY, "abort() and libc internals"},
+    {"rt_sigaction", PH_SB_ANY, "a plugin may handle its own faults"},
+    {"rt_sigreturn", PH_SB_ANY, "return from a signal handler"},
+    {"sigaltstack", PH_SB_ANY, "handlers on an alternate stack"},
+    {"tgkill", PH_SB_ARG0_SELF, "abort() and raise() signal the process itself"},
+    {"kill", PH_SB_ARG0_SELF, "raise() fallback, only on itself"},
+    {"getpid", PH_SB_ANY, "raise() and abort()"},
+    {"gettid", PH_SB_ANY, "raise() and abort()"},
+    {"prlimit64", PH_SB_GET_ONLY, "getrlimit(); raising a limit is refused"},
+    /* Time. */
+    {"clock_gettime", PH_SB_ANY, "time, if the vDSO is not used"},
+    {"clock_getres", PH_SB_ANY, "timer resolution"},
+    {"gettimeofday", PH_SB_ANY, "time, if the vDSO is not used"},
+    {"time", PH_SB_ANY, "time, if the vDSO is not used"},
+    {"nanosleep", PH_SB_ANY, "sleep()"},
+    {"clock_nanosleep", PH_SB_ANY, "sleep() in current glibc"},
+    {"sched_yield", PH_SB_ANY, "spin locks"},
+    {"getrandom", PH_SB_ANY, "random numbers without opening /dev/urandom"},
+    {"restart_syscall", PH_SB_ANY, "a sleep interrupted by a signal"},
+    /* Leaving. */
+    {"exit", PH_SB_ANY, "thread exit"},
+    {"exit_group", PH_SB_ANY, "process exit"},
+    {0, PH_SB_ANY, 0},
+};

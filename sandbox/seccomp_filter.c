@@ -1,0 +1,150 @@
+/*
+ * seccomp_filter: the policy compiler (see seccomp_filter.h).
+ */
+#include "seccomp_filter.h"
+#include "policy.h"
+
+#include "wire.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int add_rule(scmp_filter_ctx ctx, const struct ph_sb_rule *r, pid_t self, char *err,
+                    size_t errlen)
+{
+    int nr = seccomp_syscall_resolve_name(r->syscall);
+    int rc;
+    if (nr == __NR_SCMP_ERROR) {
+        snprintf(err, errlen, "seccomp: unknown syscall %s in policy", r->syscall);
+        return -1;
+    }
+    switch (r->cond) {
+    case PH_SB_ANY:
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+        break;
+    case PH_SB_ARG0_CHANNEL:
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, PH_WIRE_CHANNEL_FD));
+        if (rc == 0)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EBADF), nr, 1,
+                                  SCMP_A0(SCMP_CMP_NE, PH_WIRE_CHANNEL_FD));
+        break;
+    case PH_SB_NO_EXEC_PROT:
+        rc =
+            seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+        break;
+    case PH_SB_EMPTY_PATH:
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A3(SCMP_CMP_EQ, AT_EMPTY_PATH));
+        break;
+    case PH_SB_ARG0_SELF:
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self));
+        break;
+    case PH_SB_GET_ONLY:
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 2, SCMP_A0(SCMP_CMP_EQ, 0),
+                              SCMP_A2(SCMP_CMP_EQ, 0));
+        break;
+    default:
+        rc = -EINVAL;
+    }
+    if (rc < 0) {
+        snprintf(err, errlen, "seccomp: rule for %s: %s", r->syscall, strerror(-rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* Builds the whole filter; the caller releases it. */
+static scmp_filter_ctx build(pid_t self, char *err, size_t errlen)
+{
+    /* The default is a notification to the host, which kills and reports: a
+     * plain KILL would leave the host unable to say which call it was. */
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_NOTIFY);
+    if (!ctx) {
+        snprintf(err, errlen, "seccomp: cannot create a filter");
+        return NULL;
+    }
+    int rc;
+    /* Other ABIs of this CPU get the default action too, so the host sees and
+     * names an `int 0x80` or x32 call rather than letting it through. */
+    if ((rc = seccomp_arch_add(ctx, SCMP_ARCH_X86)) < 0 ||
+        (rc = seccomp_arch_add(ctx, SCMP_ARCH_X32)) < 0 ||
+        (rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)) < 0) {
+        snprintf(err, errlen, "seccomp: architectures: %s", strerror(-rc));
+        seccomp_release(ctx);
+        return NULL;
+    }
+    for (const struct ph_sb_rule *r = ph_sb_policy; r->syscall; r++) {
+        if (add_rule(ctx, r, self, err, errlen) < 0) {
+            seccomp_release(ctx);
+            return NULL;
+        }
+    }
+    return ctx;
+}
+
+/* libseccomp compiles; the kernel is asked directly, because libseccomp
+ * requests a listener only when a rule (not the default action) notifies. */
+static int export_program(scmp_filter_ctx ctx, struct sock_fprog *prog, char *err, size_t errlen)
+{
+    int mfd = memfd_create("ph-bpf", MFD_CLOEXEC);
+    if (mfd < 0) {
+        snprintf(err, errlen, "memfd_create: %s", strerror(errno));
+        return -1;
+    }
+    int rc = seccomp_export_bpf(ctx, mfd);
+    off_t size = rc == 0 ? lseek(mfd, 0, SEEK_END) : -1;
+    if (rc < 0 || size <= 0 || size % (off_t)sizeof(struct sock_filter) != 0 || size > 65536) {
+        snprintf(err, errlen, "seccomp_export_bpf failed");
+        close(mfd);
+        return -1;
+    }
+    struct sock_filter *insns = malloc((size_t)size);
+    if (!insns || pread(mfd, insns, (size_t)size, 0) != size) {
+        snprintf(err, errlen, "cannot read the compiled filter");
+        free(insns);
+        close(mfd);
+        return -1;
+    }
+    close(mfd);
+    prog->len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
+    prog->filter = insns;
+    return 0;
+}
+
+int ph_sb_seccomp_compile(pid_t self, struct sock_fprog *prog, char *err, size_t errlen)
+{
+    scmp_filter_ctx ctx = build(self, err, errlen);
+    if (!ctx)
+        return -1;
+    int rc = export_program(ctx, prog, err, errlen);
+    seccomp_release(ctx);
+    return rc;
+}
+
+int ph_sb_seccomp_install(struct sock_fprog *prog, char *err, size_t errlen)
+{
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+        snprintf(err, errlen, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
+        return -1;
+    }
+    int fd =
+        (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, prog);
+    int saved = errno;
+    /* free() is allowed by the filter, so this runs confined already. */
+    free(prog->filter);
+    prog->filter = NULL;
+    if (fd < 0) {
+        snprintf(err, errlen, "seccomp(SET_MODE_FILTER): %s", strerror(saved));
+        return -1;
+    }
+    return fd;
+}

@@ -1,0 +1,130 @@
+/*
+ * plughost SDK: the one header a plugin author includes.
+ *
+ * A plugin is a shared object that exports one constant table, declared with
+ * PH_PLUGIN(): its name, version and methods. Each method takes JSON params
+ * and returns a JSON result or an error. The trusted loader owns the socket,
+ * the message loop and the sandbox; a plugin never touches any of them, and
+ * the functions below are the only way it talks to the host.
+ *
+ * This header must never expose transport details: a plugin built against
+ * PH_SDK_ABI 1 keeps working whatever the wire protocol becomes.
+ *
+ * Ownership follows jansson's vocabulary. "Borrowed" means the caller must
+ * not decref it and must not keep it past the call; "new reference" means the
+ * receiver owns it and must json_decref() it.
+ */
+#ifndef PLUGHOST_SDK_H
+#define PLUGHOST_SDK_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PH_SDK_ABI 1
+
+/* JSON-RPC 2.0 error codes a method may return through ph_error(). Codes from
+ * -32099 to -32000 are reserved for the host's own failures (see
+ * docs/protocol.md); a method should use positive codes for its own errors. */
+#define PH_ERR_INVALID_PARAMS (-32602)
+#define PH_ERR_INTERNAL (-32603)
+
+enum ph_log_level { PH_LOG_DEBUG = 0, PH_LOG_INFO = 1, PH_LOG_WARN = 2, PH_LOG_ERROR = 3 };
+
+/* Per-call context, owned by the runtime; valid only during the method call
+ * it was passed to. */
+typedef struct ph_ctx ph_ctx;
+
+/* A method. params is borrowed: a JSON array (by position), an object (by
+ * name), or NULL when the caller sent none. Return a new reference to the
+ * result, or NULL after ph_error() to fail the call. Returning NULL without
+ * ph_error() is reported as an internal error. */
+typedef json_t *(*ph_method_fn)(ph_ctx *ctx, json_t *params);
+
+typedef struct ph_method {
+    const char *name;        /* required; unique within the plugin */
+    ph_method_fn fn;         /* required */
+    const char *description; /* optional, shown by `plughost list` */
+    const char *params_doc;  /* optional, e.g. "[text: string]" */
+} ph_method;
+
+typedef struct ph_plugin {
+    unsigned abi;             /* PH_SDK_ABI, filled by PH_PLUGIN() */
+    const char *name;         /* [a-z0-9_-]{1,63}; the prefix of PLUGIN.METHOD */
+    const char *version;      /* free text, e.g. "1.0.0" */
+    const char *description;  /* optional */
+    const ph_method *methods; /* array ended by an entry whose name is NULL */
+    /* Optional: called once, inside the sandbox, before the first request.
+     * Return 0, or non-zero after ph_error() to refuse to start. */
+    int (*init)(ph_ctx *ctx);
+} ph_plugin;
+
+#define PH_PLUGIN_SYMBOL "ph_plugin_v1"
+
+/* Declares the plugin table, e.g.
+ *   PH_PLUGIN(.name = "echo", .version = "1.0.0", .methods = methods); */
+#define PH_PLUGIN(...)                                                                             \
+    __attribute__((visibility("default")))                                                         \
+    const ph_plugin ph_plugin_v1 = {.abi = PH_SDK_ABI, __VA_ARGS__}
+
+/* Fails the current call with code and a printf-style message. Always returns
+ * NULL so a method can `return ph_error(ctx, ...);`. */
+json_t *ph_error(ph_ctx *ctx, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Like ph_error() with a structured "data" member; data is stolen (the
+ * caller's reference passes to the runtime), may be NULL. */
+json_t *ph_error_data(ph_ctx *ctx, int code, json_t *data, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Sends a log record to the host, which prints it labelled with the plugin's
+ * name. Never fails visibly: logging must not change a method's result. */
+void ph_log(ph_ctx *ctx, enum ph_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Calls a host function (see `plughost list` or docs/protocol.md for the
+ * ones the host offers). params is borrowed and may be NULL. On success
+ * returns 0 and *result is a new reference. On failure returns -1 and, if
+ * error is not NULL, *error is a new reference to the JSON-RPC error object. */
+int ph_call_host(ph_ctx *ctx, const char *method, json_t *params, json_t **result, json_t **error);
+
+/* Sends a notification to whoever called this method (forwarded by the host
+ * to the client as is). params is borrowed. Returns 0 or -1. */
+int ph_notify(ph_ctx *ctx, const char *method, json_t *params);
+
+/* Reports progress of the current call; value is borrowed. The host forwards
+ * it as a "$/progress" notification. Returns 0 or -1. */
+int ph_progress(ph_ctx *ctx, json_t *value);
+
+/* Returns 1 once the caller has cancelled the current call, else 0. A long
+ * method should check it now and then and return ph_error() when it is 1. */
+int ph_cancelled(ph_ctx *ctx);
+
+/* The method name and plugin name of the call in progress (borrowed). */
+const char *ph_ctx_method(const ph_ctx *ctx);
+const char *ph_ctx_plugin(const ph_ctx *ctx);
+
+/* Reads a parameter given by name (object params) or by position (array
+ * params): returns the value (borrowed) or NULL if absent. */
+json_t *ph_param(json_t *params, const char *name, size_t position);
+
+/* Typed wrappers over ph_param(): on a missing or ill-typed parameter they
+ * set an invalid-params error on ctx and return -1; else 0. */
+int ph_param_string(ph_ctx *ctx, json_t *params, const char *name, size_t position,
+                    const char **out);
+int ph_param_number(ph_ctx *ctx, json_t *params, const char *name, size_t position, double *out);
+
+/* In-process test helper for plugin authors: calls a method of a plugin
+ * table directly, without the host or sandbox, so a unit test can check a
+ * method. params is borrowed. Returns 0 with *result a new reference, or -1
+ * with *error a new reference to the JSON-RPC error object. Host calls made
+ * by the method fail with "not available in tests". */
+int ph_test_call(const ph_plugin *plugin, const char *method, json_t *params, json_t **result,
+                 json_t **error);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,312 @@
+/*
+ * runtime: the loader-side message loop (see runtime.h).
+ */
+#include "runtime.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Requests that arrive while a method runs (or waits on a host call) wait
+ * here. Bounded so a flooding host cannot exhaust the plugin's memory. */
+#define PH_RT_QUEUE_MAX 4096
+
+struct ph_rt {
+    int fd;
+    ph_wire_rx rx;
+    const ph_plugin *plugin;
+    json_t *queue; /* array of parsed messages, owned */
+    json_int_t next_id;
+    ph_ctx *current;
+    int stop;
+    char err[256];
+};
+
+static int send_json(struct ph_rt *rt, json_t *msg /* stolen */)
+{
+    if (!msg)
+        return -1;
+    size_t len;
+    char *s = ph_wire_encode(msg, &len);
+    json_decref(msg);
+    if (!s)
+        return -1;
+    int rc = ph_wire_send(rt->fd, s, len, -1);
+    free(s);
+    return rc;
+}
+
+static json_t *notification(const char *method, json_t *params /* stolen */)
+{
+    json_t *n = ph_wire_request(NULL, method, params);
+    json_decref(params);
+    return n;
+}
+
+void ph_rt_report_setup_failure(int fd, const char *stage, const char *message)
+{
+    json_t *n =
+        notification("ph.setup_failed", json_pack("{s:s,s:s}", "stage", stage, "message", message));
+    size_t len;
+    char *s = n ? ph_wire_encode(n, &len) : NULL;
+    if (s)
+        (void)ph_wire_send(fd, s, len, -1);
+    free(s);
+    json_decref(n);
+}
+
+int ph_rt_check_plugin(const ph_plugin *p, char *err, size_t errlen)
+{
+    if (p->abi != PH_SDK_ABI) {
+        snprintf(err, errlen, "plugin built for SDK ABI %u, runtime speaks %u", p->abi, PH_SDK_ABI);
+        return -1;
+    }
+    if (!p->name || !p->version || !p->methods) {
+        snprintf(err, errlen, "plugin table lacks a name, a version or methods");
+        return -1;
+    }
+    size_t nl = strlen(p->name);
+    if (nl == 0 || nl > 63 || strspn(p->name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != nl) {
+        snprintf(err, errlen, "plugin name must match [a-z0-9_-]{1,63}");
+        return -1;
+    }
+    for (size_t i = 0; p->methods[i].name; i++) {
+        if (!p->methods[i].fn || !p->methods[i].name[0] || strchr(p->methods[i].name, '.') ||
+            strncmp(p->methods[i].name, "$/", 2) == 0) {
+            snprintf(err, errlen, "method %zu: needs a function and a name without '.' or '$/'", i);
+            return -1;
+        }
+        if (i > 4096) {
+            snprintf(err, errlen, "too many methods");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static json_t *hello(const ph_plugin *p)
+{
+    json_t *methods = json_array();
+    for (size_t i = 0; p->methods[i].name; i++) {
+        const ph_method *m = &p->methods[i];
+        json_t *o = json_pack("{s:s}", "name", m->name);
+        if (m->description)
+            json_object_set_new(o, "description", json_string(m->description));
+        if (m->params_doc)
+            json_object_set_new(o, "params", json_string(m->params_doc));
+        json_array_append_new(methods, o);
+    }
+    json_t *params =
+        json_pack("{s:i,s:i,s:s,s:s,s:o}", "protocol", PH_PROTOCOL_VERSION, "sdk_abi", PH_SDK_ABI,
+                  "name", p->name, "version", p->version, "methods", methods);
+    if (params && p->description)
+        json_object_set_new(params, "description", json_string(p->description));
+    return notification("ph.hello", params);
+}
+
+/* Receives one message, parsed and classified. Returns 1, 0 on EOF, -1. */
+static int recv_msg(struct ph_rt *rt, json_t **out)
+{
+    char *text;
+    size_t len;
+    int rc = ph_wire_recv(rt->fd, &rt->rx, &text, &len, rt->err, sizeof rt->err);
+    if (rc <= 0)
+        return rc;
+    json_t *v = ph_wire_parse(text, len, rt->err, sizeof rt->err);
+    free(text);
+    if (!v)
+        return -1;
+    *out = v;
+    return 1;
+}
+
+static int is_cancel_of(json_t *msg, json_t *id)
+{
+    const char *m = json_string_value(json_object_get(msg, "method"));
+    if (!m || strcmp(m, "$/cancelRequest") != 0 || !id)
+        return 0;
+    return json_equal(json_object_get(json_object_get(msg, "params"), "id"), id);
+}
+
+/* Handles a message that arrived while a method was running: cancellation of
+ * the current call is noted, everything else waits in the queue. */
+static int defer(struct ph_rt *rt, json_t *msg /* stolen */)
+{
+    if (rt->current && is_cancel_of(msg, rt->current->req_id)) {
+        rt->current->cancelled = 1;
+        json_decref(msg);
+        return 0;
+    }
+    if (json_array_size(rt->queue) >= PH_RT_QUEUE_MAX) {
+        json_decref(msg);
+        snprintf(rt->err, sizeof rt->err, "host sent more than %d queued messages",
+                 PH_RT_QUEUE_MAX);
+        return -1;
+    }
+    return json_array_append_new(rt->queue, msg);
+}
+
+void ph_rt_log(struct ph_rt *rt, int level, const char *text)
+{
+    static const char *names[] = {"debug", "info", "warn", "error"};
+    const char *ln = (level >= 0 && level <= 3) ? names[level] : "info";
+    (void)send_json(rt,
+                    notification("$/log", json_pack("{s:s,s:s}", "level", ln, "message", text)));
+}
+
+int ph_rt_notify(struct ph_rt *rt, const char *method, json_t *params)
+{
+    return send_json(rt, ph_wire_request(NULL, method, params));
+}
+
+int ph_rt_call_host(struct ph_rt *rt, const char *method, json_t *params, json_t **result,
+                    json_t **error)
+{
+    json_t *id = json_integer(++rt->next_id);
+    int rc = send_json(rt, ph_wire_request(id, method, params));
+    if (rc < 0) {
+        json_decref(id);
+        return -1;
+    }
+    for (;;) {
+        json_t *msg;
+        if (recv_msg(rt, &msg) <= 0) {
+            json_decref(id);
+            return -1;
+        }
+        ph_wire_msg m;
+        char err[128];
+        if (ph_wire_classify(msg, &m, err, sizeof err) == 0 &&
+            (m.kind == PH_MSG_RESULT || m.kind == PH_MSG_ERROR) && json_equal(m.id, id)) {
+            json_decref(id);
+            if (m.kind == PH_MSG_RESULT) {
+                *result = json_incref(m.result);
+                json_decref(msg);
+                return 0;
+            }
+            if (error)
+                *error = json_incref(m.error);
+            json_decref(msg);
+            return -1;
+        }
+        if (defer(rt, msg) < 0) {
+            json_decref(id);
+            return -1;
+        }
+    }
+}
+
+int ph_rt_poll_cancel(struct ph_rt *rt, ph_ctx *ctx)
+{
+    for (;;) {
+        struct pollfd p = {.fd = rt->fd, .events = POLLIN};
+        int n = poll(&p, 1, 0);
+        if (n <= 0 || !(p.revents & POLLIN))
+            break;
+        json_t *msg;
+        if (recv_msg(rt, &msg) <= 0)
+            break;
+        if (defer(rt, msg) < 0)
+            break;
+    }
+    return ctx->cancelled;
+}
+
+static const ph_method *find_method(const ph_plugin *p, const char *name)
+{
+    for (size_t i = 0; p->methods[i].name; i++)
+        if (strcmp(p->methods[i].name, name) == 0)
+            return &p->methods[i];
+    return NULL;
+}
+
+static int serve_request(struct ph_rt *rt, ph_wire_msg *m)
+{
+    const ph_method *meth = find_method(rt->plugin, m->method);
+    if (!meth) {
+        json_t *e = ph_wire_error_obj(-32601, "method not found", NULL);
+        return send_json(rt, ph_wire_error_response(m->id, e));
+    }
+    ph_ctx ctx = {.plugin = rt->plugin, .method = meth->name, .req_id = m->id, .rt = rt};
+    rt->current = &ctx;
+    json_t *result = meth->fn(&ctx, m->params);
+    rt->current = NULL;
+    json_t *reply;
+    if (result) {
+        json_decref(ctx.error);
+        reply = ph_wire_response(m->id, result);
+    } else {
+        json_t *e = ctx.error ? ctx.error
+                              : ph_wire_error_obj(PH_ERR_INTERNAL,
+                                                  "method returned no result and no error", NULL);
+        reply = ph_wire_error_response(m->id, e);
+    }
+    return send_json(rt, reply);
+}
+
+static int dispatch(struct ph_rt *rt, json_t *msg)
+{
+    ph_wire_msg m;
+    if (ph_wire_classify(msg, &m, rt->err, sizeof rt->err) < 0)
+        return -1;
+    switch (m.kind) {
+    case PH_MSG_REQUEST:
+        return serve_request(rt, &m);
+    case PH_MSG_NOTIFICATION:
+        if (strcmp(m.method, "ph.shutdown") == 0)
+            rt->stop = 1;
+        /* A cancel for a call that already finished, or any other
+         * notification this runtime does not know, is harmless. */
+        return 0;
+    default:
+        /* Responses only make sense inside ph_call_host(). */
+        snprintf(rt->err, sizeof rt->err, "unexpected response from the host");
+        return -1;
+    }
+}
+
+/* Drops queued requests that a queued cancel names, answering them at once so
+ * the host can clear its bookkeeping. */
+static int next_message(struct ph_rt *rt, json_t **out)
+{
+    if (json_array_size(rt->queue) > 0) {
+        json_t *msg = json_incref(json_array_get(rt->queue, 0));
+        json_array_remove(rt->queue, 0);
+        *out = msg;
+        return 1;
+    }
+    return recv_msg(rt, out);
+}
+
+int ph_rt_run(int fd, const ph_plugin *plugin, char *err, size_t errlen)
+{
+    struct ph_rt rt = {.fd = fd, .plugin = plugin, .queue = json_array()};
+    ph_wire_rx_init(&rt.rx, PH_WIRE_DEFAULT_MAX);
+    int rc = 0;
+    if (!rt.queue || send_json(&rt, hello(plugin)) < 0) {
+        snprintf(err, errlen, "cannot send the handshake: %s", strerror(errno));
+        rc = -1;
+    }
+    while (rc == 0 && !rt.stop) {
+        json_t *msg;
+        int got = next_message(&rt, &msg);
+        if (got == 0)
+            break;
+        if (got < 0) {
+            snprintf(err, errlen, "%s", rt.err);
+            rc = -1;
+            break;
+        }
+        if (dispatch(&rt, msg) < 0) {
+            snprintf(err, errlen, "%s", rt.err[0] ? rt.err : "cannot send a reply");
+            rc = -1;
+        }
+        json_decref(msg);
+    }
+    json_decref(rt.queue);
+    ph_wire_rx_free(&rt.rx);
+    return rc;
+}

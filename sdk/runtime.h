@@ -1,0 +1,44 @@
+/*
+ * runtime: the plugin side of the protocol, run by the trusted loader after
+ * the plugin is loaded inside the sandbox. It owns the channel and the message
+ * loop so that a plugin is only a table of methods (see docs/design.md).
+ *
+ * It must never make a syscall the sandbox's post-load policy refuses: only
+ * sendmsg/recvmsg/poll on the channel, memory and time.
+ */
+#ifndef PH_RUNTIME_H
+#define PH_RUNTIME_H
+
+#include "plughost/sdk.h"
+
+struct ph_rt;
+
+struct ph_ctx {
+    const ph_plugin *plugin;
+    const char *method; /* borrowed from the request */
+    json_t *req_id;     /* borrowed; NULL for init and tests */
+    json_t *error;      /* owned; set by ph_error() */
+    int cancelled;
+    struct ph_rt *rt; /* NULL in ph_test_call() */
+};
+
+/* Sends the handshake, then serves requests on fd until the host asks to
+ * stop or closes the channel. Returns 0 on an orderly stop, or -1 with err
+ * filled. */
+int ph_rt_run(int fd, const ph_plugin *plugin, char *err, size_t errlen);
+
+/* Sends a "ph.setup_failed" notification so a loading failure reaches the
+ * host as data rather than silence. Best effort. */
+void ph_rt_report_setup_failure(int fd, const char *stage, const char *message);
+
+/* Checks a plugin table before it is served; returns 0 or -1 with err. */
+int ph_rt_check_plugin(const ph_plugin *plugin, char *err, size_t errlen);
+
+/* Transport hooks used by the public SDK functions when rt is not NULL. */
+void ph_rt_log(struct ph_rt *rt, int level, const char *text);
+int ph_rt_notify(struct ph_rt *rt, const char *method, json_t *params);
+int ph_rt_call_host(struct ph_rt *rt, const char *method, json_t *params, json_t **result,
+                    json_t **error);
+int ph_rt_poll_cancel(struct ph_rt *rt, ph_ctx *ctx);
+
+#endif

@@ -1,0 +1,172 @@
+/*
+ * sdk: the functions a plugin calls (see include/plughost/sdk.h). They work
+ * the same inside the sandbox (through the runtime) and in ph_test_call().
+ */
+#include "plughost/sdk.h"
+#include "runtime.h"
+#include "wire.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *set_error(ph_ctx *ctx, int code, json_t *data, const char *fmt, va_list ap)
+{
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    json_decref(ctx->error);
+    ctx->error = ph_wire_error_obj(code, msg, data);
+    return NULL;
+}
+
+json_t *ph_error(ph_ctx *ctx, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_error(ctx, code, NULL, fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+json_t *ph_error_data(ph_ctx *ctx, int code, json_t *data, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_error(ctx, code, data, fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+void ph_log(ph_ctx *ctx, enum ph_log_level level, const char *fmt, ...)
+{
+    char msg[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (ctx->rt)
+        ph_rt_log(ctx->rt, level, msg);
+    else
+        fprintf(stderr, "[%s] %s\n", ctx->plugin->name, msg);
+}
+
+int ph_call_host(ph_ctx *ctx, const char *method, json_t *params, json_t **result, json_t **error)
+{
+    if (!method || !result) {
+        if (error)
+            *error = ph_wire_error_obj(PH_ERR_INVALID_PARAMS, "no method or result", NULL);
+        return -1;
+    }
+    if (!ctx->rt) {
+        if (error)
+            *error =
+                ph_wire_error_obj(PH_ERR_INTERNAL, "host calls are not available in tests", NULL);
+        return -1;
+    }
+    return ph_rt_call_host(ctx->rt, method, params, result, error);
+}
+
+int ph_notify(ph_ctx *ctx, const char *method, json_t *params)
+{
+    if (!method || !ctx->rt)
+        return -1;
+    return ph_rt_notify(ctx->rt, method, params);
+}
+
+int ph_progress(ph_ctx *ctx, json_t *value)
+{
+    if (!ctx->rt || !ctx->req_id)
+        return -1;
+    json_t *p = json_pack("{s:O,s:O}", "id", ctx->req_id, "value", value ? value : json_null());
+    int rc = p ? ph_rt_notify(ctx->rt, "$/progress", p) : -1;
+    json_decref(p);
+    return rc;
+}
+
+int ph_cancelled(ph_ctx *ctx)
+{
+    if (ctx->cancelled || !ctx->rt)
+        return ctx->cancelled;
+    return ph_rt_poll_cancel(ctx->rt, ctx);
+}
+
+const char *ph_ctx_method(const ph_ctx *ctx)
+{
+    return ctx->method;
+}
+
+const char *ph_ctx_plugin(const ph_ctx *ctx)
+{
+    return ctx->plugin->name;
+}
+
+json_t *ph_param(json_t *params, const char *name, size_t position)
+{
+    if (json_is_object(params))
+        return name ? json_object_get(params, name) : NULL;
+    if (json_is_array(params))
+        return json_array_get(params, position);
+    return NULL;
+}
+
+int ph_param_string(ph_ctx *ctx, json_t *params, const char *name, size_t position,
+                    const char **out)
+{
+    json_t *v = ph_param(params, name, position);
+    if (!json_is_string(v)) {
+        ph_error(ctx, PH_ERR_INVALID_PARAMS, "parameter \"%s\" (position %zu) must be a string",
+                 name ? name : "?", position);
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+int ph_param_number(ph_ctx *ctx, json_t *params, const char *name, size_t position, double *out)
+{
+    json_t *v = ph_param(params, name, position);
+    if (!json_is_number(v)) {
+        ph_error(ctx, PH_ERR_INVALID_PARAMS, "parameter \"%s\" (position %zu) must be a number",
+                 name ? name : "?", position);
+        return -1;
+    }
+    *out = json_number_value(v);
+    return 0;
+}
+
+int ph_test_call(const ph_plugin *plugin, const char *method, json_t *params, json_t **result,
+                 json_t **error)
+{
+    char err[256];
+    *result = NULL;
+    if (error)
+        *error = NULL;
+    if (ph_rt_check_plugin(plugin, err, sizeof err) < 0) {
+        if (error)
+            *error = ph_wire_error_obj(PH_ERR_INTERNAL, err, NULL);
+        return -1;
+    }
+    for (size_t i = 0; plugin->methods[i].name; i++) {
+        if (strcmp(plugin->methods[i].name, method) != 0)
+            continue;
+        ph_ctx ctx = {.plugin = plugin, .method = plugin->methods[i].name};
+        json_t *r = plugin->methods[i].fn(&ctx, params);
+        if (r) {
+            json_decref(ctx.error);
+            *result = r;
+            return 0;
+        }
+        json_t *e = ctx.error ? ctx.error
+                              : ph_wire_error_obj(PH_ERR_INTERNAL,
+                                                  "method returned no result and no error", NULL);
+        if (error)
+            *error = e;
+        else
+            json_decref(e);
+        return -1;
+    }
+    if (error)
+        *error = ph_wire_error_obj(-32601, "method not found", NULL);
+    return -1;
+}

@@ -1,0 +1,315 @@
+/*
+ * wire: record framing and JSON-RPC 2.0 validation (see wire.h).
+ */
+#include "wire.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+void ph_wire_rx_init(ph_wire_rx *rx, size_t max)
+{
+    memset(rx, 0, sizeof *rx);
+    rx->max = max ? max : PH_WIRE_DEFAULT_MAX;
+}
+
+void ph_wire_rx_free(ph_wire_rx *rx)
+{
+    free(rx->buf);
+    rx->buf = NULL;
+    rx->len = rx->cap = 0;
+}
+
+static void rx_reset(ph_wire_rx *rx)
+{
+    rx->len = 0;
+}
+
+int ph_wire_rx_feed(ph_wire_rx *rx, const unsigned char *rec, size_t n, char **msg, size_t *len,
+                    char *err, size_t errlen)
+{
+    if (n == 0 || n > PH_WIRE_RECORD) {
+        snprintf(err, errlen, "record of %zu bytes (must be 1..%d)", n, PH_WIRE_RECORD);
+        rx_reset(rx);
+        return -1;
+    }
+    unsigned char flag = rec[0];
+    if (flag != PH_WIRE_LAST && flag != PH_WIRE_MORE) {
+        snprintf(err, errlen, "record flag 0x%02x is neither LAST nor MORE", flag);
+        rx_reset(rx);
+        return -1;
+    }
+    size_t chunk = n - 1;
+    if (flag == PH_WIRE_MORE && chunk == 0) {
+        snprintf(err, errlen, "empty MORE record");
+        rx_reset(rx);
+        return -1;
+    }
+    if (chunk > rx->max - rx->len) {
+        snprintf(err, errlen, "message larger than the maximum of %zu bytes", rx->max);
+        rx_reset(rx);
+        return -1;
+    }
+    if (flag == PH_WIRE_LAST && rx->len == 0) {
+        /* Fast path: a single-record message needs no reassembly buffer. */
+        char *m = malloc(chunk + 1);
+        if (!m) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        memcpy(m, rec + 1, chunk);
+        m[chunk] = '\0';
+        *msg = m;
+        *len = chunk;
+        return 1;
+    }
+    if (rx->len + chunk + 1 > rx->cap) {
+        size_t cap = rx->cap ? rx->cap : 4 * PH_WIRE_RECORD;
+        while (cap < rx->len + chunk + 1)
+            cap *= 2;
+        char *nb = realloc(rx->buf, cap);
+        if (!nb) {
+            snprintf(err, errlen, "out of memory");
+            rx_reset(rx);
+            return -1;
+        }
+        rx->buf = nb;
+        rx->cap = cap;
+    }
+    memcpy(rx->buf + rx->len, rec + 1, chunk);
+    rx->len += chunk;
+    if (flag == PH_WIRE_MORE)
+        return 0;
+    rx->buf[rx->len] = '\0';
+    *msg = rx->buf;
+    *len = rx->len;
+    /* The buffer moves to the caller; the next message starts afresh. */
+    rx->buf = NULL;
+    rx->len = rx->cap = 0;
+    return 1;
+}
+
+size_t ph_wire_chunk_at(size_t len, size_t off, unsigned char *flag)
+{
+    size_t left = len - off;
+    size_t chunk = left > PH_WIRE_CHUNK ? PH_WIRE_CHUNK : left;
+    *flag = (off + chunk < len) ? PH_WIRE_MORE : PH_WIRE_LAST;
+    return chunk;
+}
+
+static int send_record(int fd, unsigned char flag, const char *data, size_t n, int pass_fd)
+{
+    struct iovec iov[2] = {{&flag, 1}, {(void *)data, n}};
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } ctl;
+    if (pass_fd >= 0) {
+        memset(&ctl, 0, sizeof ctl);
+        mh.msg_control = ctl.buf;
+        mh.msg_controllen = sizeof ctl.buf;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+    }
+    for (;;) {
+        ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+        if (w >= 0)
+            return 0;
+        if (errno != EINTR)
+            return -1;
+    }
+}
+
+int ph_wire_send(int fd, const char *msg, size_t len, int pass_fd)
+{
+    size_t off = 0;
+    do {
+        unsigned char flag;
+        size_t chunk = ph_wire_chunk_at(len, off, &flag);
+        if (send_record(fd, flag, msg + off, chunk, off == 0 ? pass_fd : -1) < 0)
+            return -1;
+        off += chunk;
+    } while (off < len);
+    return 0;
+}
+
+static void close_passed_fds(struct msghdr *mh)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < n; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+            close(fd);
+        }
+    }
+}
+
+int ph_wire_recv(int fd, ph_wire_rx *rx, char **msg, size_t *len, char *err, size_t errlen)
+{
+    static unsigned char rec[PH_WIRE_RECORD + 1];
+    for (;;) {
+        union {
+            char buf[CMSG_SPACE(4 * sizeof(int))];
+            struct cmsghdr align;
+        } ctl;
+        struct iovec iov = {rec, sizeof rec};
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = ctl.buf,
+                            .msg_controllen = sizeof ctl.buf};
+        ssize_t r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            snprintf(err, errlen, "recvmsg: %s", strerror(errno));
+            return -1;
+        }
+        if (mh.msg_controllen > 0)
+            close_passed_fds(&mh);
+        if (r == 0)
+            return 0;
+        if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+            snprintf(err, errlen, "oversized record or control data");
+            return -1;
+        }
+        int got = ph_wire_rx_feed(rx, rec, (size_t)r, msg, len, err, errlen);
+        if (got != 0)
+            return got;
+    }
+}
+
+json_t *ph_wire_parse(const char *text, size_t len, char *err, size_t errlen)
+{
+    json_error_t je;
+    /* Duplicate keys are refused: two readers could otherwise disagree on
+     * which value counts. */
+    json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!v)
+        snprintf(err, errlen, "invalid JSON at line %d column %d: %s", je.line, je.column, je.text);
+    return v;
+}
+
+static int bad(char *err, size_t errlen, const char *why)
+{
+    snprintf(err, errlen, "%s", why);
+    return -1;
+}
+
+int ph_wire_classify(json_t *v, ph_wire_msg *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (!json_is_object(v))
+        return bad(err, errlen, "message is not a JSON object");
+    json_t *ver = json_object_get(v, "jsonrpc");
+    if (!json_is_string(ver) || strcmp(json_string_value(ver), "2.0") != 0)
+        return bad(err, errlen, "\"jsonrpc\" must be \"2.0\"");
+    json_t *id = json_object_get(v, "id");
+    if (id && !json_is_string(id) && !json_is_integer(id) && !json_is_null(id))
+        return bad(err, errlen, "\"id\" must be a string, an integer or null");
+    json_t *method = json_object_get(v, "method");
+    if (method) {
+        if (!json_is_string(method))
+            return bad(err, errlen, "\"method\" must be a string");
+        json_t *params = json_object_get(v, "params");
+        if (params && !json_is_array(params) && !json_is_object(params))
+            return bad(err, errlen, "\"params\" must be an array or an object");
+        if (json_object_get(v, "result") || json_object_get(v, "error"))
+            return bad(err, errlen, "a request cannot carry \"result\" or \"error\"");
+        out->kind = id ? PH_MSG_REQUEST : PH_MSG_NOTIFICATION;
+        out->id = id;
+        out->method = json_string_value(method);
+        out->params = params;
+        return 0;
+    }
+    if (!id)
+        return bad(err, errlen, "a response needs an \"id\"");
+    json_t *result = json_object_get(v, "result");
+    json_t *error = json_object_get(v, "error");
+    if ((result != NULL) == (error != NULL))
+        return bad(err, errlen, "a response needs exactly one of \"result\" and \"error\"");
+    out->id = id;
+    if (result) {
+        out->kind = PH_MSG_RESULT;
+        out->result = result;
+        return 0;
+    }
+    if (!json_is_object(error) || !json_is_integer(json_object_get(error, "code")) ||
+        !json_is_string(json_object_get(error, "message")))
+        return bad(err, errlen, "\"error\" needs an integer \"code\" and a string \"message\"");
+    out->kind = PH_MSG_ERROR;
+    out->error = error;
+    return 0;
+}
+
+char *ph_wire_encode(const json_t *v, size_t *len)
+{
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (s && len)
+        *len = strlen(s);
+    return s;
+}
+
+json_t *ph_wire_error_obj(int code, const char *message, json_t *data)
+{
+    json_t *e = json_pack("{s:i,s:s}", "code", code, "message", message ? message : "");
+    if (e && data)
+        json_object_set_new(e, "data", data);
+    else if (data)
+        json_decref(data);
+    return e;
+}
+
+json_t *ph_wire_response(json_t *id, json_t *result)
+{
+    json_t *r = json_pack("{s:s,s:O,s:o}", "jsonrpc", "2.0", "id", id ? id : json_null(), "result",
+                          result ? result : json_null());
+    return r;
+}
+
+json_t *ph_wire_error_response(json_t *id, json_t *error)
+{
+    return json_pack("{s:s,s:O,s:o}", "jsonrpc", "2.0", "id", id ? id : json_null(), "error",
+                     error ? error : json_null());
+}
+
+json_t *ph_wire_request(json_t *id, const char *method, json_t *params)
+{
+    json_t *r = json_pack("{s:s,s:s}", "jsonrpc", "2.0", "method", method);
+    if (!r)
+        return NULL;
+    if (id)
+        json_object_set(r, "id", id);
+    if (params)
+        json_object_set(r, "params", params);
+    return r;
+}
+
+void ph_wire_escape(const char *bytes, size_t n, char *out, size_t outlen)
+{
+    size_t o = 0;
+    const size_t reserve = 32; /* room for an escape and the truncation note */
+    if (outlen == 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)bytes[i];
+        if (o + reserve >= outlen) {
+            snprintf(out + o, outlen - o, "...(%zu bytes)", n);
+            return;
+        }
+        if (c >= 0x20 && c < 0x7f && c != '\\')
+            out[o++] = (char)c;
+        else
+            o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+    }
+    out[o] = '\0';
+}

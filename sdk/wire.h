@@ -1,0 +1,98 @@
+/*
+ * wire: the plughost record framing and JSON-RPC 2.0 message checks, shared
+ * by the host and the loader's runtime so both ends parse bytes one way.
+ *
+ * A message is one JSON-RPC 2.0 object, UTF-8, sent over a SOCK_SEQPACKET
+ * socket as one or more records. Each record is one flag byte followed by up
+ * to PH_WIRE_CHUNK bytes of the message: PH_WIRE_MORE on every record but the
+ * last, PH_WIRE_LAST on the last. See docs/protocol.md.
+ *
+ * This module does no I/O policy and no process work: it never decides what
+ * to do with a peer that misbehaves, it only says how, in an error text.
+ * Every byte it reads is treated as hostile.
+ */
+#ifndef PH_WIRE_H
+#define PH_WIRE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define PH_WIRE_LAST 0x00
+#define PH_WIRE_MORE 0x01
+#define PH_WIRE_CHUNK (32 * 1024 - 1)
+#define PH_WIRE_RECORD (PH_WIRE_CHUNK + 1)
+#define PH_WIRE_DEFAULT_MAX ((size_t)64 << 20)
+#define PH_WIRE_CHANNEL_FD 3 /* the socket's number in the child */
+#define PH_PROTOCOL_VERSION 1
+
+/* Reassembles records into messages. */
+typedef struct ph_wire_rx {
+    char *buf; /* owned */
+    size_t len, cap;
+    size_t max; /* largest message accepted */
+} ph_wire_rx;
+
+void ph_wire_rx_init(ph_wire_rx *rx, size_t max);
+void ph_wire_rx_free(ph_wire_rx *rx);
+
+/* Feeds one received record. Returns 1 when a message is complete (*msg is a
+ * NUL-terminated buffer owned by the caller, *len its length), 0 when more
+ * records are needed, -1 on a framing error (err filled; rx is reset). */
+int ph_wire_rx_feed(ph_wire_rx *rx, const unsigned char *rec, size_t n, char **msg, size_t *len,
+                    char *err, size_t errlen);
+
+/* Blocking send of a whole message as records on fd. If pass_fd >= 0 it is
+ * sent with the first record as SCM_RIGHTS. Returns 0 or -1 with errno. */
+int ph_wire_send(int fd, const char *msg, size_t len, int pass_fd);
+
+/* Blocking receive of one whole message. Returns 1 with *msg (owned by the
+ * caller), 0 on end of file, -1 on error (err filled). Any descriptor the
+ * peer sends is closed: this end never accepts one. */
+int ph_wire_recv(int fd, ph_wire_rx *rx, char **msg, size_t *len, char *err, size_t errlen);
+
+/* Outgoing position in a message being sent record by record on a
+ * non-blocking socket: returns the next record's flag and chunk. */
+size_t ph_wire_chunk_at(size_t len, size_t off, unsigned char *flag);
+
+/* JSON-RPC 2.0 message kinds. */
+enum ph_wire_kind {
+    PH_MSG_REQUEST = 1,
+    PH_MSG_NOTIFICATION,
+    PH_MSG_RESULT,
+    PH_MSG_ERROR,
+};
+
+typedef struct ph_wire_msg {
+    enum ph_wire_kind kind;
+    json_t *id;         /* borrowed; NULL for notifications */
+    const char *method; /* borrowed; requests and notifications */
+    json_t *params;     /* borrowed; may be NULL */
+    json_t *result;     /* borrowed; results */
+    json_t *error;      /* borrowed; errors (checked: integer code, string message) */
+} ph_wire_msg;
+
+/* Parses text as one JSON value, rejecting duplicate keys and embedded NULs.
+ * Returns a new reference or NULL with err filled. */
+json_t *ph_wire_parse(const char *text, size_t len, char *err, size_t errlen);
+
+/* Checks that v is a valid JSON-RPC 2.0 message and fills out with borrowed
+ * views into v. Returns 0, or -1 with err filled. */
+int ph_wire_classify(json_t *v, ph_wire_msg *out, char *err, size_t errlen);
+
+/* Encodes v compactly. Returns a malloc'ed string owned by the caller, or
+ * NULL. */
+char *ph_wire_encode(const json_t *v, size_t *len);
+
+/* Builders; each returns a new reference. */
+json_t *ph_wire_error_obj(int code, const char *message, json_t *data /* stolen */);
+json_t *ph_wire_response(json_t *id /* borrowed */, json_t *result /* stolen */);
+json_t *ph_wire_error_response(json_t *id /* borrowed */, json_t *error /* stolen */);
+json_t *ph_wire_request(json_t *id /* borrowed, NULL: notification */, const char *method,
+                        json_t *params /* borrowed, may be NULL */);
+
+/* Writes a printable, escaped, possibly truncated view of bytes into out,
+ * for traces. */
+void ph_wire_escape(const char *bytes, size_t n, char *out, size_t outlen);
+
+#endif
