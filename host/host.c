@@ -620,8 +620,11 @@ static int spawn_new(struct ph_host *h, const char *file, struct ph_plug **out)
         ph_plug_free(p);
         return 0;
     }
-    p->next = h->plugs;
-    h->plugs = p;
+    /* Appended, so listings follow the directory's sorted order. */
+    struct ph_plug **tail = &h->plugs;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = p;
     *out = p;
     return 0;
 }
