@@ -22,6 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* How long plugins get to exit after ph.shutdown before they are killed. */
+#define PH_SHUTDOWN_GRACE_MS 200
+
 #ifndef PH_LOADER_INSTALLED
 #define PH_LOADER_INSTALLED "/usr/local/libexec/plughost/plughost-loader"
 #endif
@@ -468,7 +471,24 @@ void ph_host_free(ph_host *h)
 {
     if (!h)
         return;
-    /* Ask every plugin to stop, then make sure: nothing outlives the host. */
+    /* Ask every plugin to stop, give them a moment, then make sure:
+     * nothing outlives the host. */
+    json_t *bye = ph_wire_request(NULL, "ph.shutdown", NULL);
+    int asked = 0;
+    for (struct ph_plug *p = h->plugs; p; p = p->next)
+        if (p->pid > 0 && p->state == PH_P_READY && bye && ph_plug_send(p, bye) == 0) {
+            p->stopping = 1;
+            asked++;
+        }
+    json_decref(bye);
+    uint64_t until = ph_now_ms() + PH_SHUTDOWN_GRACE_MS;
+    while (asked > 0 && ph_now_ms() < until) {
+        asked = 0;
+        for (struct ph_plug *p = h->plugs; p; p = p->next)
+            asked += p->pid > 0 && p->state == PH_P_READY;
+        if (asked && ph_host_process(h, 10, NULL) < 0)
+            break;
+    }
     for (struct ph_plug *p = h->plugs; p; p = p->next)
         if (p->pid > 0)
             ph_plug_kill(p, PH_END_KILLED, json_pack("{s:s}", "reason", "host stopping"));

@@ -75,6 +75,7 @@ struct ph_plug {
     unsigned restarts;
     unsigned *hostfn_calls; /* per host function, this process's count */
     int initial;            /* first start: a failure is a load error */
+    int stopping;           /* sent ph.shutdown: exit 0 is the expected end */
     struct ph_plug *next;
 };
 

@@ -123,6 +123,7 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     }
     ph_wire_rx_init(&p->rx, h->opt.max_message);
     p->state = PH_P_LOADING;
+    p->stopping = 0;
     p->cause = PH_END_NONE;
     json_decref(p->cause_data);
     json_decref(p->setup_failure);
@@ -606,6 +607,10 @@ static enum ph_end classify_end(struct ph_plug *p, const siginfo_t *si, json_t *
                  json_string_value(json_object_get(p->setup_failure, "message")));
         json_object_update(detail, p->setup_failure);
         return PH_END_SETUP_ERROR;
+    }
+    if (si->si_code == CLD_EXITED && si->si_status == 0 && p->stopping) {
+        snprintf(msg, msglen, "plugin %s stopped", who);
+        return PH_END_OK;
     }
     if (si->si_code == CLD_EXITED) {
         snprintf(msg, msglen, "plugin %s exited with status %d", who, si->si_status);

@@ -66,7 +66,8 @@ void ph_cli_print_event(void *ud, json_t *ev)
         json_t *e = json_object_get(ev, "error");
         const char *reason =
             json_string_value(json_object_get(json_object_get(e, "data"), "reason"));
-        if (reason && strcmp(reason, "host stopping") == 0)
+        const char *status = json_string_value(json_object_get(ev, "status"));
+        if ((reason && strcmp(reason, "host stopping") == 0) || (status && !strcmp(status, "ok")))
             return;
         fprintf(stderr, "plughost: %s\n", json_string_value(json_object_get(e, "message")));
     }
