@@ -459,6 +459,7 @@ int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
     /* A plugin that dies mid-write must not kill the host with SIGPIPE;
      * sends use MSG_NOSIGNAL, this covers writes to clients. */
     signal(SIGPIPE, SIG_IGN);
+    ph_ns_probe(h);
     if (ph_hostfn_builtin(h, err) < 0) {
         ph_host_free(h);
         return PH_E_NOMEM;

@@ -102,6 +102,8 @@ struct ph_host {
     struct ph_hostfn *fns;
     size_t nfns;
     json_t *kv; /* per-plugin stores of the built-in host.kv_* functions */
+    uint64_t ns_flags;  /* CLONE_NEW* that work here (probed once) */
+    char ns_names[64];  /* the same, as the loader's argument */
 };
 
 /* host.c */
@@ -116,6 +118,7 @@ int ph_set_error(ph_error *err, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* supervisor.c */
+void ph_ns_probe(struct ph_host *h);
 int ph_plug_spawn(struct ph_plug *p, ph_error *err);
 void ph_plug_on_sock(struct ph_plug *p, uint32_t events);
 void ph_plug_on_exit(struct ph_plug *p);

@@ -13,6 +13,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,22 +31,99 @@
 #define P_PIDFD 3
 #endif
 
-static int pidfd_open_(pid_t pid)
-{
-    return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
 static int pidfd_kill(int pidfd, int sig)
 {
     return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
-/* In the child between fork and exec: only async-signal-safe work, and any
- * failure goes back to the host as a message, never as silence. */
-static void child_exec(int chan, pid_t parent, const char *loader, char *const argv[])
+static const struct {
+    uint64_t flag;
+    const char *name;
+} ns_table[] = {
+    {CLONE_NEWUSER, "user"},     {CLONE_NEWPID, "pid"}, {CLONE_NEWNET, "net"},
+    {CLONE_NEWIPC, "ipc"},       {CLONE_NEWUTS, "uts"}, {CLONE_NEWNS, "mnt"},
+    {CLONE_NEWCGROUP, "cgroup"},
+};
+
+static pid_t clone3_(uint64_t flags, int *pidfd)
+{
+    struct clone_args ca;
+    memset(&ca, 0, sizeof ca);
+    ca.flags = flags | CLONE_PIDFD;
+    ca.pidfd = (uint64_t)(uintptr_t)pidfd;
+    ca.exit_signal = SIGCHLD;
+    return (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+}
+
+/* Finds the namespaces this machine lets us create, most first: all of
+ * them, then all but the user namespace (root without user namespaces),
+ * then none. A layer that is not available is reported, never faked. */
+void ph_ns_probe(struct ph_host *h)
+{
+    uint64_t all = 0;
+    for (size_t i = 0; i < sizeof ns_table / sizeof ns_table[0]; i++)
+        all |= ns_table[i].flag;
+    const uint64_t tries[] = {all, all & ~(uint64_t)CLONE_NEWUSER, 0};
+    h->ns_flags = 0;
+    for (size_t t = 0; t < sizeof tries / sizeof tries[0]; t++) {
+        int pidfd = -1;
+        pid_t pid = clone3_(tries[t], &pidfd);
+        if (pid == 0)
+            _exit(0);
+        if (pid < 0)
+            continue;
+        siginfo_t si;
+        waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED);
+        close(pidfd);
+        h->ns_flags = tries[t];
+        break;
+    }
+    h->ns_names[0] = '\0';
+    for (size_t i = 0; i < sizeof ns_table / sizeof ns_table[0]; i++) {
+        if (!(h->ns_flags & ns_table[i].flag))
+            continue;
+        size_t n = strlen(h->ns_names);
+        snprintf(h->ns_names + n, sizeof h->ns_names - n, "%s%s", n ? "," : "", ns_table[i].name);
+    }
+    if (!h->ns_names[0])
+        snprintf(h->ns_names, sizeof h->ns_names, "none");
+}
+
+/* Maps the host's uid and gid to 0 in the child's new user namespace, so
+ * the loader keeps, across exec, the capabilities it needs to build its
+ * root, which it then drops. */
+static int map_ids(uid_t uid, gid_t gid)
+{
+    char line[64];
+    int fd = open("/proc/self/setgroups", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "deny", 4) != 4)
+        return -1;
+    close(fd);
+    int n = snprintf(line, sizeof line, "0 %u 1\n", (unsigned)uid);
+    fd = open("/proc/self/uid_map", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, line, (size_t)n) != n)
+        return -1;
+    close(fd);
+    n = snprintf(line, sizeof line, "0 %u 1\n", (unsigned)gid);
+    fd = open("/proc/self/gid_map", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, line, (size_t)n) != n)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+/* In the child between clone and exec. Any failure goes back to the host as
+ * a message, never as silence. */
+static void child_exec(int chan, pid_t parent, const char *loader, char *const argv[],
+                       uint64_t ns_flags, uid_t uid, gid_t gid)
 {
     static char *const empty_env[] = {NULL};
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+    /* In a new pid namespace getppid() is 0: the parent cannot be checked by
+     * pid there, so the death signal is armed first and the socket's end of
+     * file is the backstop. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || (!(ns_flags & CLONE_NEWPID) && getppid() != parent))
+        _exit(127);
+    if ((ns_flags & CLONE_NEWUSER) && map_ids(uid, gid) < 0)
         _exit(127);
     signal(SIGPIPE, SIG_DFL);
     sigset_t none;
@@ -89,31 +169,26 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     char mem[32], cpu[32];
     snprintf(mem, sizeof mem, "%zu", h->opt.memory_limit);
     snprintf(cpu, sizeof cpu, "%u", h->opt.cpu_limit_s);
-    char *const argv[] = {"plughost-loader", p->file, mem, cpu, NULL};
+    char *const argv[] = {"plughost-loader", p->file, mem, cpu, h->ns_names, NULL};
     pid_t parent = getpid();
+    uid_t uid = geteuid();
+    gid_t gid = getegid();
     p->spawn_ns = ph_now_ns();
-    pid_t pid = fork();
+    /* clone3 hands back a pidfd atomically: the child is never known by a
+     * bare pid that could be reused. */
+    int pidfd = -1;
+    pid_t pid = clone3_(h->ns_flags, &pidfd);
     if (pid < 0) {
         close(sv[0]);
         close(sv[1]);
-        return ph_set_error(err, PH_E_SYSTEM, "fork: %s", strerror(errno));
+        return ph_set_error(err, PH_E_SYSTEM, "clone3: %s", strerror(errno));
     }
     if (pid == 0)
-        child_exec(sv[1], parent, h->loader, argv);
+        child_exec(sv[1], parent, h->loader, argv, h->ns_flags, uid, gid);
     close(sv[1]);
     p->pid = pid;
     p->sock = sv[0];
-    p->pidfd = pidfd_open_(pid);
-    if (p->pidfd < 0) {
-        /* Without a pidfd a reused pid could be hit later: refuse. */
-        int e = errno;
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        close(p->sock);
-        p->sock = -1;
-        p->pid = 0;
-        return ph_set_error(err, PH_E_SYSTEM, "pidfd_open: %s", strerror(e));
-    }
+    p->pidfd = pidfd;
     if (fcntl(p->sock, F_SETFL, O_NONBLOCK) < 0 || watch(p, p->sock, &p->w_sock, PH_W_SOCK) < 0 ||
         watch(p, p->pidfd, &p->w_pidfd, PH_W_PIDFD) < 0) {
         int e = errno;

@@ -10,11 +10,13 @@
  *
  * It must never trust the plugin file: it is opened only under the sandbox.
  *
- * Usage: plughost-loader PLUGIN_PATH MEMORY_BYTES CPU_SECONDS
- * with the channel socket on fd 3 and nothing else open.
+ * Usage: plughost-loader PLUGIN_PATH MEMORY_BYTES CPU_SECONDS NAMESPACES
+ * with the channel socket on fd 3 and nothing else open. NAMESPACES is the
+ * comma-separated list the host created for this child ("none" if none).
  */
 #include "landlock.h"
 #include "limits.h"
+#include "namespaces.h"
 #include "runtime.h"
 #include "seccomp_filter.h"
 #include "wire.h"
@@ -46,11 +48,15 @@ static int parse_ull(const char *s, unsigned long long *out)
 }
 
 /* Sends the listener with a message saying which layers are in force. */
-static int send_listener(int listener, int landlock_abi)
+static int send_listener(int listener, int landlock_abi, const char *ns, int pivoted,
+                         const struct ph_sb_limits *lim)
 {
-    json_t *params =
-        json_pack("{s:{s:s,s:i,s:b,s:b,s:b}}", "layers", "seccomp", "notify", "landlock_abi",
-                  landlock_abi, "no_new_privs", 1, "environment_empty", 1, "rlimits", 1);
+    json_t *params = json_pack(
+        "{s:{s:s,s:i,s:b,s:b,s:s,s:s,s:s,s:{s:I,s:I,s:i,s:i,s:i,s:i},s:b,s:s}}", "layers",
+        "seccomp", "notify", "landlock_abi", landlock_abi, "no_new_privs", 1, "environment_empty",
+        1, "namespaces", ns, "root", pivoted ? "libraries only" : "host", "capabilities", "none",
+        "rlimits", "as", (json_int_t)lim->memory, "cpu_s", (json_int_t)lim->cpu_s, "core", 0,
+        "fsize", 0, "nofile", 16, "nproc", 0, "setsid", 1, "umask", "077");
     json_t *msg = ph_wire_request(NULL, "ph.sandbox", params);
     json_decref(params);
     size_t len;
@@ -67,8 +73,10 @@ int main(int argc, char **argv)
     struct stat st;
     if (fstat(PH_WIRE_CHANNEL_FD, &st) < 0 || !S_ISSOCK(st.st_mode))
         return PH_SB_EXIT_SETUP; /* no channel: nobody to tell */
-    if (argc != 4)
-        return fail("arguments", "usage: plughost-loader PLUGIN MEMORY_BYTES CPU_SECONDS");
+    if (argc != 5)
+        return fail("arguments",
+                    "usage: plughost-loader PLUGIN MEMORY_BYTES CPU_SECONDS NAMESPACES");
+    const char *ns = argv[4];
     const char *path = argv[1];
     struct ph_sb_limits lim;
     if (parse_ull(argv[2], &lim.memory) < 0 || parse_ull(argv[3], &lim.cpu_s) < 0)
@@ -81,6 +89,15 @@ int main(int argc, char **argv)
     struct sock_fprog prog;
     if (ph_sb_seccomp_compile(getpid(), &prog, err, sizeof err) < 0)
         return fail("seccomp", err);
+    int pivoted = 0;
+    if (strstr(ns, "mnt")) {
+        if (ph_sb_ns_pivot(path, err, sizeof err) < 0)
+            return fail("namespaces", err);
+        path = PH_SB_PLUGIN_IN_ROOT;
+        pivoted = 1;
+    }
+    if (ph_sb_drop_caps(err, sizeof err) < 0)
+        return fail("capabilities", err);
     if (ph_sb_limits_apply(&lim, err, sizeof err) < 0)
         return fail("limits", err);
     int abi = ph_sb_landlock_apply(path, err, sizeof err);
@@ -89,7 +106,7 @@ int main(int argc, char **argv)
     int listener = ph_sb_seccomp_install(&prog, err, sizeof err);
     if (listener < 0)
         return fail("seccomp", err);
-    if (send_listener(listener, abi) < 0)
+    if (send_listener(listener, abi, ns, pivoted, &lim) < 0)
         return fail("seccomp", "cannot hand the listener to the host");
     close(listener);
 

@@ -1,0 +1,107 @@
+/*
+ * namespaces: see namespaces.h. Written after bubblewrap's careful order:
+ * make every mount private first, build the new root on a fresh tmpfs,
+ * bind the few things needed read-only, pivot, detach the old root.
+ */
+#include "namespaces.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define ROOT "/tmp"
+
+static int fail(char *err, size_t errlen, const char *what, const char *path)
+{
+    snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+    return -1;
+}
+
+/* Bind src read-only at ROOT/dst; dst is created as a file or a directory
+ * like src. A missing src is skipped. */
+static int bind_ro(const char *src, const char *dst, char *err, size_t errlen)
+{
+    char target[512];
+    struct stat st;
+    if (stat(src, &st) < 0)
+        return errno == ENOENT ? 0 : fail(err, errlen, "stat", src);
+    snprintf(target, sizeof target, "%s%s", ROOT, dst);
+    if (S_ISDIR(st.st_mode)) {
+        if (mkdir(target, 0755) < 0 && errno != EEXIST)
+            return fail(err, errlen, "mkdir", target);
+    } else {
+        int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return fail(err, errlen, "create", target);
+        close(fd);
+    }
+    if (mount(src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+        return fail(err, errlen, "bind", src);
+    if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) <
+        0)
+        return fail(err, errlen, "remount read-only", target);
+    return 0;
+}
+
+int ph_sb_ns_pivot(const char *plugin_path, char *err, size_t errlen)
+{
+    /* Nothing done below may propagate back to the host's mounts. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return fail(err, errlen, "make private", "/");
+    /* Held open because the plugin may live under ROOT, which the tmpfs is
+     * about to cover; the bind then goes through the descriptor. */
+    int pfd = open(plugin_path, O_PATH | O_CLOEXEC);
+    if (pfd < 0)
+        return fail(err, errlen, "open", plugin_path);
+    char plugin_src[64];
+    snprintf(plugin_src, sizeof plugin_src, "/proc/self/fd/%d", pfd);
+    if (mount("tmpfs", ROOT, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0755") < 0) {
+        close(pfd);
+        return fail(err, errlen, "mount tmpfs on", ROOT);
+    }
+    if (mkdir(ROOT "/usr", 0755) < 0 || mkdir(ROOT "/etc", 0755) < 0 ||
+        mkdir(ROOT "/.old", 0700) < 0) {
+        close(pfd);
+        return fail(err, errlen, "mkdir in", ROOT);
+    }
+    if (bind_ro("/usr/lib", "/usr/lib", err, errlen) < 0 ||
+        bind_ro("/usr/lib64", "/usr/lib64", err, errlen) < 0 ||
+        bind_ro("/etc/ld.so.cache", "/etc/ld.so.cache", err, errlen) < 0 ||
+        bind_ro(plugin_src, PH_SB_PLUGIN_IN_ROOT, err, errlen) < 0) {
+        close(pfd);
+        return -1;
+    }
+    close(pfd);
+    /* Debian merges /lib into /usr/lib; the dynamic linker's paths use both. */
+    if (symlink("usr/lib", ROOT "/lib") < 0 || symlink("usr/lib64", ROOT "/lib64") < 0)
+        return fail(err, errlen, "symlink in", ROOT);
+    if (syscall(SYS_pivot_root, ROOT, ROOT "/.old") < 0)
+        return fail(err, errlen, "pivot_root to", ROOT);
+    if (chdir("/") < 0 || umount2("/.old", MNT_DETACH) < 0 || rmdir("/.old") < 0)
+        return fail(err, errlen, "detach", "the old root");
+    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        return fail(err, errlen, "remount read-only", "/");
+    return 0;
+}
+
+int ph_sb_drop_caps(char *err, size_t errlen)
+{
+    for (int cap = 0; cap <= 63; cap++)
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL && errno != EPERM)
+            return fail(err, errlen, "drop from the bounding set", "a capability");
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        return fail(err, errlen, "clear", "ambient capabilities");
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    if (syscall(SYS_capset, &hdr, data) < 0)
+        return fail(err, errlen, "capset", "(all zero)");
+    return 0;
+}

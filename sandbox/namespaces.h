@@ -1,0 +1,26 @@
+/*
+ * namespaces: the loader's view of the world once the host has cloned it
+ * into new user, pid, network, IPC, UTS, mount and cgroup namespaces. In the
+ * mount namespace it builds a root that holds only the system libraries
+ * (read-only) and the plugin file, and pivots into it; then it drops every
+ * capability it had inside its user namespace.
+ *
+ * It must never leave the old root reachable, and never keep a capability.
+ */
+#ifndef PH_SB_NAMESPACES_H
+#define PH_SB_NAMESPACES_H
+
+#include <stddef.h>
+
+/* Path of the plugin inside the new root. */
+#define PH_SB_PLUGIN_IN_ROOT "/plugin.so"
+
+/* Builds the library-only root and pivots into it. Returns 0 or -1 with err
+ * filled. Only valid in a private mount namespace. */
+int ph_sb_ns_pivot(const char *plugin_path, char *err, size_t errlen);
+
+/* Drops every capability: bounding set, ambient, effective, permitted,
+ * inheritable. Returns 0 or -1 with err filled. */
+int ph_sb_drop_caps(char *err, size_t errlen);
+
+#endif
