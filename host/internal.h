@@ -75,6 +75,7 @@ struct ph_plug {
     unsigned restarts;
     unsigned *hostfn_calls; /* per host function, this process's count */
     int initial;            /* first start: a failure is a load error */
+    int loaded;             /* ph.loaded seen: the dynamic linker's window is shut */
     int stopping;           /* sent ph.shutdown: exit 0 is the expected end */
     struct ph_plug *next;
 };
@@ -101,9 +102,9 @@ struct ph_host {
     void *event_ud;
     struct ph_hostfn *fns;
     size_t nfns;
-    json_t *kv; /* per-plugin stores of the built-in host.kv_* functions */
-    uint64_t ns_flags;  /* CLONE_NEW* that work here (probed once) */
-    char ns_names[64];  /* the same, as the loader's argument */
+    json_t *kv;        /* per-plugin stores of the built-in host.kv_* functions */
+    uint64_t ns_flags; /* CLONE_NEW* that work here (probed once) */
+    char ns_names[64]; /* the same, as the loader's argument */
 };
 
 /* host.c */

@@ -198,6 +198,7 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     }
     ph_wire_rx_init(&p->rx, h->opt.max_message);
     p->state = PH_P_LOADING;
+    p->loaded = 0;
     p->stopping = 0;
     p->cause = PH_END_NONE;
     json_decref(p->cause_data);
@@ -431,6 +432,19 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
         p->layers = json_incref(json_object_get(m->params, "layers"));
         return;
     }
+    if (strcmp(m->method, "ph.loaded") == 0) {
+        /* The plugin file is mapped: from now on no open or executable
+         * mapping is let through. The loader waits for this answer before it
+         * runs the plugin's init, so init never sees the window open. */
+        if (p->state != PH_P_LOADING || p->notify_fd < 0 || p->loaded)
+            return breach(p, "ph.loaded out of place");
+        p->loaded = 1;
+        json_t *go = ph_wire_request(NULL, "ph.proceed", NULL);
+        if (!go || ph_plug_send(p, go) < 0)
+            ph_plug_kill(p, PH_END_KILLED, json_pack("{s:s}", "reason", "cannot answer ph.loaded"));
+        json_decref(go);
+        return;
+    }
     if (strcmp(m->method, "ph.setup_failed") == 0) {
         if (p->state != PH_P_LOADING)
             return breach(p, "ph.setup_failed after the handshake");
@@ -440,7 +454,7 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
     }
     if (strcmp(m->method, "ph.hello") == 0) {
         char why[200];
-        if (p->state != PH_P_LOADING || p->notify_fd < 0)
+        if (p->state != PH_P_LOADING || !p->loaded)
             return breach(p, "handshake out of place");
         if (valid_hello(p, m->params, why, sizeof why) < 0)
             return breach(p, why);

@@ -12,6 +12,7 @@
 #include "internal.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <linux/audit.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -41,17 +42,18 @@ const char *ph_signal_name(int sig)
     return "signal";
 }
 
-/* The dynamic linker's needs while loading; Landlock still decides which
- * files an open may reach. */
+/* The dynamic linker's needs while loading; Landlock and the library-only
+ * root still decide which files an open may reach. Nothing here can make
+ * memory both writable and executable, or executable without a file. */
 static int loader_call(const struct seccomp_data *d)
 {
     if (d->arch != AUDIT_ARCH_X86_64)
         return 0;
-    if (d->nr == SYS_openat) {
-        unsigned long long flags = d->args[2];
-        return (flags & O_ACCMODE) == O_RDONLY && !(flags & (O_CREAT | O_TRUNC | O_TMPFILE));
-    }
-    return d->nr == SYS_mmap || d->nr == SYS_mprotect;
+    if (d->nr == SYS_openat)
+        return (d->args[2] & ~(unsigned long long)(O_CLOEXEC | O_LARGEFILE)) == O_RDONLY;
+    if (d->nr == SYS_mmap)
+        return !(d->args[2] & PROT_WRITE) && !(d->args[3] & MAP_ANONYMOUS) && (int)d->args[4] >= 0;
+    return 0;
 }
 
 static json_t *describe(const struct seccomp_data *d)
@@ -101,7 +103,8 @@ void ph_plug_on_notify(struct ph_plug *p)
         return;
     }
     resp->id = req->id;
-    if (p->state == PH_P_LOADING && p->cause == PH_END_NONE && loader_call(&req->data)) {
+    if (p->state == PH_P_LOADING && !p->loaded && p->cause == PH_END_NONE &&
+        loader_call(&req->data)) {
         resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
         (void)seccomp_notify_respond(p->notify_fd, resp);
         seccomp_notify_free(req, resp);

@@ -17,6 +17,7 @@
 #include "landlock.h"
 #include "limits.h"
 #include "namespaces.h"
+#include "probe.h"
 #include "runtime.h"
 #include "seccomp_filter.h"
 #include "wire.h"
@@ -78,6 +79,7 @@ int main(int argc, char **argv)
                     "usage: plughost-loader PLUGIN MEMORY_BYTES CPU_SECONDS NAMESPACES");
     const char *ns = argv[4];
     const char *path = argv[1];
+    int probe = strcmp(path, "--probe") == 0;
     struct ph_sb_limits lim;
     if (parse_ull(argv[2], &lim.memory) < 0 || parse_ull(argv[3], &lim.cpu_s) < 0)
         return fail("arguments", "memory and CPU limits must be decimal numbers");
@@ -91,9 +93,9 @@ int main(int argc, char **argv)
         return fail("seccomp", err);
     int pivoted = 0;
     if (strstr(ns, "mnt")) {
-        if (ph_sb_ns_pivot(path, err, sizeof err) < 0)
+        if (ph_sb_ns_pivot(probe ? NULL : path, err, sizeof err) < 0)
             return fail("namespaces", err);
-        path = PH_SB_PLUGIN_IN_ROOT;
+        path = probe ? path : PH_SB_PLUGIN_IN_ROOT;
         pivoted = 1;
     }
     if (ph_sb_drop_caps(err, sizeof err) < 0)
@@ -103,6 +105,8 @@ int main(int argc, char **argv)
     int abi = ph_sb_landlock_apply(path, err, sizeof err);
     if (abi < 0)
         return fail("landlock", err);
+    if (probe)
+        ph_sb_probe_observe();
     int listener = ph_sb_seccomp_install(&prog, err, sizeof err);
     if (listener < 0)
         return fail("seccomp", err);
@@ -112,15 +116,17 @@ int main(int argc, char **argv)
 
     /* From here on every syscall is checked; the dynamic linker's opens and
      * executable mappings are allowed by the host only until the handshake. */
-    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!handle)
+    void *handle = probe ? NULL : dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!probe && !handle)
         return fail("dlopen", dlerror());
-    const ph_plugin *plugin = dlsym(handle, PH_PLUGIN_SYMBOL);
+    const ph_plugin *plugin = probe ? &ph_sb_probe_plugin : dlsym(handle, PH_PLUGIN_SYMBOL);
     if (!plugin) {
         snprintf(err, sizeof err, "%s does not export %s (declare it with PH_PLUGIN())", path,
                  PH_PLUGIN_SYMBOL);
         return fail("symbol", err);
     }
+    if (ph_rt_loaded(PH_WIRE_CHANNEL_FD, err, sizeof err) < 0)
+        return fail("loaded", err);
     if (ph_rt_check_plugin(plugin, err, sizeof err) < 0)
         return fail("plugin table", err);
     if (plugin->init) {

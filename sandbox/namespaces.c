@@ -57,7 +57,7 @@ int ph_sb_ns_pivot(const char *plugin_path, char *err, size_t errlen)
         return fail(err, errlen, "make private", "/");
     /* Held open because the plugin may live under ROOT, which the tmpfs is
      * about to cover; the bind then goes through the descriptor. */
-    int pfd = open(plugin_path, O_PATH | O_CLOEXEC);
+    int pfd = plugin_path ? open(plugin_path, O_PATH | O_CLOEXEC) : open("/", O_PATH | O_CLOEXEC);
     if (pfd < 0)
         return fail(err, errlen, "open", plugin_path);
     char plugin_src[64];
@@ -74,7 +74,7 @@ int ph_sb_ns_pivot(const char *plugin_path, char *err, size_t errlen)
     if (bind_ro("/usr/lib", "/usr/lib", err, errlen) < 0 ||
         bind_ro("/usr/lib64", "/usr/lib64", err, errlen) < 0 ||
         bind_ro("/etc/ld.so.cache", "/etc/ld.so.cache", err, errlen) < 0 ||
-        bind_ro(plugin_src, PH_SB_PLUGIN_IN_ROOT, err, errlen) < 0) {
+        (plugin_path && bind_ro(plugin_src, PH_SB_PLUGIN_IN_ROOT, err, errlen) < 0)) {
         close(pfd);
         return -1;
     }

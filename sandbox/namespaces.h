@@ -15,8 +15,9 @@
 /* Path of the plugin inside the new root. */
 #define PH_SB_PLUGIN_IN_ROOT "/plugin.so"
 
-/* Builds the library-only root and pivots into it. Returns 0 or -1 with err
- * filled. Only valid in a private mount namespace. */
+/* Builds the library-only root (plus plugin_path, unless NULL) and pivots
+ * into it. Returns 0 or -1 with err filled. Only valid in a private mount
+ * namespace. */
 int ph_sb_ns_pivot(const char *plugin_path, char *err, size_t errlen);
 
 /* Drops every capability: bounding set, ambient, effective, permitted,

@@ -19,10 +19,19 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* One argument comparison; spelled out because libseccomp's SCMP_A*
+ * macros leave a field to the compiler, which clang -Wextra rejects. */
+static struct scmp_arg_cmp arg(unsigned int n, enum scmp_compare op, scmp_datum_t a, scmp_datum_t b)
+{
+    struct scmp_arg_cmp c = {.arg = n, .op = op, .datum_a = a, .datum_b = b};
+    return c;
+}
+
 static int add_rule(scmp_filter_ctx ctx, const struct ph_sb_rule *r, pid_t self, char *err,
                     size_t errlen)
 {
     int nr = seccomp_syscall_resolve_name(r->syscall);
+    struct scmp_arg_cmp c[2];
     int rc;
     if (nr == __NR_SCMP_ERROR) {
         snprintf(err, errlen, "seccomp: unknown syscall %s in policy", r->syscall);
@@ -30,27 +39,31 @@ static int add_rule(scmp_filter_ctx ctx, const struct ph_sb_rule *r, pid_t self,
     }
     switch (r->cond) {
     case PH_SB_ANY:
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+        rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 0, NULL);
         break;
     case PH_SB_ARG0_CHANNEL:
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, PH_WIRE_CHANNEL_FD));
+        c[0] = arg(0, SCMP_CMP_EQ, PH_WIRE_CHANNEL_FD, 0);
+        rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, c);
+        c[0] = arg(0, SCMP_CMP_NE, PH_WIRE_CHANNEL_FD, 0);
         if (rc == 0)
-            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EBADF), nr, 1,
-                                  SCMP_A0(SCMP_CMP_NE, PH_WIRE_CHANNEL_FD));
+            rc = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EBADF), nr, 1, c);
         break;
     case PH_SB_NO_EXEC_PROT:
-        rc =
-            seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+        c[0] = arg(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
+        rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, c);
         break;
     case PH_SB_EMPTY_PATH:
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A3(SCMP_CMP_EQ, AT_EMPTY_PATH));
+        c[0] = arg(3, SCMP_CMP_EQ, AT_EMPTY_PATH, 0);
+        rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, c);
         break;
     case PH_SB_ARG0_SELF:
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self));
+        c[0] = arg(0, SCMP_CMP_EQ, (scmp_datum_t)self, 0);
+        rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, c);
         break;
     case PH_SB_GET_ONLY:
-        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 2, SCMP_A0(SCMP_CMP_EQ, 0),
-                              SCMP_A2(SCMP_CMP_EQ, 0));
+        c[0] = arg(0, SCMP_CMP_EQ, 0, 0);
+        c[1] = arg(2, SCMP_CMP_EQ, 0, 0);
+        rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 2, c);
         break;
     default:
         rc = -EINVAL;
@@ -73,12 +86,13 @@ static scmp_filter_ctx build(pid_t self, char *err, size_t errlen)
         return NULL;
     }
     int rc;
-    /* Other ABIs of this CPU get the default action too, so the host sees and
-     * names an `int 0x80` or x32 call rather than letting it through. */
-    if ((rc = seccomp_arch_add(ctx, SCMP_ARCH_X86)) < 0 ||
-        (rc = seccomp_arch_add(ctx, SCMP_ARCH_X32)) < 0 ||
-        (rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)) < 0) {
-        snprintf(err, errlen, "seccomp: architectures: %s", strerror(-rc));
+    /* Only the native ABI gets the allow-list: libseccomp would copy every
+     * rule to each architecture in the filter, letting an i386 `int 0x80`
+     * through for each allowed call. Other ABIs (i386, and x32 numbers on
+     * x86_64) take the bad-architecture action, which notifies the host too,
+     * so it sees and names them. */
+    if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_NOTIFY)) < 0) {
+        snprintf(err, errlen, "seccomp: bad-architecture action: %s", strerror(-rc));
         seccomp_release(ctx);
         return NULL;
     }

@@ -123,6 +123,23 @@ static int recv_msg(struct ph_rt *rt, json_t **out)
     return 1;
 }
 
+int ph_rt_loaded(int fd, char *err, size_t errlen)
+{
+    struct ph_rt rt = {.fd = fd};
+    ph_wire_rx_init(&rt.rx, 4096);
+    int rc = send_json(&rt, notification("ph.loaded", NULL));
+    json_t *msg = NULL;
+    const char *method = NULL;
+    if (rc == 0 && recv_msg(&rt, &msg) == 1)
+        method = json_string_value(json_object_get(msg, "method"));
+    rc = method && strcmp(method, "ph.proceed") == 0 ? 0 : -1;
+    if (rc < 0)
+        snprintf(err, errlen, "the host did not answer ph.loaded");
+    json_decref(msg);
+    ph_wire_rx_free(&rt.rx);
+    return rc;
+}
+
 static int is_cancel_of(json_t *msg, json_t *id)
 {
     const char *m = json_string_value(json_object_get(msg, "method"));

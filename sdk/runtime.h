@@ -31,6 +31,11 @@ int ph_rt_run(int fd, const ph_plugin *plugin, char *err, size_t errlen);
  * host as data rather than silence. Best effort. */
 void ph_rt_report_setup_failure(int fd, const char *stage, const char *message);
 
+/* Tells the host the plugin file is mapped and waits for its go-ahead, so
+ * the dynamic linker's window is shut before any plugin code but
+ * constructors runs. Returns 0 or -1 with err filled. */
+int ph_rt_loaded(int fd, char *err, size_t errlen);
+
 /* Checks a plugin table before it is served; returns 0 or -1 with err. */
 int ph_rt_check_plugin(const ph_plugin *plugin, char *err, size_t errlen);
 

@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *set_error(ph_ctx *ctx, int code, json_t *data, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static json_t *set_error(ph_ctx *ctx, int code, json_t *data,
+                                                               const char *fmt, va_list ap)
 {
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);

@@ -22,6 +22,8 @@ static const char usage[] =
     "                                 (by position) or an object (by name)\n"
     "  serve DIR                      JSON-RPC 2.0 on stdin/stdout, one message a line,\n"
     "                                 methods named PLUGIN.METHOD\n"
+    "  doctor [--json]                which sandbox layers this machine gives plugins,\n"
+    "                                 proven by a probe that must be refused and named\n"
     "DIR may also be a single plugin file.\n"
     "\n"
     "options:\n"
@@ -275,6 +277,55 @@ static int cmd_list(const struct ph_cli_opts *o, int argc, char **argv)
     return rc;
 }
 
+static int cmd_doctor(const struct ph_cli_opts *o)
+{
+    json_t *report = NULL;
+    ph_error err;
+    int rc = ph_host_doctor(&o->host, &report, &err);
+    if (!report) {
+        fprintf(stderr, "plughost: %s\n", err.text);
+        return PH_EXIT_HOST;
+    }
+    if (o->json) {
+        char *s = json_dumps(report, JSON_INDENT(2));
+        printf("%s\n", s ? s : "{}");
+        free(s);
+    } else {
+        size_t i;
+        json_t *v;
+        printf("layers:\n");
+        json_array_foreach(json_object_get(report, "layers"), i, v)
+        {
+            printf("  %-18s %-8s %s\n", json_string_value(json_object_get(v, "layer")),
+                   json_is_true(json_object_get(v, "active")) ? "active" : "inactive",
+                   json_string_value(json_object_get(v, "detail")));
+        }
+        printf("checks (each forbidden call must be refused and named):\n");
+        json_array_foreach(json_object_get(report, "checks"), i, v)
+        {
+            const char *check = json_string_value(json_object_get(v, "check"));
+            int ok = json_is_true(json_object_get(v, "ok"));
+            json_t *detail = json_object_get(v, "detail");
+            if (json_is_object(detail)) {
+                char *s = json_dumps(detail, JSON_COMPACT);
+                printf("  %-18s %s  %s\n", check, ok ? "ok" : "FAILED", s ? s : "");
+                free(s);
+            } else if (json_is_string(detail)) {
+                printf("  %-18s %s  %s\n", check, ok ? "ok" : "FAILED", json_string_value(detail));
+            } else {
+                const char *rep = json_string_value(json_object_get(v, "reported"));
+                printf("  %-18s %s  expected %s (%s), host reported %s %s\n", check,
+                       ok ? "ok" : "FAILED", json_string_value(json_object_get(v, "expected")),
+                       json_string_value(json_object_get(v, "expected_arch")),
+                       json_string_value(json_object_get(v, "status")), rep ? rep : "");
+            }
+        }
+        printf("%s\n", rc == PH_OK ? "sandbox OK" : "sandbox CHECK FAILED");
+    }
+    json_decref(report);
+    return rc == PH_OK ? PH_EXIT_OK : PH_EXIT_VIOLATION;
+}
+
 static int parse_num(const char *opt, const char *v, unsigned long long *out)
 {
     char *end;
@@ -344,6 +395,8 @@ int main(int argc, char **argv)
         rc = cmd_list(&o, nrest - 1, rest + 1);
     } else if (strcmp(rest[0], "call") == 0) {
         rc = cmd_call(&o, nrest - 1, rest + 1);
+    } else if (strcmp(rest[0], "doctor") == 0) {
+        rc = nrest == 1 ? cmd_doctor(&o) : PH_EXIT_USAGE;
     } else if (strcmp(rest[0], "serve") == 0) {
         if (nrest != 2) {
             fputs(usage, stderr);

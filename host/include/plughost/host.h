@@ -170,6 +170,13 @@ int ph_host_fd(const ph_host *host);
  * number of events handled, or a negative status. */
 int ph_host_process(ph_host *host, int timeout_ms, ph_error *err);
 
+/* Checks the sandbox on this machine: which layers the kernel offers, and,
+ * through the loader's built-in probe, that forbidden calls really are
+ * refused and named. *report is a new reference:
+ * {"layers":[{layer,active,detail}], "checks":[{check,ok,...}], "ok":bool}.
+ * Returns PH_OK when every check passed. */
+int ph_host_doctor(const ph_host_options *opts, json_t **report, ph_error *err);
+
 /* Number of calls not yet answered. */
 size_t ph_host_pending(const ph_host *host);
 
