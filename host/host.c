@@ -209,6 +209,7 @@ int ph_host_call_async(ph_host *h, const char *plugin, const char *method, json_
                            ph_call_error(p, method, PH_RPC_PLUGIN_NOT_LOADED, PH_END_SETUP_ERROR,
                                          NULL, "plugin %s cannot be restarted: %s", plugin,
                                          e.text));
+            ph_arm_timer(h);
             return PH_OK;
         }
         p->restarts++;
@@ -281,6 +282,7 @@ int ph_host_cancel(ph_host *h, uint64_t call_id)
         if (!c->sent) {
             call_unlink(h, c);
             call_free(c);
+            ph_arm_timer(h);
             return PH_OK;
         }
         json_t *params = json_pack("{s:I}", "id", (json_int_t)c->id);
@@ -289,6 +291,7 @@ int ph_host_cancel(ph_host *h, uint64_t call_id)
         ph_plug_send(c->plug, note);
         json_decref(note);
         c->deadline_ms = ph_now_ms() + h->opt.cancel_grace_ms;
+        ph_arm_timer(h);
         return PH_OK;
     }
     return PH_E_NOTFOUND;
@@ -301,15 +304,32 @@ size_t ph_host_pending(const ph_host *h)
 
 /* ---- loop ---- */
 
-static void arm_timer(struct ph_host *h)
+void ph_arm_timer(struct ph_host *h)
 {
     uint64_t next = UINT64_MAX;
+    if (h->done_head) {
+        /* Answers are waiting: make ph_host_fd() readable now, so an
+         * application sleeping in poll() comes back to deliver them. */
+        struct itimerspec now = {.it_value = {0, 1}};
+        timerfd_settime(h->timerfd, 0, &now, NULL);
+        h->armed_ms = 0;
+        return;
+    }
     for (struct ph_call *c = h->calls.next; c != &h->calls; c = c->next)
         if (c->deadline_ms < next)
             next = c->deadline_ms;
     for (struct ph_plug *p = h->plugs; p; p = p->next)
         if (p->state == PH_P_LOADING && p->handshake_deadline_ms < next)
             next = p->handshake_deadline_ms;
+    /* A timer already set to fire no later than needed stays as it is: it
+     * may wake the loop early once, which is cheaper than a syscall on
+     * every call (each new call moves the nearest deadline). */
+    if (h->armed_ms != UINT64_MAX && h->armed_ms > ph_now_ms() &&
+        (next == UINT64_MAX || h->armed_ms <= next))
+        return;
+    if (next == h->armed_ms)
+        return;
+    h->armed_ms = next;
     struct itimerspec its = {0};
     if (next != UINT64_MAX) {
         /* Absolute on the monotonic clock; at least 1 ns so it arms. */
@@ -356,7 +376,7 @@ int ph_host_process(ph_host *h, int timeout_ms, ph_error *err)
     int handled = run_done(h);
     if (handled > 0)
         timeout_ms = 0;
-    arm_timer(h);
+    ph_arm_timer(h);
     struct epoll_event ev[64];
     int n = epoll_wait(h->epfd, ev, 64, timeout_ms);
     if (n < 0) {
@@ -436,6 +456,7 @@ int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
     if (!h->opt.cpu_limit_s)
         h->opt.cpu_limit_s = 60;
     h->calls.next = h->calls.prev = &h->calls;
+    h->armed_ms = UINT64_MAX;
     h->epfd = epoll_create1(EPOLL_CLOEXEC);
     h->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     h->loader = find_loader(opts ? opts->loader_path : NULL);

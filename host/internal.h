@@ -65,6 +65,7 @@ struct ph_plug {
     struct ph_watch w_sock, w_notify, w_pidfd;
     ph_wire_rx rx;
     struct ph_out *out_head, *out_tail;
+    int watching_out; /* EPOLLOUT registered: only changed when needed */
     uint64_t handshake_deadline_ms;
     uint64_t spawn_ns, ready_ns;
     /* Why the host ended it, or what the sandbox saw; decides the status
@@ -91,6 +92,7 @@ struct ph_host {
     ph_host_options opt;
     char *loader;
     int epfd, timerfd;
+    uint64_t armed_ms; /* deadline the timerfd is set to; UINT64_MAX: none */
     struct ph_watch w_timer;
     struct ph_plug *plugs;
     json_t *load_errors;                   /* array of {file, error} */
@@ -108,6 +110,7 @@ struct ph_host {
 };
 
 /* host.c */
+void ph_arm_timer(struct ph_host *h);
 uint64_t ph_now_ms(void);
 uint64_t ph_now_ns(void);
 void ph_host_event(struct ph_host *h, json_t *event /* stolen */);

@@ -198,6 +198,7 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     }
     ph_wire_rx_init(&p->rx, h->opt.max_message);
     p->state = PH_P_LOADING;
+    p->watching_out = 0;
     p->loaded = 0;
     p->stopping = 0;
     p->cause = PH_END_NONE;
@@ -243,8 +244,11 @@ void ph_plug_flush(struct ph_plug *p)
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN) {
-                struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = &p->w_sock};
-                epoll_ctl(p->host->epfd, EPOLL_CTL_MOD, p->sock, &ev);
+                if (!p->watching_out) {
+                    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = &p->w_sock};
+                    epoll_ctl(p->host->epfd, EPOLL_CTL_MOD, p->sock, &ev);
+                    p->watching_out = 1;
+                }
                 return;
             }
             /* The peer is gone; its pidfd reports the ending. */
@@ -259,9 +263,12 @@ void ph_plug_flush(struct ph_plug *p)
             free(o);
         }
     }
-    if (p->sock >= 0) {
+    /* Only when the queue drained after a full socket: a syscall per call
+     * saved on the hot path. */
+    if (p->sock >= 0 && p->watching_out) {
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &p->w_sock};
         epoll_ctl(p->host->epfd, EPOLL_CTL_MOD, p->sock, &ev);
+        p->watching_out = 0;
     }
 }
 
@@ -739,9 +746,7 @@ void ph_plug_on_exit(struct ph_plug *p)
     memset(&si, 0, sizeof si);
     if (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si, WEXITED) < 0)
         return;
-    json_t *detail = json_deep_copy(p->cause_data ? p->cause_data : json_object());
-    if (!detail)
-        detail = json_object();
+    json_t *detail = p->cause_data ? json_deep_copy(p->cause_data) : json_object();
     char msg[600];
     enum ph_end end = classify_end(p, &si, detail, msg, sizeof msg);
     close_fd(p, &p->sock);
@@ -758,13 +763,25 @@ void ph_plug_on_exit(struct ph_plug *p)
     int was_loading = p->state == PH_P_LOADING;
     p->state = PH_P_DOWN;
     p->pid = 0;
+    /* The plugin serves calls in the order sent: the earliest sent call is
+     * the one it was running; the others were only waiting behind it. */
+    struct ph_call *running = NULL;
+    for (struct ph_call *c = h->calls.next; c != &h->calls && !running; c = c->next)
+        if (c->plug == p && c->sent && !c->cancelled)
+            running = c;
     for (struct ph_call *c = h->calls.next; c != &h->calls;) {
         struct ph_call *next = c->next;
         if (c->plug == p) {
             char cmsg[800];
-            snprintf(cmsg, sizeof cmsg, "%s%s%s", msg,
-                     was_loading ? " while starting" : " while running ",
-                     was_loading ? "" : c->method);
+            if (was_loading)
+                snprintf(cmsg, sizeof cmsg, "%s while starting", msg);
+            else if (c == running || !running)
+                snprintf(cmsg, sizeof cmsg, "%s while running %s", msg, c->method);
+            else
+                snprintf(cmsg, sizeof cmsg,
+                         "%s while running %s; this call (%s) was waiting "
+                         "behind it",
+                         msg, running->method, c->method);
             ph_call_finish(h, c, NULL,
                            ph_call_error(p, c->method, rpc_code(end), end, json_deep_copy(detail),
                                          "%s", cmsg));

@@ -83,6 +83,12 @@ int ph_rt_check_plugin(const ph_plugin *p, char *err, size_t errlen)
             snprintf(err, errlen, "too many methods");
             return -1;
         }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(p->methods[j].name, p->methods[i].name) == 0) {
+                snprintf(err, errlen, "method \"%s\" is declared twice", p->methods[i].name);
+                return -1;
+            }
+        }
     }
     return 0;
 }

@@ -191,9 +191,15 @@ int ph_wire_recv(int fd, ph_wire_rx *rx, char **msg, size_t *len, char *err, siz
 json_t *ph_wire_parse(const char *text, size_t len, char *err, size_t errlen)
 {
     json_error_t je;
+    /* A raw NUL is never valid JSON, and jansson would stop reading at it. */
+    if (memchr(text, '\0', len)) {
+        snprintf(err, errlen, "invalid JSON: NUL byte at offset %zu",
+                 (size_t)((const char *)memchr(text, '\0', len) - text));
+        return NULL;
+    }
     /* Duplicate keys are refused: two readers could otherwise disagree on
      * which value counts. */
-    json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (!v)
         snprintf(err, errlen, "invalid JSON at line %d column %d: %s", je.line, je.column, je.text);
     return v;

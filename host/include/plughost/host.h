@@ -139,8 +139,10 @@ int ph_host_load_dir(ph_host *host, const char *dir, ph_error *err);
  * plugin's name (borrowed, valid while the host lives). */
 int ph_host_load_file(ph_host *host, const char *path, const char **name_out, ph_error *err);
 
-/* Returns a new reference: an array describing every plugin (name, version,
- * file, methods, state, pid, restarts) and every file that failed to load. */
+/* Returns a new reference: an object {"plugins": [...], "errors": [...],
+ * "host_functions": [...]} describing every plugin (name, version, file,
+ * methods, state, pid, restarts, layers in force, spawn_us), every file that
+ * failed to load ({file, error}), and the host functions offered. */
 json_t *ph_host_describe(ph_host *host);
 
 /* Starts a call of PLUGIN.METHOD. params is borrowed (array, object or NULL).

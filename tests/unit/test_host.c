@@ -1,0 +1,478 @@
+/*
+ * test_host: the host library through its public API only, against the real
+ * echo plugin in its real sandbox, as an embedding application uses it.
+ *
+ * usage: test_host ECHO_SO [CRASHY_SO]
+ * The loader comes from $PLUGHOST_LOADER. CRASHY_SO (optional, skipped when
+ * absent) adds the checks that need a plugin that never answers.
+ */
+#include "check.h"
+
+#include <plughost/host.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NCALLS 64
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct slot {
+    uint64_t id;    /* from ph_host_call_async */
+    uint64_t cb_id; /* as passed to the callback */
+    int answers;
+    json_t *result, *error; /* owned copies */
+};
+
+static void on_answer(void *ud, uint64_t call_id, json_t *result, json_t *error)
+{
+    struct slot *s = ud;
+    s->answers++;
+    s->cb_id = call_id;
+    CHECKF((result != NULL) != (error != NULL), "call %llu: result %p error %p",
+           (unsigned long long)call_id, (void *)result, (void *)error);
+    json_decref(s->result);
+    json_decref(s->error);
+    s->result = json_incref(result);
+    s->error = json_incref(error);
+}
+
+static void slot_clear(struct slot *s)
+{
+    json_decref(s->result);
+    json_decref(s->error);
+    memset(s, 0, sizeof *s);
+}
+
+struct events {
+    int started, ended, load_error, other;
+    char last_end_status[32];
+};
+
+static void on_event(void *ud, json_t *ev)
+{
+    struct events *e = ud;
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    CHECKF(type != NULL, "event without a type");
+    CHECKF(json_object_get(ev, "plugin") || json_object_get(ev, "file"), "event %s without plugin",
+           type ? type : "?");
+    if (!type)
+        return;
+    if (strcmp(type, "started") == 0) {
+        e->started++;
+    } else if (strcmp(type, "ended") == 0) {
+        e->ended++;
+        const char *st = json_string_value(json_object_get(ev, "status"));
+        snprintf(e->last_end_status, sizeof e->last_end_status, "%s", st ? st : "");
+    } else if (strcmp(type, "load_error") == 0) {
+        e->load_error++;
+    } else {
+        e->other++;
+    }
+}
+
+/* Runs the loop the way an application would: poll the host's descriptor,
+ * then process what is ready, until done() or the deadline. */
+static int drive(ph_host *h, int (*done)(void *), void *arg, int timeout_ms)
+{
+    long long end = now_ms() + timeout_ms;
+    while (!done(arg)) {
+        long long left = end - now_ms();
+        if (left <= 0)
+            return -1;
+        struct pollfd pf = {.fd = ph_host_fd(h), .events = POLLIN};
+        if (poll(&pf, 1, (int)(left > 200 ? 200 : left)) < 0)
+            return -1;
+        ph_error err;
+        if (ph_host_process(h, 0, &err) < 0) {
+            fprintf(stderr, "ph_host_process: %s\n", err.text);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int no_pending(void *arg)
+{
+    return ph_host_pending(arg) == 0;
+}
+
+struct all_answered {
+    struct slot *slots;
+    size_t n;
+};
+
+static int all_answered(void *arg)
+{
+    struct all_answered *a = arg;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->slots[i].answers == 0)
+            return 0;
+    return 1;
+}
+
+static int code_of(json_t *error)
+{
+    return (int)json_integer_value(json_object_get(error, "code"));
+}
+
+static const char *str_at(json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? s : "";
+}
+
+static void test_new_errors(void)
+{
+    ph_host_options o = {.loader_path = "/nonexistent/plughost-loader"};
+    ph_host *h = (ph_host *)1;
+    ph_error err = {0};
+    int rc = ph_host_new(&o, &h, &err);
+    CHECKF(rc < 0 && h == NULL, "ph_host_new with a missing loader: rc %d", rc);
+    CHECKF(strstr(err.text, "loader") != NULL, "err: %s", err.text);
+    CHECK(err.status == rc);
+}
+
+static void test_load(ph_host *h, const char *echo_so, struct events *ev)
+{
+    ph_error err = {0};
+    const char *name = NULL;
+    int rc = ph_host_load_file(h, echo_so, &name, &err);
+    CHECKF(rc == PH_OK, "load %s: %d %s", echo_so, rc, err.text);
+    CHECK(name && strcmp(name, "echo") == 0);
+    CHECK(ev->started == 1);
+
+    /* Failures: a missing file, and a second plugin with the same name.
+     * Neither disturbs the one loaded. */
+    err.text[0] = '\0';
+    rc = ph_host_load_file(h, "/nonexistent/dir/nothing.so", NULL, &err);
+    CHECKF(rc < 0 && err.text[0], "missing file: rc %d", rc);
+    err.text[0] = '\0';
+    rc = ph_host_load_file(h, echo_so, NULL, &err);
+    CHECKF(rc < 0 && strstr(err.text, "duplicate") != NULL, "duplicate: rc %d %s", rc, err.text);
+    CHECK(ev->load_error == 2);
+
+    rc = ph_host_load_dir(h, "/nonexistent/dir", &err);
+    CHECKF(rc < 0, "load_dir of a missing directory: rc %d", rc);
+
+    json_t *d = ph_host_describe(h);
+    CHECK(json_is_object(d));
+    json_t *plugins = json_object_get(d, "plugins");
+    CHECK(json_array_size(plugins) == 1);
+    json_t *p = json_array_get(plugins, 0);
+    CHECK(strcmp(str_at(p, "name"), "echo") == 0);
+    CHECK(strcmp(str_at(p, "version"), "1.0.0") == 0);
+    CHECK(strcmp(str_at(p, "state"), "ready") == 0);
+    CHECK(json_integer_value(json_object_get(p, "pid")) > 0);
+    CHECK(str_at(p, "file")[0] == '/');
+    json_t *methods = json_object_get(p, "methods");
+    CHECK(json_array_size(methods) >= 1 &&
+          strcmp(str_at(json_array_get(methods, 0), "name"), "echo") == 0);
+    json_t *errors = json_object_get(d, "errors");
+    CHECK(json_array_size(errors) == 2);
+    size_t i;
+    json_t *e;
+    json_array_foreach(errors, i, e)
+    {
+        CHECK(json_is_string(json_object_get(e, "file")));
+        CHECK(code_of(json_object_get(e, "error")) == PH_RPC_PLUGIN_NOT_LOADED);
+    }
+    json_decref(d);
+}
+
+static void test_sync(ph_host *h)
+{
+    ph_error err;
+    json_t *res = NULL, *rpc = NULL;
+    json_t *params = json_pack("[i,s,{s:n},[],f]", 1, "a\"b\\c\n\xc3\xa9", "x", 2.5);
+    int rc = ph_host_call(h, "echo", "echo", params, &res, &rpc, &err);
+    CHECKF(rc == PH_OK, "echo.echo: %d %s", rc, err.text);
+    CHECK(res && json_equal(res, params));
+    json_decref(res);
+    json_decref(params);
+
+    params = json_pack("{s:s,s:{s:b}}", "k", "v", "o", "t", 1);
+    res = NULL;
+    CHECK(ph_host_call(h, "echo", "echo", params, &res, &rpc, &err) == PH_OK);
+    CHECK(res && json_equal(res, params));
+    json_decref(res);
+    json_decref(params);
+
+    res = NULL;
+    CHECK(ph_host_call(h, "echo", "echo", NULL, &res, &rpc, &err) == PH_OK);
+    CHECK(json_is_null(res));
+    json_decref(res);
+
+    /* A large message, several records each way. */
+    size_t n = 3 << 20;
+    char *big = malloc(n + 1);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (char)('a' + i % 26);
+    big[n] = '\0';
+    params = json_pack("[s]", big);
+    res = NULL;
+    CHECK(ph_host_call(h, "echo", "echo", params, &res, &rpc, &err) == PH_OK);
+    CHECK(res && json_equal(res, params));
+    json_decref(res);
+    json_decref(params);
+    free(big);
+
+    /* Unknown plugin or method: refused at once, nothing pending. */
+    res = rpc = NULL;
+    rc = ph_host_call(h, "nosuch", "echo", NULL, &res, &rpc, &err);
+    CHECKF(rc == PH_E_NOTFOUND && err.status == PH_E_NOTFOUND, "unknown plugin: %d", rc);
+    CHECK(res == NULL);
+    rc = ph_host_call(h, "echo", "nosuch", NULL, &res, &rpc, &err);
+    CHECKF(rc == PH_E_NOTFOUND, "unknown method: %d", rc);
+    CHECK(strstr(err.text, "nosuch") != NULL);
+    json_t *scalar = json_integer(1);
+    rc = ph_host_call(h, "echo", "echo", scalar, &res, &rpc, &err);
+    CHECKF(rc == PH_E_INVALID, "scalar params: %d", rc);
+    json_decref(scalar);
+    rc = ph_host_call(h, NULL, "echo", NULL, &res, &rpc, &err);
+    CHECK(rc == PH_E_INVALID);
+    uint64_t id = 0;
+    rc = ph_host_call_async(h, "echo", "nosuch", NULL, on_answer, NULL, &id, &err);
+    CHECK(rc == PH_E_NOTFOUND);
+    CHECK(ph_host_pending(h) == 0);
+}
+
+static void test_async(ph_host *h)
+{
+    struct slot slots[NCALLS];
+    memset(slots, 0, sizeof slots);
+    ph_error err;
+    for (int i = 0; i < NCALLS; i++) {
+        json_t *params = json_pack("[i,s]", i, "x");
+        int rc =
+            ph_host_call_async(h, "echo", "echo", params, on_answer, &slots[i], &slots[i].id, &err);
+        CHECKF(rc == PH_OK, "call_async %d: %d %s", i, rc, err.text);
+        json_decref(params);
+    }
+    /* Never answered from inside the call that started it. */
+    int early = 0;
+    for (int i = 0; i < NCALLS; i++)
+        early += slots[i].answers;
+    CHECK(early == 0);
+    CHECK(ph_host_pending(h) == NCALLS);
+    for (int i = 0; i < NCALLS; i++)
+        for (int j = 0; j < i; j++)
+            CHECKF(slots[i].id != slots[j].id, "duplicate call id %llu",
+                   (unsigned long long)slots[i].id);
+
+    struct all_answered aa = {slots, NCALLS};
+    CHECK(drive(h, all_answered, &aa, 20000) == 0);
+    /* A little more loop time: a second answer would show up now. */
+    ph_host_process(h, 50, &err);
+    for (int i = 0; i < NCALLS; i++) {
+        struct slot *s = &slots[i];
+        CHECKF(s->answers == 1, "call %d answered %d times", i, s->answers);
+        CHECK(s->cb_id == s->id);
+        CHECKF(json_integer_value(json_array_get(s->result, 0)) == i,
+               "call %d got the answer of another", i);
+        slot_clear(s);
+    }
+    CHECK(ph_host_pending(h) == 0);
+}
+
+static void test_fd_pollable(ph_host *h)
+{
+    ph_error err;
+    struct slot s = {0};
+    CHECK(ph_host_call_async(h, "echo", "echo", NULL, on_answer, &s, &s.id, &err) == PH_OK);
+    /* The answer must make the descriptor readable by itself: no
+     * ph_host_process() before the poll. */
+    struct pollfd pf = {.fd = ph_host_fd(h), .events = POLLIN};
+    int n = poll(&pf, 1, 5000);
+    CHECKF(n == 1 && (pf.revents & POLLIN), "ph_host_fd not readable: poll %d", n);
+    CHECK(drive(h, no_pending, h, 5000) == 0);
+    CHECK(s.answers == 1 && json_is_null(s.result));
+    slot_clear(&s);
+
+    /* Idle: nothing to do, not readable. */
+    pf.revents = 0;
+    CHECK(poll(&pf, 1, 50) == 0);
+}
+
+static void test_cancel(ph_host *h)
+{
+    ph_error err;
+    struct slot s = {0};
+    CHECK(ph_host_call_async(h, "echo", "echo", NULL, on_answer, &s, &s.id, &err) == PH_OK);
+    CHECK(ph_host_cancel(h, s.id) == PH_OK);
+    CHECK(s.answers == 0);
+    CHECK(ph_host_cancel(h, s.id) == PH_E_NOTFOUND);
+    CHECK(drive(h, no_pending, h, 5000) == 0);
+    ph_host_process(h, 100, &err);
+    CHECKF(s.answers == 1, "cancelled call answered %d times", s.answers);
+    CHECKF(code_of(s.error) == PH_RPC_CANCELLED, "cancelled call: code %d", code_of(s.error));
+    CHECK(strcmp(str_at(json_object_get(s.error, "data"), "method"), "echo") == 0);
+    slot_clear(&s);
+    CHECK(ph_host_cancel(h, 999999) == PH_E_NOTFOUND);
+
+    /* Cancel one of many: the others still get their own answers. */
+    struct slot many[8];
+    memset(many, 0, sizeof many);
+    for (int i = 0; i < 8; i++) {
+        json_t *params = json_pack("[i]", i);
+        CHECK(ph_host_call_async(h, "echo", "echo", params, on_answer, &many[i], &many[i].id,
+                                 &err) == PH_OK);
+        json_decref(params);
+    }
+    CHECK(ph_host_cancel(h, many[3].id) == PH_OK);
+    CHECK(drive(h, no_pending, h, 5000) == 0);
+    ph_host_process(h, 100, &err);
+    for (int i = 0; i < 8; i++) {
+        CHECKF(many[i].answers == 1, "call %d answered %d times", i, many[i].answers);
+        if (i == 3)
+            CHECK(code_of(many[i].error) == PH_RPC_CANCELLED);
+        else
+            CHECK(json_integer_value(json_array_get(many[i].result, 0)) == i);
+        slot_clear(&many[i]);
+    }
+    CHECK(ph_host_pending(h) == 0);
+}
+
+/* A plugin that never answers: cancellation must reach the application
+ * through its own event loop, promptly, and the plugin must then be
+ * stopped and restarted on its next call. */
+static void test_cancel_hung(const char *echo_so, const char *crashy_so)
+{
+    if (!crashy_so || access(crashy_so, R_OK) != 0) {
+        printf("note: %s not built, skipping the hung-plugin checks\n",
+               crashy_so ? crashy_so : "crashy");
+        return;
+    }
+    ph_host_options o = {.cancel_grace_ms = 300, .call_timeout_ms = 20000};
+    ph_host *h;
+    ph_error err;
+    struct events ev = {0};
+    CHECK(ph_host_new(&o, &h, &err) == PH_OK);
+    ph_host_set_event_handler(h, on_event, &ev);
+    CHECK(ph_host_load_file(h, echo_so, NULL, &err) == PH_OK);
+    CHECK(ph_host_load_file(h, crashy_so, NULL, &err) == PH_OK);
+
+    struct slot s = {0};
+    CHECK(ph_host_call_async(h, "crashy", "hang", NULL, on_answer, &s, &s.id, &err) == PH_OK);
+    ph_host_process(h, 100, &err);
+    CHECK(s.answers == 0);
+    CHECK(ph_host_cancel(h, s.id) == PH_OK);
+    /* The answer is ready now: the descriptor has to say so, or an
+     * application sleeping in poll() never hears of it. */
+    struct pollfd pf = {.fd = ph_host_fd(h), .events = POLLIN};
+    long long t0 = now_ms();
+    int n = poll(&pf, 1, 2000);
+    CHECKF(n == 1, "cancel answer pending but ph_host_fd not readable after %lld ms",
+           now_ms() - t0);
+    ph_host_process(h, 0, &err);
+    CHECKF(s.answers == 1 && code_of(s.error) == PH_RPC_CANCELLED,
+           "hung call after cancel: %d answers, code %d", s.answers, code_of(s.error));
+    CHECK(ph_host_pending(h) == 0);
+
+    /* The method ignores cancellation: after the grace period it is killed. */
+    long long end = now_ms() + 5000;
+    while (ev.ended == 0 && now_ms() < end)
+        ph_host_process(h, 100, &err);
+    CHECKF(ev.ended == 1 && strcmp(ev.last_end_status, "killed") == 0,
+           "hung plugin not stopped after the cancel grace: ended %d status %s", ev.ended,
+           ev.last_end_status);
+    CHECK(s.answers == 1);
+    slot_clear(&s);
+
+    json_t *res = NULL, *rpc = NULL;
+    int rc = ph_host_call(h, "crashy", "ok", NULL, &res, &rpc, &err);
+    CHECKF(rc == PH_OK && json_is_string(res), "crashy.ok after restart: %d %s", rc, err.text);
+    json_decref(res);
+    json_decref(rpc);
+    res = NULL;
+    CHECK(ph_host_call(h, "echo", "echo", NULL, &res, NULL, &err) == PH_OK);
+    json_decref(res);
+
+    /* A call timeout is an answer too, with its status. */
+    ph_host_free(h);
+    ph_host_options o2 = {.call_timeout_ms = 300};
+    CHECK(ph_host_new(&o2, &h, &err) == PH_OK);
+    CHECK(ph_host_load_file(h, crashy_so, NULL, &err) == PH_OK);
+    res = rpc = NULL;
+    t0 = now_ms();
+    rc = ph_host_call(h, "crashy", "hang", NULL, &res, &rpc, &err);
+    CHECKF(rc == PH_E_PLUGIN && code_of(rpc) == PH_RPC_PLUGIN_TIMEOUT, "hang: rc %d code %d", rc,
+           code_of(rpc));
+    CHECK(strcmp(str_at(json_object_get(rpc, "data"), "status"), "timeout") == 0);
+    CHECKF(now_ms() - t0 < 5000, "timeout took %lld ms", now_ms() - t0);
+    json_decref(rpc);
+    ph_host_free(h);
+}
+
+static void test_free_in_flight(const char *echo_so)
+{
+    ph_host *h;
+    ph_error err;
+    CHECK(ph_host_new(NULL, &h, &err) == PH_OK);
+    CHECK(ph_host_load_file(h, echo_so, NULL, &err) == PH_OK);
+    struct slot slots[16];
+    memset(slots, 0, sizeof slots);
+    for (int i = 0; i < 16; i++)
+        CHECK(ph_host_call_async(h, "echo", "echo", NULL, on_answer, &slots[i], &slots[i].id,
+                                 &err) == PH_OK);
+    CHECK(ph_host_cancel(h, slots[0].id) == PH_OK);
+    ph_host_free(h);
+    /* Whatever happened, nobody is answered twice; every caller that gets
+     * an answer gets a well-formed one (checked in on_answer). */
+    for (int i = 0; i < 16; i++) {
+        CHECKF(slots[i].answers <= 1, "call %d answered %d times during free", i, slots[i].answers);
+        /* The header promises exactly one answer per call. */
+        CHECKF(slots[i].answers == 1, "call %d never answered by ph_host_free", i);
+        slot_clear(&slots[i]);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s ECHO_SO [CRASHY_SO]\n", argv[0]);
+        return 2;
+    }
+    const char *echo_so = argv[1];
+    const char *crashy_so = argc > 2 ? argv[2] : NULL;
+
+    CHECK(strcmp(ph_end_name(PH_END_SIGNALED), "signaled") == 0);
+    CHECK(strcmp(ph_end_name(PH_END_TIMEOUT), "timeout") == 0);
+    CHECK(strcmp(ph_end_name((enum ph_end)999), "unknown") == 0);
+
+    test_new_errors();
+
+    ph_host *h = NULL;
+    ph_error err = {0};
+    int rc = ph_host_new(NULL, &h, &err);
+    CHECKF(rc == PH_OK && h, "ph_host_new: %d %s (is PLUGHOST_LOADER set?)", rc, err.text);
+    if (!h)
+        return ph_t_summary("test_host");
+    struct events ev = {0};
+    ph_host_set_event_handler(h, on_event, &ev);
+    CHECK(ph_host_pending(h) == 0);
+    CHECK(ph_host_fd(h) >= 0);
+
+    test_load(h, echo_so, &ev);
+    /* The refused duplicate was started and stopped; what counts from here
+     * is that echo itself never ends. */
+    int ended_after_load = ev.ended;
+    test_sync(h);
+    test_async(h);
+    test_fd_pollable(h);
+    test_cancel(h);
+    CHECK(ph_host_pending(h) == 0);
+    CHECKF(ev.ended == ended_after_load, "echo ended %d times", ev.ended - ended_after_load);
+    ph_host_free(h);
+
+    test_free_in_flight(echo_so);
+    test_cancel_hung(echo_so, crashy_so);
+    return ph_t_summary("test_host");
+}
