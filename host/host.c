@@ -162,6 +162,27 @@ static int run_done(struct ph_host *h)
     return n;
 }
 
+/* Starts a plugin again after it ended; a failure to even spawn fails the
+ * calls waiting for it. */
+static void restart(struct ph_host *h, struct ph_plug *p)
+{
+    ph_error e;
+    if (ph_plug_spawn(p, &e) == 0) {
+        p->restarts++;
+        return;
+    }
+    for (struct ph_call *c = h->calls.next; c != &h->calls;) {
+        struct ph_call *next = c->next;
+        if (c->plug == p)
+            ph_call_finish(h, c, NULL,
+                           ph_call_error(p, c->method, PH_RPC_PLUGIN_NOT_LOADED, PH_END_SETUP_ERROR,
+                                         NULL, "plugin %s cannot be restarted: %s", p->name,
+                                         e.text));
+        c = next;
+    }
+    ph_arm_timer(h);
+}
+
 static struct ph_plug *find_plug(struct ph_host *h, const char *name)
 {
     for (struct ph_plug *p = h->plugs; p; p = p->next)
@@ -201,21 +222,42 @@ int ph_host_call_async(ph_host *h, const char *plugin, const char *method, json_
     h->pending++;
     if (call_id)
         *call_id = c->id;
-    if (p->state == PH_P_DOWN) {
-        /* Started again on its next call, as promised after a failure. */
-        ph_error e;
-        if (ph_plug_spawn(p, &e) < 0) {
-            ph_call_finish(h, c, NULL,
-                           ph_call_error(p, method, PH_RPC_PLUGIN_NOT_LOADED, PH_END_SETUP_ERROR,
-                                         NULL, "plugin %s cannot be restarted: %s", plugin,
-                                         e.text));
-            ph_arm_timer(h);
-            return PH_OK;
-        }
-        p->restarts++;
+    uint64_t now = ph_now_ms();
+    if (p->circuit_until_ms && p->circuit_until_ms <= now) {
+        /* Cool-down over: a fresh start with a clean record. */
+        p->circuit_until_ms = 0;
+        p->recent_failures = 0;
     }
-    if (p->state == PH_P_READY)
+    if (p->circuit_until_ms > now) {
+        ph_call_finish(h, c, NULL,
+                       ph_call_error(p, method, PH_RPC_PLUGIN_NOT_LOADED, PH_END_NONE,
+                                     json_pack("{s:s,s:i,s:I}", "circuit", "open", "failures",
+                                               (int)p->recent_failures, "retry_after_ms",
+                                               (json_int_t)(p->circuit_until_ms - now)),
+                                     "plugin %s failed %u times recently; its circuit is open "
+                                     "for another %llu ms (or reset it)",
+                                     plugin, p->recent_failures,
+                                     (unsigned long long)(p->circuit_until_ms - now)));
+        ph_arm_timer(h);
+        return PH_OK;
+    }
+    if (p->state == PH_P_DOWN && p->restart_at_ms <= now)
+        restart(h, p);
+    else if (p->state == PH_P_READY)
         ph_plug_send_call(p, c);
+    /* Otherwise it waits: for the handshake, or for the backoff to pass
+     * (check_deadlines starts the plugin then). */
+    return PH_OK;
+}
+
+int ph_host_reset(ph_host *h, const char *plugin, ph_error *err)
+{
+    struct ph_plug *p = find_plug(h, plugin);
+    if (!p)
+        return ph_set_error(err, PH_E_NOTFOUND, "no plugin named \"%s\" is loaded", plugin);
+    p->circuit_until_ms = 0;
+    p->restart_at_ms = 0;
+    p->recent_failures = 0;
     return PH_OK;
 }
 
@@ -318,9 +360,12 @@ void ph_arm_timer(struct ph_host *h)
     for (struct ph_call *c = h->calls.next; c != &h->calls; c = c->next)
         if (c->deadline_ms < next)
             next = c->deadline_ms;
-    for (struct ph_plug *p = h->plugs; p; p = p->next)
+    for (struct ph_plug *p = h->plugs; p; p = p->next) {
         if (p->state == PH_P_LOADING && p->handshake_deadline_ms < next)
             next = p->handshake_deadline_ms;
+        if (p->state == PH_P_DOWN && p->restart_at_ms && p->restart_at_ms < next)
+            next = p->restart_at_ms;
+    }
     /* A timer already set to fire no later than needed stays as it is: it
      * may wake the loop early once, which is cheaper than a syscall on
      * every call (each new call moves the nearest deadline). */
@@ -349,8 +394,31 @@ static void check_deadlines(struct ph_host *h)
                          json_pack("{s:s,s:I}", "limit", "handshake_timeout_ms", "limit_value",
                                    (json_int_t)h->opt.handshake_timeout_ms));
     }
+    for (struct ph_plug *p = h->plugs; p; p = p->next) {
+        if (p->state != PH_P_DOWN || !p->restart_at_ms || p->restart_at_ms > now)
+            continue;
+        p->restart_at_ms = 0;
+        for (struct ph_call *c = h->calls.next; c != &h->calls; c = c->next)
+            if (c->plug == p) {
+                restart(h, p);
+                break;
+            }
+    }
+    for (struct ph_call *c = h->calls.next; c != &h->calls;) {
+        struct ph_call *next = c->next;
+        if (c->deadline_ms <= now && c->plug->state == PH_P_DOWN) {
+            /* Still waiting for a restart: nothing to kill, just answer. */
+            ph_call_finish(
+                h, c, NULL,
+                ph_call_error(c->plug, c->method, PH_RPC_PLUGIN_TIMEOUT, PH_END_TIMEOUT,
+                              json_pack("{s:s,s:I}", "limit", "call_timeout_ms", "limit_value",
+                                        (json_int_t)h->opt.call_timeout_ms),
+                              "call timed out waiting for plugin %s to restart", c->plug->name));
+        }
+        c = next;
+    }
     for (struct ph_call *c = h->calls.next; c != &h->calls; c = c->next) {
-        if (c->deadline_ms > now || c->plug->cause != PH_END_NONE)
+        if (c->deadline_ms > now || c->plug->cause != PH_END_NONE || c->plug->pid <= 0)
             continue;
         if (c->cancelled)
             ph_plug_kill(c->plug, PH_END_KILLED,
@@ -449,6 +517,16 @@ int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
         h->opt.handshake_timeout_ms = 5000;
     if (!h->opt.cancel_grace_ms)
         h->opt.cancel_grace_ms = 2000;
+    if (!h->opt.max_failures)
+        h->opt.max_failures = 5;
+    if (!h->opt.failure_window_ms)
+        h->opt.failure_window_ms = 60000;
+    if (!h->opt.cooldown_ms)
+        h->opt.cooldown_ms = 30000;
+    if (!h->opt.restart_backoff_ms)
+        h->opt.restart_backoff_ms = 100;
+    if (!h->opt.restart_backoff_max_ms)
+        h->opt.restart_backoff_max_ms = 5000;
     if (!h->opt.max_message)
         h->opt.max_message = PH_WIRE_DEFAULT_MAX;
     if (!h->opt.memory_limit)

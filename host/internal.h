@@ -74,6 +74,10 @@ struct ph_plug {
     json_t *cause_data;    /* owned */
     json_t *setup_failure; /* owned; from ph.setup_failed */
     unsigned restarts;
+    unsigned recent_failures; /* abnormal ends since window_start_ms */
+    uint64_t window_start_ms;
+    uint64_t restart_at_ms;   /* backoff: no respawn before this */
+    uint64_t circuit_until_ms; /* circuit open: calls fail until this */
     unsigned *hostfn_calls; /* per host function, this process's count */
     int initial;            /* first start: a failure is a load error */
     int loaded;             /* ph.loaded seen: the dynamic linker's window is shut */

@@ -734,6 +734,33 @@ static void close_fd(struct ph_plug *p, int *fd)
     }
 }
 
+/* Counts an abnormal end toward the backoff and the circuit breaker. */
+static void note_failure(struct ph_plug *p, const char *why)
+{
+    const ph_host_options *o = &p->host->opt;
+    uint64_t now = ph_now_ms();
+    if (now - p->window_start_ms > o->failure_window_ms) {
+        p->window_start_ms = now;
+        p->recent_failures = 0;
+    }
+    p->recent_failures++;
+    uint64_t backoff = 0;
+    if (p->recent_failures > 1) {
+        unsigned shift = p->recent_failures - 2 < 16 ? p->recent_failures - 2 : 16;
+        backoff = (uint64_t)o->restart_backoff_ms << shift;
+        if (backoff > o->restart_backoff_max_ms)
+            backoff = o->restart_backoff_max_ms;
+    }
+    p->restart_at_ms = backoff ? now + backoff : 0;
+    if (p->recent_failures >= o->max_failures) {
+        p->circuit_until_ms = now + o->cooldown_ms;
+        p->restart_at_ms = 0;
+        ph_host_event(p->host, json_pack("{s:s,s:s,s:I,s:s}", "type", "circuit_open", "plugin",
+                                         p->name ? p->name : p->file, "cooldown_ms",
+                                         (json_int_t)o->cooldown_ms, "last_failure", why));
+    }
+}
+
 void ph_plug_on_exit(struct ph_plug *p)
 {
     struct ph_host *h = p->host;
@@ -763,6 +790,8 @@ void ph_plug_on_exit(struct ph_plug *p)
     int was_loading = p->state == PH_P_LOADING;
     p->state = PH_P_DOWN;
     p->pid = 0;
+    if (end != PH_END_OK && end != PH_END_KILLED)
+        note_failure(p, msg);
     /* The plugin serves calls in the order sent: the earliest sent call is
      * the one it was running; the others were only waiting behind it. */
     struct ph_call *running = NULL;

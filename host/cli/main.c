@@ -94,7 +94,9 @@ static int exit_for(json_t *error)
     const char *status = json_string_value(json_object_get(data, "status"));
     json_int_t code = json_integer_value(json_object_get(error, "code"));
     if (!status)
-        return code == PH_RPC_METHOD_NOT_FOUND ? PH_EXIT_NOT_FOUND : PH_EXIT_METHOD_ERROR;
+        return code == PH_RPC_METHOD_NOT_FOUND || code == PH_RPC_PLUGIN_NOT_LOADED
+                   ? PH_EXIT_NOT_FOUND
+                   : PH_EXIT_METHOD_ERROR;
     static const struct {
         const char *status;
         int code;

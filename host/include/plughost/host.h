@@ -94,6 +94,16 @@ typedef struct ph_host_options {
     size_t memory_limit;           /* RLIMIT_AS per plugin; 0: default 1 GiB */
     unsigned cpu_limit_s;          /* RLIMIT_CPU per plugin; 0: default 60 s */
     int trace;                     /* log every message exchanged */
+    /* Supervision (docs/reliability.md): after an abnormal end a plugin is
+     * restarted on demand, at once the first time, then after a backoff
+     * doubling from restart_backoff_ms up to restart_backoff_max_ms. After
+     * max_failures ends within failure_window_ms its circuit opens: calls
+     * fail at once for cooldown_ms, or until ph_host_reset(). */
+    unsigned max_failures;           /* 0: 5 */
+    unsigned failure_window_ms;      /* 0: 60000 */
+    unsigned cooldown_ms;            /* 0: 30000 */
+    unsigned restart_backoff_ms;     /* 0: 100 */
+    unsigned restart_backoff_max_ms; /* 0: 5000 */
 } ph_host_options;
 
 /* Event delivered to the application: plugin logs, notifications, state
@@ -178,6 +188,10 @@ int ph_host_process(ph_host *host, int timeout_ms, ph_error *err);
  * {"layers":[{layer,active,detail}], "checks":[{check,ok,...}], "ok":bool}.
  * Returns PH_OK when every check passed. */
 int ph_host_doctor(const ph_host_options *opts, json_t **report, ph_error *err);
+
+/* Closes a plugin's open circuit and forgets its recent failures, so the
+ * next call starts it at once. Returns PH_OK or PH_E_NOTFOUND. */
+int ph_host_reset(ph_host *host, const char *plugin, ph_error *err);
 
 /* Number of calls not yet answered. */
 size_t ph_host_pending(const ph_host *host);
