@@ -16,12 +16,20 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Where the loader binds the plugin file inside its own root
+ * (sandbox/namespaces.h says the same). */
+#define PH_PLUGIN_IN_ROOT "/plugin.so"
+
 enum ph_watch_kind { PH_W_SOCK = 1, PH_W_NOTIFY, PH_W_PIDFD, PH_W_TIMER };
 
 struct ph_plug;
 
 /* What an epoll entry points at. */
 struct ph_watch {
+    /* Where the loader binds the plugin file inside its own root
+     * (sandbox/namespaces.h says the same). */
+#define PH_PLUGIN_IN_ROOT "/plugin.so"
+
     enum ph_watch_kind kind;
     struct ph_plug *plug;
 };
@@ -76,12 +84,12 @@ struct ph_plug {
     unsigned restarts;
     unsigned recent_failures; /* abnormal ends since window_start_ms */
     uint64_t window_start_ms;
-    uint64_t restart_at_ms;   /* backoff: no respawn before this */
+    uint64_t restart_at_ms;    /* backoff: no respawn before this */
     uint64_t circuit_until_ms; /* circuit open: calls fail until this */
-    unsigned *hostfn_calls; /* per host function, this process's count */
-    int initial;            /* first start: a failure is a load error */
-    int loaded;             /* ph.loaded seen: the dynamic linker's window is shut */
-    int stopping;           /* sent ph.shutdown: exit 0 is the expected end */
+    unsigned *hostfn_calls;    /* per host function, this process's count */
+    int initial;               /* first start: a failure is a load error */
+    int loaded;                /* ph.loaded seen: the dynamic linker's window is shut */
+    int stopping;              /* sent ph.shutdown: exit 0 is the expected end */
     struct ph_plug *next;
 };
 

@@ -675,8 +675,24 @@ static enum ph_end classify_end(struct ph_plug *p, const siginfo_t *si, json_t *
     switch (p->cause) {
     case PH_END_VIOLATION: {
         const char *sc = json_string_value(json_object_get(p->cause_data, "syscall"));
-        snprintf(msg, msglen, "plugin %s was killed by the sandbox: forbidden syscall %s", who,
-                 sc ? sc : "?");
+        const char *path = json_string_value(json_object_get(p->cause_data, "path"));
+        const char *fam = json_string_value(json_object_get(p->cause_data, "family"));
+        const char *fn = json_string_value(json_object_get(p->cause_data, "function"));
+        const char *arch = json_string_value(json_object_get(p->cause_data, "arch"));
+        snprintf(msg, msglen,
+                 "plugin %s was killed by the sandbox: forbidden syscall %s%s%s%s%s%s%s%s", who,
+                 sc ? sc : "?",
+                 path  ? "(\""
+                 : fam ? "("
+                       : "",
+                 path  ? path
+                 : fam ? fam
+                       : "",
+                 path  ? "\")"
+                 : fam ? ")"
+                       : "",
+                 arch && strcmp(arch, "x86_64") ? " via the " : "",
+                 arch && strcmp(arch, "x86_64") ? arch : "", fn ? " from " : "", fn ? fn : "");
         return PH_END_VIOLATION;
     }
     case PH_END_TIMEOUT:

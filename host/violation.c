@@ -10,6 +10,7 @@
  * It must never let a call continue after the handshake.
  */
 #include "internal.h"
+#include "symbolize.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -20,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sched.h>
 
 #define X32_BIT 0x40000000u
 
@@ -89,6 +92,123 @@ static json_t *describe(const struct seccomp_data *d)
     return o;
 }
 
+struct flag_name {
+    unsigned long long bit;
+    const char *name;
+};
+
+static json_t *flag_list(unsigned long long v, const struct flag_name *t, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        if (v & t[i].bit)
+            json_array_append_new(a, json_string(t[i].name));
+    return a;
+}
+
+#define FLAGS(v, t) flag_list((v), (t), sizeof(t) / sizeof((t)[0]))
+
+/* Decodes the arguments that say most about an attempt: the path an open
+ * or exec named, a socket's family, a clone's flags, a signal's target, a
+ * mapping's protection. Only for native calls; strings are read out of the
+ * frozen process and are the plugin's own bytes (escaped in the report). */
+static void decode(struct ph_plug *p, pid_t pid, const struct seccomp_data *d, json_t *o)
+{
+    static const struct flag_name prot[] = {
+        {PROT_READ, "PROT_READ"}, {PROT_WRITE, "PROT_WRITE"}, {PROT_EXEC, "PROT_EXEC"}};
+    static const struct flag_name clone_flags[] = {{CLONE_VM, "CLONE_VM"},
+                                                   {CLONE_THREAD, "CLONE_THREAD"},
+                                                   {CLONE_NEWUSER, "CLONE_NEWUSER"},
+                                                   {CLONE_NEWPID, "CLONE_NEWPID"},
+                                                   {CLONE_NEWNET, "CLONE_NEWNET"},
+                                                   {CLONE_NEWNS, "CLONE_NEWNS"},
+                                                   {CLONE_UNTRACED, "CLONE_UNTRACED"},
+                                                   {CLONE_VFORK, "CLONE_VFORK"}};
+    static const struct {
+        int nr;
+        int arg;
+    } path_args[] = {{SYS_openat, 1},     {SYS_open, 0},   {SYS_execve, 0}, {SYS_execveat, 1},
+                     {SYS_newfstatat, 1}, {SYS_stat, 0},   {SYS_access, 0}, {SYS_creat, 0},
+                     {SYS_mkdir, 0},      {SYS_chroot, 0}, {SYS_statx, 1},  {SYS_unlink, 0}};
+    if (d->arch != AUDIT_ARCH_X86_64 || ((unsigned)d->nr & X32_BIT))
+        return;
+    char buf[256], view[600];
+    for (size_t i = 0; i < sizeof path_args / sizeof path_args[0]; i++) {
+        if (path_args[i].nr == d->nr &&
+            ph_sym_read_string(pid, d->args[path_args[i].arg], buf, sizeof buf) == 0) {
+            ph_wire_escape(buf, strlen(buf), view, sizeof view);
+            json_object_set_new(o, "path", json_string(view));
+        }
+    }
+    switch (d->nr) {
+    case SYS_openat:
+    case SYS_open: {
+        unsigned long long f = d->args[d->nr == SYS_openat ? 2 : 1];
+        const char *acc = (f & O_ACCMODE) == O_WRONLY ? "O_WRONLY"
+                          : (f & O_ACCMODE) == O_RDWR ? "O_RDWR"
+                                                      : "O_RDONLY";
+        json_object_set_new(o, "access", json_string(acc));
+        break;
+    }
+    case SYS_socket:
+    case SYS_socketpair: {
+        static const struct {
+            unsigned long long v;
+            const char *n;
+        } fam[] = {{AF_UNIX, "AF_UNIX"},
+                   {AF_INET, "AF_INET"},
+                   {AF_INET6, "AF_INET6"},
+                   {AF_NETLINK, "AF_NETLINK"},
+                   {AF_PACKET, "AF_PACKET"}};
+        for (size_t i = 0; i < sizeof fam / sizeof fam[0]; i++)
+            if (d->args[0] == fam[i].v)
+                json_object_set_new(o, "family", json_string(fam[i].n));
+        unsigned long long type = d->args[1] & 0xf;
+        json_object_set_new(o, "type",
+                            json_string(type == SOCK_STREAM  ? "SOCK_STREAM"
+                                        : type == SOCK_DGRAM ? "SOCK_DGRAM"
+                                        : type == SOCK_RAW   ? "SOCK_RAW"
+                                                             : "other"));
+        break;
+    }
+    case SYS_clone:
+        json_object_set_new(o, "clone_flags", FLAGS(d->args[0], clone_flags));
+        json_object_set_new(o, "kind",
+                            json_string(d->args[0] & CLONE_THREAD ? "thread" : "process"));
+        break;
+    case SYS_kill:
+    case SYS_tgkill:
+        json_object_set_new(o, "target_pid", json_integer((json_int_t)(int)d->args[0]));
+        json_object_set_new(
+            o, "signal", json_integer((json_int_t)(d->nr == SYS_kill ? d->args[1] : d->args[2])));
+        break;
+    case SYS_mmap:
+    case SYS_mprotect:
+        json_object_set_new(o, "prot", FLAGS(d->args[2], prot));
+        break;
+    case SYS_ioctl:
+        snprintf(buf, sizeof buf, "0x%llx%s", (unsigned long long)d->args[1],
+                 d->args[1] == 0x5412 ? " (TIOCSTI)" : "");
+        json_object_set_new(o, "request", json_string(buf));
+        break;
+    default:
+        break;
+    }
+    (void)p;
+}
+
+/* The request the plugin was serving: the earliest one sent and not yet
+ * answered (a plugin serves its calls in order). */
+static void in_flight(struct ph_plug *p, json_t *o)
+{
+    for (struct ph_call *c = p->host->calls.next; c != &p->host->calls; c = c->next)
+        if (c->plug == p && c->sent) {
+            json_object_set_new(o, "request_id", json_integer((json_int_t)c->id));
+            json_object_set_new(o, "in_method", json_string(c->method));
+            return;
+        }
+}
+
 void ph_plug_on_notify(struct ph_plug *p)
 {
     struct seccomp_notif *req = NULL;
@@ -113,6 +233,14 @@ void ph_plug_on_notify(struct ph_plug *p)
     json_t *detail = describe(&req->data);
     json_object_set_new(detail, "phase",
                         json_string(p->state == PH_P_LOADING ? "loading" : "running"));
+    /* The process is frozen in the kernel until answered: read what it was
+     * doing now, before the kill. */
+    decode(p, (pid_t)req->pid, &req->data, detail);
+    char where[300];
+    if (ph_sym_caller((pid_t)req->pid, p->file, PH_PLUGIN_IN_ROOT, req->data.instruction_pointer,
+                      where, sizeof where) == 0)
+        json_object_set_new(detail, "function", json_string(where));
+    in_flight(p, detail);
     /* Kill first, so the refused call never returns into plugin code. */
     ph_plug_kill(p, PH_END_VIOLATION, detail);
     resp->error = -1; /* EPERM, should the kill be late */
