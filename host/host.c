@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -214,7 +215,7 @@ int ph_host_call_async(ph_host *h, const char *plugin, const char *method, json_
     c->params = params ? json_incref(params) : NULL;
     c->cb = cb;
     c->ud = ud;
-    c->deadline_ms = ph_now_ms() + h->opt.call_timeout_ms;
+    c->deadline_ms = ph_now_ms() + p->set.call_timeout_ms;
     c->prev = h->calls.prev;
     c->next = &h->calls;
     h->calls.prev->next = c;
@@ -392,7 +393,7 @@ static void check_deadlines(struct ph_host *h)
             p->cause == PH_END_NONE)
             ph_plug_kill(p, PH_END_TIMEOUT,
                          json_pack("{s:s,s:I}", "limit", "handshake_timeout_ms", "limit_value",
-                                   (json_int_t)h->opt.handshake_timeout_ms));
+                                   (json_int_t)p->set.handshake_timeout_ms));
     }
     for (struct ph_plug *p = h->plugs; p; p = p->next) {
         if (p->state != PH_P_DOWN || !p->restart_at_ms || p->restart_at_ms > now)
@@ -427,7 +428,7 @@ static void check_deadlines(struct ph_host *h)
         else
             ph_plug_kill(c->plug, PH_END_TIMEOUT,
                          json_pack("{s:s,s:I,s:s}", "limit", "call_timeout_ms", "limit_value",
-                                   (json_int_t)h->opt.call_timeout_ms, "timed_out_method",
+                                   (json_int_t)c->plug->set.call_timeout_ms, "timed_out_method",
                                    c->method));
         if (c->plug->pid <= 0)
             break; /* the list may have changed under us */
@@ -502,6 +503,48 @@ static char *find_loader(const char *opt)
     return strdup(PH_LOADER_INSTALLED);
 }
 
+/* Refuses to run under weaker confinement than the configuration's
+ * "require" list demands, with one message naming what is missing. */
+static int check_required(struct ph_host *h, ph_error *err)
+{
+    size_t i;
+    json_t *l;
+    char missing[256] = "";
+    json_array_foreach(json_object_get(h->config, "require"), i, l)
+    {
+        const char *name = json_string_value(l);
+        int ok = 1;
+        if (strcmp(name, "seccomp") == 0) {
+            FILE *f = fopen("/proc/sys/kernel/seccomp/actions_avail", "re");
+            char buf[256] = "";
+            if (f) {
+                if (!fgets(buf, sizeof buf, f))
+                    buf[0] = '\0';
+                fclose(f);
+            }
+            ok = strstr(buf, "user_notif") != NULL;
+        } else if (strcmp(name, "landlock") == 0) {
+            ok = syscall(SYS_landlock_create_ruleset, NULL, 0, 1UL) >= 1;
+        } else if (strcmp(name, "namespaces") == 0) {
+            ok = strcmp(h->ns_names, "user,pid,net,ipc,uts,mnt,cgroup") == 0 ||
+                 strcmp(h->ns_names, "pid,net,ipc,uts,mnt,cgroup") == 0;
+        } else if (strncmp(name, "namespace:", 10) == 0) {
+            ok = strstr(h->ns_names, name + 10) != NULL;
+        }
+        if (!ok) {
+            size_t n = strlen(missing);
+            snprintf(missing + n, sizeof missing - n, "%s%s", n ? ", " : "", name);
+        }
+    }
+    if (missing[0])
+        return ph_set_error(err, PH_E_SYSTEM,
+                            "confinement weaker than the configuration requires: %s unavailable "
+                            "on this machine (run `plughost doctor` for why; remove it from "
+                            "\"require\" only if you accept the weaker sandbox)",
+                            missing);
+    return 0;
+}
+
 int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
 {
     *out = NULL;
@@ -511,6 +554,10 @@ int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
     if (opts)
         h->opt = *opts;
     h->opt.loader_path = NULL; /* not kept: the caller owns that string */
+    h->config = h->opt.config ? json_incref(h->opt.config) : NULL;
+    h->opt.config = NULL;
+    if (h->config)
+        ph_config_defaults(&h->opt, h->config);
     if (!h->opt.call_timeout_ms)
         h->opt.call_timeout_ms = 30000;
     if (!h->opt.handshake_timeout_ms)
@@ -559,6 +606,10 @@ int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
      * sends use MSG_NOSIGNAL, this covers writes to clients. */
     signal(SIGPIPE, SIG_IGN);
     ph_ns_probe(h);
+    if (check_required(h, err) < 0) {
+        ph_host_free(h);
+        return PH_E_SYSTEM;
+    }
     if (ph_hostfn_builtin(h, err) < 0) {
         ph_host_free(h);
         return PH_E_NOMEM;
@@ -611,6 +662,7 @@ void ph_host_free(ph_host *h)
     free(h->fns);
     json_decref(h->load_errors);
     json_decref(h->kv);
+    json_decref(h->config);
     if (h->epfd >= 0)
         close(h->epfd);
     if (h->timerfd >= 0)

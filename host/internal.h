@@ -10,6 +10,7 @@
 #ifndef PH_HOST_INTERNAL_H
 #define PH_HOST_INTERNAL_H
 
+#include "config.h"
 #include "plughost/host.h"
 #include "wire.h"
 
@@ -19,6 +20,8 @@
 /* Where the loader binds the plugin file inside its own root
  * (sandbox/namespaces.h says the same). */
 #define PH_PLUGIN_IN_ROOT "/plugin.so"
+/* The plugin file's descriptor in the child, beside the channel on 3. */
+#define PH_PLUGIN_FD 4
 
 enum ph_watch_kind { PH_W_SOCK = 1, PH_W_NOTIFY, PH_W_PIDFD, PH_W_TIMER };
 
@@ -29,6 +32,8 @@ struct ph_watch {
     /* Where the loader binds the plugin file inside its own root
      * (sandbox/namespaces.h says the same). */
 #define PH_PLUGIN_IN_ROOT "/plugin.so"
+/* The plugin file's descriptor in the child, beside the channel on 3. */
+#define PH_PLUGIN_FD 4
 
     enum ph_watch_kind kind;
     struct ph_plug *plug;
@@ -63,10 +68,11 @@ struct ph_call {
 
 struct ph_plug {
     struct ph_host *host;
-    char *file;     /* owned */
-    char *name;     /* owned; NULL until the first handshake */
-    json_t *hello;  /* owned; the handshake params */
-    json_t *layers; /* owned; from the loader's ph.sandbox message */
+    char *file;                  /* owned */
+    char *name;                  /* owned; NULL until the first handshake */
+    json_t *hello;               /* owned; the handshake params */
+    json_t *layers;              /* owned; from the loader's ph.sandbox message */
+    struct ph_plug_settings set; /* resolved at each spawn */
     enum ph_plug_state state;
     pid_t pid;
     int pidfd, sock, notify_fd;
@@ -117,6 +123,7 @@ struct ph_host {
     struct ph_hostfn *fns;
     size_t nfns;
     json_t *kv;        /* per-plugin stores of the built-in host.kv_* functions */
+    json_t *config;    /* owned; the operator's configuration, or NULL */
     uint64_t ns_flags; /* CLONE_NEW* that work here (probed once) */
     char ns_names[64]; /* the same, as the loader's argument */
 };

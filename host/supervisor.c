@@ -114,8 +114,8 @@ static int map_ids(uid_t uid, gid_t gid)
 
 /* In the child between clone and exec. Any failure goes back to the host as
  * a message, never as silence. */
-static void child_exec(int chan, pid_t parent, const char *loader, char *const argv[],
-                       uint64_t ns_flags, uid_t uid, gid_t gid)
+static void child_exec(int chan, int plugin_fd, pid_t parent, const char *loader,
+                       char *const argv[], uint64_t ns_flags, uid_t uid, gid_t gid)
 {
     static char *const empty_env[] = {NULL};
     /* In a new pid namespace getppid() is 0: the parent cannot be checked by
@@ -129,17 +129,20 @@ static void child_exec(int chan, pid_t parent, const char *loader, char *const a
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    if (chan != PH_WIRE_CHANNEL_FD) {
-        if (dup2(chan, PH_WIRE_CHANNEL_FD) < 0)
-            _exit(127);
-    } else if (fcntl(chan, F_SETFD, 0) < 0) {
+    /* Moved out of the way first, so that neither lands on the other's
+     * number; dup2 then clears close-on-exec on the two that stay. */
+    int c = fcntl(chan, F_DUPFD_CLOEXEC, 10);
+    int f = plugin_fd >= 0 ? fcntl(plugin_fd, F_DUPFD_CLOEXEC, 10) : -1;
+    if (c < 0 || dup2(c, PH_WIRE_CHANNEL_FD) < 0 ||
+        (plugin_fd >= 0 && (f < 0 || dup2(f, PH_PLUGIN_FD) < 0)))
         _exit(127);
-    }
-    /* The channel is all the child keeps: stdio included, nothing leaks. */
+    /* The channel (and, until the loader has mapped it, the plugin file) is
+     * all the child keeps: stdio included, nothing leaks. */
     close(0);
     close(1);
     close(2);
-    if (syscall(SYS_close_range, PH_WIRE_CHANNEL_FD + 1, ~0U, 0) < 0)
+    if (syscall(SYS_close_range, plugin_fd >= 0 ? PH_PLUGIN_FD + 1 : PH_WIRE_CHANNEL_FD + 1, ~0U,
+                0) < 0)
         _exit(127);
     execve(loader, argv, empty_env);
     char msg[PATH_MAX + 200];
@@ -163,13 +166,42 @@ static int watch(struct ph_plug *p, int fd, struct ph_watch *w, enum ph_watch_ki
 int ph_plug_spawn(struct ph_plug *p, ph_error *err)
 {
     struct ph_host *h = p->host;
+    int probe = strcmp(p->file, "--probe") == 0;
+    int rc = probe ? PH_OK : ph_plug_settings(h, p->file, &p->set, err);
+    if (rc < 0)
+        return rc;
+    if (probe) {
+        p->set = (struct ph_plug_settings){h->opt.call_timeout_ms,
+                                           h->opt.handshake_timeout_ms,
+                                           h->opt.cpu_limit_s,
+                                           h->opt.memory_limit,
+                                           0,
+                                           ""};
+    }
+    /* The file is opened (and its pin checked) here, and the child loads
+     * this very descriptor: swapping the file afterwards changes nothing. */
+    char hash[65];
+    int pfd = probe ? -1 : ph_plug_open_checked(p->file, p->set.sha256, hash, err);
+    if (pfd < 0 && !probe)
+        return pfd;
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+        if (pfd >= 0)
+            close(pfd);
         return ph_set_error(err, PH_E_SYSTEM, "socketpair: %s", strerror(errno));
-    char mem[32], cpu[32];
-    snprintf(mem, sizeof mem, "%zu", h->opt.memory_limit);
-    snprintf(cpu, sizeof cpu, "%u", h->opt.cpu_limit_s);
-    char *const argv[] = {"plughost-loader", p->file, mem, cpu, h->ns_names, NULL};
+    }
+    char mem[32], cpu[32], file[32];
+    snprintf(mem, sizeof mem, "%zu", p->set.memory_limit);
+    snprintf(cpu, sizeof cpu, "%u", p->set.cpu_limit_s);
+    snprintf(file, sizeof file, "/proc/self/fd/%d", PH_PLUGIN_FD);
+    char *const argv[] = {"plughost-loader",
+                          probe ? "--probe" : file,
+                          mem,
+                          cpu,
+                          h->ns_names,
+                          p->set.threads ? "threads" : "none",
+                          p->set.sha256[0] ? p->set.sha256 : "-",
+                          NULL};
     pid_t parent = getpid();
     uid_t uid = geteuid();
     gid_t gid = getegid();
@@ -179,13 +211,18 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     int pidfd = -1;
     pid_t pid = clone3_(h->ns_flags, &pidfd);
     if (pid < 0) {
+        int e = errno;
         close(sv[0]);
         close(sv[1]);
-        return ph_set_error(err, PH_E_SYSTEM, "clone3: %s", strerror(errno));
+        if (pfd >= 0)
+            close(pfd);
+        return ph_set_error(err, PH_E_SYSTEM, "clone3: %s", strerror(e));
     }
     if (pid == 0)
-        child_exec(sv[1], parent, h->loader, argv, h->ns_flags, uid, gid);
+        child_exec(sv[1], pfd, parent, h->loader, argv, h->ns_flags, uid, gid);
     close(sv[1]);
+    if (pfd >= 0)
+        close(pfd);
     p->pid = pid;
     p->sock = sv[0];
     p->pidfd = pidfd;
@@ -206,7 +243,7 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     json_decref(p->setup_failure);
     p->cause_data = p->setup_failure = NULL;
     memset(p->hostfn_calls, 0, (h->nfns ? h->nfns : 1) * sizeof *p->hostfn_calls);
-    p->handshake_deadline_ms = ph_now_ms() + h->opt.handshake_timeout_ms;
+    p->handshake_deadline_ms = ph_now_ms() + p->set.handshake_timeout_ms;
     return PH_OK;
 }
 

@@ -10,13 +10,17 @@
  *
  * It must never trust the plugin file: it is opened only under the sandbox.
  *
- * Usage: plughost-loader PLUGIN_PATH MEMORY_BYTES CPU_SECONDS NAMESPACES
+ * Usage: plughost-loader PLUGIN_PATH MEMORY_BYTES CPU_SECONDS NAMESPACES GRANTS
  * with the channel socket on fd 3 and nothing else open. NAMESPACES is the
- * comma-separated list the host created for this child ("none" if none).
+ * comma-separated list the host created for this child ("none" if none);
+ * GRANTS is "threads" or "none"; SHA256 is the operator's pin or "-". PLUGIN_PATH is
+ * /proc/self/fd/N when the host opened (and checked) the file for us: that descriptor is closed as
+ * soon as the file is mapped or bound into the new root.
  */
 #include "landlock.h"
 #include "limits.h"
 #include "namespaces.h"
+#include "plugin_file.h"
 #include "probe.h"
 #include "runtime.h"
 #include "seccomp_filter.h"
@@ -74,13 +78,22 @@ int main(int argc, char **argv)
     struct stat st;
     if (fstat(PH_WIRE_CHANNEL_FD, &st) < 0 || !S_ISSOCK(st.st_mode))
         return PH_SB_EXIT_SETUP; /* no channel: nobody to tell */
-    if (argc != 5)
-        return fail("arguments",
-                    "usage: plughost-loader PLUGIN MEMORY_BYTES CPU_SECONDS NAMESPACES");
-    const char *ns = argv[4];
+    if (argc != 7)
+        return fail("arguments", "usage: plughost-loader PLUGIN MEMORY_BYTES CPU_SECONDS "
+                                 "NAMESPACES GRANTS SHA256");
     const char *path = argv[1];
     int probe = strcmp(path, "--probe") == 0;
+    const char *ns = argv[4];
+    int threads = strcmp(argv[5], "threads") == 0;
+    const char *pin = argv[6];
+    char memfd_path[64];
+    int plugin_fd = -1;
+    if (strncmp(argv[1], "/proc/self/fd/", 14) == 0)
+        plugin_fd = atoi(argv[1] + 14);
+    if (!probe && plugin_fd <= PH_WIRE_CHANNEL_FD)
+        return fail("arguments", "the plugin must come as a descriptor from the host");
     struct ph_sb_limits lim;
+    lim.threads = threads;
     if (parse_ull(argv[2], &lim.memory) < 0 || parse_ull(argv[3], &lim.cpu_s) < 0)
         return fail("arguments", "memory and CPU limits must be decimal numbers");
 
@@ -89,15 +102,24 @@ int main(int argc, char **argv)
     json_object_seed(0);
 
     struct sock_fprog prog;
-    if (ph_sb_seccomp_compile(getpid(), &prog, err, sizeof err) < 0)
+    if (ph_sb_seccomp_compile(getpid(), threads, &prog, err, sizeof err) < 0)
         return fail("seccomp", err);
     int pivoted = 0;
     if (strstr(ns, "mnt")) {
-        if (ph_sb_ns_pivot(probe ? NULL : path, err, sizeof err) < 0)
+        if (ph_sb_ns_pivot(plugin_fd, pin, err, sizeof err) < 0)
             return fail("namespaces", err);
         path = probe ? path : PH_SB_PLUGIN_IN_ROOT;
         pivoted = 1;
+    } else if (!probe) {
+        /* No private root: load a sealed copy instead of the file itself. */
+        int m = ph_sb_copy_to_memfd(plugin_fd, pin, err, sizeof err);
+        if (m < 0)
+            return fail("plugin file", err);
+        snprintf(memfd_path, sizeof memfd_path, "/proc/self/fd/%d", m);
+        path = memfd_path;
     }
+    if (plugin_fd >= 0)
+        close(plugin_fd);
     if (ph_sb_drop_caps(err, sizeof err) < 0)
         return fail("capabilities", err);
     if (ph_sb_limits_apply(&lim, err, sizeof err) < 0)
@@ -119,6 +141,7 @@ int main(int argc, char **argv)
     void *handle = probe ? NULL : dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!probe && !handle)
         return fail("dlopen", dlerror());
+
     const ph_plugin *plugin = probe ? &ph_sb_probe_plugin : dlsym(handle, PH_PLUGIN_SYMBOL);
     if (!plugin) {
         snprintf(err, sizeof err, "%s does not export %s (declare it with PH_PLUGIN())", path,

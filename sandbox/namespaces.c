@@ -4,6 +4,7 @@
  * bind the few things needed read-only, pivot, detach the old root.
  */
 #include "namespaces.h"
+#include "plugin_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,35 +51,38 @@ static int bind_ro(const char *src, const char *dst, char *err, size_t errlen)
     return 0;
 }
 
-int ph_sb_ns_pivot(const char *plugin_path, char *err, size_t errlen)
+int ph_sb_ns_pivot(int plugin_fd, const char *pin, char *err, size_t errlen)
 {
     /* Nothing done below may propagate back to the host's mounts. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         return fail(err, errlen, "make private", "/");
-    /* Held open because the plugin may live under ROOT, which the tmpfs is
-     * about to cover; the bind then goes through the descriptor. */
-    int pfd = plugin_path ? open(plugin_path, O_PATH | O_CLOEXEC) : open("/", O_PATH | O_CLOEXEC);
-    if (pfd < 0)
-        return fail(err, errlen, "open", plugin_path);
-    char plugin_src[64];
-    snprintf(plugin_src, sizeof plugin_src, "/proc/self/fd/%d", pfd);
-    if (mount("tmpfs", ROOT, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0755") < 0) {
-        close(pfd);
+    /* Room for the plugin's copy; exec is allowed on this tmpfs because the
+     * copy is mapped from it, and it becomes read-only before any plugin
+     * code runs. */
+    struct stat st;
+    if (plugin_fd >= 0 && fstat(plugin_fd, &st) < 0)
+        return fail(err, errlen, "fstat", "the plugin file");
+    char opts[64];
+    snprintf(opts, sizeof opts, "size=%lld,mode=0755",
+             (long long)(plugin_fd >= 0 ? st.st_size : 0) + (1 << 20));
+    if (mount("tmpfs", ROOT, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
         return fail(err, errlen, "mount tmpfs on", ROOT);
-    }
     if (mkdir(ROOT "/usr", 0755) < 0 || mkdir(ROOT "/etc", 0755) < 0 ||
-        mkdir(ROOT "/.old", 0700) < 0) {
-        close(pfd);
+        mkdir(ROOT "/.old", 0700) < 0)
         return fail(err, errlen, "mkdir in", ROOT);
-    }
     if (bind_ro("/usr/lib", "/usr/lib", err, errlen) < 0 ||
         bind_ro("/usr/lib64", "/usr/lib64", err, errlen) < 0 ||
-        bind_ro("/etc/ld.so.cache", "/etc/ld.so.cache", err, errlen) < 0 ||
-        (plugin_path && bind_ro(plugin_src, PH_SB_PLUGIN_IN_ROOT, err, errlen) < 0)) {
-        close(pfd);
+        bind_ro("/etc/ld.so.cache", "/etc/ld.so.cache", err, errlen) < 0)
         return -1;
+    if (plugin_fd >= 0) {
+        int dst = open(ROOT PH_SB_PLUGIN_IN_ROOT, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0555);
+        if (dst < 0)
+            return fail(err, errlen, "create", ROOT PH_SB_PLUGIN_IN_ROOT);
+        int rc = ph_sb_copy_checked(plugin_fd, dst, pin, err, errlen);
+        close(dst);
+        if (rc < 0)
+            return -1;
     }
-    close(pfd);
     /* Debian merges /lib into /usr/lib; the dynamic linker's paths use both. */
     if (symlink("usr/lib", ROOT "/lib") < 0 || symlink("usr/lib64", ROOT "/lib64") < 0)
         return fail(err, errlen, "symlink in", ROOT);
@@ -86,7 +90,7 @@ int ph_sb_ns_pivot(const char *plugin_path, char *err, size_t errlen)
         return fail(err, errlen, "pivot_root to", ROOT);
     if (chdir("/") < 0 || umount2("/.old", MNT_DETACH) < 0 || rmdir("/.old") < 0)
         return fail(err, errlen, "detach", "the old root");
-    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
         return fail(err, errlen, "remount read-only", "/");
     return 0;
 }

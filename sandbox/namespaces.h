@@ -15,10 +15,11 @@
 /* Path of the plugin inside the new root. */
 #define PH_SB_PLUGIN_IN_ROOT "/plugin.so"
 
-/* Builds the library-only root (plus plugin_path, unless NULL) and pivots
- * into it. Returns 0 or -1 with err filled. Only valid in a private mount
- * namespace. */
-int ph_sb_ns_pivot(const char *plugin_path, char *err, size_t errlen);
+/* Builds the library-only root, with a checked copy of the plugin from
+ * plugin_fd (none if -1) at PH_SB_PLUGIN_IN_ROOT, and pivots into it. pin is
+ * the expected sha256 or "-". Returns 0 or -1 with err filled. Only valid in
+ * a private mount namespace. */
+int ph_sb_ns_pivot(int plugin_fd, const char *pin, char *err, size_t errlen);
 
 /* Drops every capability: bounding set, ambient, effective, permitted,
  * inheritable. Returns 0 or -1 with err filled. */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <linux/filter.h>
+#include <sched.h>
 #include <linux/seccomp.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -75,8 +76,34 @@ static int add_rule(scmp_filter_ctx ctx, const struct ph_sb_rule *r, pid_t self,
     return 0;
 }
 
+/* The "threads" grant: clone only as a thread of this process (never a new
+ * process or namespace), and clone3, whose flags live in memory where the
+ * filter cannot see them, fails with ENOSYS so that libc falls back to
+ * clone. */
+static int add_thread_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
+{
+    const scmp_datum_t forbidden = CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
+                                   CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_UNTRACED |
+                                   CLONE_PTRACE | CLONE_VFORK;
+    const scmp_datum_t needed = CLONE_THREAD | CLONE_VM | CLONE_SIGHAND;
+    struct scmp_arg_cmp c[1] = {arg(0, SCMP_CMP_MASKED_EQ, forbidden | needed, needed)};
+    int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, c);
+    if (rc == 0)
+        rc = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, NULL);
+    static const char *const extra[] = {"set_robust_list", "rseq", "sched_getaffinity",
+                                        "get_robust_list"};
+    for (size_t i = 0; rc == 0 && i < sizeof extra / sizeof extra[0]; i++)
+        rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, seccomp_syscall_resolve_name(extra[i]), 0,
+                                    NULL);
+    if (rc < 0) {
+        snprintf(err, errlen, "seccomp: thread rules: %s", strerror(-rc));
+        return -1;
+    }
+    return 0;
+}
+
 /* Builds the whole filter; the caller releases it. */
-static scmp_filter_ctx build(pid_t self, char *err, size_t errlen)
+static scmp_filter_ctx build(pid_t self, int threads, char *err, size_t errlen)
 {
     /* The default is a notification to the host, which kills and reports: a
      * plain KILL would leave the host unable to say which call it was. */
@@ -101,6 +128,10 @@ static scmp_filter_ctx build(pid_t self, char *err, size_t errlen)
             seccomp_release(ctx);
             return NULL;
         }
+    }
+    if (threads && add_thread_rules(ctx, err, errlen) < 0) {
+        seccomp_release(ctx);
+        return NULL;
     }
     return ctx;
 }
@@ -134,9 +165,10 @@ static int export_program(scmp_filter_ctx ctx, struct sock_fprog *prog, char *er
     return 0;
 }
 
-int ph_sb_seccomp_compile(pid_t self, struct sock_fprog *prog, char *err, size_t errlen)
+int ph_sb_seccomp_compile(pid_t self, int threads, struct sock_fprog *prog, char *err,
+                          size_t errlen)
 {
-    scmp_filter_ctx ctx = build(self, err, errlen);
+    scmp_filter_ctx ctx = build(self, threads, err, errlen);
     if (!ctx)
         return -1;
     int rc = export_program(ctx, prog, err, errlen);

@@ -16,10 +16,11 @@
 struct sock_fprog;
 
 /* Compiles the policy into a BPF program; self is the pid that kill/tgkill
- * may target. Runs before the rlimits (the export goes through a memfd).
- * prog->filter is malloc'ed and owned by the caller until installed. Returns
- * 0, or -1 with err filled. */
-int ph_sb_seccomp_compile(pid_t self, struct sock_fprog *prog, char *err, size_t errlen);
+ * may target; threads adds the "threads" grant's rules. Runs before the rlimits (the export goes
+ * through a memfd). prog->filter is malloc'ed and owned by the caller until installed. Returns 0,
+ * or -1 with err filled. */
+int ph_sb_seccomp_compile(pid_t self, int threads, struct sock_fprog *prog, char *err,
+                          size_t errlen);
 
 /* Sets no_new_privs and installs prog (freeing its instructions) with a new
  * notification listener. Returns the listener fd (owned by the caller), or

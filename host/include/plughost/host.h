@@ -81,6 +81,11 @@ typedef struct ph_error {
     char text[512]; /* readable, ends with NUL */
 } ph_error;
 
+/* Reads and checks an operator configuration file (docs/configuration.md).
+ * On success *config is a new reference; on failure err says where (file,
+ * line, column, key) and what is wrong. */
+int ph_config_load(const char *path, json_t **config, ph_error *err);
+
 typedef struct ph_host ph_host;
 
 typedef struct ph_host_options {
@@ -94,6 +99,10 @@ typedef struct ph_host_options {
     size_t memory_limit;           /* RLIMIT_AS per plugin; 0: default 1 GiB */
     unsigned cpu_limit_s;          /* RLIMIT_CPU per plugin; 0: default 60 s */
     int trace;                     /* log every message exchanged */
+    /* The operator's configuration (from ph_config_load), borrowed for the
+     * call to ph_host_new (the host keeps its own reference). Options set
+     * here win over its "defaults". */
+    json_t *config;
     /* Supervision (docs/reliability.md): after an abnormal end a plugin is
      * restarted on demand, at once the first time, then after a backoff
      * doubling from restart_backoff_ms up to restart_backoff_max_ms. After

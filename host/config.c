@@ -1,0 +1,447 @@
+/*
+ * config: the operator's configuration file and each plugin's manifest.
+ *
+ * The configuration (JSON) sets global defaults, per-plugin limits and
+ * grants, sha256 pins of plugin files, and the confinement the host must
+ * have before it runs anything. A manifest beside a plugin (NAME.manifest.json
+ * next to NAME.so) says what the plugin needs; it gets the smaller of what it
+ * needs and what it was granted, and a need beyond its grants is a load
+ * error. See docs/configuration.md.
+ *
+ * It must never widen anything: unknown keys are errors, a manifest can only
+ * ask, and every number is range-checked.
+ */
+#include "config.h"
+#include "internal.h"
+#include "sha256.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Numeric settings, their places in ph_host_options, and whether a plugin
+ * entry (or a manifest's needs) may carry them. */
+static const struct {
+    const char *key;
+    size_t off;
+    int is_size;
+    int per_plugin;
+} numbers[] = {
+#define U(k, per)                                                                                  \
+    {                                                                                              \
+#k, offsetof(ph_host_options, k), 0, per                                                   \
+    }
+#define Z(k, per)                                                                                  \
+    {                                                                                              \
+#k, offsetof(ph_host_options, k), 1, per                                                   \
+    }
+    U(call_timeout_ms, 1),    U(handshake_timeout_ms, 1),   U(cancel_grace_ms, 0),
+    Z(max_message, 0),        Z(memory_limit, 1),           U(cpu_limit_s, 1),
+    U(max_failures, 0),       U(failure_window_ms, 0),      U(cooldown_ms, 0),
+    U(restart_backoff_ms, 0), U(restart_backoff_max_ms, 0),
+#undef U
+#undef Z
+};
+
+static const char *const grant_names[] = {"threads"};
+static const char *const layer_names[] = {
+    "seccomp",       "landlock",      "namespaces",    "namespace:user", "namespace:pid",
+    "namespace:net", "namespace:ipc", "namespace:uts", "namespace:mnt",  "namespace:cgroup"};
+
+/* Finds where a key path appears in the text, for errors with a line and a
+ * column: each key is searched after the previous one. */
+static void locate(const char *text, const char *const *path, size_t depth, int *line, int *col)
+{
+    const char *at = text;
+    for (size_t i = 0; i < depth && at; i++) {
+        char quoted[300];
+        snprintf(quoted, sizeof quoted, "\"%s\"", path[i]);
+        const char *f = strstr(at, quoted);
+        if (f)
+            at = f;
+        else
+            break;
+    }
+    *line = 1;
+    *col = 1;
+    for (const char *c = text; at && c < at; c++) {
+        if (*c == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
+struct checker {
+    const char *file;
+    const char *text;
+    ph_error *err;
+};
+
+static int bad(struct checker *ck, const char *const *path, size_t depth, const char *what)
+{
+    int line, col;
+    char where[400] = "";
+    locate(ck->text, path, depth, &line, &col);
+    for (size_t i = 0; i < depth; i++) {
+        size_t n = strlen(where);
+        snprintf(where + n, sizeof where - n, "%s%s", i ? "." : "", path[i]);
+    }
+    ph_set_error(ck->err, PH_E_INVALID, "%s:%d:%d: %s: %s", ck->file, line, col,
+                 depth ? where : "(top level)", what);
+    return -1;
+}
+
+static int find_number(const char *key)
+{
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
+        if (strcmp(numbers[i].key, key) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int check_number(struct checker *ck, const char *const *path, size_t depth, json_t *v,
+                        int idx)
+{
+    json_int_t max = numbers[idx].is_size ? ((json_int_t)1 << 40) : UINT_MAX;
+    if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > max)
+        return bad(ck, path, depth, "must be a positive integer in range");
+    return 0;
+}
+
+static int check_grants(struct checker *ck, const char **path, size_t depth, json_t *v)
+{
+    size_t i;
+    json_t *g;
+    if (!json_is_array(v))
+        return bad(ck, path, depth, "must be an array of grant names (\"threads\")");
+    json_array_foreach(v, i, g)
+    {
+        int known = 0;
+        for (size_t j = 0; j < sizeof grant_names / sizeof grant_names[0]; j++)
+            known |= json_is_string(g) && strcmp(json_string_value(g), grant_names[j]) == 0;
+        if (!known)
+            return bad(ck, path, depth, "unknown grant (known: \"threads\")");
+    }
+    return 0;
+}
+
+static int check_plugin(struct checker *ck, const char *name, json_t *entry)
+{
+    const char *path[3] = {"plugins", name, NULL};
+    if (!json_is_object(entry))
+        return bad(ck, path, 2, "must be an object");
+    const char *key;
+    json_t *v;
+    json_object_foreach(entry, key, v)
+    {
+        path[2] = key;
+        int idx = find_number(key);
+        if (strcmp(key, "sha256") == 0) {
+            const char *h = json_string_value(v);
+            if (!h || strlen(h) != 64 || strspn(h, "0123456789abcdef") != 64)
+                return bad(ck, path, 3, "must be 64 lower-case hex digits");
+        } else if (strcmp(key, "grants") == 0) {
+            if (check_grants(ck, path, 3, v) < 0)
+                return -1;
+        } else if (idx >= 0 && numbers[idx].per_plugin) {
+            if (check_number(ck, path, 3, v, idx) < 0)
+                return -1;
+        } else {
+            return bad(ck, path, 3, "unknown key for a plugin");
+        }
+    }
+    return 0;
+}
+
+static int check_config(struct checker *ck, json_t *c)
+{
+    const char *path[3] = {NULL, NULL, NULL};
+    if (!json_is_object(c))
+        return bad(ck, path, 0, "the configuration must be a JSON object");
+    const char *key;
+    json_t *v;
+    json_object_foreach(c, key, v)
+    {
+        path[0] = key;
+        if (strcmp(key, "defaults") == 0) {
+            const char *k2;
+            json_t *v2;
+            if (!json_is_object(v))
+                return bad(ck, path, 1, "must be an object");
+            json_object_foreach(v, k2, v2)
+            {
+                path[1] = k2;
+                int idx = find_number(k2);
+                if (idx < 0)
+                    return bad(ck, path, 2, "unknown setting");
+                if (check_number(ck, path, 2, v2, idx) < 0)
+                    return -1;
+            }
+        } else if (strcmp(key, "plugins") == 0) {
+            const char *k2;
+            json_t *v2;
+            if (!json_is_object(v))
+                return bad(ck, path, 1, "must be an object keyed by plugin file name");
+            json_object_foreach(v, k2, v2) if (check_plugin(ck, k2, v2) < 0) return -1;
+        } else if (strcmp(key, "require") == 0) {
+            size_t i;
+            json_t *l;
+            if (!json_is_array(v))
+                return bad(ck, path, 1, "must be an array of layer names");
+            json_array_foreach(v, i, l)
+            {
+                int known = 0;
+                for (size_t j = 0; j < sizeof layer_names / sizeof layer_names[0]; j++)
+                    known |= json_is_string(l) && strcmp(json_string_value(l), layer_names[j]) == 0;
+                if (!known)
+                    return bad(ck, path, 1,
+                               "unknown layer (seccomp, landlock, namespaces, namespace:NAME)");
+            }
+        } else if (strcmp(key, "self_test") == 0) {
+            if (!json_is_boolean(v))
+                return bad(ck, path, 1, "must be true or false");
+        } else {
+            return bad(ck, path, 1, "unknown key (defaults, plugins, require, self_test)");
+        }
+    }
+    return 0;
+}
+
+static char *slurp(const char *path, size_t max, ph_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        ph_set_error(err, PH_E_SYSTEM, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(max + 1);
+    size_t len = 0;
+    ssize_t r = 0;
+    while (buf && len < max && (r = read(fd, buf + len, max - len)) > 0)
+        len += (size_t)r;
+    close(fd);
+    if (!buf || r < 0 || len >= max) {
+        ph_set_error(err, PH_E_INVALID, "%s: %s", path,
+                     !buf    ? "out of memory"
+                     : r < 0 ? strerror(errno)
+                             : "larger than 1 MiB");
+        free(buf);
+        return NULL;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+int ph_config_load(const char *path, json_t **out, ph_error *err)
+{
+    *out = NULL;
+    char *text = slurp(path, 1 << 20, err);
+    if (!text)
+        return err ? err->status : PH_E_SYSTEM;
+    json_error_t je;
+    json_t *c = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    if (!c) {
+        free(text);
+        return ph_set_error(err, PH_E_INVALID, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+    }
+    struct checker ck = {path, text, err};
+    int rc = check_config(&ck, c);
+    free(text);
+    if (rc < 0) {
+        json_decref(c);
+        return PH_E_INVALID;
+    }
+    *out = c;
+    return PH_OK;
+}
+
+void ph_config_defaults(ph_host_options *o, json_t *config)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(json_object_get(config, "defaults"), key, v)
+    {
+        int idx = find_number(key);
+        if (idx < 0)
+            continue;
+        char *field = (char *)o + numbers[idx].off;
+        /* An explicit option (command line, API) beats the file. */
+        if (numbers[idx].is_size && *(size_t *)field == 0)
+            *(size_t *)field = (size_t)json_integer_value(v);
+        else if (!numbers[idx].is_size && *(unsigned *)field == 0)
+            *(unsigned *)field = (unsigned)json_integer_value(v);
+    }
+}
+
+static const char *base_name(const char *file)
+{
+    const char *s = strrchr(file, '/');
+    return s ? s + 1 : file;
+}
+
+/* The manifest beside a plugin: NAME.manifest.json for NAME.so. New
+ * reference or NULL when there is none; -1 in *bad_manifest on errors. */
+static json_t *read_manifest(const char *file, ph_error *err, int *failed)
+{
+    char path[PATH_MAX];
+    size_t n = strlen(file);
+    *failed = 0;
+    if (n < 4 || n + 16 >= sizeof path)
+        return NULL;
+    snprintf(path, sizeof path, "%.*s.manifest.json", (int)(n - 3), file);
+    if (access(path, F_OK) != 0)
+        return NULL;
+    char *text = slurp(path, 65536, err);
+    if (!text) {
+        *failed = 1;
+        return NULL;
+    }
+    json_error_t je;
+    json_t *m = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    if (!m) {
+        ph_set_error(err, PH_E_INVALID, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+        free(text);
+        *failed = 1;
+        return NULL;
+    }
+    struct checker ck = {path, text, err};
+    const char *p[2] = {"needs", NULL};
+    json_t *needs = json_object_get(m, "needs");
+    const char *key;
+    json_t *v;
+    int rc = json_is_object(m) && json_object_size(m) == (needs ? 1u : 0u) &&
+                     (!needs || json_is_object(needs))
+                 ? 0
+                 : bad(&ck, p, 0, "a manifest is {\"needs\": {...}}");
+    json_object_foreach(needs, key, v)
+    {
+        if (rc < 0)
+            break;
+        p[1] = key;
+        int idx = find_number(key);
+        if (strcmp(key, "threads") == 0)
+            rc = json_is_boolean(v) ? 0 : bad(&ck, p, 2, "must be true or false");
+        else if (idx >= 0 && numbers[idx].per_plugin)
+            rc = check_number(&ck, p, 2, v, idx);
+        else
+            rc = bad(&ck, p, 2, "not something a plugin can ask for");
+    }
+    free(text);
+    if (rc < 0) {
+        json_decref(m);
+        *failed = 1;
+        return NULL;
+    }
+    return m;
+}
+
+int ph_plug_settings(struct ph_host *h, const char *file, struct ph_plug_settings *s, ph_error *err)
+{
+    const ph_host_options *o = &h->opt;
+    json_t *entry = json_object_get(json_object_get(h->config, "plugins"), base_name(file));
+    memset(s, 0, sizeof *s);
+    s->call_timeout_ms = o->call_timeout_ms;
+    s->handshake_timeout_ms = o->handshake_timeout_ms;
+    s->memory_limit = o->memory_limit;
+    s->cpu_limit_s = o->cpu_limit_s;
+    const char *key;
+    json_t *v;
+    json_object_foreach(entry, key, v)
+    {
+        int idx = find_number(key);
+        if (idx < 0)
+            continue;
+        if (strcmp(key, "call_timeout_ms") == 0)
+            s->call_timeout_ms = (unsigned)json_integer_value(v);
+        else if (strcmp(key, "handshake_timeout_ms") == 0)
+            s->handshake_timeout_ms = (unsigned)json_integer_value(v);
+        else if (strcmp(key, "memory_limit") == 0)
+            s->memory_limit = (size_t)json_integer_value(v);
+        else if (strcmp(key, "cpu_limit_s") == 0)
+            s->cpu_limit_s = (unsigned)json_integer_value(v);
+    }
+    const char *pin = json_string_value(json_object_get(entry, "sha256"));
+    if (pin)
+        snprintf(s->sha256, sizeof s->sha256, "%s", pin);
+    int granted_threads = 0;
+    size_t i;
+    json_array_foreach(json_object_get(entry, "grants"), i, v)
+    {
+        granted_threads |= strcmp(json_string_value(v), "threads") == 0;
+    }
+    int failed;
+    json_t *m = read_manifest(file, err, &failed);
+    if (failed)
+        return PH_E_INVALID;
+    json_t *needs = json_object_get(m, "needs");
+    /* Least privilege: what it needs, if granted; never more. */
+    if (json_is_true(json_object_get(needs, "threads"))) {
+        if (!granted_threads) {
+            json_decref(m);
+            return ph_set_error(err, PH_E_INVALID,
+                                "%s needs the \"threads\" grant, which the configuration does not "
+                                "give it (add \"grants\": [\"threads\"] under plugins.\"%s\")",
+                                file, base_name(file));
+        }
+        s->threads = 1;
+    }
+    struct {
+        const char *key;
+        uint64_t have;
+        void *field;
+        int is_size;
+    } lim[] = {{"call_timeout_ms", s->call_timeout_ms, &s->call_timeout_ms, 0},
+               {"handshake_timeout_ms", s->handshake_timeout_ms, &s->handshake_timeout_ms, 0},
+               {"memory_limit", s->memory_limit, &s->memory_limit, 1},
+               {"cpu_limit_s", s->cpu_limit_s, &s->cpu_limit_s, 0}};
+    for (size_t k = 0; k < sizeof lim / sizeof lim[0]; k++) {
+        json_t *want = json_object_get(needs, lim[k].key);
+        if (!want)
+            continue;
+        uint64_t w = (uint64_t)json_integer_value(want);
+        if (w > lim[k].have) {
+            json_decref(m);
+            return ph_set_error(err, PH_E_INVALID,
+                                "%s needs %s = %llu, more than the %llu it is granted", file,
+                                lim[k].key, (unsigned long long)w, (unsigned long long)lim[k].have);
+        }
+        if (lim[k].is_size)
+            *(size_t *)lim[k].field = (size_t)w;
+        else
+            *(unsigned *)lim[k].field = (unsigned)w;
+    }
+    json_decref(m);
+    return PH_OK;
+}
+
+int ph_plug_open_checked(const char *file, const char *pin, char hash[65], ph_error *err)
+{
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ph_set_error(err, PH_E_SYSTEM, "%s: %s", file, strerror(errno));
+    hash[0] = '\0';
+    if (pin && *pin) {
+        if (ph_sha256_fd(fd, hash) < 0) {
+            int e = errno;
+            close(fd);
+            return ph_set_error(err, PH_E_SYSTEM, "%s: cannot hash: %s", file, strerror(e));
+        }
+        if (strcmp(hash, pin) != 0) {
+            close(fd);
+            return ph_set_error(err, PH_E_INVALID,
+                                "%s does not match its pinned sha256 (pinned %.12s..., file "
+                                "%.12s...): refusing to load it; renew the pin if the change is "
+                                "expected",
+                                file, pin, hash);
+        }
+    }
+    return fd;
+}

@@ -1,0 +1,35 @@
+/*
+ * config: the operator's configuration and plugin manifests (see config.c
+ * and docs/configuration.md). Internal to the host library.
+ */
+#ifndef PH_HOST_CONFIG_H
+#define PH_HOST_CONFIG_H
+
+#include "plughost/host.h"
+
+struct ph_host;
+
+/* What one plugin process gets: the configuration's values for its file,
+ * narrowed by its manifest. */
+struct ph_plug_settings {
+    unsigned call_timeout_ms, handshake_timeout_ms, cpu_limit_s;
+    size_t memory_limit;
+    int threads;
+    char sha256[65]; /* the pin, or "" */
+};
+
+/* Fills empty options from the configuration's "defaults". */
+void ph_config_defaults(ph_host_options *o, json_t *config);
+
+/* Resolves the settings of a plugin file. Returns PH_OK, or an error (a need
+ * beyond the grants, a bad manifest) with err filled. */
+int ph_plug_settings(struct ph_host *h, const char *file, struct ph_plug_settings *s,
+                     ph_error *err);
+
+/* Opens the plugin file and checks it against pin (if any), so the file
+ * checked is the file loaded: the child gets this descriptor. Returns the fd
+ * (owned by the caller) or a negative status with err filled; hash gets the
+ * file's sha256 when a pin was checked. */
+int ph_plug_open_checked(const char *file, const char *pin, char hash[65], ph_error *err);
+
+#endif
