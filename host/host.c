@@ -92,7 +92,7 @@ json_t *ph_call_error(struct ph_plug *p, const char *method, int code, enum ph_e
     json_t *data = json_is_object(detail) ? detail : json_object();
     if (!json_is_object(detail))
         json_decref(detail);
-    const char *pname = p ? (p->name ? p->name : p->file) : NULL;
+    const char *pname = p ? (p->name && !p->initial ? p->name : p->file) : NULL;
     if (pname)
         json_object_set_new(data, "plugin", json_string(pname));
     if (method)
@@ -730,31 +730,53 @@ static void record_load_error(struct ph_host *h, const char *file, json_t *error
 
 /* Waits until every plugin in [first, end) finished loading, then keeps the
  * ones that succeeded and records the others as load errors. */
+static int in_list(struct ph_plug **list, size_t n, const struct ph_plug *p)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == p)
+            return 1;
+    return 0;
+}
+
+/* Waits until every plugin in list has finished loading (or died and been
+ * reaped: one that broke the protocol right after its handshake is not
+ * ready), then keeps the ones that succeeded and records the others as load
+ * errors. A name is never taken over: a plugin whose name is already loaded
+ * is refused, and two new plugins with one name are both refused. */
 static int finish_loading(struct ph_host *h, struct ph_plug **list, size_t n, ph_error *err)
 {
     for (;;) {
-        int loading = 0;
+        int waiting = 0;
         for (size_t i = 0; i < n; i++)
-            if (list[i] && list[i]->state == PH_P_LOADING)
-                loading = 1;
-        if (!loading)
+            if (list[i] && (list[i]->state == PH_P_LOADING ||
+                            (list[i]->cause != PH_END_NONE && list[i]->pid > 0)))
+                waiting = 1;
+        if (!waiting)
             break;
         if (ph_host_process(h, -1, err) < 0)
             return -1;
+    }
+    const char **dup = calloc(n ? n : 1, sizeof *dup);
+    if (!dup)
+        return ph_set_error(err, PH_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        struct ph_plug *p = list[i];
+        if (!p || p->state != PH_P_READY)
+            continue;
+        for (struct ph_plug *q = h->plugs; q && !dup[i]; q = q->next) {
+            if (q == p || !q->name || strcmp(q->name, p->name) != 0)
+                continue;
+            if (!in_list(list, n, q) || q->state == PH_P_READY)
+                dup[i] = q->file;
+        }
     }
     for (size_t i = 0; i < n; i++) {
         struct ph_plug *p = list[i];
         if (!p)
             continue;
-        const char *dup = NULL;
-        if (p->state == PH_P_READY) {
-            for (struct ph_plug *q = h->plugs; q; q = q->next)
-                if (q != p && q->name && strcmp(q->name, p->name) == 0)
-                    dup = q->file;
-            if (!dup) {
-                p->initial = 0;
-                continue;
-            }
+        if (p->state == PH_P_READY && !dup[i]) {
+            p->initial = 0;
+            continue;
         }
         /* Unlink and record why. */
         struct ph_plug **pp = &h->plugs;
@@ -763,18 +785,23 @@ static int finish_loading(struct ph_host *h, struct ph_plug **list, size_t n, ph
         if (*pp)
             *pp = p->next;
         json_t *e;
-        if (dup) {
+        if (dup[i]) {
             e = ph_call_error(p, NULL, PH_RPC_PLUGIN_NOT_LOADED, PH_END_SETUP_ERROR, NULL,
-                              "duplicate plugin name \"%s\" (also in %s)", p->name, dup);
+                              "duplicate plugin name \"%s\" (also claimed by %s); refused", p->name,
+                              dup[i]);
             ph_plug_kill(p, PH_END_KILLED, NULL);
             ph_plug_on_exit(p);
         } else {
             e = json_incref(p->cause_data);
         }
         record_load_error(h, p->file, e);
+        /* A refused plugin is not known by the name it claimed. */
+        free(p->name);
+        p->name = NULL;
         ph_plug_free(p);
         list[i] = NULL;
     }
+    free(dup);
     return 0;
 }
 

@@ -414,7 +414,11 @@ static json_t *plugin_error(struct ph_plug *p, const char *method, json_t *error
         json_object_set_new(e, "data", nd);
         data = nd;
     }
-    json_object_del(data, "status");
+    /* Keys the host's own reports use: a plugin cannot set them. */
+    static const char *const reserved[] = {"status",    "syscall", "syscall_nr", "signal",
+                                           "exit_code", "limit",   "arch",       "breach"};
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+        json_object_del(data, reserved[i]);
     json_object_set_new(data, "plugin", json_string(p->name));
     json_object_set_new(data, "method", json_string(method));
     return e;
@@ -704,7 +708,8 @@ static int rpc_code(enum ph_end end)
 static enum ph_end classify_end(struct ph_plug *p, const siginfo_t *si, json_t *detail, char *msg,
                                 size_t msglen)
 {
-    const char *who = p->name ? p->name : p->file;
+    /* Until a first load succeeds, only the file is trusted to name it. */
+    const char *who = p->name && !p->initial ? p->name : p->file;
     if (si->si_code == CLD_EXITED)
         json_object_set_new(detail, "exit_code", json_integer(si->si_status));
     else
@@ -751,10 +756,14 @@ static enum ph_end classify_end(struct ph_plug *p, const siginfo_t *si, json_t *
         break;
     }
     if (p->setup_failure) {
-        snprintf(msg, msglen, "plugin %s failed to start (%s): %s", who,
-                 json_string_value(json_object_get(p->setup_failure, "stage")),
-                 json_string_value(json_object_get(p->setup_failure, "message")));
-        json_object_update(detail, p->setup_failure);
+        /* Only these two strings are taken from the message: it comes from
+         * the plugin's process and must not overwrite what wait reported. */
+        const char *stage = json_string_value(json_object_get(p->setup_failure, "stage"));
+        const char *why = json_string_value(json_object_get(p->setup_failure, "message"));
+        snprintf(msg, msglen, "plugin %s failed to start (%s): %s", who, stage ? stage : "?",
+                 why ? why : "no reason given");
+        json_object_set_new(detail, "stage", json_string(stage ? stage : "?"));
+        json_object_set_new(detail, "reason", json_string(why ? why : ""));
         return PH_END_SETUP_ERROR;
     }
     if (si->si_code == CLD_EXITED && si->si_status == 0 && p->stopping) {

@@ -180,7 +180,8 @@ static void decode(struct ph_plug *p, pid_t pid, const struct seccomp_data *d, j
     case SYS_tgkill:
         json_object_set_new(o, "target_pid", json_integer((json_int_t)(int)d->args[0]));
         json_object_set_new(
-            o, "signal", json_integer((json_int_t)(d->nr == SYS_kill ? d->args[1] : d->args[2])));
+            o, "sent_signal",
+            json_integer((json_int_t)(d->nr == SYS_kill ? d->args[1] : d->args[2])));
         break;
     case SYS_mmap:
     case SYS_mprotect:

@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Hostile-plugin isolation test: runs one attack plugin against plughost.
 
-Each attack plugin (tests/isolation/plugins/<attack>.c) is built twice:
-atk_<attack>.so runs the attack in its `attack` method, ctor_<attack>.so in
-a constructor, i.e. while the plugin is being loaded; a few are also built
-as init_<attack>.so, attacking from the plugin's init callback, which runs
-after dlopen() but before the handshake. This driver copies one
-of them, with the benign echo plugin, into a fresh directory and checks that
-plughost reports what the table below expects, then that it still serves
-echo.echo. It prints one line per check, e.g.
+Each attack plugin (tests/isolation/plugins/<attack>.c) is built in the
+modes MODES_OF gives it: atk_<attack>.so runs the attack in its `attack`
+method, ctor_<attack>.so in a constructor, i.e. while the plugin is being
+loaded, and init_<attack>.so in the plugin's init callback, which runs after
+dlopen() but before the handshake. This driver copies one of them, with the
+benign echo plugin, into a fresh directory and checks that plughost reports
+what the tables below expect, through its own error data, then that it
+still serves echo.echo. It prints one line per check, e.g.
 
     BLOCKED atk_socket_inet.attack [call]: violation syscall=socket arch=x86_64
 
@@ -16,6 +16,10 @@ and exits 0 when every check passed, 1 otherwise. CMake runs it inside a
 fresh pid namespace (unshare --pid), which bounds what an escaped kill(-1)
 or kill(0) can reach; plughost also gets a session of its own here so that
 kill(0, ...) aims at plughost's group and not at ctest's.
+
+The tables are the suite's single source of truth: CMake asks for the
+cases (--cmake-cases), and docs/security.md's table of attacks is generated
+from them (--markdown) and checked against them (--check-doc).
 """
 
 import argparse
@@ -49,6 +53,31 @@ def V(syscall, arch="x86_64"):
 
 def REFUSED(errno_name):
     return {"status": "refused", "errno": errno_name}
+
+
+def RETURNED():
+    """The attack ran to its end unharmed and reports no escape."""
+    return {"status": "returned"}
+
+
+def ENDED(status, absent=(), **data):
+    """The host ended the plugin with this status ("protocol", "limit",
+    "signaled", "setup_error", ...): `call` exits with that status's code,
+    and the error data holds each item given ("breach" as a substring, the
+    others exactly) and none of the keys in `absent`."""
+    return {"status": status, "data": data, "absent": tuple(absent)}
+
+
+def PLAIN_ERROR(code, original_code):
+    """The method's own error, passed through as a plain method error: the
+    code rewritten, the original kept, no "status"; `call` exits 1."""
+    return {"status": "plain_error", "code": code, "original_code": original_code}
+
+
+def ANSWERED(result, breach):
+    """The call gets this result (from the plugin's first answer), then the
+    host ends the plugin with a protocol breach containing `breach`."""
+    return {"status": "answered", "result": result, "breach": breach}
 
 
 # attack -> the syscall (libseccomp's name) the host must report.
@@ -138,7 +167,87 @@ ATTACKS = {
     "write_stdout": "write",
 }
 
-# (attack, mode) -> outcome, where the default V(ATTACKS[attack]) is wrong.
+# Attacks beyond one forbidden syscall: on the channel, on the host's
+# reports, on the plugin's own process. attack -> outcome (or a list of
+# acceptable outcomes) in method mode, and in the other modes unless
+# OVERRIDES says otherwise.
+BEYOND = {
+    # framing and size (docs/protocol.md section 2)
+    "garbage": ENDED("protocol", breach="invalid JSON"),
+    "bad_flag": ENDED("protocol", breach="neither LAST nor MORE"),
+    "oversize_record": ENDED("limit", limit="record_size"),
+    "max_message": ENDED("limit", limit="max_message", limit_value=100000),
+    # floods: the host must stay responsive; the flooding plugin may finish
+    # or be ended, but never as a violation
+    "flood_log": [RETURNED(), ENDED("limit"), ENDED("killed"), ENDED("timeout")],
+    "flood_notify": [RETURNED(), ENDED("limit"), ENDED("killed"), ENDED("timeout")],
+    # messages out of place
+    "forged_id": ENDED("protocol", breach="response to a request never sent"),
+    "duplicate_response": ANSWERED({"forged": 1}, "response to a request never sent"),
+    "unknown_hostfn": ENDED("protocol", breach="unknown host function", host_function="host.exec"),
+    "hello_again": ENDED("protocol", breach="handshake out of place"),
+    "loaded_again": ENDED("protocol", breach="ph.loaded out of place"),
+    "notify_dollar": ENDED("protocol", breach="unknown reserved notification"),
+    "notify_ph": ENDED("protocol", breach="unknown reserved notification"),
+    "send_fd": ENDED("protocol", breach="descriptor sent where none is expected"),
+    "send_fd_more": ENDED("protocol", breach="descriptor on a continued record"),
+    "sandbox_again": ENDED("protocol", breach="ph.sandbox out of place"),
+    # forging the host's reports
+    "raise_sigsys": [RETURNED(), ENDED("signaled", signal="SIGSYS")],
+    "abort_self": [ENDED("signaled", signal="SIGSEGV"), ENDED("signaled", signal="SIGABRT")],
+    "fake_violation": PLAIN_ERROR(-32603, -32002),
+    "fake_setup_failed": ENDED("setup_error", absent=("syscall", "syscall_nr"), stage="seccomp",
+                               exit_code=3),
+    # the host's terminal, other plugins, /proc, /sys, /dev
+    "sendmsg_stdout": REFUSED("EBADF"),
+    "peer_vm_readv": V("process_vm_readv"),
+    "peer_kill": V("kill"),
+    "proc_self_mem": V("openat"),
+    "proc_self_fd": V("openat"),
+    "sysfs": V("openat"),
+    "dev_mem": V("openat"),
+}
+
+# attack -> the modes it is built and run in, where not ("method", "ctor").
+# The init mode is for attacks aimed at the loading window; method-only
+# attacks need a call in progress (or the SDK's context).
+ALL_MODES = ("method", "ctor", "init")
+METHOD_ONLY = ("method",)
+MODES_OF = {
+    "open_read": ALL_MODES,
+    "open_write_tmp": ALL_MODES,
+    "open_path": ALL_MODES,
+    "proc_pid_mem": ALL_MODES,
+    "mmap_wx": ALL_MODES,
+    "mprotect_exec": ALL_MODES,
+    "socket_inet": ALL_MODES,
+    "proc_self_mem": ALL_MODES,
+    "proc_self_fd": ALL_MODES,
+    "sysfs": ALL_MODES,
+    "dev_mem": ALL_MODES,
+    "hello_again": ALL_MODES,
+    "raise_sigsys": ALL_MODES,
+    "flood_log": METHOD_ONLY,
+    "flood_notify": METHOD_ONLY,
+    "duplicate_response": METHOD_ONLY,
+    "notify_dollar": METHOD_ONLY,
+    "notify_ph": METHOD_ONLY,
+    "send_fd": METHOD_ONLY,
+    "send_fd_more": METHOD_ONLY,
+    "fake_violation": METHOD_ONLY,
+    "fake_setup_failed": ("ctor", "init"),
+    "peer_vm_readv": METHOD_ONLY,
+    "peer_kill": METHOD_ONLY,
+}
+
+# attack -> extra plughost options for every command of its test.
+HOST_ARGS = {"max_message": ["--max-message", "100000"]}
+
+# Attacks aimed at the neighbouring plugin: in serve mode the driver passes
+# echo's pid (as plughost sees it) instead of plughost's own.
+AT_PEER = ("peer_vm_readv", "peer_kill")
+
+# (attack, mode) -> outcome, where the default is wrong.
 OVERRIDES = {
     ("int80", "method"): V("getpid", "x86"),
     ("int80", "ctor"): V("getpid", "x86"),
@@ -172,6 +281,22 @@ OVERRIDES = {
     # mmap_wx/mprotect_exec in ctor/init mode stay V(...): the dynamic linker
     # never needs a writable and executable mapping, nor mprotect to add
     # PROT_EXEC to memory, so the loading window must not grant them either.
+    # Read-only opens of /proc, /sys and /dev from a constructor: the same
+    # window, the same answer as open_read. proc_self_mem opens for writing,
+    # which the window never lets through.
+    ("proc_self_fd", "ctor"): [REFUSED("EACCES"), REFUSED("ENOENT")],
+    ("sysfs", "ctor"): [REFUSED("EACCES"), REFUSED("ENOENT")],
+    ("dev_mem", "ctor"): [REFUSED("EACCES"), REFUSED("ENOENT")],
+    ("proc_self_fd", "init"): V("openat"),
+    ("sysfs", "init"): V("openat"),
+    ("dev_mem", "init"): V("openat"),
+    # Before the handshake, a request is refused before its name is looked at.
+    ("unknown_hostfn", "ctor"): ENDED("protocol", breach="host call before the handshake"),
+    # ph.loaded from a constructor is accepted (the window closes early, which
+    # only hurts the plugin); the loader's own ph.loaded is then the breach.
+    # Within init the window is already closed, so the plugin's is the breach.
+    # A ph.hello from init (after ph.loaded) is taken as the handshake; the
+    # runtime's own ph.hello is then the breach.
 }
 
 MODES = ("method", "ctor", "init")
@@ -180,10 +305,21 @@ PREFIX = {"method": "atk_", "ctor": "ctor_", "init": "init_"}
 LEFTOVERS = "/tmp/plughost-atk-*"
 # What write_stdout writes if it escapes; plughost must never relay it.
 ESCAPE_MARK = "PLUGHOST-ATK-ESCAPED"
-EXIT_OK, EXIT_NOT_LOADED, EXIT_VIOLATION = 0, 3, 6
-# Calling a plugin that was killed while loading: "not loaded", or the
-# violation that stopped it; either way the error data must name the call.
-EXITS_LOAD_KILLED = (EXIT_NOT_LOADED, EXIT_VIOLATION)
+EXIT_OK, EXIT_NOT_LOADED = 0, 3
+
+
+# `plughost call` exit codes by the status in the error data (README.md).
+EXIT_FOR_STATUS = {"violation": 6, "protocol": 7, "limit": 8, "timeout": 5, "signaled": 4,
+                   "exited": 4, "killed": 4, "setup_error": 3}
+EXIT_METHOD_ERROR = 1
+
+
+def all_attacks():
+    return sorted(set(ATTACKS) | set(BEYOND))
+
+
+def modes_of(attack):
+    return MODES_OF.get(attack, ("method", "ctor"))
 
 
 def expectations(attack, mode):
@@ -191,14 +327,32 @@ def expectations(attack, mode):
     if exp is None and mode == "init":
         exp = OVERRIDES.get((attack, "ctor"))
     if exp is None:
-        exp = V(ATTACKS[attack])
+        exp = BEYOND.get(attack) or V(ATTACKS[attack])
     return exp if isinstance(exp, list) else [exp]
 
 
 def describe(exp):
-    if exp["status"] == "violation":
-        return "violation syscall=%s arch=%s" % (exp["syscall"], exp["arch"])
-    return "refused with %s" % exp["errno"]
+    st = exp["status"]
+    if st == "violation":
+        return "violation %s" % exp["syscall"] + ("" if exp["arch"] == "x86_64"
+                                                   else " (%s)" % exp["arch"])
+    if st == "refused":
+        return "refused %s" % exp["errno"]
+    if st == "returned":
+        return "returns unharmed"
+    if st == "plain_error":
+        return "plain method error %d (original_code %d, no status)" % (exp["code"],
+                                                                      exp["original_code"])
+    if st == "answered":
+        return "first answer stands, then protocol: %s" % exp["breach"]
+    items = ["%s %s" % (k, v) for k, v in sorted(exp["data"].items())]
+    items += ["no %s" % k for k in exp["absent"]]
+    return st + (" (%s)" % ", ".join(items) if items else "")
+
+
+def loads(exps):
+    """Whether a plugin attacking while loading is expected to load."""
+    return exps[0]["status"] in ("refused", "returned")
 
 
 class Report:
@@ -216,13 +370,22 @@ class Report:
 
 
 # ---------------------------------------------------------------------------
-# Matching what plughost said against an expectation.
+# Matching what plughost said against an expectation. Each returns None if
+# it matches, else why not.
 # ---------------------------------------------------------------------------
 
 
+def check_plugin_named(data, plugin):
+    # Before its handshake a plugin has no name yet, so the host names it
+    # by its file.
+    named = data.get("plugin", plugin)
+    if named != plugin and os.path.basename(str(named)) != plugin + ".so":
+        return "plugin %r, want %r or its file" % (named, plugin)
+    return None
+
+
 def match_violation(error, exp, plugin):
-    """Returns None if the JSON-RPC error object shows the expected kill,
-    else why not."""
+    """A JSON-RPC error object showing the expected sandbox kill."""
     if not isinstance(error, dict):
         return "no error object"
     data = error.get("data")
@@ -238,32 +401,89 @@ def match_violation(error, exp, plugin):
     arch = data.get("arch", "x86_64" if exp["arch"] == "x86_64" else None)
     if arch != exp["arch"]:
         return "arch %r, want %r" % (data.get("arch"), exp["arch"])
-    # Before its handshake a plugin has no name yet, so the host names it
-    # by its file.
-    named = data.get("plugin", plugin)
-    if named != plugin and os.path.basename(str(named)) != plugin + ".so":
-        return "plugin %r, want %r or its file" % (named, plugin)
     if not isinstance(data.get("syscall_nr"), int):
         return "no integer syscall_nr in data %s" % json.dumps(data)
+    return check_plugin_named(data, plugin)
+
+
+def match_ended(error, exp, plugin):
+    """A JSON-RPC error object showing the plugin ended with exp's status."""
+    if not isinstance(error, dict):
+        return "no error object"
+    data = error.get("data")
+    if not isinstance(data, dict):
+        return "error without data: %s" % json.dumps(error)
+    if data.get("status") != exp["status"]:
+        return "status %r, want %r (data %s)" % (data.get("status"), exp["status"],
+                                                 json.dumps(data))
+    for key, want in sorted(exp["data"].items()):
+        got = data.get(key)
+        if key == "breach" and isinstance(got, str) and want in got:
+            continue
+        if got != want:
+            return "data.%s %r, want %r (data %s)" % (key, got, want, json.dumps(data))
+    for key in exp["absent"]:
+        if key in data:
+            return "data.%s present (%r), the plugin chose it (data %s)" % (key, data[key],
+                                                                           json.dumps(data))
+    return check_plugin_named(data, plugin)
+
+
+def match_plain(error, exp, plugin):
+    """The plugin's own error, disarmed: a plain method error."""
+    if not isinstance(error, dict):
+        return "no error object"
+    data = error.get("data")
+    if error.get("code") != exp["code"]:
+        return "code %r, want %r (%s)" % (error.get("code"), exp["code"], json.dumps(error))
+    if error.get("original_code") != exp["original_code"]:
+        return "original_code %r, want %r" % (error.get("original_code"), exp["original_code"])
+    if not isinstance(data, dict) or "status" in data:
+        return "data must be an object without status: %s" % json.dumps(error)
+    if data.get("plugin") != plugin or data.get("method") != "attack":
+        return "data.plugin/method not set by the host: %s" % json.dumps(data)
     return None
 
 
-def match_refused(result, exp):
+def match_result(result, exp):
+    """The `attack` method's report, for outcomes where the plugin lives."""
+    if exp["status"] == "answered":
+        return None if result == exp["result"] else "result %s, want %s" % (
+            json.dumps(result), json.dumps(exp["result"]))
     if not isinstance(result, dict) or "escaped" not in result:
         return "not an attack report: %s" % json.dumps(result)
     if result["escaped"] is not False:
         return "ESCAPED: %s" % json.dumps(result)
-    if result.get("errno_name") != exp["errno"]:
+    if exp["status"] == "refused" and result.get("errno_name") != exp["errno"]:
         return "errno %r, want %r (%s)" % (result.get("errno_name"), exp["errno"],
                                            json.dumps(result))
     return None
 
 
+KILLS = ("violation", "protocol", "limit", "signaled", "exited", "killed", "timeout",
+         "setup_error")
+
+
+def match_error(error, exp, plugin):
+    if exp["status"] == "violation":
+        return match_violation(error, exp, plugin)
+    if exp["status"] == "plain_error":
+        return match_plain(error, exp, plugin)
+    return match_ended(error, exp, plugin)
+
+
 def summary(error):
     data = (error or {}).get("data") or {}
-    return "violation syscall=%s arch=%s nr=%s" % (data.get("syscall"),
-                                                   data.get("arch", "x86_64"),
-                                                   data.get("syscall_nr"))
+    if data.get("status") == "violation":
+        return "violation syscall=%s arch=%s nr=%s" % (data.get("syscall"),
+                                                       data.get("arch", "x86_64"),
+                                                       data.get("syscall_nr"))
+    if "status" not in data:
+        return "plain error %s (original_code %s)" % (error.get("code"),
+                                                      error.get("original_code"))
+    extra = {k: v for k, v in data.items() if k in ("breach", "limit", "signal", "exit_code",
+                                                    "stage")}
+    return "%s %s" % (data.get("status"), json.dumps(extra, sort_keys=True))
 
 
 # ---------------------------------------------------------------------------
@@ -295,8 +515,8 @@ def error_line(stderr):
 class Server:
     """`plughost serve DIR`: one JSON-RPC message per line each way."""
 
-    def __init__(self, plughost, directory, errfile):
-        self.proc = subprocess.Popen([plughost, "serve", directory], stdin=subprocess.PIPE,
+    def __init__(self, plughost, hargs, directory, errfile):
+        self.proc = subprocess.Popen([plughost] + hargs + ["serve", directory], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=errfile,
                                      start_new_session=True)
         self.sel = selectors.DefaultSelector()
@@ -361,28 +581,44 @@ class Server:
 # ---------------------------------------------------------------------------
 
 
-def check_call(rep, plughost, directory, plugin, exps, timeout):
+def check_call(rep, plughost, hargs, directory, plugin, exps, timeout):
     """`plughost call DIR PLUGIN.attack`: exit code and error line."""
     what = "%s.attack [call]" % plugin
     # plughost's pid is unknown before it runs, so attacks on "another
     # process" aim at pid 1 here: the pid namespace's init (this script),
     # which drops the SIGKILL of a descendant, so an escape stays harmless.
     params = json.dumps({"pid": 1})
-    rc, out, err = run_cli(plughost, ["call", directory, plugin + ".attack", params], timeout)
+    rc, out, err = run_cli(plughost, hargs + ["call", directory, plugin + ".attack", params],
+                           timeout)
+    early = not plugin.startswith("atk_")
     reasons = []
     for exp in exps:
-        if exp["status"] == "violation":
-            wants = (EXIT_VIOLATION,) if plugin.startswith("atk_") else EXITS_LOAD_KILLED
-            error = error_line(err)
+        st = exp["status"]
+        if st in KILLS or st == "plain_error":
+            code = EXIT_METHOD_ERROR if st == "plain_error" else EXIT_FOR_STATUS[st]
+            # Calling a plugin that was killed while loading: "not loaded",
+            # or the status that stopped it; the error data says which.
+            wants = (EXIT_NOT_LOADED, code) if early else (code,)
             if rc not in wants:
                 reasons.append("exit %s, want %s" % (rc, " or ".join(map(str, wants))))
                 continue
-            why = match_violation(error, exp, plugin)
+            error = error_line(err)
+            why = match_error(error, exp, plugin)
             if why is None:
-                rep.ok("BLOCKED", what, "exit %d, %s" % (rc, summary(error)))
+                rep.ok("BLOCKED" if st != "plain_error" else "DISARMED", what,
+                       "exit %d, %s" % (rc, summary(error)))
                 return
             reasons.append(why)
         else:
+            if st == "answered" and rc == EXIT_FOR_STATUS["protocol"]:
+                # The breach may be read before the call's answer is passed on.
+                why = match_ended(error_line(err), ENDED("protocol", breach=exp["breach"]),
+                                  plugin)
+                if why is None:
+                    rep.ok("BLOCKED", what, "exit 7, %s" % summary(error_line(err)))
+                    return
+                reasons.append(why)
+                continue
             if rc != EXIT_OK:
                 reasons.append("exit %s, want 0" % rc)
                 continue
@@ -391,20 +627,20 @@ def check_call(rep, plughost, directory, plugin, exps, timeout):
             except ValueError:
                 reasons.append("stdout is not JSON: %r" % out[:200])
                 continue
-            why = match_refused(result, exp)
+            why = match_result(result, exp)
             if why is None:
-                rep.ok("REFUSED", what, "%s, escaped=false" % exp["errno"])
+                rep.ok(st.upper(), what, describe(exp))
                 return
             reasons.append(why)
     rep.fail(what, "; ".join(reasons) + "\n  stdout: %s\n  stderr: %s" % (
         out.strip()[:500], err.strip()[-1500:]))
 
 
-def check_list(rep, plughost, directory, plugin, exps, timeout):
+def check_list(rep, plughost, hargs, directory, plugin, exps, timeout):
     """`plughost list --json DIR` for a ctor/init attack: a load error naming
-    the call, or the plugin listed when the call was merely refused."""
+    what happened, or the plugin listed when it was not stopped."""
     what = "%s (load) [list]" % plugin
-    rc, out, err = run_cli(plughost, ["list", "--json", directory], timeout)
+    rc, out, err = run_cli(plughost, hargs + ["list", "--json", directory], timeout)
     try:
         listing = json.loads(out)
     except ValueError:
@@ -417,33 +653,94 @@ def check_list(rep, plughost, directory, plugin, exps, timeout):
         rep.fail(what, "echo is not listed next to the hostile plugin: %s" % out[:500])
     reasons = []
     for exp in exps:
-        if exp["status"] == "violation":
+        if exp["status"] in KILLS:
             if plugin in names:
-                reasons.append("NOT BLOCKED: loaded although it ran %s while loading"
-                               % exp["syscall"])
+                reasons.append("NOT BLOCKED: loaded although it should have ended (%s)"
+                               % describe(exp))
                 continue
             error = errors.get(plugin + ".so")
-            why = match_violation(error, exp, plugin)
+            why = match_error(error, exp, plugin)
             if why is None:
                 rep.ok("BLOCKED", what, summary(error))
                 return
             reasons.append("errors entry: %s" % why)
         else:
             if plugin in names:
-                rep.ok("LOADED", what, "its early call was refused, plugin loaded")
+                rep.ok("LOADED", what, "its early attack did not stop it (%s)" % describe(exp))
                 return
             reasons.append("not loaded: %s" % json.dumps(errors.get(plugin + ".so")))
     rep.fail(what, "; ".join(reasons) + "\n  list: %s\n  stderr: %s" % (out[:800], err[-800:]))
 
 
-def check_serve(rep, plughost, directory, plugin, exps, mode, errpath):
+def loader_pid_of(host_pid, directory, plugin_file):
+    """The pid (as plughost sees it) of the loader child serving a file.
+    The child's arguments and mappings need not name the file (the host may
+    hand it over as a descriptor or a copy), but plughost starts a
+    directory's plugins in sorted file order, so before any restart the
+    n-th file is served by the n-th child."""
+    children = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/status" % entry) as f:
+                ppid = [line.split()[1] for line in f if line.startswith("PPid:")]
+        except OSError:
+            continue
+        if ppid == [str(host_pid)]:
+            children.append(int(entry))
+    files = sorted(f for f in os.listdir(directory) if f.endswith(".so"))
+    if len(children) != len(files) or plugin_file not in files:
+        return None
+    return sorted(children)[files.index(plugin_file)]
+
+
+def wait_for_text(errfile, text, seconds):
+    """Whether `text` shows up in the file within the time given."""
+    deadline = time.monotonic() + seconds
+    while True:
+        errfile.seek(0)
+        if text in errfile.read().decode(errors="replace"):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+
+
+def check_attack_answer(rep, what, ans, exps, plugin):
+    """The serve session's answer to PLUGIN.attack."""
+    if not isinstance(ans, dict):
+        rep.fail(what, ans)
+        return None
+    reasons = []
+    for exp in exps:
+        if exp["status"] in KILLS or exp["status"] == "plain_error":
+            why = match_error(ans.get("error"), exp, plugin)
+            if why is None:
+                rep.ok("BLOCKED" if exp["status"] != "plain_error" else "DISARMED", what,
+                       summary(ans.get("error")))
+                return exp
+            if "result" in ans:
+                why = "NOT BLOCKED, attack returned %s" % json.dumps(ans["result"])
+        else:
+            why = match_result(ans.get("result"), exp)
+            if why is None:
+                rep.ok(exp["status"].upper(), what, describe(exp))
+                return exp
+            if "error" in ans:
+                why = "error %s" % json.dumps(ans["error"])
+        reasons.append(why)
+    rep.fail(what, "; ".join(reasons))
+    return None
+
+
+def check_serve(rep, plughost, hargs, directory, plugin, attack, exps, mode, errpath):
     """One `plughost serve` session: the positive control, the attack (for
     method mode), then echo.echo, which must still work."""
-    loads = mode == "method" or exps[0]["status"] == "refused"
     with open(errpath, "w+b") as errfile:
-        srv = Server(plughost, directory, errfile)
+        srv = Server(plughost, hargs, directory, errfile)
         rid = 0
-        if loads:
+        if mode == "method" or loads(exps):
             rid += 1
             ans = srv.request(rid, plugin + ".ping")
             if isinstance(ans, dict) and ans.get("result") == "pong":
@@ -453,30 +750,23 @@ def check_serve(rep, plughost, directory, plugin, exps, mode, errpath):
             rid += 1
             what = "%s.attack [serve]" % plugin
             # Here the driver knows plughost's pid: attacks on "another
-            # process" aim at the host itself.
-            ans = srv.request(rid, plugin + ".attack", {"pid": srv.proc.pid})
-            if not isinstance(ans, dict):
-                rep.fail(what, ans)
-            else:
-                reasons = []
-                for exp in exps:
-                    if exp["status"] == "violation":
-                        why = match_violation(ans.get("error"), exp, plugin)
-                        if why is None:
-                            rep.ok("BLOCKED", what, summary(ans.get("error")))
-                            break
-                        if "result" in ans:
-                            why = "NOT BLOCKED, attack returned %s" % json.dumps(ans["result"])
-                    else:
-                        why = match_refused(ans.get("result"), exp)
-                        if why is None:
-                            rep.ok("REFUSED", what, "%s, escaped=false" % exp["errno"])
-                            break
-                        if "error" in ans:
-                            why = "error %s" % json.dumps(ans["error"])
-                    reasons.append(why)
+            # process" aim at the host itself, or at the echo plugin.
+            target = srv.proc.pid
+            if attack in AT_PEER:
+                target = loader_pid_of(srv.proc.pid, directory, "echo.so")
+                if target is None:
+                    rep.fail(what, "cannot find the echo plugin's pid")
+                    target = 1
                 else:
-                    rep.fail(what, "; ".join(reasons))
+                    rep.ok("TARGET", what, "echo's loader, pid %d" % target)
+            ans = srv.request(rid, plugin + ".attack", {"pid": target}, timeout=25.0)
+            matched = check_attack_answer(rep, what, ans, exps, plugin)
+            if matched and matched["status"] == "answered":
+                text = "broke the protocol: " + matched["breach"]
+                if wait_for_text(errfile, text, 5.0):
+                    rep.ok("BLOCKED", "%s [serve]" % plugin, "then ended: %s" % text)
+                else:
+                    rep.fail("%s [serve]" % plugin, "no report %r after the answer" % text)
         rid += 1
         ans = srv.request(rid, "echo.echo", [1])
         if isinstance(ans, dict) and ans.get("result") == [1]:
@@ -488,6 +778,8 @@ def check_serve(rep, plughost, directory, plugin, exps, mode, errpath):
         stderr = errfile.read().decode(errors="replace")
     if rc is None or rc < 0:
         rep.fail("plughost serve", "did not end cleanly at end of input (status %s)" % rc)
+    if "violation" not in [e["status"] for e in exps] and "killed by the sandbox" in stderr:
+        rep.fail("plughost serve", "the host reported a sandbox kill for this attack")
     leaked = [line for line in srv.seen if ESCAPE_MARK in line]
     if leaked or ESCAPE_MARK in stderr:
         rep.fail("plughost serve", "plugin output reached the host's stdout/stderr")
@@ -507,21 +799,103 @@ def remove_leftovers():
             pass
 
 
+# ---------------------------------------------------------------------------
+# The tables, for CMake and for docs/security.md.
+# ---------------------------------------------------------------------------
+
+PLUGIN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "plugins")
+DOC_BEGIN = "<!-- attacks: generated by tests/isolation/run_attacks.py --markdown -->"
+DOC_END = "<!-- attacks: end -->"
+
+
+def cmake_cases():
+    """attack:mode pairs, ';'-separated: a CMake list."""
+    return ";".join("%s:%s" % (a, m) for a in all_attacks() for m in modes_of(a))
+
+
+def source_comment(attack):
+    """The attack's own account of itself: its source's leading comment."""
+    with open(os.path.join(PLUGIN_DIR, attack + ".c")) as f:
+        text = f.read()
+    if not text.startswith("/*"):
+        return ""
+    body = text[2:text.index("*/")]
+    words = " ".join(line.strip().lstrip("*").strip() for line in body.splitlines()).split()
+    return " ".join(words).replace("|", "\\|")
+
+
+def expected_text(attack):
+    """What the host must report, mode by mode (modes sharing one text are
+    grouped)."""
+    groups = []
+    for mode in modes_of(attack):
+        text = " or ".join(describe(e) for e in expectations(attack, mode))
+        for g in groups:
+            if g[1] == text:
+                g[0].append(mode)
+                break
+        else:
+            groups.append(([mode], text))
+    if len(groups) == 1:
+        return groups[0][1]
+    return "; ".join("%s: %s" % ("/".join(ms), text) for ms, text in groups)
+
+
+def markdown():
+    rows = ["| attack | modes | what it tries | the host must report |",
+            "|---|---|---|---|"]
+    for a in all_attacks():
+        opts = " (with `%s`)" % " ".join(HOST_ARGS[a]) if a in HOST_ARGS else ""
+        rows.append("| `%s` | %s | %s%s | %s |" % (a, ", ".join(modes_of(a)), source_comment(a),
+                                                   opts, expected_text(a).replace("|", "\\|")))
+    cases = sum(len(modes_of(a)) for a in all_attacks())
+    rows.append("")
+    rows.append("%d attacks, %d tests (one per attack and mode)." % (len(all_attacks()), cases))
+    return "\n".join(rows)
+
+
+def check_doc(path):
+    """Whether the generated table in the document is the current one."""
+    with open(path) as f:
+        text = f.read()
+    if DOC_BEGIN not in text or DOC_END not in text:
+        print("FAIL     %s: no generated table between %r and %r" % (path, DOC_BEGIN, DOC_END))
+        return 1
+    have = text[text.index(DOC_BEGIN) + len(DOC_BEGIN):text.index(DOC_END)].strip()
+    if have != markdown():
+        print("FAIL     %s: the table of attacks is stale; regenerate it with\n"
+              "         tests/isolation/run_attacks.py --markdown" % path)
+        return 1
+    print("PASS     %s: the table of attacks matches the suite" % path)
+    return 0
+
+
 def main():
+    if len(sys.argv) == 2 and sys.argv[1] == "--cmake-cases":
+        print(cmake_cases(), end="")
+        return 0
+    if len(sys.argv) == 2 and sys.argv[1] == "--markdown":
+        print(markdown())
+        return 0
+    if len(sys.argv) == 3 and sys.argv[1] == "--check-doc":
+        return check_doc(sys.argv[2])
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--plughost", required=True, help="the plughost executable")
     ap.add_argument("--plugin", required=True, help="the hostile plugin .so to test")
     ap.add_argument("--echo", required=True, help="the benign echo plugin .so")
-    ap.add_argument("--attack", required=True, choices=sorted(ATTACKS))
+    ap.add_argument("--attack", required=True, choices=all_attacks())
     ap.add_argument("--mode", required=True, choices=MODES)
-    ap.add_argument("--timeout", type=float, default=12.0, help="seconds per plughost command")
+    ap.add_argument("--timeout", type=float, default=20.0, help="seconds per plughost command")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     a = ap.parse_args()
 
     plugin = PREFIX[a.mode] + a.attack
     if os.path.basename(a.plugin) != plugin + ".so":
         ap.error("--plugin must be %s.so for --attack %s --mode %s" % (plugin, a.attack, a.mode))
+    if a.mode not in modes_of(a.attack):
+        ap.error("attack %s is not run in mode %s" % (a.attack, a.mode))
     exps = expectations(a.attack, a.mode)
+    hargs = HOST_ARGS.get(a.attack, [])
     print("attack %s, mode %s, expecting %s" % (a.attack, a.mode,
                                                 " or ".join(describe(e) for e in exps)))
 
@@ -535,9 +909,9 @@ def main():
         shutil.copy(a.plugin, os.path.join(directory, plugin + ".so"))
         shutil.copy(a.echo, os.path.join(directory, "echo.so"))
         if a.mode != "method":
-            check_list(rep, a.plughost, directory, plugin, exps, a.timeout)
-        check_call(rep, a.plughost, directory, plugin, exps, a.timeout)
-        check_serve(rep, a.plughost, directory, plugin, exps, a.mode,
+            check_list(rep, a.plughost, hargs, directory, plugin, exps, a.timeout)
+        check_call(rep, a.plughost, hargs, directory, plugin, exps, a.timeout)
+        check_serve(rep, a.plughost, hargs, directory, plugin, a.attack, exps, a.mode,
                     os.path.join(work, "serve.err"))
     finally:
         remove_leftovers()

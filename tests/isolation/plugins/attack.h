@@ -14,6 +14,8 @@ struct atk_outcome {
     int err;          /* its errno, 0 when it succeeded */
     int escaped;      /* 1 when the forbidden effect really happened */
     char detail[160]; /* what the attack saw, for the report */
+    int failed;       /* 1: the attack set an error on atk_ctx() itself, and the
+                         `attack` method fails with it instead of a report */
 };
 
 /* Runs the attack once; defined by each attack file. */
@@ -30,5 +32,10 @@ void atk_set(struct atk_outcome *o, long ret, int err);
  * kernel (getppid) is itself forbidden, and would be blamed instead of the
  * attack's own call. */
 pid_t atk_target_pid(void);
+
+/* The context of the `attack` call in progress, for attacks that speak
+ * through the SDK; NULL while a constructor or init runs. */
+struct ph_ctx;
+struct ph_ctx *atk_ctx(void);
 
 #endif

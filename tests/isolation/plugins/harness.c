@@ -22,6 +22,12 @@
 #endif
 
 static pid_t target_pid = 1;
+static ph_ctx *current_ctx;
+
+ph_ctx *atk_ctx(void)
+{
+    return current_ctx;
+}
 
 void atk_set(struct atk_outcome *o, long ret, int err)
 {
@@ -103,10 +109,13 @@ static json_t *m_attack(ph_ctx *ctx, json_t *params)
     phase = ATK_PHASE;
 #else
     memset(&o, 0, sizeof o);
+    current_ctx = ctx;
     atk_run(&o);
+    current_ctx = NULL;
     phase = "method";
 #endif
-    (void)ctx;
+    if (o.failed)
+        return NULL; /* the attack's own error, set on ctx */
     make_printable(o.detail);
     const char *ename = o.err ? strerrorname_np(o.err) : NULL;
     return json_pack("{s:b, s:s, s:s, s:I, s:i, s:s?, s:s}", "escaped", o.escaped, "attack",

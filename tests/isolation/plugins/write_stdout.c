@@ -1,6 +1,6 @@
-/* Writes to stdout and stderr. By design the sandbox answers EBADF for
- * any descriptor but the channel (so a stray printf fails quietly), and
- * the host must not see the bytes. */
+/* Writes to stdin, stdout and stderr (the host's terminal, if inherited).
+ * By design the sandbox answers EBADF for any descriptor but the channel
+ * (so a stray printf fails quietly), and the host must not see the bytes. */
 #include "attack.h"
 
 #include <errno.h>
@@ -11,7 +11,7 @@
 void atk_run(struct atk_outcome *o)
 {
     static const char msg[] = "PLUGHOST-ATK-ESCAPED\n";
-    for (int fd = 1; fd <= 2; fd++) {
+    for (int fd = 0; fd <= 2; fd++) {
         long r = syscall(SYS_write, (long)fd, msg, sizeof msg - 1);
         atk_set(o, r, errno);
         if (r >= 0) {
@@ -19,5 +19,5 @@ void atk_run(struct atk_outcome *o)
             return;
         }
     }
-    snprintf(o->detail, sizeof o->detail, "writes to fds 1 and 2 refused");
+    snprintf(o->detail, sizeof o->detail, "writes to fds 0-2 refused");
 }
