@@ -175,6 +175,13 @@ static void decode(struct ph_plug *p, pid_t pid, const struct seccomp_data *d, j
         json_object_set_new(o, "clone_flags", FLAGS(d->args[0], clone_flags));
         json_object_set_new(o, "kind",
                             json_string(d->args[0] & CLONE_THREAD ? "thread" : "process"));
+        /* The one refusal a grant can lift (docs/configuration.md). */
+        if ((d->args[0] & CLONE_THREAD) && !p->set.threads)
+            json_object_set_new(o, "allowed_by_grant", json_string("threads"));
+        break;
+    case SYS_clone3:
+        if (!p->set.threads)
+            json_object_set_new(o, "allowed_by_grant", json_string("threads"));
         break;
     case SYS_kill:
     case SYS_tgkill:
@@ -195,7 +202,6 @@ static void decode(struct ph_plug *p, pid_t pid, const struct seccomp_data *d, j
     default:
         break;
     }
-    (void)p;
 }
 
 /* The request the plugin was serving: the earliest one sent and not yet

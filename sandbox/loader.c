@@ -24,6 +24,7 @@
 #include "probe.h"
 #include "runtime.h"
 #include "seccomp_filter.h"
+#include "sha256.h"
 #include "wire.h"
 
 #include <dlfcn.h>
@@ -54,14 +55,18 @@ static int parse_ull(const char *s, unsigned long long *out)
 
 /* Sends the listener with a message saying which layers are in force. */
 static int send_listener(int listener, int landlock_abi, const char *ns, int pivoted,
-                         const struct ph_sb_limits *lim)
+                         const struct ph_sb_limits *lim, const char *filter_hash)
 {
     json_t *params = json_pack(
         "{s:{s:s,s:i,s:b,s:b,s:s,s:s,s:s,s:{s:I,s:I,s:i,s:i,s:i,s:i},s:b,s:s}}", "layers",
         "seccomp", "notify", "landlock_abi", landlock_abi, "no_new_privs", 1, "environment_empty",
         1, "namespaces", ns, "root", pivoted ? "libraries only" : "host", "capabilities", "none",
         "rlimits", "as", (json_int_t)lim->memory, "cpu_s", (json_int_t)lim->cpu_s, "core", 0,
-        "fsize", 0, "nofile", 16, "nproc", 0, "setsid", 1, "umask", "077");
+        "fsize", 0, "nofile", 16, "nproc", lim->threads ? -1 : 0, "setsid", 1, "umask", "077");
+    json_t *layers = json_object_get(params, "layers");
+    json_object_set_new(layers, "seccomp_filter_sha256", json_string(filter_hash));
+    json_object_set_new(layers, "grants",
+                        lim->threads ? json_pack("[s]", "threads") : json_array());
     json_t *msg = ph_wire_request(NULL, "ph.sandbox", params);
     json_decref(params);
     size_t len;
@@ -104,6 +109,12 @@ int main(int argc, char **argv)
     struct sock_fprog prog;
     if (ph_sb_seccomp_compile(getpid(), threads, &prog, err, sizeof err) < 0)
         return fail("seccomp", err);
+    /* Identifies the exact filter in force, for the layer record. */
+    char filter_hash[65];
+    struct ph_sha256 fh;
+    ph_sha256_init(&fh);
+    ph_sha256_update(&fh, prog.filter, prog.len * sizeof *prog.filter);
+    ph_sha256_hex(&fh, filter_hash);
     int pivoted = 0;
     if (strstr(ns, "mnt")) {
         if (ph_sb_ns_pivot(plugin_fd, pin, err, sizeof err) < 0)
@@ -132,7 +143,7 @@ int main(int argc, char **argv)
     int listener = ph_sb_seccomp_install(&prog, err, sizeof err);
     if (listener < 0)
         return fail("seccomp", err);
-    if (send_listener(listener, abi, ns, pivoted, &lim) < 0)
+    if (send_listener(listener, abi, ns, pivoted, &lim, filter_hash) < 0)
         return fail("seccomp", "cannot hand the listener to the host");
     close(listener);
 

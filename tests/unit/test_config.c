@@ -1,0 +1,172 @@
+/*
+ * test_config: the operator's configuration and plugin manifests through the
+ * public API: errors name file, line, column and key; a need beyond the
+ * grants is a load error; a granted need works inside the sandbox; a pin
+ * that does not match refuses the file and one that matches loads it;
+ * "require" refuses a host under weaker confinement than demanded.
+ */
+#include "check.h"
+
+#include <plughost/host.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[64];
+
+static void write_file(const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static json_t *load_config(const char *name, const char *text, ph_error *err)
+{
+    char path[256];
+    json_t *c = NULL;
+    write_file(name, text);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (ph_config_load(path, &c, err) != PH_OK)
+        return NULL;
+    return c;
+}
+
+/* Loads threader.so under config and calls spawn; returns the load status. */
+static int try_threader(json_t *config, const char *so, json_t **result, ph_error *err)
+{
+    ph_host_options o = {.config = config};
+    ph_host *h;
+    *result = NULL;
+    int rc = ph_host_new(&o, &h, err);
+    if (rc != PH_OK)
+        return rc;
+    char path[256];
+    snprintf(path, sizeof path, "%s/threader.so", dir);
+    (void)so;
+    rc = ph_host_load_file(h, path, NULL, err);
+    if (rc == PH_OK) {
+        json_t *rpc = NULL;
+        if (ph_host_call(h, "threader", "spawn", NULL, result, &rpc, err) != PH_OK)
+            *result = rpc;
+    }
+    ph_host_free(h);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_config THREADER_SO\n");
+        return 2;
+    }
+    snprintf(dir, sizeof dir, "/tmp/ph-config-XXXXXX");
+    if (!mkdtemp(dir))
+        return 2;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cp '%s' %s/threader.so", argv[1], dir);
+    if (system(cmd) != 0)
+        return 2;
+    ph_error err;
+    json_t *c, *res;
+
+    /* Errors say where. */
+    c = load_config("syntax.json", "{\n  \"plugins\": {\n    \"x\": 1,}}", &err);
+    CHECKF(!c && strstr(err.text, "syntax.json:3:"), "syntax error with line: %s", err.text);
+    c = load_config("key.json", "{\"plugins\": {\"a.so\": {\"grant\": []}}}", &err);
+    CHECKF(!c && strstr(err.text, "plugins.a.so.grant") && strstr(err.text, ":1:"),
+           "unknown key named with its path: %s", err.text);
+    c = load_config("num.json", "{\"defaults\": {\"call_timeout_ms\": -5}}", &err);
+    CHECKF(!c && strstr(err.text, "positive integer"), "range checked: %s", err.text);
+    c = load_config("grant.json", "{\"plugins\": {\"a.so\": {\"grants\": [\"root\"]}}}", &err);
+    CHECKF(!c && strstr(err.text, "unknown grant"), "unknown grant refused: %s", err.text);
+
+    /* A manifest need beyond the grants is a load error... */
+    write_file("threader.manifest.json", "{\"needs\": {\"threads\": true}}");
+    c = load_config("none.json", "{\"plugins\": {}}", &err);
+    CHECK(c != NULL);
+    int rc = try_threader(c, argv[1], &res, &err);
+    CHECKF(rc != PH_OK && strstr(err.text, "threads"), "ungranted need refused: %s", err.text);
+    json_decref(res);
+    json_decref(c);
+
+    /* ...and a granted one works inside the sandbox. */
+    c = load_config("threads.json", "{\"plugins\": {\"threader.so\": {\"grants\": [\"threads\"]}}}",
+                    &err);
+    rc = try_threader(c, argv[1], &res, &err);
+    CHECKF(rc == PH_OK && json_is_string(res) && !strcmp(json_string_value(res), "joined"),
+           "granted threads work: %d %s", rc, err.text);
+    json_decref(res);
+    json_decref(c);
+
+    /* Without the need in the manifest, the grant is not used: least
+     * privilege, so the thread is a violation naming the grant. */
+    write_file("threader.manifest.json", "{\"needs\": {}}");
+    c = load_config("threads2.json",
+                    "{\"plugins\": {\"threader.so\": {\"grants\": [\"threads\"]}}}", &err);
+    rc = try_threader(c, argv[1], &res, &err);
+    json_t *data = json_object_get(res, "data");
+    CHECKF(rc == PH_OK && json_is_object(res) && json_is_string(json_object_get(data, "status")) &&
+               !strcmp(json_string_value(json_object_get(data, "status")), "violation") &&
+               json_is_string(json_object_get(data, "allowed_by_grant")) &&
+               !strcmp(json_string_value(json_object_get(data, "allowed_by_grant")), "threads"),
+           "unneeded grant not given; the report names it");
+    json_decref(res);
+    json_decref(c);
+
+    /* A need above a granted limit is refused. */
+    write_file("threader.manifest.json", "{\"needs\": {\"memory_limit\": 999999999999}}");
+    c = load_config("mem.json", "{\"plugins\": {\"threader.so\": {\"memory_limit\": 100000000}}}",
+                    &err);
+    rc = try_threader(c, argv[1], &res, &err);
+    CHECKF(rc != PH_OK && strstr(err.text, "memory_limit"), "need above grant: %s", err.text);
+    json_decref(res);
+    json_decref(c);
+    snprintf(cmd, sizeof cmd, "rm -f %s/threader.manifest.json", dir);
+    CHECK(system(cmd) == 0);
+
+    /* Pins. */
+    c = load_config("pin.json",
+                    "{\"plugins\": {\"threader.so\": {\"sha256\": "
+                    "\"0000000000000000000000000000000000000000000000000000000000000000\"}}}",
+                    &err);
+    rc = try_threader(c, argv[1], &res, &err);
+    CHECKF(rc != PH_OK && strstr(err.text, "pinned sha256"), "wrong pin refused: %s", err.text);
+    json_decref(res);
+    json_decref(c);
+    char hash[65] = "";
+    snprintf(cmd, sizeof cmd, "sha256sum %s/threader.so", dir);
+    FILE *p = popen(cmd, "r");
+    if (p) {
+        if (fscanf(p, "%64s", hash) != 1)
+            hash[0] = '\0';
+        pclose(p);
+    }
+    char text[300];
+    snprintf(text, sizeof text,
+             "{\"plugins\": {\"threader.so\": {\"sha256\": \"%s\", \"grants\": [\"threads\"]}}}",
+             hash);
+    write_file("threader.manifest.json", "{\"needs\": {\"threads\": true}}");
+    c = load_config("pin2.json", text, &err);
+    rc = try_threader(c, argv[1], &res, &err);
+    CHECKF(rc == PH_OK && json_is_string(res), "matching pin loads: %s", err.text);
+    json_decref(res);
+    json_decref(c);
+
+    /* "require" names layers this machine has (doctor shows them). */
+    c = load_config("req.json", "{\"require\": [\"seccomp\", \"landlock\"]}", &err);
+    ph_host_options o = {.config = c};
+    ph_host *h = NULL;
+    CHECKF(ph_host_new(&o, &h, &err) == PH_OK, "required layers present: %s", err.text);
+    ph_host_free(h);
+    json_decref(c);
+
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+    return ph_t_summary("test_config");
+}
