@@ -730,6 +730,15 @@ static void record_load_error(struct ph_host *h, const char *file, json_t *error
 
 /* Waits until every plugin in [first, end) finished loading, then keeps the
  * ones that succeeded and records the others as load errors. */
+/* Whether a plugin lives in the file its name implies (NAME.so). */
+static int own_file(const struct ph_plug *p)
+{
+    const char *base = strrchr(p->file, '/');
+    base = base ? base + 1 : p->file;
+    size_t n = strlen(p->name);
+    return strncmp(base, p->name, n) == 0 && strcmp(base + n, ".so") == 0;
+}
+
 static int in_list(struct ph_plug **list, size_t n, const struct ph_plug *p)
 {
     for (size_t i = 0; i < n; i++)
@@ -742,7 +751,8 @@ static int in_list(struct ph_plug **list, size_t n, const struct ph_plug *p)
  * reaped: one that broke the protocol right after its handshake is not
  * ready), then keeps the ones that succeeded and records the others as load
  * errors. A name is never taken over: a plugin whose name is already loaded
- * is refused, and two new plugins with one name are both refused. */
+ * is refused; of new plugins claiming one name, the one in NAME.so wins and
+ * the others are refused (all of them, when none is in NAME.so). */
 static int finish_loading(struct ph_host *h, struct ph_plug **list, size_t n, ph_error *err)
 {
     for (;;) {
@@ -766,8 +776,10 @@ static int finish_loading(struct ph_host *h, struct ph_plug **list, size_t n, ph
         for (struct ph_plug *q = h->plugs; q && !dup[i]; q = q->next) {
             if (q == p || !q->name || strcmp(q->name, p->name) != 0)
                 continue;
-            if (!in_list(list, n, q) || q->state == PH_P_READY)
-                dup[i] = q->file;
+            if (!in_list(list, n, q))
+                dup[i] = q->file; /* the name is taken already */
+            else if (q->state == PH_P_READY && !(own_file(p) && !own_file(q)))
+                dup[i] = q->file; /* only NAME.so may beat another claim */
         }
     }
     for (size_t i = 0; i < n; i++) {
