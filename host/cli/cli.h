@@ -26,6 +26,8 @@ enum ph_cli_exit {
 struct ph_cli_opts {
     ph_host_options host;
     int json;
+    int framing;         /* serve: enum ph_framing (framing.h); 0 is auto */
+    size_t max_inflight; /* serve: 0 is PH_SERVE_MAX_INFLIGHT */
 };
 
 /* Prints host events (logs, traces, endings) on stderr, labelled. */

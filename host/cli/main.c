@@ -1,8 +1,10 @@
 /*
  * plughost: argument parsing and the `list` and `call` commands; `serve`
- * lives in serve.c. Everything goes through the public host API.
+ * lives in serve_stdio.c (the loop) and serve.c (the session). Everything
+ * goes through the public host API.
  */
 #include "cli.h"
+#include "framing.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,8 +22,10 @@ static const char usage[] =
     "                                 versions and methods, and every file that failed\n"
     "  call DIR PLUGIN.METHOD [JSON]  call one method; JSON is the params, an array\n"
     "                                 (by position) or an object (by name)\n"
-    "  serve DIR                      JSON-RPC 2.0 on stdin/stdout, one message a line,\n"
-    "                                 methods named PLUGIN.METHOD\n"
+    "  serve DIR                      JSON-RPC 2.0 on stdin/stdout, methods named\n"
+    "                                 PLUGIN.METHOD; one message a line, or LSP\n"
+    "                                 Content-Length framing (see --framing);\n"
+    "                                 SIGTERM/SIGINT: finish the calls in flight, exit 0\n"
     "  doctor [--json]                which sandbox layers this machine gives plugins,\n"
     "                                 proven by a probe that must be refused and named\n"
     "DIR may also be a single plugin file.\n"
@@ -34,6 +38,10 @@ static const char usage[] =
     "  --cpu S           CPU-time limit per plugin in seconds (default 60)\n"
     "  --trace           log every message exchanged with plugins on stderr\n"
     "  --json            machine-readable output (list)\n"
+    "  --framing=MODE    serve: line, lsp or auto (default: lsp if the input starts\n"
+    "                    with a Content- header, else line)\n"
+    "  --max-inflight N  serve: client calls in flight before stdin is no longer\n"
+    "                    read until answers drain (default 1024)\n"
     "  --help, --version\n"
     "\n"
     "examples:\n"
@@ -363,9 +371,22 @@ int main(int argc, char **argv)
             o.host.trace = 1;
         } else if (strcmp(a, "--json") == 0) {
             o.json = 1;
+        } else if (strcmp(a, "--framing") == 0 || strncmp(a, "--framing=", 10) == 0) {
+            const char *v = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : "");
+            if (strcmp(v, "auto") == 0) {
+                o.framing = PH_FRAMING_AUTO;
+            } else if (strcmp(v, "line") == 0) {
+                o.framing = PH_FRAMING_LINE;
+            } else if (strcmp(v, "lsp") == 0) {
+                o.framing = PH_FRAMING_LSP;
+            } else {
+                fprintf(stderr, "plughost: --framing needs line, lsp or auto, got \"%s\"\n", v);
+                free(rest);
+                return PH_EXIT_USAGE;
+            }
         } else if (strcmp(a, "--timeout") == 0 || strcmp(a, "--handshake-timeout") == 0 ||
                    strcmp(a, "--max-message") == 0 || strcmp(a, "--memory") == 0 ||
-                   strcmp(a, "--cpu") == 0) {
+                   strcmp(a, "--cpu") == 0 || strcmp(a, "--max-inflight") == 0) {
             if (parse_num(a, i + 1 < argc ? argv[i + 1] : NULL, &n) < 0) {
                 free(rest);
                 return PH_EXIT_USAGE;
@@ -379,6 +400,8 @@ int main(int argc, char **argv)
                 o.host.max_message = (size_t)n;
             else if (strcmp(a, "--memory") == 0)
                 o.host.memory_limit = (size_t)n;
+            else if (strcmp(a, "--max-inflight") == 0)
+                o.max_inflight = (size_t)n;
             else
                 o.host.cpu_limit_s = (unsigned)n;
         } else if (strncmp(a, "--", 2) == 0 && a[2]) {

@@ -1,0 +1,172 @@
+/*
+ * `plughost serve`: one serve session (serve.c) on stdin/stdout, driven by
+ * a poll loop over stdin, the host's descriptor and a signalfd.
+ *
+ * It drives the host through its external-loop API (ph_host_fd and
+ * ph_host_process), as an embedding application would. It must never do
+ * work in a signal handler (there is none: SIGTERM and SIGINT are blocked
+ * and read from a signalfd), never exit with a call unanswered, and never
+ * read stdin while the session holds back input at its in-flight cap.
+ */
+#include "cli.h"
+#include "serve.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+/* Blocking in spirit: stdout may share a non-blocking file description with
+ * stdin (a socket or a terminal), so EAGAIN waits for room instead of
+ * losing the rest of a message. */
+static int write_stdout(void *ud, const char *b, size_t n)
+{
+    (void)ud;
+    while (n > 0) {
+        ssize_t w = write(STDOUT_FILENO, b, n);
+        if (w > 0) {
+            b += w;
+            n -= (size_t)w;
+        } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd pf = {.fd = STDOUT_FILENO, .events = POLLOUT};
+            (void)poll(&pf, 1, -1);
+        } else if (!(w < 0 && errno == EINTR)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void log_stderr(void *ud, const char *line)
+{
+    (void)ud;
+    fprintf(stderr, "plughost: %s\n", line);
+}
+
+static void report_load_errors(ph_host *h)
+{
+    json_t *d = ph_host_describe(h);
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(d, "errors"), i, e)
+    {
+        fprintf(stderr, "plughost: not loaded: %s: %s\n",
+                json_string_value(json_object_get(e, "file")),
+                json_string_value(json_object_get(json_object_get(e, "error"), "message")));
+    }
+    json_decref(d);
+}
+
+/* Returns how many SIGTERM/SIGINT arrived since the last call. */
+static int take_signals(int sfd)
+{
+    struct signalfd_siginfo si;
+    int n = 0;
+    while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+        n++;
+    return n;
+}
+
+int ph_cli_serve(const struct ph_cli_opts *o, const char *path)
+{
+    /* Blocked before anything starts, so a signal during loading is kept
+     * for the loop rather than killing the host with plugins running.
+     * Plugin children clear their mask before exec. The mask is never
+     * restored: a signal arriving after the last read of the signalfd would
+     * then end the process with that signal instead of exit code 0. */
+    sigset_t stop_set;
+    sigemptyset(&stop_set);
+    sigaddset(&stop_set, SIGTERM);
+    sigaddset(&stop_set, SIGINT);
+    sigprocmask(SIG_BLOCK, &stop_set, NULL);
+    int sfd = signalfd(-1, &stop_set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sfd < 0) {
+        fprintf(stderr, "plughost: signalfd: %s\n", strerror(errno));
+        return PH_EXIT_HOST;
+    }
+    ph_host *host;
+    ph_error err;
+    if (ph_host_new(&o->host, &host, &err) < 0) {
+        fprintf(stderr, "plughost: %s\n", err.text);
+        close(sfd);
+        return PH_EXIT_HOST;
+    }
+    ph_host_set_event_handler(host, ph_cli_print_event, NULL);
+    if (ph_cli_load(host, path, &err) < 0 && err.status != PH_E_PLUGIN) {
+        fprintf(stderr, "plughost: %s\n", err.text);
+        ph_host_free(host);
+        close(sfd);
+        return PH_EXIT_HOST;
+    }
+    report_load_errors(host);
+    struct ph_serve_opts so = {
+        .framing = o->framing,
+        .max_message = o->host.max_message,
+        .max_inflight = o->max_inflight,
+        .on_event = ph_cli_print_event,
+        .log = log_stderr,
+    };
+    ph_serve *s = ph_serve_new(host, &so, write_stdout, NULL);
+    if (!s) {
+        fprintf(stderr, "plughost: out of memory\n");
+        ph_host_free(host);
+        close(sfd);
+        return PH_EXIT_HOST;
+    }
+    int fl = fcntl(STDIN_FILENO, F_GETFL);
+    if (fl >= 0)
+        fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK);
+    int signals = 0;
+    for (;;) {
+        ph_serve_flush(s);
+        /* Cancelled calls stay pending in the host until their plugin lets
+         * go or is killed; waiting for them keeps that kill reported. */
+        if (ph_serve_done(s) && ph_host_pending(host) == 0)
+            break;
+        int reading = ph_serve_wants_input(s);
+        struct pollfd pf[3] = {{.fd = reading ? STDIN_FILENO : -1, .events = POLLIN},
+                               {.fd = ph_host_fd(host), .events = POLLIN},
+                               {.fd = sfd, .events = POLLIN}};
+        if (poll(pf, 3, ph_host_pending(host) ? 100 : -1) < 0 && errno != EINTR) {
+            fprintf(stderr, "plughost: poll: %s\n", strerror(errno));
+            break;
+        }
+        int got = (pf[2].revents & POLLIN) ? take_signals(sfd) : 0;
+        if (got > 0) {
+            if (signals == 0) {
+                fprintf(stderr, "plughost: stopping: %zu call(s) in flight\n",
+                        ph_serve_inflight(s));
+                ph_serve_stop(s);
+            } else {
+                /* Asked again: the client will not wait for slow calls. */
+                fprintf(stderr, "plughost: stopping now: cancelling %zu call(s)\n",
+                        ph_serve_inflight(s));
+                ph_serve_cancel_all(s);
+            }
+            signals += got;
+        }
+        if (ph_host_process(host, 0, &err) < 0) {
+            fprintf(stderr, "plughost: %s\n", err.text);
+            break;
+        }
+        if (!reading || !ph_serve_wants_input(s) ||
+            !(pf[0].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
+            continue;
+        char buf[65536];
+        ssize_t r = read(STDIN_FILENO, buf, sizeof buf);
+        if (r > 0)
+            ph_serve_feed(s, buf, (size_t)r);
+        else if (r == 0 || (errno != EAGAIN && errno != EINTR))
+            ph_serve_eof(s); /* a dead stdin (EBADF, EIO) ends input as EOF does */
+    }
+    /* Answers still owed (only after a poll or host failure) are delivered
+     * as failures while the host shuts its plugins down. */
+    ph_host_free(host);
+    ph_serve_free(s);
+    close(sfd);
+    return PH_EXIT_OK;
+}
