@@ -490,12 +490,17 @@ static char *find_loader(const char *opt)
     if (env && *env)
         return strdup(env);
     char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 32);
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 64);
     if (n > 0) {
         self[n] = '\0';
         char *slash = strrchr(self, '/');
         if (slash) {
             strcpy(slash + 1, "plughost-loader");
+            if (access(self, X_OK) == 0)
+                return strdup(self);
+            /* An installed tree moved as a whole: PREFIX/bin/plughost finds
+             * PREFIX/libexec/plughost/plughost-loader. */
+            strcpy(slash + 1, "../libexec/plughost/plughost-loader");
             if (access(self, X_OK) == 0)
                 return strdup(self);
         }

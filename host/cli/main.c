@@ -26,6 +26,7 @@ static const char usage[] =
     "                                 PLUGIN.METHOD; one message a line, or LSP\n"
     "                                 Content-Length framing (see --framing);\n"
     "                                 SIGTERM/SIGINT: finish the calls in flight, exit 0\n"
+    "  check-config FILE              validate an operator configuration file\n"
     "  doctor [--json]                which sandbox layers this machine gives plugins,\n"
     "                                 proven by a probe that must be refused and named\n"
     "DIR may also be a single plugin file.\n"
@@ -36,6 +37,8 @@ static const char usage[] =
     "  --max-message N   largest message in bytes (default 67108864)\n"
     "  --memory N        address-space limit per plugin in bytes (default 1 GiB)\n"
     "  --cpu S           CPU-time limit per plugin in seconds (default 60)\n"
+    "  --config FILE     operator configuration: defaults, per-plugin limits,\n"
+    "                    grants, sha256 pins, required layers (docs/configuration.md)\n"
     "  --trace           log every message exchanged with plugins on stderr\n"
     "  --json            machine-readable output (list)\n"
     "  --framing=MODE    serve: line, lsp or auto (default: lsp if the input starts\n"
@@ -336,6 +339,22 @@ static int cmd_doctor(const struct ph_cli_opts *o)
     return rc == PH_OK ? PH_EXIT_OK : PH_EXIT_VIOLATION;
 }
 
+static int cmd_check_config(const char *path)
+{
+    json_t *c = NULL;
+    ph_error err;
+    if (ph_config_load(path, &c, &err) < 0) {
+        fprintf(stderr, "plughost: %s\n", err.text);
+        return PH_EXIT_USAGE;
+    }
+    printf("%s: ok (%zu plugin entries, %zu defaults, %zu required layers)\n", path,
+           json_object_size(json_object_get(c, "plugins")),
+           json_object_size(json_object_get(c, "defaults")),
+           json_array_size(json_object_get(c, "require")));
+    json_decref(c);
+    return PH_EXIT_OK;
+}
+
 static int parse_num(const char *opt, const char *v, unsigned long long *out)
 {
     char *end;
@@ -371,6 +390,20 @@ int main(int argc, char **argv)
             o.host.trace = 1;
         } else if (strcmp(a, "--json") == 0) {
             o.json = 1;
+        } else if (strcmp(a, "--config") == 0) {
+            ph_error cerr;
+            json_decref(o.host.config);
+            o.host.config = NULL;
+            if (i + 1 >= argc) {
+                fprintf(stderr, "plughost: --config needs a file\n");
+                free(rest);
+                return PH_EXIT_USAGE;
+            }
+            if (ph_config_load(argv[++i], &o.host.config, &cerr) < 0) {
+                fprintf(stderr, "plughost: %s\n", cerr.text);
+                free(rest);
+                return PH_EXIT_USAGE;
+            }
         } else if (strcmp(a, "--framing") == 0 || strncmp(a, "--framing=", 10) == 0) {
             const char *v = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : "");
             if (strcmp(v, "auto") == 0) {
@@ -420,6 +453,8 @@ int main(int argc, char **argv)
         rc = cmd_list(&o, nrest - 1, rest + 1);
     } else if (strcmp(rest[0], "call") == 0) {
         rc = cmd_call(&o, nrest - 1, rest + 1);
+    } else if (strcmp(rest[0], "check-config") == 0) {
+        rc = nrest == 2 ? cmd_check_config(rest[1]) : PH_EXIT_USAGE;
     } else if (strcmp(rest[0], "doctor") == 0) {
         rc = nrest == 1 ? cmd_doctor(&o) : PH_EXIT_USAGE;
     } else if (strcmp(rest[0], "serve") == 0) {
@@ -434,5 +469,6 @@ int main(int argc, char **argv)
         rc = PH_EXIT_USAGE;
     }
     free(rest);
+    json_decref(o.host.config);
     return rc;
 }
