@@ -850,9 +850,14 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int ph_host_load_dir(ph_host *h, const char *dir, ph_error *err)
+/* The plugin files in dir (regular files ending in ".so", not hidden),
+ * sorted so that output and duplicate handling do not depend on the
+ * directory's order. */
+static int scan_dir(const char *dir, char ***out, size_t *count, ph_error *err)
 {
     DIR *d = opendir(dir);
+    *out = NULL;
+    *count = 0;
     if (!d)
         return ph_set_error(err, PH_E_SYSTEM, "cannot read plugin directory %s: %s", dir,
                             strerror(errno));
@@ -884,23 +889,138 @@ int ph_host_load_dir(ph_host *h, const char *dir, ph_error *err)
         files[n++] = path;
     }
     closedir(d);
-    struct ph_plug **list = rc == PH_OK ? calloc(n ? n : 1, sizeof *list) : NULL;
-    if (rc == PH_OK && !list)
-        rc = ph_set_error(err, PH_E_NOMEM, "out of memory");
-    if (rc == PH_OK) {
-        /* Sorted so that output and duplicate handling do not depend on the
-         * directory's order. All start at once; loading overlaps. */
+    if (rc == PH_OK)
         qsort(files, n, sizeof *files, by_name);
-        for (size_t i = 0; i < n && rc == PH_OK; i++)
-            if (spawn_new(h, files[i], &list[i]) < 0)
-                rc = ph_set_error(err, PH_E_NOMEM, "out of memory");
-        if (finish_loading(h, list, n, err) < 0)
-            rc = err ? err->status : PH_E_SYSTEM;
-    }
+    *out = files;
+    *count = n;
+    return rc;
+}
+
+static void free_files(char **files, size_t n)
+{
     for (size_t i = 0; i < n; i++)
         free(files[i]);
     free(files);
+}
+
+/* Starts files[i] for every i with want[i] (all when want is NULL), all at
+ * once so that loading overlaps, and waits for them. */
+static int load_files(struct ph_host *h, char **files, size_t n, const int *want, ph_error *err)
+{
+    int rc = PH_OK;
+    struct ph_plug **list = calloc(n ? n : 1, sizeof *list);
+    if (!list)
+        return ph_set_error(err, PH_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n && rc == PH_OK; i++)
+        if ((!want || want[i]) && spawn_new(h, files[i], &list[i]) < 0)
+            rc = ph_set_error(err, PH_E_NOMEM, "out of memory");
+    if (finish_loading(h, list, n, err) < 0)
+        rc = err ? err->status : PH_E_SYSTEM;
     free(list);
+    return rc;
+}
+
+int ph_host_load_dir(ph_host *h, const char *dir, ph_error *err)
+{
+    char **files;
+    size_t n;
+    int rc = scan_dir(dir, &files, &n, err);
+    if (rc == PH_OK)
+        rc = load_files(h, files, n, NULL, err);
+    free_files(files, n);
+    return rc;
+}
+
+/* Whether a plugin's file is still the one it was started from. */
+static int same_file(const struct ph_plug *p, const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && st.st_dev == p->file_dev && st.st_ino == p->file_ino &&
+           st.st_size == p->file_size && st.st_mtim.tv_sec == p->file_mtime.tv_sec &&
+           st.st_mtim.tv_nsec == p->file_mtime.tv_nsec;
+}
+
+static void drop_plugin(struct ph_host *h, struct ph_plug *p, const char *why)
+{
+    if (p->pid > 0) {
+        ph_plug_kill(p, PH_END_KILLED, json_pack("{s:s}", "reason", why));
+        ph_plug_on_exit(p);
+    }
+    /* Calls queued for a plugin that was down are answered too. */
+    for (struct ph_call *c = h->calls.next; c != &h->calls;) {
+        struct ph_call *next = c->next;
+        if (c->plug == p)
+            ph_call_finish(h, c, NULL,
+                           ph_call_error(p, c->method, PH_RPC_PLUGIN_NOT_LOADED, PH_END_KILLED,
+                                         NULL, "plugin %s was %s", p->name, why));
+        c = next;
+    }
+    struct ph_plug **pp = &h->plugs;
+    while (*pp && *pp != p)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = p->next;
+    ph_host_event(h,
+                  json_pack("{s:s,s:s,s:s}", "type", "unloaded", "plugin", p->name, "reason", why));
+    ph_plug_free(p);
+    ph_arm_timer(h);
+}
+
+int ph_host_reload_dir(ph_host *h, const char *dir, ph_error *err)
+{
+    char **files;
+    size_t n;
+    int rc = scan_dir(dir, &files, &n, err);
+    char *rdir = rc == PH_OK ? realpath(dir, NULL) : NULL;
+    int *want = rc == PH_OK ? calloc(n ? n : 1, sizeof *want) : NULL;
+    char **real = rc == PH_OK ? calloc(n ? n : 1, sizeof *real) : NULL;
+    if (rc == PH_OK && (!rdir || !want || !real))
+        rc = ph_set_error(err, PH_E_SYSTEM, "cannot resolve %s: %s", dir, strerror(errno));
+    for (size_t i = 0; rc == PH_OK && i < n; i++) {
+        real[i] = realpath(files[i], NULL);
+        want[i] = 1;
+    }
+    /* Removed or changed files: their plugins stop; changed ones start
+     * again below as new (their name may have changed too). Untouched
+     * plugins keep running. */
+    size_t rlen = rdir ? strlen(rdir) : 0;
+    for (struct ph_plug *p = h->plugs; rc == PH_OK && p;) {
+        struct ph_plug *next = p->next;
+        if (strncmp(p->file, rdir, rlen) != 0 || p->file[rlen] != '/' ||
+            strchr(p->file + rlen + 1, '/')) {
+            p = next;
+            continue;
+        }
+        size_t i = 0;
+        while (i < n && (!real[i] || strcmp(real[i], p->file) != 0))
+            i++;
+        if (i == n)
+            drop_plugin(h, p, "removed from the directory");
+        else if (!same_file(p, real[i]))
+            drop_plugin(h, p, "reloaded: its file changed");
+        else
+            want[i] = 0;
+        p = next;
+    }
+    if (rc == PH_OK) {
+        /* Earlier load errors of these files are replaced by this attempt. */
+        for (size_t i = json_array_size(h->load_errors); i-- > 0;) {
+            const char *f =
+                json_string_value(json_object_get(json_array_get(h->load_errors, i), "file"));
+            for (size_t k = 0; f && k < n; k++)
+                if (want[k] && real[k] && strcmp(real[k], f) == 0) {
+                    json_array_remove(h->load_errors, i);
+                    break;
+                }
+        }
+        rc = load_files(h, files, n, want, err);
+    }
+    for (size_t i = 0; real && i < n; i++)
+        free(real[i]);
+    free(real);
+    free(want);
+    free(rdir);
+    free_files(files, n);
     return rc;
 }
 

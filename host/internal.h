@@ -16,6 +16,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* Where the loader binds the plugin file inside its own root
  * (sandbox/namespaces.h says the same). */
@@ -73,6 +74,12 @@ struct ph_plug {
     json_t *hello;               /* owned; the handshake params */
     json_t *layers;              /* owned; from the loader's ph.sandbox message */
     struct ph_plug_settings set; /* resolved at each spawn */
+    /* The file as it was when first started, to tell a changed file on
+     * reload. */
+    dev_t file_dev;
+    ino_t file_ino;
+    off_t file_size;
+    struct timespec file_mtime;
     enum ph_plug_state state;
     pid_t pid;
     int pidfd, sock, notify_fd;

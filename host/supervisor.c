@@ -23,6 +23,7 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -184,6 +185,13 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     int pfd = probe ? -1 : ph_plug_open_checked(p->file, p->set.sha256, hash, err);
     if (pfd < 0 && !probe)
         return pfd;
+    struct stat fst;
+    if (pfd >= 0 && p->file_ino == 0 && fstat(pfd, &fst) == 0) {
+        p->file_dev = fst.st_dev;
+        p->file_ino = fst.st_ino;
+        p->file_size = fst.st_size;
+        p->file_mtime = fst.st_mtim;
+    }
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
         if (pfd >= 0)

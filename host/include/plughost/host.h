@@ -153,6 +153,13 @@ int ph_host_add_function(ph_host *host, const char *name, ph_hostfn_fn fn, void 
  * "load_error" event and skipped; the call fails only if dir cannot be read. */
 int ph_host_load_dir(ph_host *host, const char *dir, ph_error *err);
 
+/* Brings the plugins loaded from dir in line with it (what SIGHUP does in
+ * `plughost serve`): new files start, plugins whose file is gone stop,
+ * plugins whose file changed stop and start again from the new file, and
+ * untouched ones keep running undisturbed. Calls to a plugin that stops are
+ * answered with an error. Events: "unloaded", "started", "load_error". */
+int ph_host_reload_dir(ph_host *host, const char *dir, ph_error *err);
+
 /* Starts one plugin file and waits for its handshake. On failure the plugin
  * is not registered and err says why. If name_out is not NULL it receives the
  * plugin's name (borrowed, valid while the host lives). */
