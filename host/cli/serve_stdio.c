@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Blocking in spirit: stdout may share a non-blocking file description with
@@ -61,14 +62,35 @@ static void report_load_errors(ph_host *h)
     json_decref(d);
 }
 
-/* Returns how many SIGTERM/SIGINT arrived since the last call. */
-static int take_signals(int sfd)
+/* Returns how many SIGTERM/SIGINT arrived since the last call; *hup counts
+ * SIGHUPs. */
+static int take_signals(int sfd, int *hup)
 {
     struct signalfd_siginfo si;
     int n = 0;
-    while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
-        n++;
+    while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGHUP)
+            (*hup)++;
+        else
+            n++;
+    }
     return n;
+}
+
+/* SIGHUP: bring the plugins in line with the directory. */
+static void reload(ph_host *host, const char *path)
+{
+    struct stat st;
+    ph_error err;
+    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "plughost: SIGHUP: %s is not a directory; nothing to reload\n", path);
+        return;
+    }
+    if (ph_host_reload_dir(host, path, &err) < 0)
+        fprintf(stderr, "plughost: reload failed: %s\n", err.text);
+    else
+        fprintf(stderr, "plughost: reloaded %s\n", path);
+    report_load_errors(host);
 }
 
 int ph_cli_serve(const struct ph_cli_opts *o, const char *path)
@@ -82,6 +104,7 @@ int ph_cli_serve(const struct ph_cli_opts *o, const char *path)
     sigemptyset(&stop_set);
     sigaddset(&stop_set, SIGTERM);
     sigaddset(&stop_set, SIGINT);
+    sigaddset(&stop_set, SIGHUP);
     sigprocmask(SIG_BLOCK, &stop_set, NULL);
     int sfd = signalfd(-1, &stop_set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (sfd < 0) {
@@ -135,7 +158,10 @@ int ph_cli_serve(const struct ph_cli_opts *o, const char *path)
             fprintf(stderr, "plughost: poll: %s\n", strerror(errno));
             break;
         }
-        int got = (pf[2].revents & POLLIN) ? take_signals(sfd) : 0;
+        int hup = 0;
+        int got = (pf[2].revents & POLLIN) ? take_signals(sfd, &hup) : 0;
+        if (hup > 0 && signals == 0)
+            reload(host, path);
         if (got > 0) {
             if (signals == 0) {
                 fprintf(stderr, "plughost: stopping: %zu call(s) in flight\n",
