@@ -43,7 +43,7 @@ static const struct {
     U(call_timeout_ms, 1),    U(handshake_timeout_ms, 1),   U(cancel_grace_ms, 0),
     Z(max_message, 0),        Z(memory_limit, 1),           U(cpu_limit_s, 1),
     U(max_failures, 0),       U(failure_window_ms, 0),      U(cooldown_ms, 0),
-    U(restart_backoff_ms, 0), U(restart_backoff_max_ms, 0),
+    U(restart_backoff_ms, 0), U(restart_backoff_max_ms, 0), U(max_queue, 0),
 #undef U
 #undef Z
 };

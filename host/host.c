@@ -114,6 +114,8 @@ static void call_unlink(struct ph_host *h, struct ph_call *c)
 
 static void call_free(struct ph_call *c)
 {
+    if (c->plug)
+        c->plug->ncalls--;
     free(c->method);
     json_decref(c->params);
     json_decref(c->result);
@@ -205,11 +207,17 @@ int ph_host_call_async(ph_host *h, const char *plugin, const char *method, json_
     if (!ph_plug_has_method(p, method))
         return ph_set_error(err, PH_E_NOTFOUND, "plugin \"%s\" has no method \"%s\"", plugin,
                             method);
+    if (p->ncalls >= h->opt.max_queue)
+        return ph_set_error(err, PH_E_BUSY,
+                            "plugin \"%s\" has %u calls queued or in flight (max_queue); "
+                            "try again when some are answered",
+                            plugin, p->ncalls);
     struct ph_call *c = calloc(1, sizeof *c);
     if (!c || !(c->method = strdup(method))) {
         free(c);
         return ph_set_error(err, PH_E_NOMEM, "out of memory");
     }
+    p->ncalls++;
     c->id = ++h->next_call_id;
     c->plug = p;
     c->params = params ? json_incref(params) : NULL;
@@ -569,6 +577,8 @@ int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
         h->opt.handshake_timeout_ms = 5000;
     if (!h->opt.cancel_grace_ms)
         h->opt.cancel_grace_ms = 2000;
+    if (!h->opt.max_queue)
+        h->opt.max_queue = 1024;
     if (!h->opt.max_failures)
         h->opt.max_failures = 5;
     if (!h->opt.failure_window_ms)

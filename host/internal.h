@@ -95,6 +95,7 @@ struct ph_plug {
     json_t *cause_data;    /* owned */
     json_t *setup_failure; /* owned; from ph.setup_failed */
     unsigned restarts;
+    unsigned ncalls;          /* calls queued or in flight; bounded by max_queue */
     unsigned recent_failures; /* abnormal ends since window_start_ms */
     uint64_t window_start_ms;
     uint64_t restart_at_ms;    /* backoff: no respawn before this */

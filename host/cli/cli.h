@@ -28,6 +28,7 @@ struct ph_cli_opts {
     int json;
     int framing;         /* serve: enum ph_framing (framing.h); 0 is auto */
     size_t max_inflight; /* serve: 0 is PH_SERVE_MAX_INFLIGHT */
+    int mcp;             /* serve: Model Context Protocol instead of plain JSON-RPC */
 };
 
 /* Prints host events (logs, traces, endings) on stderr, labelled. */

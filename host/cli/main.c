@@ -26,6 +26,8 @@ static const char usage[] =
     "                                 PLUGIN.METHOD; one message a line, or LSP\n"
     "                                 Content-Length framing (see --framing);\n"
     "                                 SIGTERM/SIGINT: finish the calls in flight, exit 0\n"
+    "  serve --mcp DIR                a Model Context Protocol server on stdin/stdout:\n"
+    "                                 every PLUGIN.METHOD is the tool PLUGIN__METHOD\n"
     "  check-config FILE              validate an operator configuration file\n"
     "  doctor [--json]                which sandbox layers this machine gives plugins,\n"
     "                                 proven by a probe that must be refused and named\n"
@@ -43,6 +45,7 @@ static const char usage[] =
     "  --json            machine-readable output (list)\n"
     "  --framing=MODE    serve: line, lsp or auto (default: lsp if the input starts\n"
     "                    with a Content- header, else line)\n"
+    "  --mcp             serve: speak MCP (newline-delimited JSON-RPC), see serve\n"
     "  --max-inflight N  serve: client calls in flight before stdin is no longer\n"
     "                    read until answers drain (default 1024)\n"
     "  --help, --version\n"
@@ -390,6 +393,8 @@ int main(int argc, char **argv)
             o.host.trace = 1;
         } else if (strcmp(a, "--json") == 0) {
             o.json = 1;
+        } else if (strcmp(a, "--mcp") == 0) {
+            o.mcp = 1;
         } else if (strcmp(a, "--config") == 0) {
             ph_error cerr;
             json_decref(o.host.config);
@@ -460,6 +465,10 @@ int main(int argc, char **argv)
     } else if (strcmp(rest[0], "serve") == 0) {
         if (nrest != 2) {
             fputs(usage, stderr);
+            rc = PH_EXIT_USAGE;
+        } else if (o.mcp && o.framing == PH_FRAMING_LSP) {
+            /* MCP's stdio transport is defined with lines only. */
+            fprintf(stderr, "plughost: --mcp speaks one message a line; --framing=lsp conflicts\n");
             rc = PH_EXIT_USAGE;
         } else {
             rc = ph_cli_serve(&o, rest[1]);

@@ -112,5 +112,22 @@ int main(int argc, char **argv)
     json_decref(d);
     CHECK(ph_host_pending(h) == 0);
     ph_host_free(h);
+
+    /* A plugin's queue is bounded: past max_queue a call is refused at once
+     * (PH_E_BUSY), and the bound frees up as answers come. */
+    ph_host_options q = {.max_queue = 2, .call_timeout_ms = 300};
+    CHECK(ph_host_new(&q, &h, &err) == PH_OK);
+    CHECK(ph_host_load_file(h, argv[1], NULL, &err) == PH_OK);
+    CHECK(ph_host_call_async(h, "crashy", "hang", NULL, NULL, NULL, NULL, &err) == PH_OK);
+    CHECK(ph_host_call_async(h, "crashy", "ok", NULL, NULL, NULL, NULL, &err) == PH_OK);
+    int busy = ph_host_call_async(h, "crashy", "ok", NULL, NULL, NULL, NULL, &err);
+    CHECKF(busy == PH_E_BUSY && strstr(err.text, "max_queue"), "third call refused: %d %s", busy,
+           err.text);
+    while (ph_host_pending(h) > 0)
+        ph_host_process(h, 100, &err);
+    e = call(h, "ok");
+    CHECKF(!e, "queue drained: calls accepted again");
+    json_decref(e);
+    ph_host_free(h);
     return ph_t_summary("test_supervision");
 }

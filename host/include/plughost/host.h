@@ -74,6 +74,7 @@ enum ph_status {
     PH_E_NOTFOUND = -4, /* unknown plugin or method */
     PH_E_PLUGIN = -5,   /* the plugin failed the call; see rpc_error */
     PH_E_TIMEOUT = -6,
+    PH_E_BUSY = -7,      /* a bound was reached (max_queue); try again later */
 };
 
 typedef struct ph_error {
@@ -95,6 +96,7 @@ typedef struct ph_host_options {
     unsigned call_timeout_ms;      /* 0: default 30000 */
     unsigned handshake_timeout_ms; /* 0: default 5000 */
     unsigned cancel_grace_ms;      /* after a cancel, before a kill; 0: 2000 */
+    unsigned max_queue;            /* calls queued or in flight per plugin; 0: 1024 */
     size_t max_message;            /* bytes; 0: default 64 MiB */
     size_t memory_limit;           /* RLIMIT_AS per plugin; 0: default 1 GiB */
     unsigned cpu_limit_s;          /* RLIMIT_CPU per plugin; 0: default 60 s */
