@@ -27,6 +27,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
+#include <malloc.h>
 #include <math.h>
 #include <sched.h>
 #include <signal.h>
@@ -36,13 +37,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sched.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <plughost/host.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
 
 #ifndef PH_BENCH_SPAWN_CHILD
 #define PH_BENCH_SPAWN_CHILD ""
@@ -52,6 +62,12 @@
 #endif
 #ifndef PH_BENCH_LOADER
 #define PH_BENCH_LOADER ""
+#endif
+#ifndef PH_BENCH_MULTI_PLUGIN
+#define PH_BENCH_MULTI_PLUGIN ""
+#endif
+#ifndef PH_BENCH_PLUGHOST
+#define PH_BENCH_PLUGHOST ""
 #endif
 #ifndef PH_BENCH_HAVE_HOST
 #define PH_BENCH_HAVE_HOST 1
@@ -244,16 +260,21 @@ static json_t *make_params(void)
     return p;
 }
 
-static char *encode_request(json_t *params, uint64_t id, size_t *len)
+static char *encode_method(const char *method, json_t *params, uint64_t id, size_t *len)
 {
     json_t *req = json_pack("{s:s, s:I, s:s, s:O}", "jsonrpc", "2.0", "id", (json_int_t)id,
-                            "method", "echo", "params", params);
+                            "method", method, "params", params);
     char *s = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
     if (!s)
         die("encode request");
     *len = strlen(s);
     return s;
+}
+
+static char *encode_request(json_t *params, uint64_t id, size_t *len)
+{
+    return encode_method("echo", params, id, len);
 }
 
 /* Decodes a response and checks it answers id with params; the check is part
@@ -411,17 +432,27 @@ static void inproc_call(json_t *params, samples *s)
  * blocking receive it takes every answer already queued before topping the
  * window up, as an event loop like the host's would; receiving one and
  * sending one would make the floor pay more syscalls than plughost. */
-static double json_pipelined(int fd, char *buf, json_t *params, size_t calls, uint64_t *next_id)
+static double json_pipelined(int fd, char *buf, json_t *params, size_t calls, size_t depth,
+                             uint64_t *next_id)
 {
     uint64_t first = *next_id, sent = 0, got = 0;
+    char *pend = NULL; /* encoded but refused by a full socket: sent later */
+    size_t plen = 0;
     uint64_t t0 = now_ns();
     while (got < calls) {
-        while (sent < calls && sent - got < PIPE_DEPTH) {
-            size_t len;
-            char *req = encode_request(params, first + sent, &len);
-            if (send(fd, req, len, 0) != (ssize_t)len)
+        /* Non-blocking: deep windows overflow the socket buffers, and a
+         * blocked sender whose peer is blocked sending answers back would
+         * deadlock. */
+        while (sent < calls && sent - got < depth) {
+            if (!pend)
+                pend = encode_request(params, first + sent, &plen);
+            ssize_t n = send(fd, pend, plen, MSG_DONTWAIT);
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && sent > got)
+                break;
+            if (n != (ssize_t)plen)
                 die("pipelined send: %s", strerror(errno));
-            free(req);
+            free(pend);
+            pend = NULL;
             sent++;
         }
         int flags = 0;
@@ -436,6 +467,7 @@ static double json_pipelined(int fd, char *buf, json_t *params, size_t calls, ui
         }
     }
     uint64_t t1 = now_ns();
+    free(pend);
     *next_id = first + calls;
     return (double)(t1 - t0) / (double)calls;
 }
@@ -568,7 +600,8 @@ static void on_pipe_done(void *ud, uint64_t call_id, json_t *result, json_t *err
 /* (e) plughost: PIPE_DEPTH ph_host_call_async in flight, topped up between
  * ph_host_process() runs rather than from the callback, so the figure does
  * not depend on whether the host tolerates re-entrant calls. */
-static double host_pipelined(ph_host *h, const char *name, json_t *params, size_t calls)
+static double host_pipelined_n(ph_host *h, const char *const *names, size_t nnames, json_t *params,
+                               size_t calls, size_t depth)
 {
     struct pipe_state st = {.params = params};
     size_t issued = 0;
@@ -576,8 +609,9 @@ static double host_pipelined(ph_host *h, const char *name, json_t *params, size_
     ph_error e = {0};
     uint64_t t0 = now_ns();
     while (st.done + st.failed < calls) {
-        while (issued < calls && issued - (st.done + st.failed) < PIPE_DEPTH) {
-            if (ph_host_call_async(h, name, "echo", params, on_pipe_done, &st, NULL, &e) != PH_OK) {
+        while (issued < calls && issued - (st.done + st.failed) < depth) {
+            if (ph_host_call_async(h, names[issued % nnames], "echo", params, on_pipe_done, &st,
+                                   NULL, &e) != PH_OK) {
                 snprintf(host_problem, sizeof host_problem, "ph_host_call_async: %s", e.text);
                 return NAN;
             }
@@ -602,6 +636,11 @@ static double host_pipelined(ph_host *h, const char *name, json_t *params, size_
         return NAN;
     }
     return (double)(t1 - t0) / (double)calls;
+}
+
+static double host_pipelined(ph_host *h, const char *name, json_t *params, size_t calls)
+{
+    return host_pipelined_n(h, &name, 1, params, calls, PIPE_DEPTH);
 }
 
 /* ---------------------------------------------------------------- report */
@@ -642,12 +681,15 @@ static void fmt_ns(double ns, char *out, size_t len)
         snprintf(out, len, "%.0f ns", ns);
 }
 
+static FILE *detail; /* per-placement tables and sweeps; stdout unless --details */
+
 static void print_table(const char *placement, const char *note)
 {
-    printf("\n== %s ==\n", placement);
+    FILE *o = detail;
+    fprintf(o, "\n== %s ==\n", placement);
     if (note && note[0])
-        printf("   %s\n", note);
-    printf("%-34s %11s   %-28s %11s %7s\n", "figure", "value", "floor", "floor value", "ratio");
+        fprintf(o, "   %s\n", note);
+    fprintf(o, "%-34s %11s   %-28s %11s %7s\n", "figure", "value", "floor", "floor value", "ratio");
     for (size_t i = 0; i < nrows; i++) {
         struct row *r = &rows[i];
         if (strcmp(r->placement, placement) != 0)
@@ -657,10 +699,10 @@ static void print_table(const char *placement, const char *note)
         fmt_ns(r->floor_value, fv, sizeof fv);
         if (!isnan(r->value) && !isnan(r->floor_value) && r->floor_value > 0)
             snprintf(ratio, sizeof ratio, "%.2fx", r->value / r->floor_value);
-        printf("%-34s %11s   %-28s %11s %7s\n", r->figure, v, r->floor[0] ? r->floor : "-",
-               r->floor[0] ? fv : "", r->floor[0] ? ratio : "");
+        fprintf(o, "%-34s %11s   %-28s %11s %7s\n", r->figure, v, r->floor[0] ? r->floor : "-",
+                r->floor[0] ? fv : "", r->floor[0] ? ratio : "");
     }
-    fflush(stdout);
+    fflush(o);
 }
 
 static void write_csv(void)
@@ -682,12 +724,219 @@ static void write_csv(void)
     fclose(f);
 }
 
+/* ------------------------------------------------------ plughost serve */
+
+/* `plughost serve` driven as a client would: one JSON-RPC request per line on
+ * its stdin, one answer per line on its stdout. Client -> serve -> plugin
+ * and back: two hops, four messages, two encodes and two decodes more than
+ * the library call. */
+struct serve_proc {
+    pid_t pid;
+    int to, from; /* its stdin, its stdout */
+    char *buf;
+    size_t len, cap;
+};
+
+static const char *plughost_path;
+
+static bool serve_start(struct serve_proc *sp, const cpu_set_t *mask)
+{
+    int in[2], out[2];
+    *sp = (struct serve_proc){.pid = -1, .to = -1, .from = -1};
+    if (!plughost_path || access(plughost_path, X_OK) != 0)
+        return false;
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0)
+        die("pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        if (sched_setaffinity(0, sizeof *mask, mask) != 0 || dup2(in[0], 0) < 0 ||
+            dup2(out[1], 1) < 0)
+            _exit(126);
+        execl(plughost_path, "plughost", "serve", "--framing=line", cfg.plugin_file, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    sp->pid = pid;
+    sp->to = in[1];
+    sp->from = out[0];
+    sp->cap = 1 << 16;
+    sp->buf = malloc(sp->cap);
+    if (!sp->buf)
+        die("out of memory");
+    return true;
+}
+
+/* Returns the length of the next line (without '\n') at sp->buf, or -1. */
+static ssize_t serve_line(struct serve_proc *sp)
+{
+    for (;;) {
+        char *nl = memchr(sp->buf, '\n', sp->len);
+        if (nl)
+            return nl - sp->buf;
+        if (sp->len == sp->cap) {
+            sp->cap *= 2;
+            sp->buf = realloc(sp->buf, sp->cap);
+            if (!sp->buf)
+                die("out of memory");
+        }
+        ssize_t n = read(sp->from, sp->buf + sp->len, sp->cap - sp->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        sp->len += (size_t)n;
+    }
+}
+
+static void serve_consume(struct serve_proc *sp, size_t linelen)
+{
+    sp->len -= linelen + 1;
+    memmove(sp->buf, sp->buf + linelen + 1, sp->len);
+}
+
+static int serve_rtt(struct serve_proc *sp, json_t *params, uint64_t id, samples *s)
+{
+    uint64_t t0 = now_ns();
+    size_t len;
+    char *req = encode_method("echo.echo", params, id, &len);
+    struct iovec iov[2] = {{req, len}, {"\n", 1}};
+    ssize_t w = writev(sp->to, iov, 2);
+    free(req);
+    if (w != (ssize_t)len + 1)
+        return -1;
+    ssize_t n = serve_line(sp);
+    if (n < 0 || check_response(sp->buf, (size_t)n, id, params) != 0)
+        return -1;
+    serve_consume(sp, (size_t)n);
+    uint64_t t1 = now_ns();
+    if (s)
+        samples_add(s, t1 - t0);
+    return 0;
+}
+
+static pid_t serve_plugin_pid(pid_t serve)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)serve, (int)serve);
+    FILE *f = fopen(path, "r");
+    int pid = -1;
+    if (f) {
+        if (fscanf(f, "%d", &pid) != 1)
+            pid = -1;
+        fclose(f);
+    }
+    return (pid_t)pid;
+}
+
+static void serve_stop(struct serve_proc *sp)
+{
+    if (sp->pid <= 0)
+        return;
+    close(sp->to); /* end of input: serve answers what is pending and exits */
+    close(sp->from);
+    int st;
+    while (waitpid(sp->pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    free(sp->buf);
+    sp->pid = -1;
+}
+
+/* ------------------------------------------------------------- summary */
+
+/* The one table bench/run prints: each figure with its floor, the ratio and
+ * the issue's target. */
+struct sum {
+    char figure[56], value[24], floor[24], ratio[12], target[20];
+    const char *met;
+};
+
+static struct sum sums[64];
+static size_t nsums;
+
+static void fmt_val(double v, const char *unit, char *out, size_t len)
+{
+    if (isnan(v))
+        snprintf(out, len, "-");
+    else if (strcmp(unit, "ns") == 0)
+        fmt_ns(v, out, len);
+    else if (strcmp(unit, "/s") == 0)
+        snprintf(out, len, v >= 1e6 ? "%.2fM/s" : "%.0fk/s", v >= 1e6 ? v / 1e6 : v / 1e3);
+    else if (strcmp(unit, "MB/s") == 0)
+        snprintf(out, len, "%.0f MB/s", v / 1e6);
+    else
+        snprintf(out, len, "%.0f %s", v, unit);
+}
+
+/* op '<': met when cmp <= target; '>': met when cmp >= target; 0: no target.
+ * cmp is the ratio when there is a floor, else the value itself. */
+static void add_sum(const char *fig, double v, double fv, const char *unit, char op, double target,
+                    const char *tstr)
+{
+    if (nsums == sizeof sums / sizeof sums[0])
+        return;
+    struct sum *s = &sums[nsums++];
+    snprintf(s->figure, sizeof s->figure, "%s", fig);
+    fmt_val(v, unit, s->value, sizeof s->value);
+    double ratio = NAN;
+    if (!isnan(fv)) {
+        fmt_val(fv, unit, s->floor, sizeof s->floor);
+        ratio = v / fv;
+        /* For rates the ratio is value/floor too: higher is better there. */
+        snprintf(s->ratio, sizeof s->ratio, isnan(ratio) ? "-" : "%.2fx", ratio);
+    } else {
+        snprintf(s->floor, sizeof s->floor, "-");
+        snprintf(s->ratio, sizeof s->ratio, "-");
+    }
+    snprintf(s->target, sizeof s->target, "%s", tstr ? tstr : "-");
+    double cmp = isnan(fv) ? v : ratio;
+    if (!op)
+        s->met = "-";
+    else if (isnan(cmp))
+        s->met = "MISSING";
+    else
+        s->met = (op == '<' ? cmp <= target : cmp >= target) ? "yes" : "NO";
+}
+
+static void add_sum_text(const char *fig, const char *value, const char *tstr, const char *met)
+{
+    if (nsums == sizeof sums / sizeof sums[0])
+        return;
+    struct sum *s = &sums[nsums++];
+    snprintf(s->figure, sizeof s->figure, "%s", fig);
+    snprintf(s->value, sizeof s->value, "%s", value);
+    snprintf(s->floor, sizeof s->floor, "-");
+    snprintf(s->ratio, sizeof s->ratio, "-");
+    snprintf(s->target, sizeof s->target, "%s", tstr);
+    s->met = met;
+}
+
+static void print_summary(FILE *o, bool md)
+{
+    if (md) {
+        fprintf(o,
+                "| figure | value | floor | ratio | target | met? |\n|---|---|---|---|---|---|\n");
+        for (size_t i = 0; i < nsums; i++)
+            fprintf(o, "| %s | %s | %s | %s | %s | %s |\n", sums[i].figure, sums[i].value,
+                    sums[i].floor, sums[i].ratio, sums[i].target, sums[i].met);
+        return;
+    }
+    fprintf(o, "%-46s %12s %12s %8s %14s %s\n", "figure", "value", "floor", "ratio", "target",
+            "met?");
+    for (size_t i = 0; i < nsums; i++)
+        fprintf(o, "%-46s %12s %12s %8s %14s %s\n", sums[i].figure, sums[i].value, sums[i].floor,
+                sums[i].ratio, sums[i].target, sums[i].met);
+    fflush(o);
+}
+
 /* --------------------------------------------------------- one placement */
 
 static void run_placement(const struct placement *pl, json_t *params)
 {
-    samples raw = {0}, js = {0}, inp = {0}, hc = {0}, sp_floor = {0}, sp_host = {0};
-    char note[600] = "";
+    samples raw = {0}, js = {0}, inp = {0}, hc = {0}, sp_floor = {0}, sp_host = {0}, sv = {0};
+    char note[1400] = "";
     char *buf = malloc(MSG_MAX);
     if (!buf)
         die("out of memory");
@@ -695,6 +944,14 @@ static void run_placement(const struct placement *pl, json_t *params)
 
     set_self(&pl->host);
     struct floor_proc fp = floor_start(&pl->child);
+    /* serve (and the plugin it starts, which inherits its mask) sits where
+     * the floor's server does: the client is the benchmark. */
+    struct serve_proc sp;
+    bool serving = host_ok && serve_start(&sp, &pl->child);
+    char serve_problem[200] = "";
+    if (!serving)
+        snprintf(serve_problem, sizeof serve_problem, "plughost serve not run (%s)",
+                 plughost_path ? plughost_path : "no path");
 
     /* The plugin inherits the host's mask when it is started. For two cores
      * it starts on both and is then moved to its own core by pid; if that is
@@ -741,6 +998,21 @@ static void run_placement(const struct placement *pl, json_t *params)
             ph_host_free(h);
             h = NULL;
         }
+        if (serving && serve_rtt(&sp, params, id++, NULL) != 0) {
+            snprintf(serve_problem, sizeof serve_problem, "plughost serve: bad or no answer");
+            serve_stop(&sp);
+            serving = false;
+        }
+    }
+    if (serving) {
+        pid_t sp_plugin = serve_plugin_pid(sp.pid);
+        cpu_set_t got;
+        char m[64] = "?";
+        if (sp_plugin > 0 && sched_getaffinity(sp_plugin, sizeof got, &got) == 0)
+            mask_str(&got, m, sizeof m);
+        size_t used = strlen(note);
+        snprintf(note + used, sizeof note - used, "%sserve: pid %d, its plugin pid %d cpus {%s}",
+                 used ? "\n   " : "", (int)sp.pid, (int)sp_plugin, m);
     }
 
     /* Interleaved rounds: a slow spell of the machine lands on floor and
@@ -758,18 +1030,26 @@ static void run_placement(const struct placement *pl, json_t *params)
                 ph_host_free(h);
                 h = NULL;
             }
+        for (size_t i = 0; serving && i < per; i++)
+            if (serve_rtt(&sp, params, id++, &sv) != 0) {
+                snprintf(serve_problem, sizeof serve_problem, "plughost serve: bad or no answer");
+                serve_stop(&sp);
+                serving = false;
+            }
     }
+    if (serving)
+        serve_stop(&sp);
 
     /* (e): median over rounds of time per call, floor and host alternating */
     double fl_pipe[32], ho_pipe[32];
     size_t npipe = cfg.pipe_rounds < 32 ? cfg.pipe_rounds : 32, nho = 0;
-    json_pipelined(fp.fd, buf, params, PIPE_DEPTH * 4, &id);
+    json_pipelined(fp.fd, buf, params, PIPE_DEPTH * 4, PIPE_DEPTH, &id);
     if (h && isnan(host_pipelined(h, name, params, PIPE_DEPTH * 4))) {
         ph_host_free(h);
         h = NULL;
     }
     for (size_t r = 0; r < npipe; r++) {
-        fl_pipe[r] = json_pipelined(fp.fd, buf, params, cfg.pipe_calls, &id);
+        fl_pipe[r] = json_pipelined(fp.fd, buf, params, cfg.pipe_calls, PIPE_DEPTH, &id);
         if (h) {
             double v = host_pipelined(h, name, params, cfg.pipe_calls);
             if (isnan(v)) {
@@ -833,6 +1113,9 @@ static void run_placement(const struct placement *pl, json_t *params)
     add_row(p, "c in-process echo p99", pct(&inp, 99), NULL, 0);
     add_row(p, "d plughost call p50", hc50, "b JSON RTT p50", js50);
     add_row(p, "d plughost call p99", hc99, "b JSON RTT p99", js99);
+    double sv50 = pct(&sv, 50), sv99 = pct(&sv, 99);
+    add_row(p, "g serve two-hop p50", sv50, "b JSON RTT p50", js50);
+    add_row(p, "g serve two-hop p99", sv99, "b JSON RTT p99", js99);
     add_row(p, "d plughost call p50 (vs raw)", hc50, "a raw RTT p50", raw50);
     add_row(p, "d plughost call p50 (vs in-proc)", hc50, "c in-process echo p50", pct(&inp, 50));
     add_row(p, "e plughost x64 pipelined /call", ho_med, "e JSON x64 pipelined /call", fl_med);
@@ -847,6 +1130,10 @@ static void run_placement(const struct placement *pl, json_t *params)
                  "cores), so these ratios can swing; trust the pinned ones",
                  used ? "\n   " : "");
     }
+    if (serve_problem[0]) {
+        size_t used = strlen(note);
+        snprintf(note + used, sizeof note - used, "%s%s", used ? "\n   " : "", serve_problem);
+    }
     if (host_problem[0]) {
         size_t used = strlen(note);
         snprintf(note + used, sizeof note - used, "%sPLUGHOST FIGURES MISSING: %s",
@@ -854,13 +1141,596 @@ static void run_placement(const struct placement *pl, json_t *params)
     }
     print_table(p, note);
 
+    static const char *const short_name[] = {"one core", "two cores", "unpinned"};
+    const char *k = short_name[pl->kind];
+    char fig[64];
+    bool one = pl->kind == PL_ONE;
+    snprintf(fig, sizeof fig, "echo call p50, %s", k);
+    add_sum(fig, hc50, js50, "ns", '<', 1.25, "<=1.25x JSON");
+    snprintf(fig, sizeof fig, "echo call p99, %s", k);
+    add_sum(fig, hc99, js99, "ns", '<', 1.5, "<=1.50x JSON");
+    snprintf(fig, sizeof fig, "serve two-hop p50, %s", k);
+    add_sum(fig, sv50, js50, "ns", one ? '<' : 0, 1.8, one ? "<=1.80x JSON" : "(one core)");
+    snprintf(fig, sizeof fig, "serve two-hop p99, %s", k);
+    add_sum(fig, sv99, js99, "ns", one ? '<' : 0, 2.2, one ? "<=2.20x JSON" : "(one core)");
+    snprintf(fig, sizeof fig, "pipelined x64 calls/s, %s", k);
+    add_sum(fig, 1e9 / ho_med, 1e9 / fl_med, "/s", '>', 0.8, ">=0.80x JSON");
+    snprintf(fig, sizeof fig, "spawn to ready p50, %s", k);
+    add_sum(fig, pct(&sp_host, 50), pct(&sp_floor, 50), "ns", '<', 1.5, "<=1.50x fork+exec");
+
     samples_free(&raw);
     samples_free(&js);
     samples_free(&inp);
     samples_free(&hc);
     samples_free(&sp_floor);
     samples_free(&sp_host);
+    samples_free(&sv);
     free(buf);
+}
+
+/* ---------------------------------------------------- proc accounting */
+
+struct proc_use {
+    long long ticks;    /* utime + stime */
+    long long switches; /* voluntary + involuntary context switches */
+    long long pss_kib;  /* from smaps_rollup */
+    long long priv_kib; /* Private_Clean + Private_Dirty */
+    long long rss_kib;  /* VmRSS */
+};
+
+static long long status_field(const char *text, const char *key)
+{
+    const char *p = strstr(text, key);
+    return p ? atoll(p + strlen(key)) : 0;
+}
+
+static int read_text(const char *path, char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, len - 1);
+    close(fd);
+    if (n < 0)
+        return -1;
+    buf[n] = 0;
+    return 0;
+}
+
+static int proc_use(pid_t pid, bool memory, struct proc_use *u)
+{
+    char path[64], buf[4096];
+    *u = (struct proc_use){0};
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    if (read_text(path, buf, sizeof buf) < 0)
+        return -1;
+    const char *rp = strrchr(buf, ')');
+    unsigned long long ut = 0, st = 0;
+    /* fields after the command: state ppid pgrp session tty tpgid flags
+     * minflt cminflt majflt cmajflt utime stime */
+    if (!rp ||
+        sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    u->ticks = (long long)(ut + st);
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    if (read_text(path, buf, sizeof buf) < 0)
+        return -1;
+    u->switches = status_field(buf, "\nvoluntary_ctxt_switches:") +
+                  status_field(buf, "\nnonvoluntary_ctxt_switches:");
+    u->rss_kib = status_field(buf, "\nVmRSS:");
+    if (!memory)
+        return 0;
+    snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
+    if (read_text(path, buf, sizeof buf) < 0)
+        return -1;
+    u->pss_kib = status_field(buf, "\nPss:");
+    u->priv_kib = status_field(buf, "\nPrivate_Clean:") + status_field(buf, "\nPrivate_Dirty:");
+    return 0;
+}
+
+/* Pids of the host's plugins, in describe() order. */
+static size_t plugin_pids(ph_host *h, pid_t *out, size_t max)
+{
+    json_t *d = ph_host_describe(h);
+    size_t n = 0, i;
+    json_t *p;
+    json_array_foreach(json_object_get(d, "plugins"), i, p)
+    {
+        json_t *jp = json_object_get(p, "pid");
+        if (n < max && json_is_integer(jp) && json_integer_value(jp) > 0)
+            out[n++] = (pid_t)json_integer_value(jp);
+    }
+    json_decref(d);
+    return n;
+}
+
+/* ---------------------------------------------------- many plugins */
+
+struct scale_cfg {
+    size_t max_plugins; /* 1000 full, 10 quick */
+    unsigned idle_s;
+    size_t payload_max;
+    size_t layer_reps;
+};
+
+static struct scale_cfg scfg = {
+    .max_plugins = 1000, .idle_s = 10, .payload_max = 16u << 20, .layer_reps = 30};
+static const char *multi_plugin = "";
+static const char *out_dir;
+
+/* Plugins started at once by one ph_host_load_dir(). More than about 16
+ * fail today: every loader passes its seccomp listener to the host with
+ * SCM_RIGHTS, the kernel caps descriptors in flight per user at the
+ * sender's RLIMIT_NOFILE (16 in the loader), and all plugins are one user,
+ * so sendmsg fails with ETOOMANYREFS ("cannot hand the listener to the
+ * host"). See docs/performance.md. */
+#define LOAD_BATCH 8
+
+/* A directory of n copies of phbench00000.so, each renamed inside (the
+ * 12-byte name) and outside (NAMEnnnnn.so), so n plugins load side by side;
+ * in subdirectories of LOAD_BATCH, each one ph_host_load_dir(). */
+static char *make_plugin_dir(size_t n)
+{
+    static char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "/tmp/ph_bench.%d.%zu", (int)getpid(), n);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        die("mkdir %s: %s", dir, strerror(errno));
+    FILE *f = fopen(multi_plugin, "rb");
+    if (!f)
+        die("%s: %s", multi_plugin, strerror(errno));
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    rewind(f);
+    char *img = malloc((size_t)len);
+    if (!img || fread(img, 1, (size_t)len, f) != (size_t)len)
+        die("read %s", multi_plugin);
+    fclose(f);
+    static const char tag[] = "phbench00000";
+    char *at = memmem(img, (size_t)len, tag, sizeof tag); /* with its NUL */
+    if (!at)
+        die("%s: name placeholder not found", multi_plugin);
+    for (size_t i = 1; i <= n; i++) {
+        char name[32], path[PATH_MAX + 64];
+        snprintf(name, sizeof name, "phbench%05zu", i);
+        memcpy(at, name, 12);
+        snprintf(path, sizeof path, "%s/%03zu", dir, (i - 1) / LOAD_BATCH);
+        if (mkdir(path, 0700) != 0 && errno != EEXIST)
+            die("mkdir %s: %s", path, strerror(errno));
+        snprintf(path, sizeof path, "%s/%03zu/%s.so", dir, (i - 1) / LOAD_BATCH, name);
+        FILE *o = fopen(path, "wb");
+        if (!o || fwrite(img, 1, (size_t)len, o) != (size_t)len || fclose(o) != 0)
+            die("write %s", path);
+    }
+    free(img);
+    return dir;
+}
+
+static void remove_plugin_dir(const char *dir, size_t n)
+{
+    for (size_t i = 1; i <= n; i++) {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/%03zu/phbench%05zu.so", dir, (i - 1) / LOAD_BATCH, i);
+        unlink(path);
+        if (i % LOAD_BATCH == 0 || i == n) {
+            snprintf(path, sizeof path, "%s/%03zu", dir, (i - 1) / LOAD_BATCH);
+            rmdir(path);
+        }
+    }
+    rmdir(dir);
+}
+
+static FILE *dat_open(const char *name)
+{
+    if (!out_dir)
+        return NULL;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", out_dir, name);
+    return fopen(path, "w");
+}
+
+struct scale_point {
+    size_t n;
+    double load_ms, pss_kib, priv_kib, host_kib, rss_kib;
+};
+
+/* Loads n plugins into a fresh host; fills the point; returns the host. */
+static ph_host *scale_load(size_t n, struct scale_point *pt, char **dir_out)
+{
+    ph_host_options opts = {0};
+    opts.loader_path = cfg.loader && cfg.loader[0] ? cfg.loader : NULL;
+    ph_host *h = NULL;
+    ph_error e = {0};
+    *pt = (struct scale_point){
+        .n = n, .load_ms = NAN, .pss_kib = NAN, .priv_kib = NAN, .host_kib = NAN};
+    char *dir = make_plugin_dir(n);
+    *dir_out = dir;
+    struct proc_use before, after;
+    proc_use(getpid(), false, &before);
+    struct mallinfo2 m0 = mallinfo2();
+    if (ph_host_new(&opts, &h, &e) != PH_OK) {
+        fprintf(stderr, "ph_bench: ph_host_new: %s\n", e.text);
+        return NULL;
+    }
+    ph_host_set_event_handler(h, on_event, NULL);
+    uint64_t t0 = now_ns();
+    int rc = PH_OK;
+    for (size_t b = 0; rc == PH_OK && b * LOAD_BATCH < n; b++) {
+        char sub[PATH_MAX + 16];
+        snprintf(sub, sizeof sub, "%s/%03zu", dir, b);
+        rc = ph_host_load_dir(h, sub, &e);
+    }
+    uint64_t t1 = now_ns();
+    pid_t *pids = calloc(n, sizeof *pids);
+    size_t got = pids ? plugin_pids(h, pids, n) : 0;
+    if (rc != PH_OK || got != n) {
+        fprintf(stderr, "ph_bench: %zu plugins: %zu loaded (%s)\n", n, got,
+                rc != PH_OK ? e.text : "see host events above");
+        free(pids);
+        ph_host_free(h);
+        return NULL;
+    }
+    proc_use(getpid(), false, &after);
+    struct mallinfo2 m1 = mallinfo2();
+    pt->load_ms = (double)(t1 - t0) / 1e6;
+    /* heap in use (what the host keeps), and the RSS it shows up in */
+    pt->host_kib = ((double)m1.uordblks - (double)m0.uordblks) / 1024.0 / (double)n;
+    pt->rss_kib = (double)(after.rss_kib - before.rss_kib) / (double)n;
+    double pss = 0, priv = 0;
+    for (size_t i = 0; i < got; i++) {
+        struct proc_use u;
+        if (proc_use(pids[i], true, &u) == 0) {
+            pss += (double)u.pss_kib;
+            priv += (double)u.priv_kib;
+        }
+    }
+    pt->pss_kib = pss / (double)got;
+    pt->priv_kib = priv / (double)got;
+    free(pids);
+    return h;
+}
+
+/* Idle: nothing asked of the host or its plugins for idle_s seconds; how
+ * often does anything wake up? */
+static void idle_check(ph_host *h, size_t n)
+{
+    pid_t *pids = calloc(n, sizeof *pids);
+    size_t got = pids ? plugin_pids(h, pids, n) : 0;
+    struct proc_use *b = calloc(got ? got : 1, sizeof *b);
+    if (!b)
+        die("out of memory");
+    for (size_t i = 0; i < got; i++)
+        proc_use(pids[i], false, &b[i]);
+    struct proc_use hb, ha;
+    proc_use(getpid(), false, &hb);
+    uint64_t end = now_ns() + (uint64_t)scfg.idle_s * 1000000000u;
+    long long early = -1; /* returns from ph_host_process before the end */
+    ph_error e = {0};
+    for (uint64_t now = now_ns(); now < end; now = now_ns()) {
+        early++;
+        if (ph_host_process(h, (int)((end - now) / 1000000u) + 1, &e) < 0)
+            break;
+    }
+    proc_use(getpid(), false, &ha);
+    long long psw = 0, pticks = 0;
+    for (size_t i = 0; i < got; i++) {
+        struct proc_use a;
+        if (proc_use(pids[i], false, &a) == 0) {
+            psw += a.switches - b[i].switches;
+            pticks += a.ticks - b[i].ticks;
+        }
+    }
+    /* the one sleep itself is one switch for the host */
+    long long hsw = ha.switches - hb.switches - 1;
+    fprintf(detail,
+            "\n== idle: %zu plugins, %u s ==\n   host: %lld early wake-ups, %lld extra context "
+            "switches, %lld CPU ticks; plugins: %lld context switches, %lld CPU ticks\n",
+            got, scfg.idle_s, early, hsw, ha.ticks - hb.ticks, psw, pticks);
+    char fig[64], val[64];
+    snprintf(fig, sizeof fig, "idle wake-ups, host + %zu plugins, %u s", got, scfg.idle_s);
+    long long wakes = (hsw > 0 ? hsw : 0) + psw;
+    snprintf(val, sizeof val, "%lld", wakes);
+    add_sum_text(fig, val, "0", wakes == 0 ? "yes" : "NO");
+    snprintf(fig, sizeof fig, "idle CPU ticks, host + %zu plugins, %u s", got, scfg.idle_s);
+    snprintf(val, sizeof val, "%lld", (ha.ticks - hb.ticks) + pticks);
+    add_sum_text(fig, val, "0", (ha.ticks - hb.ticks) + pticks == 0 ? "yes" : "NO");
+    free(pids);
+    free(b);
+}
+
+static void run_scale(json_t *params)
+{
+    set_self(&orig_mask);
+    if (!host_ok || !multi_plugin[0] || access(multi_plugin, R_OK) != 0) {
+        add_sum_text("many plugins", "-", "-", "MISSING");
+        return;
+    }
+    size_t steps[] = {1, 10, 100, 1000};
+    struct scale_point pts[4];
+    size_t npts = 0;
+    FILE *dat = dat_open("scale.dat");
+    if (dat)
+        fprintf(dat, "# plugins load_ms pss_kib_per_plugin private_kib_per_plugin "
+                     "host_heap_kib_per_plugin host_rss_kib_per_plugin\n");
+    fprintf(detail,
+            "\n== many plugins (unpinned; started %d at a time) ==\n%8s %12s %14s %14s %14s "
+            "%14s %14s\n",
+            LOAD_BATCH, "plugins", "all ready", "per plugin", "Pss/plugin", "private/plugin",
+            "host heap/pl.", "host RSS/pl.");
+    ph_host *big = NULL;
+    char *big_dir = NULL;
+    size_t big_n = 0;
+    for (size_t s = 0; s < 4 && steps[s] <= scfg.max_plugins; s++) {
+        char *dir;
+        struct scale_point *pt = &pts[npts];
+        ph_host *h = scale_load(steps[s], pt, &dir);
+        if (!h) {
+            remove_plugin_dir(dir, steps[s]);
+            continue;
+        }
+        npts++;
+        fprintf(detail, "%8zu %9.1f ms %11.2f ms %10.0f KiB %10.0f KiB %10.1f KiB %10.1f KiB\n",
+                pt->n, pt->load_ms, pt->load_ms / (double)pt->n, pt->pss_kib, pt->priv_kib,
+                pt->host_kib, pt->rss_kib);
+        if (dat)
+            fprintf(dat, "%zu %.3f %.1f %.1f %.2f %.2f\n", pt->n, pt->load_ms, pt->pss_kib,
+                    pt->priv_kib, pt->host_kib, pt->rss_kib);
+        /* the 100-plugin host stays for the idle and concurrency figures */
+        if (steps[s] == 100 || (scfg.max_plugins < 100 && steps[s] == scfg.max_plugins)) {
+            big = h;
+            big_dir = strdup(dir);
+            big_n = steps[s];
+        } else {
+            ph_host_free(h);
+            remove_plugin_dir(dir, steps[s]);
+        }
+    }
+    if (dat)
+        fclose(dat);
+    fflush(detail);
+    struct scale_point *last = npts ? &pts[npts - 1] : NULL;
+    char fig[64];
+    for (size_t i = 0; i < npts; i++) {
+        if (pts[i].n < 100 && pts[i].n != scfg.max_plugins)
+            continue;
+        snprintf(fig, sizeof fig, "%zu plugins ready, total", pts[i].n);
+        /* 1000 in 1 s is 1 ms a plugin; smaller counts get their share */
+        char t[24];
+        snprintf(t, sizeof t, "<=%zu ms", pts[i].n);
+        add_sum(fig, pts[i].load_ms * 1e6, NAN, "ns", '<', (double)pts[i].n * 1e6, t);
+    }
+    if (last) {
+        snprintf(fig, sizeof fig, "Pss per idle plugin (%zu plugins)", last->n);
+        add_sum(fig, last->pss_kib, NAN, "KiB", '<', 256, "<=256 KiB");
+        snprintf(fig, sizeof fig, "host heap per plugin (%zu plugins)", last->n);
+        add_sum(fig, last->host_kib, NAN, "KiB", '<', 16, "<=16 KiB");
+    }
+    if (!big)
+        return;
+    idle_check(big, big_n);
+
+    /* Concurrency: the same total work spread over k plugins, 128 in flight. */
+    const char **names = calloc(big_n, sizeof *names);
+    char(*nbuf)[32] = calloc(big_n, sizeof *nbuf);
+    if (!names || !nbuf)
+        die("out of memory");
+    for (size_t i = 0; i < big_n; i++) {
+        snprintf(nbuf[i], sizeof nbuf[i], "phbench%05zu", i + 1);
+        names[i] = nbuf[i];
+    }
+    size_t ks[] = {1, 10, 100};
+    double base = NAN;
+    size_t calls = cfg.pipe_calls;
+    host_pipelined_n(big, names, 1, params, 512, 128); /* warm-up */
+    fprintf(detail, "\n== concurrent calls over k plugins, 128 in flight (unpinned) ==\n");
+    for (size_t j = 0; j < 3 && ks[j] <= big_n; j++) {
+        double v[3];
+        for (int r = 0; r < 3; r++)
+            v[r] = host_pipelined_n(big, names, ks[j], params, calls, 128);
+        double per = median(v, 3);
+        if (j == 0)
+            base = per;
+        fprintf(detail, "   k=%-4zu %10.2f us per call (%.0f calls/s)\n", ks[j], per / 1e3,
+                1e9 / per);
+        if (j > 0) {
+            snprintf(fig, sizeof fig, "per call, %zu plugins vs 1", ks[j]);
+            add_sum(fig, per, base, "ns", '<', 1.10, "<=1.10x one plugin");
+        }
+    }
+    free(names);
+    free(nbuf);
+    ph_host_free(big);
+    remove_plugin_dir(big_dir, big_n);
+    free(big_dir);
+}
+
+/* --------------------------------------------------------- payload sweep */
+
+/* In-process floor: what jansson alone spends on one echo round trip:
+ * encode the request, decode it, encode the response, decode it, compare. */
+static double jansson_echo_once(json_t *params)
+{
+    uint64_t t0 = now_ns();
+    size_t len;
+    char *req = encode_request(params, 1, &len);
+    json_error_t je;
+    json_t *r = json_loadb(req, len, 0, &je);
+    free(req);
+    json_t *resp = json_pack("{s:s, s:O, s:O}", "jsonrpc", "2.0", "id", json_object_get(r, "id"),
+                             "result", json_object_get(r, "params"));
+    char *out = json_dumps(resp, JSON_COMPACT);
+    json_decref(resp);
+    json_decref(r);
+    json_t *back = out ? json_loadb(out, strlen(out), 0, &je) : NULL;
+    free(out);
+    int ok = json_equal(json_object_get(back, "result"), params);
+    json_decref(back);
+    uint64_t t1 = now_ns();
+    if (!ok)
+        die("jansson floor: echo differs");
+    return (double)(t1 - t0);
+}
+
+static void run_payload(void)
+{
+    if (!host_ok)
+        return;
+    set_self(&orig_mask);
+    const char *name = "echo";
+    ph_error e = {0};
+    ph_host *h = host_start(&name, &e);
+    if (!h)
+        return;
+    FILE *dat = dat_open("payload.dat");
+    if (dat)
+        fprintf(dat, "# bytes host_p50_ns jansson_p50_ns ratio\n");
+    fprintf(detail,
+            "\n== payload sweep: echo of one JSON string (unpinned) ==\n%10s %12s %12s %8s %12s\n",
+            "bytes", "plughost", "jansson", "ratio", "plughost MB/s");
+    size_t sizes[] = {100, 1024, 10240, 102400, 1048576, 4194304, 16777216};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t n = sizes[i];
+        if (n > scfg.payload_max)
+            break;
+        char *str = malloc(n + 1);
+        if (!str)
+            die("out of memory");
+        memset(str, 'a', n);
+        str[n] = 0;
+        json_t *params = json_pack("[s]", str);
+        free(str);
+        size_t iters = (64u << 20) / n;
+        if (iters > 2000)
+            iters = 2000;
+        if (iters < 5)
+            iters = 5;
+        samples hs = {0}, js = {0};
+        host_rtt(h, name, params, NULL);
+        jansson_echo_once(params);
+        for (size_t k = 0; k < iters; k++) {
+            samples_add(&js, (uint64_t)jansson_echo_once(params));
+            if (host_rtt(h, name, params, &hs) != 0)
+                break;
+        }
+        double hp = pct(&hs, 50), jp = pct(&js, 50);
+        fprintf(detail, "%10zu %12.1f us %9.1f us %7.2fx %12.0f\n", n, hp / 1e3, jp / 1e3, hp / jp,
+                (double)n / hp * 1e3);
+        if (dat)
+            fprintf(dat, "%zu %.0f %.0f %.3f\n", n, hp, jp, hp / jp);
+        if (n == 16777216)
+            add_sum("16 MiB string echo, throughput", (double)n / hp * 1e9, (double)n / jp * 1e9,
+                    "MB/s", '>', 0.8, ">=0.80x jansson");
+        json_decref(params);
+        samples_free(&hs);
+        samples_free(&js);
+    }
+    fflush(detail);
+    if (dat)
+        fclose(dat);
+    ph_host_free(h);
+    add_sum_text("binary data path", "not built", ">=1 GB/s", "MISSING");
+}
+
+/* ---------------------------------------------------------- depth sweep */
+
+static void run_depth(json_t *params)
+{
+    cpu_set_t one = mask_of(cpu_a, -1);
+    set_self(&one);
+    struct floor_proc fp = floor_start(&one);
+    const char *name = "echo";
+    ph_error e = {0};
+    ph_host *h = host_ok ? host_start(&name, &e) : NULL;
+    char *buf = malloc(MSG_MAX);
+    if (!buf)
+        die("out of memory");
+    uint64_t id = 1;
+    FILE *dat = dat_open("depth.dat");
+    if (dat)
+        fprintf(dat, "# depth host_calls_per_s json_floor_calls_per_s\n");
+    fprintf(detail, "\n== in-flight depth, one plugin, one core ==\n%6s %14s %14s %8s\n", "depth",
+            "plughost/s", "JSON floor/s", "ratio");
+    size_t depths[] = {1, 4, 16, 64, 256};
+    size_t calls = cfg.pipe_calls / 2;
+    for (size_t i = 0; i < sizeof depths / sizeof depths[0]; i++) {
+        double fv[3], hv[3];
+        for (int r = 0; r < 3; r++) {
+            fv[r] = json_pipelined(fp.fd, buf, params, calls, depths[i], &id);
+            hv[r] = h ? host_pipelined_n(h, &name, 1, params, calls, depths[i]) : NAN;
+        }
+        double f = median(fv, 3), hh = median(hv, 3);
+        fprintf(detail, "%6zu %14.0f %14.0f %7.2fx\n", depths[i], 1e9 / hh, 1e9 / f, f / hh);
+        if (dat)
+            fprintf(dat, "%zu %.0f %.0f\n", depths[i], 1e9 / hh, 1e9 / f);
+    }
+    fflush(detail);
+    if (dat)
+        fclose(dat);
+    free(buf);
+    floor_stop(&fp);
+    if (h)
+        ph_host_free(h);
+    set_self(&orig_mask);
+}
+
+/* ------------------------------------------------ spawn, layer by layer */
+
+/* What each namespace adds to process creation: clone3 with that flag
+ * alone, timed in the parent (the kernel builds the namespaces inside the
+ * call). The child exits at once; reaping is not timed. */
+static void run_layers(void)
+{
+    static const struct {
+        uint64_t flag;
+        const char *name;
+    } ns[] = {
+        {0, "none (plain fork)"}, {CLONE_NEWUSER, "user"},     {CLONE_NEWPID, "pid"},
+        {CLONE_NEWNET, "net"},    {CLONE_NEWIPC, "ipc"},       {CLONE_NEWUTS, "uts"},
+        {CLONE_NEWNS, "mnt"},     {CLONE_NEWCGROUP, "cgroup"},
+    };
+    uint64_t all = 0;
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+        all |= ns[i].flag;
+    cpu_set_t one = mask_of(cpu_a, -1);
+    set_self(&one);
+    fprintf(detail, "\n== clone3 cost per namespace (one core, p50 of %zu) ==\n", scfg.layer_reps);
+    double base = NAN;
+    for (size_t i = 0; i <= sizeof ns / sizeof ns[0]; i++) {
+        uint64_t flags = i < sizeof ns / sizeof ns[0] ? ns[i].flag : all;
+        samples s = {0};
+        for (size_t r = 0; r < scfg.layer_reps + 1; r++) {
+            struct clone_args ca;
+            memset(&ca, 0, sizeof ca);
+            int pidfd = -1;
+            ca.flags = flags | CLONE_PIDFD;
+            ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
+            ca.exit_signal = SIGCHLD;
+            uint64_t t0 = now_ns();
+            pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+            uint64_t t1 = now_ns();
+            if (pid == 0)
+                _exit(0);
+            if (pid < 0)
+                break;
+            siginfo_t si;
+            waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED);
+            close(pidfd);
+            if (r > 0)
+                samples_add(&s, t1 - t0);
+        }
+        double p50 = pct(&s, 50);
+        if (i == 0)
+            base = p50;
+        char v[32];
+        fmt_ns(p50, v, sizeof v);
+        char d[32] = "";
+        if (i > 0 && !isnan(p50))
+            fmt_ns(p50 - base, d, sizeof d);
+        fprintf(detail, "   %-28s %12s   %s%s\n",
+                i < sizeof ns / sizeof ns[0] ? ns[i].name : "all seven", v, d[0] ? "+" : "", d);
+        samples_free(&s);
+    }
+    fflush(detail);
+    set_self(&orig_mask);
 }
 
 /* ------------------------------------------------------------------ main */
@@ -869,7 +1739,10 @@ static void usage(void)
 {
     fprintf(stderr, "usage: ph_bench [--quick] [--iters N] [--spawns N] [--plugin FILE.so]\n"
                     "                [--plugins DIR] [--loader PATH] [--spawn-child PATH]\n"
-                    "                [--placements one,two,free] [--csv FILE]\n");
+                    "                [--placements one,two,free] [--csv FILE] [--out DIR]\n"
+                    "                [--details FILE] [--plughost PATH] [--max-plugins N]\n"
+                    "                [--idle S] [--sections LIST]\n"
+                    "sections: latency,layers,depth,payload,scale (default all)\n");
     exit(2);
 }
 
@@ -913,7 +1786,8 @@ static void print_header(json_t *params)
            cfg.spawns);
     printf("raw message %d bytes; params %zu bytes, request %zu bytes; plugin %s\n", RAW_SIZE,
            ps ? strlen(ps) : 0, rlen, host_ok ? cfg.plugin_file : "(host library not built)");
-    printf("latency = round trip; ratio = value / floor (1.00x: costs what the floor costs)\n");
+    printf("latency = round trip; ratio = value / floor (1.00x: costs what the floor costs;\n"
+           "for rates higher is better)\n");
     free(ps);
     free(rq);
     fflush(stdout); /* keep the header above any host event on stderr */
@@ -922,6 +1796,11 @@ static void print_header(json_t *params)
 int main(int argc, char **argv)
 {
     static char plugin_buf[PATH_MAX];
+    const char *details_path = NULL, *sections = NULL;
+    bool quick = false;
+    plughost_path = PH_BENCH_PLUGHOST;
+    multi_plugin = PH_BENCH_MULTI_PLUGIN;
+    detail = stdout;
     const char *plugin_dir = PH_BENCH_PLUGIN_DIR;
     cfg.loader = getenv("PLUGHOST_LOADER") ? NULL : PH_BENCH_LOADER;
     cfg.spawn_child = PH_BENCH_SPAWN_CHILD;
@@ -934,6 +1813,29 @@ int main(int argc, char **argv)
             cfg.pipe_calls = 4000;
             cfg.pipe_rounds = 3;
             cfg.spawns = 10;
+            scfg.max_plugins = 100;
+            scfg.idle_s = 2;
+            scfg.layer_reps = 5;
+            scfg.payload_max = 1u << 20;
+            quick = true;
+        } else if (strcmp(a, "--details") == 0 && v) {
+            details_path = v;
+            i++;
+        } else if (strcmp(a, "--out") == 0 && v) {
+            out_dir = v;
+            i++;
+        } else if (strcmp(a, "--plughost") == 0 && v) {
+            plughost_path = v;
+            i++;
+        } else if (strcmp(a, "--max-plugins") == 0 && v) {
+            scfg.max_plugins = parse_count(v);
+            i++;
+        } else if (strcmp(a, "--idle") == 0 && v) {
+            scfg.idle_s = (unsigned)parse_count(v);
+            i++;
+        } else if (strcmp(a, "--sections") == 0 && v) {
+            sections = v;
+            i++;
         } else if (strcmp(a, "--iters") == 0 && v) {
             cfg.iters = parse_count(v);
             cfg.pipe_calls = cfg.iters;
@@ -965,6 +1867,16 @@ int main(int argc, char **argv)
     }
     if (cfg.iters < cfg.rounds)
         cfg.rounds = 1;
+    if (quick && !cfg.only)
+        cfg.only = "one"; /* the regression guard: pinned figures only */
+    if (details_path && !(detail = fopen(details_path, "w")))
+        die("%s: %s", details_path, strerror(errno));
+    /* 1000 plugins hold three descriptors each in the host */
+    struct rlimit nof;
+    if (getrlimit(RLIMIT_NOFILE, &nof) == 0 && nof.rlim_cur < nof.rlim_max) {
+        nof.rlim_cur = nof.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nof);
+    }
     if (!cfg.plugin_file) {
         snprintf(plugin_buf, sizeof plugin_buf, "%s/echo.so", plugin_dir);
         cfg.plugin_file = plugin_buf;
@@ -1003,7 +1915,8 @@ int main(int argc, char **argv)
         {PL_FREE, "unpinned", orig_mask, orig_mask},
     };
     static const char *keys[3] = {"one", "two", "free"};
-    for (int i = 0; i < 3; i++) {
+#define SECTION(x) (!sections || strstr(sections, x))
+    for (int i = 0; i < 3 && SECTION("latency"); i++) {
         if (cfg.only && !strstr(cfg.only, keys[i]))
             continue;
         if (pls[i].kind == PL_TWO && cpu_b < 0) {
@@ -1016,7 +1929,24 @@ int main(int argc, char **argv)
             host_problem[0] = 0;
         run_placement(&pls[i], params);
     }
+    if (SECTION("layers"))
+        run_layers();
+    if (SECTION("depth"))
+        run_depth(params);
+    if (SECTION("payload"))
+        run_payload();
+    if (SECTION("scale"))
+        run_scale(params);
     write_csv();
+    if (detail != stdout)
+        fclose(detail);
+    printf("\n");
+    print_summary(stdout, false);
+    FILE *md = dat_open("summary.md");
+    if (md) {
+        print_summary(md, true);
+        fclose(md);
+    }
     json_decref(params);
     return 0;
 }

@@ -91,6 +91,7 @@ int ph_host_doctor(const ph_host_options *opts, json_t **report, ph_error *err)
     ph_host_options o = {0};
     if (opts)
         o = *opts;
+    o.config = NULL; /* no start-up self-test inside the self-test */
     o.max_failures = 1000;
     o.restart_backoff_ms = 1;
     o.restart_backoff_max_ms = 1;

@@ -378,8 +378,8 @@ void ph_arm_timer(struct ph_host *h)
     /* A timer already set to fire no later than needed stays as it is: it
      * may wake the loop early once, which is cheaper than a syscall on
      * every call (each new call moves the nearest deadline). */
-    if (h->armed_ms != UINT64_MAX && h->armed_ms > ph_now_ms() &&
-        (next == UINT64_MAX || h->armed_ms <= next))
+    if (h->armed_ms != UINT64_MAX && h->armed_ms > ph_now_ms() && next != UINT64_MAX &&
+        h->armed_ms <= next)
         return;
     if (next == h->armed_ms)
         return;
@@ -558,6 +558,37 @@ static int check_required(struct ph_host *h, ph_error *err)
     return 0;
 }
 
+/* With "self_test": true, the sandbox must prove itself before any plugin
+ * runs: the doctor's probe makes forbidden calls that must come back as
+ * named violations. */
+static int self_test(struct ph_host *h, ph_error *err)
+{
+    if (!json_is_true(json_object_get(h->config, "self_test")))
+        return 0;
+    json_t *report = NULL;
+    ph_error e;
+    int rc = ph_host_doctor(&h->opt, &report, &e);
+    json_t *c;
+    size_t i;
+    char failed[512] = "";
+    json_array_foreach(json_object_get(report, "checks"), i, c)
+    {
+        if (json_is_true(json_object_get(c, "ok")))
+            continue;
+        size_t n = strlen(failed);
+        const char *st = json_string_value(json_object_get(c, "status"));
+        snprintf(failed + n, sizeof failed - n, "%s%s: %s", n ? ", " : "",
+                 json_string_value(json_object_get(c, "check")), st ? st : "failed");
+    }
+    json_decref(report);
+    if (rc == PH_OK)
+        return 0;
+    return ph_set_error(err, PH_E_SYSTEM,
+                        "sandbox self-test failed (%s): refusing to run plugins; run `plughost "
+                        "doctor` for details",
+                        failed[0] ? failed : e.text);
+}
+
 int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
 {
     *out = NULL;
@@ -621,7 +652,7 @@ int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
      * sends use MSG_NOSIGNAL, this covers writes to clients. */
     signal(SIGPIPE, SIG_IGN);
     ph_ns_probe(h);
-    if (check_required(h, err) < 0) {
+    if (check_required(h, err) < 0 || self_test(h, err) < 0) {
         ph_host_free(h);
         return PH_E_SYSTEM;
     }

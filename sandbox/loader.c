@@ -35,6 +35,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PH_SB_EXIT_SETUP 125
@@ -72,7 +73,17 @@ static int send_listener(int listener, int landlock_abi, const char *ns, int piv
     size_t len;
     char *s = msg ? ph_wire_encode(msg, &len) : NULL;
     json_decref(msg);
-    int rc = s ? ph_wire_send(PH_WIRE_CHANNEL_FD, s, len, listener) : -1;
+    int rc = -1;
+    /* The kernel bounds descriptors in flight per user by the sender's
+     * RLIMIT_NOFILE (16 here): when many plugins start at once, the host may
+     * not have received the others' listeners yet. Wait for it, briefly. */
+    for (int tries = 0; s && tries < 5000; tries++) {
+        rc = ph_wire_send(PH_WIRE_CHANNEL_FD, s, len, listener);
+        if (rc == 0 || errno != ETOOMANYREFS)
+            break;
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
     free(s);
     return rc;
 }

@@ -166,6 +166,13 @@ int main(int argc, char **argv)
     ph_host_free(h);
     json_decref(c);
 
+    /* The start-up self-test passes on a machine whose sandbox works. */
+    c = load_config("selftest.json", "{\"self_test\": true}", &err);
+    CHECKF(ph_host_new(&(ph_host_options){.config = c}, &h, &err) == PH_OK, "self-test: %s",
+           err.text);
+    ph_host_free(h);
+    json_decref(c);
+
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0);
     return ph_t_summary("test_config");
