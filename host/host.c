@@ -1101,6 +1101,8 @@ json_t *ph_host_describe(ph_host *h)
                 json_object_set(o, keys[i], json_object_get(hello, keys[i]));
         if (p->layers)
             json_object_set(o, "layers", p->layers);
+        if (p->audit)
+            json_object_set(o, "audit", p->audit);
         if (p->ready_ns > p->spawn_ns)
             json_object_set_new(o, "spawn_us",
                                 json_integer((json_int_t)((p->ready_ns - p->spawn_ns) / 1000)));

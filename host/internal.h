@@ -74,6 +74,7 @@ struct ph_plug {
     json_t *hello;               /* owned; the handshake params */
     json_t *layers;              /* owned; from the loader's ph.sandbox message */
     struct ph_plug_settings set; /* resolved at each spawn */
+    json_t *audit; /* owned; audit mode: calls the filter would refuse */
     /* The file as it was when first started, to tell a changed file on
      * reload. */
     dev_t file_dev;

@@ -910,6 +910,7 @@ void ph_plug_free(struct ph_plug *p)
     free(p->name);
     json_decref(p->hello);
     json_decref(p->layers);
+    json_decref(p->audit);
     json_decref(p->cause_data);
     json_decref(p->setup_failure);
     free(p->hostfn_calls);

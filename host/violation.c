@@ -216,6 +216,31 @@ static void in_flight(struct ph_plug *p, json_t *o)
         }
 }
 
+/* Counts one call the filter would have refused, keyed by syscall (and
+ * clone kind), keeping the first report of each. */
+static void record_audit(struct ph_plug *p, json_t *detail)
+{
+    if (!p->audit)
+        p->audit = json_object();
+    const char *sc = json_string_value(json_object_get(detail, "syscall"));
+    const char *kind = json_string_value(json_object_get(detail, "kind"));
+    const char *arch = json_string_value(json_object_get(detail, "arch"));
+    char key[96];
+    snprintf(key, sizeof key, "%s%s%s%s%s", sc ? sc : "?", kind ? ":" : "", kind ? kind : "",
+             arch && strcmp(arch, "x86_64") ? "@" : "", arch && strcmp(arch, "x86_64") ? arch : "");
+    json_t *e = json_object_get(p->audit, key);
+    if (e) {
+        json_object_set_new(e, "count",
+                            json_integer(json_integer_value(json_object_get(e, "count")) + 1));
+        json_decref(detail);
+        return;
+    }
+    json_object_set_new(detail, "count", json_integer(1));
+    ph_host_event(p->host, json_pack("{s:s,s:s,s:O}", "type", "audit", "plugin",
+                                     p->name ? p->name : p->file, "call", detail));
+    json_object_set_new(p->audit, key, detail);
+}
+
 void ph_plug_on_notify(struct ph_plug *p)
 {
     struct seccomp_notif *req = NULL;
@@ -248,6 +273,16 @@ void ph_plug_on_notify(struct ph_plug *p)
                       where, sizeof where) == 0)
         json_object_set_new(detail, "function", json_string(where));
     in_flight(p, detail);
+    if (p->host->opt.audit) {
+        /* Audit (`plughost profile`): the operator chose to let the plugin
+         * run past the filter to learn what it uses; seccomp's other layers
+         * (Landlock, namespaces, rlimits) still hold. */
+        record_audit(p, detail);
+        resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+        (void)seccomp_notify_respond(p->notify_fd, resp);
+        seccomp_notify_free(req, resp);
+        return;
+    }
     /* Kill first, so the refused call never returns into plugin code. */
     ph_plug_kill(p, PH_END_VIOLATION, detail);
     resp->error = -1; /* EPERM, should the kill be late */

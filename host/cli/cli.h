@@ -37,6 +37,9 @@ void ph_cli_print_event(void *ud, json_t *event);
 /* Loads DIR, or a single plugin file when path is a regular file. */
 int ph_cli_load(ph_host *h, const char *path, ph_error *err);
 
+/* Runs `plughost profile ...` (audit mode; profile.c); returns an exit code. */
+int ph_cli_profile(const struct ph_cli_opts *o, int argc, char **argv);
+
 /* Runs `plughost serve PATH`; returns an exit code. */
 int ph_cli_serve(const struct ph_cli_opts *o, const char *path);
 

@@ -28,6 +28,9 @@ static const char usage[] =
     "                                 SIGTERM/SIGINT: finish the calls in flight, exit 0\n"
     "  serve --mcp DIR                a Model Context Protocol server on stdin/stdout:\n"
     "                                 every PLUGIN.METHOD is the tool PLUGIN__METHOD\n"
+    "  profile FILE [METHOD [JSON]]... audit mode: run a plugin with the sandbox's\n"
+    "                                 refusals logged, print what it needs (a manifest);\n"
+    "                                 --manifest OUT, --check MANIFEST (see profile --help)\n"
     "  check-config FILE              validate an operator configuration file\n"
     "  doctor [--json]                which sandbox layers this machine gives plugins,\n"
     "                                 proven by a probe that must be refused and named\n"
@@ -442,6 +445,11 @@ int main(int argc, char **argv)
                 o.max_inflight = (size_t)n;
             else
                 o.host.cpu_limit_s = (unsigned)n;
+        } else if (strcmp(a, "--manifest") == 0 || strcmp(a, "--check") == 0) {
+            /* profile's own options, passed through with their value. */
+            rest[nrest++] = argv[i];
+            if (i + 1 < argc)
+                rest[nrest++] = argv[++i];
         } else if (strncmp(a, "--", 2) == 0 && a[2]) {
             fprintf(stderr, "plughost: unknown option %s (see --help)\n", a);
             free(rest);
@@ -458,6 +466,8 @@ int main(int argc, char **argv)
         rc = cmd_list(&o, nrest - 1, rest + 1);
     } else if (strcmp(rest[0], "call") == 0) {
         rc = cmd_call(&o, nrest - 1, rest + 1);
+    } else if (strcmp(rest[0], "profile") == 0) {
+        rc = ph_cli_profile(&o, nrest - 1, rest + 1);
     } else if (strcmp(rest[0], "check-config") == 0) {
         rc = nrest == 2 ? cmd_check_config(rest[1]) : PH_EXIT_USAGE;
     } else if (strcmp(rest[0], "doctor") == 0) {

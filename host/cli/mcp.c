@@ -118,7 +118,13 @@ static void respond(struct ph_mcp *m, struct batch *b, json_t *msg)
 static json_t *err_response(json_t *id, int code, const char *message, const char *detail)
 {
     json_t *data = detail ? json_pack("{s:s}", "detail", detail) : NULL;
-    return ph_wire_error_response(id, ph_wire_error_obj(code, message, data));
+    json_t *r = ph_wire_error_response(id, ph_wire_error_obj(code, message, data));
+    /* JSON-RPC says "id": null when the id could not be read; MCP's schema
+     * allows no null id and leaves it out instead, and its SDK refuses the
+     * null. */
+    if (r && !id)
+        json_object_del(r, "id");
+    return r;
 }
 
 static int version_at_least(const struct ph_mcp *m, const char *v)
@@ -147,7 +153,7 @@ static json_t *tool_of(const char *name, const char *title, json_t *method)
     /* The SDK declares no parameter schema, so the method's own one-line
      * parameter notes are what tells a model what to pass. */
     char text[1024];
-    snprintf(text, sizeof text, "%s%s%s%s%s(plughost method %s; arguments are its params by name)",
+    snprintf(text, sizeof text, "%s%s%s%s%sCalls %s with the arguments as its params by name.",
              desc ? desc : "", desc ? ". " : "", params ? "Parameters: " : "", params ? params : "",
              params ? ". " : "", title);
     return json_pack("{s:s,s:s,s:s,s:{s:s,s:b}}", "name", name, "title", title, "description", text,
@@ -276,8 +282,14 @@ static void progress(struct ph_mcp *m, json_t *ev)
         double v = json_is_number(value) ? json_number_value(value) : 0;
         int fits = json_is_number(value) && v > p->progress;
         p->progress = fits ? v : p->progress + 1;
-        json_t *params = json_pack("{s:O,s:f}", "progressToken", p->token, "progress", p->progress);
-        if (params && !fits && value) {
+        /* Whole steps stay integers on the wire, as a client would count. */
+        int whole = p->progress > -9007199254740992.0 && p->progress < 9007199254740992.0 &&
+                    p->progress == (double)(json_int_t)p->progress;
+        json_t *num = whole ? json_integer((json_int_t)p->progress) : json_real(p->progress);
+        json_t *params = json_pack("{s:O,s:o}", "progressToken", p->token, "progress", num);
+        if (!params)
+            continue;
+        if (!fits && value) {
             char *s = json_is_string(value) ? strdup(json_string_value(value))
                                             : json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
             if (s)

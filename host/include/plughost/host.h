@@ -101,6 +101,11 @@ typedef struct ph_host_options {
     size_t memory_limit;           /* RLIMIT_AS per plugin; 0: default 1 GiB */
     unsigned cpu_limit_s;          /* RLIMIT_CPU per plugin; 0: default 60 s */
     int trace;                     /* log every message exchanged */
+    /* Audit mode (`plughost profile`): a call the seccomp filter refuses is
+     * recorded (event "audit", and "audit" in ph_host_describe) and let
+     * through instead of killing the plugin. The other layers still hold.
+     * For learning what a plugin needs, never for running it in earnest. */
+    int audit;
     /* The operator's configuration (from ph_config_load), borrowed for the
      * call to ph_host_new (the host keeps its own reference). Options set
      * here win over its "defaults". */
