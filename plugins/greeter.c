@@ -2,7 +2,7 @@
  * greeter: calls back into the host. greeter.greet logs through the host,
  * asks the host for its version and keeps a visit count in the host's
  * per-plugin store (host.kv_get/host.kv_set), which survives a restart of
- * the plugin. greeter.slow counts to n, reporting progress and stopping
+ * the plugin, and notifies the client ("greeter.greeted"). greeter.slow counts to n, reporting progress and stopping
  * when the caller cancels.
  */
 #include <plughost/sdk.h>
@@ -36,6 +36,11 @@ static json_t *greet(ph_ctx *ctx, json_t *params)
     json_decref(set);
     json_decref(ok);
     ph_log(ctx, PH_LOG_INFO, "greeting %s (visit %lld)", name, (long long)visits);
+    /* A notification of the plugin's own, which the host forwards to the
+     * client as "greeter.greeted". */
+    json_t *note = json_pack("{s:s,s:I}", "name", name, "visits", visits);
+    ph_notify(ctx, "greeted", note);
+    json_decref(note);
     return json_pack("{s:s+,s:I,s:o}", "greeting", "Hello, ", name, "visits", visits, "host",
                      version);
 }
