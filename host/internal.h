@@ -61,6 +61,7 @@ struct ph_call {
     ph_call_fn cb;
     void *ud;
     uint64_t deadline_ms;
+    uint64_t sent_ns; /* for receipts */
     int sent;
     int cancelled;          /* answered already; waiting for the plugin to let go */
     json_t *result, *error; /* owned; set when done */
@@ -75,6 +76,7 @@ struct ph_plug {
     json_t *layers;              /* owned; from the loader's ph.sandbox message */
     struct ph_plug_settings set; /* resolved at each spawn */
     json_t *audit; /* owned; audit mode: calls the filter would refuse */
+    uint64_t cpu_mark_ns; /* receipts: plugin CPU time at its last answer */
     /* The file as it was when first started, to tell a changed file on
      * reload. */
     dev_t file_dev;

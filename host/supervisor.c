@@ -243,6 +243,7 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     }
     ph_wire_rx_init(&p->rx, h->opt.max_message);
     p->state = PH_P_LOADING;
+    p->cpu_mark_ns = 0;
     p->watching_out = 0;
     p->loaded = 0;
     p->stopping = 0;
@@ -356,6 +357,48 @@ int ph_plug_send(struct ph_plug *p, json_t *msg)
     return 0;
 }
 
+/* CPU time the process has had, in ns (the first field of schedstat). */
+static uint64_t cpu_ns(pid_t pid)
+{
+    char path[64];
+    unsigned long long v = 0;
+    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (f) {
+        if (fscanf(f, "%llu", &v) != 1)
+            v = 0;
+        fclose(f);
+    }
+    return v;
+}
+
+static long peak_rss_kib(pid_t pid)
+{
+    char path[64], line[128];
+    long kib = -1;
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+/* What the call just answered cost the plugin (see ph_host_options). */
+static void receipt(struct ph_plug *p, struct ph_call *c)
+{
+    uint64_t now = cpu_ns(p->pid);
+    uint64_t cpu = now > p->cpu_mark_ns ? now - p->cpu_mark_ns : 0;
+    p->cpu_mark_ns = now;
+    ph_host_event(p->host, json_pack("{s:s,s:I,s:s,s:s,s:I,s:I,s:I}", "type", "receipt", "call_id",
+                                     (json_int_t)c->id, "plugin", p->name, "method", c->method,
+                                     "wall_us", (json_int_t)((ph_now_ns() - c->sent_ns) / 1000),
+                                     "cpu_us", (json_int_t)(cpu / 1000), "peak_rss_kib",
+                                     (json_int_t)peak_rss_kib(p->pid)));
+}
+
 void ph_plug_send_call(struct ph_plug *p, struct ph_call *c)
 {
     json_t *id = json_integer((json_int_t)c->id);
@@ -367,6 +410,11 @@ void ph_plug_send_call(struct ph_plug *p, struct ph_call *c)
     json_decref(c->params);
     c->params = NULL;
     c->sent = 1;
+    if (p->host->opt.receipts) {
+        c->sent_ns = ph_now_ns();
+        if (!p->cpu_mark_ns)
+            p->cpu_mark_ns = cpu_ns(p->pid);
+    }
     if (rc < 0)
         ph_call_finish(
             p->host, c, NULL,
@@ -586,6 +634,8 @@ static void on_message(struct ph_plug *p, char *text, size_t len, int *fd)
             breach(p, "response to a request never sent");
             break;
         }
+        if (p->host->opt.receipts)
+            receipt(p, c);
         if (m.kind == PH_MSG_RESULT)
             ph_call_finish(p->host, c, json_incref(m.result), NULL);
         else

@@ -45,6 +45,8 @@ static const char usage[] =
     "  --config FILE     operator configuration: defaults, per-plugin limits,\n"
     "                    grants, sha256 pins, required layers (docs/configuration.md)\n"
     "  --trace           log every message exchanged with plugins on stderr\n"
+    "  --receipts        print each call's cost on stderr: wall and CPU time, peak\n"
+    "                    memory of the plugin process\n"
     "  --json            machine-readable output (list)\n"
     "  --framing=MODE    serve: line, lsp or auto (default: lsp if the input starts\n"
     "                    with a Content- header, else line)\n"
@@ -81,6 +83,12 @@ void ph_cli_print_event(void *ud, json_t *ev)
                 json_string_value(json_object_get(ev, "direction")),
                 json_string_value(json_object_get(ev, "bytes")),
                 (long long)json_integer_value(json_object_get(ev, "length")));
+    } else if (strcmp(type, "receipt") == 0) {
+        fprintf(stderr, "receipt %s.%s: wall %lld us, cpu %lld us, peak rss %lld KiB\n",
+                plugin ? plugin : "?", json_string_value(json_object_get(ev, "method")),
+                (long long)json_integer_value(json_object_get(ev, "wall_us")),
+                (long long)json_integer_value(json_object_get(ev, "cpu_us")),
+                (long long)json_integer_value(json_object_get(ev, "peak_rss_kib")));
     } else if (strcmp(type, "ended") == 0) {
         json_t *e = json_object_get(ev, "error");
         const char *reason =
@@ -394,6 +402,8 @@ int main(int argc, char **argv)
             return PH_EXIT_OK;
         } else if (strcmp(a, "--trace") == 0) {
             o.host.trace = 1;
+        } else if (strcmp(a, "--receipts") == 0) {
+            o.host.receipts = 1;
         } else if (strcmp(a, "--json") == 0) {
             o.json = 1;
         } else if (strcmp(a, "--mcp") == 0) {

@@ -1,4 +1,4 @@
-"""`plughost profile`, the audit mode: a plugin that starts a thread runs to
+"""`plughost profile`, the audit mode, and `--receipts`: a plugin that starts a thread runs to
 completion with the refusals logged, the learned manifest asks for the
 "threads" grant, and --check refuses a manifest that does not allow it (so CI
 can refuse a plugin version that asks for more)."""
@@ -37,6 +37,14 @@ def main():
                  r.describe())
         r = harness.run(args.plughost, ["profile", harness.echo_so(args), "echo", "[1]"])
         ck.check(r.rc == 0 and b"would refuse (0)" in r.out, "echo needs nothing", r.describe())
+        # Receipts: each answer's cost on stderr.
+        r = harness.run(args.plughost, ["--receipts", "call", harness.echo_so(args), "echo.echo",
+                                        "[1]"])
+        import re
+        m = re.search(rb"receipt echo\.echo: wall (\d+) us, cpu (\d+) us, peak rss (\d+) KiB",
+                      r.err)
+        ck.check(r.rc == 0 and m and int(m.group(3)) > 0, "--receipts reports the call's cost",
+                 r.describe())
     finally:
         harness.remove_dir(tmp)
     return ck.finish()

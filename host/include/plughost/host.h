@@ -106,6 +106,11 @@ typedef struct ph_host_options {
      * through instead of killing the plugin. The other layers still hold.
      * For learning what a plugin needs, never for running it in earnest. */
     int audit;
+    /* Resource receipts: after each answer from a plugin, an event "receipt"
+     * {call_id, plugin, method, wall_us, cpu_us, peak_rss_kib}: what the call
+     * cost (CPU time of the plugin process since its previous answer, which
+     * is this call's since a plugin serves calls one at a time). */
+    int receipts;
     /* The operator's configuration (from ph_config_load), borrowed for the
      * call to ph_host_new (the host keeps its own reference). Options set
      * here win over its "defaults". */
