@@ -64,7 +64,7 @@ static void kernel_layers(struct ph_host *h, json_t *layers)
                "place plugins in cgroups"
              : "no cgroup v2 hierarchy with memory and pids controllers (hybrid or v1 "
                "hierarchy); rlimits bound memory and CPU instead");
-    layer(layers, "rlimits", 1, "address space, CPU, core 0, file size 0, 16 fds, no processes");
+    layer(layers, "rlimits", 1, "address space, CPU, core 0, file size 0, 64 fds, no processes");
     layer(layers, "hygiene", 1,
           "fresh exec, empty environment, cwd /, umask 077, new session, no capabilities, "
           "no_new_privs, only the channel open");

@@ -7,6 +7,7 @@
  * parse a plugin's bytes itself (supervisor.c hands it checked messages).
  */
 #include "internal.h"
+#include "schema.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -207,6 +208,9 @@ int ph_host_call_async(ph_host *h, const char *plugin, const char *method, json_
     if (!ph_plug_has_method(p, method))
         return ph_set_error(err, PH_E_NOTFOUND, "plugin \"%s\" has no method \"%s\"", plugin,
                             method);
+    json_t *schema = ph_plug_schema(p, method);
+    char bad_params[300];
+    int invalid = schema && ph_schema_validate(schema, params, bad_params, sizeof bad_params) < 0;
     if (p->ncalls >= h->opt.max_queue)
         return ph_set_error(err, PH_E_BUSY,
                             "plugin \"%s\" has %u calls queued or in flight (max_queue); "
@@ -231,6 +235,14 @@ int ph_host_call_async(ph_host *h, const char *plugin, const char *method, json_
     h->pending++;
     if (call_id)
         *call_id = c->id;
+    if (invalid) {
+        /* Refused before the plugin is bothered, as the spec's -32602. */
+        ph_call_finish(h, c, NULL,
+                       ph_call_error(p, method, PH_RPC_INVALID_PARAMS, PH_END_NONE, NULL,
+                                     "Invalid params: %s", bad_params));
+        ph_arm_timer(h);
+        return PH_OK;
+    }
     uint64_t now = ph_now_ms();
     if (p->circuit_until_ms && p->circuit_until_ms <= now) {
         /* Cool-down over: a fresh start with a clean record. */
@@ -426,9 +438,17 @@ static void check_deadlines(struct ph_host *h)
         }
         c = next;
     }
+again:
     for (struct ph_call *c = h->calls.next; c != &h->calls; c = c->next) {
         if (c->deadline_ms > now || c->plug->cause != PH_END_NONE || c->plug->pid <= 0)
             continue;
+        if (!c->drained) {
+            /* An answer already on its way is not a timeout: read what the
+             * plugin sent, then look again (the list may have changed). */
+            c->drained = 1;
+            ph_plug_drain(c->plug);
+            goto again;
+        }
         if (c->cancelled)
             ph_plug_kill(c->plug, PH_END_KILLED,
                          json_pack("{s:s,s:s}", "reason", "cancelled call did not stop", "limit",

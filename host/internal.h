@@ -64,6 +64,7 @@ struct ph_call {
     uint64_t sent_ns; /* for receipts */
     int sent;
     int cancelled;          /* answered already; waiting for the plugin to let go */
+    int drained;            /* past its deadline, the plugin's socket was read once */
     json_t *result, *error; /* owned; set when done */
     struct ph_call *next, *prev;
 };
@@ -75,8 +76,8 @@ struct ph_plug {
     json_t *hello;               /* owned; the handshake params */
     json_t *layers;              /* owned; from the loader's ph.sandbox message */
     struct ph_plug_settings set; /* resolved at each spawn */
-    json_t *audit; /* owned; audit mode: calls the filter would refuse */
-    uint64_t cpu_mark_ns; /* receipts: plugin CPU time at its last answer */
+    json_t *audit;               /* owned; audit mode: calls the filter would refuse */
+    uint64_t cpu_mark_ns;        /* receipts: plugin CPU time at its last answer */
     /* The file as it was when first started, to tell a changed file on
      * reload. */
     dev_t file_dev;
@@ -155,12 +156,16 @@ int ph_set_error(ph_error *err, int status, const char *fmt, ...)
 void ph_ns_probe(struct ph_host *h);
 int ph_plug_spawn(struct ph_plug *p, ph_error *err);
 void ph_plug_on_sock(struct ph_plug *p, uint32_t events);
+/* Reads every record the plugin has sent so far, even if it is ending. */
+void ph_plug_drain(struct ph_plug *p);
 void ph_plug_on_exit(struct ph_plug *p);
 void ph_plug_kill(struct ph_plug *p, enum ph_end cause, json_t *data /* stolen */);
 int ph_plug_send(struct ph_plug *p, json_t *msg /* borrowed */);
 void ph_plug_flush(struct ph_plug *p);
 void ph_plug_free(struct ph_plug *p);
 int ph_plug_has_method(const struct ph_plug *p, const char *method);
+/* The params schema a method declared in its handshake (borrowed), or NULL. */
+json_t *ph_plug_schema(const struct ph_plug *p, const char *method);
 void ph_plug_send_call(struct ph_plug *p, struct ph_call *c);
 
 /* violation.c */

@@ -9,6 +9,7 @@
  * breach ends the plugin.
  */
 #include "internal.h"
+#include "schema.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -439,6 +440,18 @@ int ph_plug_has_method(const struct ph_plug *p, const char *method)
     return 0;
 }
 
+json_t *ph_plug_schema(const struct ph_plug *p, const char *method)
+{
+    json_t *m;
+    size_t i;
+    json_array_foreach(json_object_get(p->hello, "methods"), i, m)
+    {
+        if (strcmp(json_string_value(json_object_get(m, "name")), method) == 0)
+            return json_object_get(m, "params_schema");
+    }
+    return NULL;
+}
+
 /* ---- receiving ---- */
 
 static struct ph_call *find_call(struct ph_plug *p, json_t *id)
@@ -501,6 +514,12 @@ static int valid_hello(struct ph_plug *p, json_t *params, char *why, size_t whyl
         const char *mn = json_string_value(json_object_get(m, "name"));
         if (!mn || !*mn || strchr(mn, '.') || strlen(mn) > 255) {
             snprintf(why, whylen, "handshake: method %zu has a bad name", i);
+            return -1;
+        }
+        json_t *schema = json_object_get(m, "params_schema");
+        char serr[160];
+        if (schema && ph_schema_check(schema, serr, sizeof serr) < 0) {
+            snprintf(why, whylen, "handshake: method %s: %s", mn, serr);
             return -1;
         }
     }
@@ -670,13 +689,32 @@ static int take_fds(struct msghdr *mh, int *fd)
     return count;
 }
 
+static void read_records(struct ph_plug *p, int budget, int drain);
+
 void ph_plug_on_sock(struct ph_plug *p, uint32_t events)
 {
-    static unsigned char rec[PH_WIRE_RECORD + 1];
     if (events & EPOLLOUT)
         ph_plug_flush(p);
     /* Bounded so one chatty plugin cannot starve the others. */
-    for (int budget = 64; budget > 0 && p->sock >= 0 && p->cause == PH_END_NONE; budget--) {
+    read_records(p, 64, 0);
+}
+
+void ph_plug_drain(struct ph_plug *p)
+{
+    /* Everything already sent, up to anything that ends it: an answer it
+     * finished before dying (or before a refused call) is its answer, and
+     * which call it was running is only known once those are read. The
+     * socket buffer bounds how much there is. */
+    read_records(p, INT_MAX, 1);
+}
+
+static void read_records(struct ph_plug *p, int budget, int drain)
+{
+    static unsigned char rec[PH_WIRE_RECORD + 1];
+    (void)drain;
+    /* Nothing after a breach, a kill or a refused call counts: the plugin's
+     * later bytes are those of a plugin already condemned. */
+    for (; budget > 0 && p->sock >= 0 && p->cause == PH_END_NONE; budget--) {
         union {
             char buf[CMSG_SPACE(4 * sizeof(int))];
             struct cmsghdr align;
@@ -888,7 +926,7 @@ void ph_plug_on_exit(struct ph_plug *p)
         return;
     /* Read what it said before dying: a setup failure, a last answer. */
     if (p->sock >= 0)
-        ph_plug_on_sock(p, EPOLLIN);
+        ph_plug_drain(p);
     siginfo_t si;
     memset(&si, 0, sizeof si);
     if (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si, WEXITED) < 0)

@@ -262,6 +262,10 @@ void ph_plug_on_notify(struct ph_plug *p)
         seccomp_notify_free(req, resp);
         return;
     }
+    /* The plugin is frozen in the refused call: read what it answered before
+     * it, so the request named below is the one it was really serving. */
+    if (!p->host->opt.audit)
+        ph_plug_drain(p);
     json_t *detail = describe(&req->data);
     json_object_set_new(detail, "phase",
                         json_string(p->state == PH_P_LOADING ? "loading" : "running"));

@@ -2,8 +2,8 @@
  * greeter: calls back into the host. greeter.greet logs through the host,
  * asks the host for its version and keeps a visit count in the host's
  * per-plugin store (host.kv_get/host.kv_set), which survives a restart of
- * the plugin, and notifies the client ("greeter.greeted"). greeter.slow counts to n, reporting progress and stopping
- * when the caller cancels.
+ * the plugin, and notifies the client ("greeter.greeted"). greeter.slow counts to n, reporting
+ * progress and stopping when the caller cancels.
  */
 #include <plughost/sdk.h>
 
@@ -63,8 +63,12 @@ static json_t *slow(ph_ctx *ctx, json_t *params)
 }
 
 static const ph_method methods[] = {
-    {"greet", greet, "greets, counting visits in the host's store", "{name: string}"},
-    {"slow", slow, "counts to n in 10 ms steps with progress; cancellable", "{n: number}"},
+    {"greet", greet, "greets, counting visits in the host's store",
+     "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"minLength\":1,"
+     "\"maxLength\":200}},\"required\":[\"name\"],\"additionalProperties\":false}"},
+    {"slow", slow, "counts to n in 10 ms steps with progress; cancellable",
+     "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\",\"minimum\":0,"
+     "\"maximum\":100000}},\"required\":[\"n\"],\"additionalProperties\":false}"},
     {0},
 };
 

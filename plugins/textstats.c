@@ -169,8 +169,14 @@ static json_t *calc(ph_ctx *ctx, json_t *params)
 }
 
 static const ph_method methods[] = {
-    {"stats", stats, "counts bytes, characters, words and lines; top words", "{text: string}"},
-    {"calc", calc, "evaluates + - * / ( ) over numbers", "{expr: string}"},
+    {"stats", stats, "counts bytes, characters, words and lines; top words",
+     "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\","
+     "\"description\":\"the text to measure\"}},\"required\":[\"text\"],"
+     "\"additionalProperties\":false}"},
+    {"calc", calc, "evaluates + - * / ( ) over numbers",
+     "{\"type\":\"object\",\"properties\":{\"expr\":{\"type\":\"string\","
+     "\"maxLength\":10000,\"description\":\"e.g. (1 + 2) * 3\"}},\"required\":[\"expr\"],"
+     "\"additionalProperties\":false}"},
     {0},
 };
 

@@ -63,7 +63,7 @@ static int send_listener(int listener, int landlock_abi, const char *ns, int piv
         "seccomp", "notify", "landlock_abi", landlock_abi, "no_new_privs", 1, "environment_empty",
         1, "namespaces", ns, "root", pivoted ? "libraries only" : "host", "capabilities", "none",
         "rlimits", "as", (json_int_t)lim->memory, "cpu_s", (json_int_t)lim->cpu_s, "core", 0,
-        "fsize", 0, "nofile", 16, "nproc", lim->threads ? -1 : 0, "setsid", 1, "umask", "077");
+        "fsize", 0, "nofile", 64, "nproc", lim->threads ? -1 : 0, "setsid", 1, "umask", "077");
     json_t *layers = json_object_get(params, "layers");
     json_object_set_new(layers, "seccomp_filter_sha256", json_string(filter_hash));
     json_object_set_new(layers, "grants",
@@ -75,7 +75,7 @@ static int send_listener(int listener, int landlock_abi, const char *ns, int piv
     json_decref(msg);
     int rc = -1;
     /* The kernel bounds descriptors in flight per user by the sender's
-     * RLIMIT_NOFILE (16 here): when many plugins start at once, the host may
+     * RLIMIT_NOFILE (64 here): when many plugins start at once, the host may
      * not have received the others' listeners yet. Wait for it, briefly. */
     for (int tries = 0; s && tries < 5000; tries++) {
         rc = ph_wire_send(PH_WIRE_CHANNEL_FD, s, len, listener);

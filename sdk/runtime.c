@@ -103,6 +103,13 @@ static json_t *hello(const ph_plugin *p)
             json_object_set_new(o, "description", json_string(m->description));
         if (m->params_doc)
             json_object_set_new(o, "params", json_string(m->params_doc));
+        /* A params_doc that parses as a JSON object is a schema; anything
+         * else ("{name: string}") is a hint for people. */
+        json_t *schema = m->params_doc ? json_loads(m->params_doc, 0, NULL) : NULL;
+        if (json_is_object(schema))
+            json_object_set_new(o, "params_schema", schema);
+        else
+            json_decref(schema);
         json_array_append_new(methods, o);
     }
     json_t *params =

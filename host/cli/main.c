@@ -240,6 +240,31 @@ out:
     return rc;
 }
 
+/* "{name: string, n?: integer}" from an object schema, for people. */
+static const char *schema_shape(json_t *schema, char *out, size_t len)
+{
+    size_t o = (size_t)snprintf(out, len, "{");
+    const char *key;
+    json_t *v;
+    int first = 1;
+    json_object_foreach(json_object_get(schema, "properties"), key, v)
+    {
+        int req = 0;
+        size_t i;
+        json_t *r;
+        json_array_foreach(json_object_get(schema, "required"), i, r) req |=
+            json_is_string(r) && strcmp(json_string_value(r), key) == 0;
+        const char *t = json_string_value(json_object_get(v, "type"));
+        if (o < len)
+            o += (size_t)snprintf(out + o, len - o, "%s%s%s: %s", first ? "" : ", ", key,
+                                  req ? "" : "?", t ? t : "any");
+        first = 0;
+    }
+    if (o < len)
+        snprintf(out + o, len - o, "}");
+    return out;
+}
+
 static void print_list_text(json_t *d)
 {
     size_t i, j;
@@ -256,6 +281,9 @@ static void print_list_text(json_t *d)
         {
             const char *md = json_string_value(json_object_get(m, "description"));
             const char *pd = json_string_value(json_object_get(m, "params"));
+            char shape[256];
+            if (json_object_get(m, "params_schema"))
+                pd = schema_shape(json_object_get(m, "params_schema"), shape, sizeof shape);
             printf("    %s.%s%s%s%s%s\n", json_string_value(json_object_get(p, "name")),
                    json_string_value(json_object_get(m, "name")), pd ? " " : "", pd ? pd : "",
                    md ? "  - " : "", md ? md : "");

@@ -48,7 +48,14 @@ typedef struct ph_method {
     const char *name;        /* required; unique within the plugin */
     ph_method_fn fn;         /* required */
     const char *description; /* optional, shown by `plughost list` */
-    const char *params_doc;  /* optional, e.g. "[text: string]" */
+    /* Optional: either a hint for people, e.g. "[text: string]", or a JSON
+     * Schema for the params: text that parses as a JSON object is taken as
+     * a schema, in the subset docs/protocol.md lists. With a schema the host rejects calls whose
+     * params do not match with -32602 before the method runs, `plughost
+     * list --json` shows it, and MCP clients get it as the tool's input
+     * schema. Params given by position are matched to the schema's
+     * properties in their declared order. */
+    const char *params_doc;
 } ph_method;
 
 typedef struct ph_plugin {
