@@ -149,15 +149,23 @@ static int valid_tool_name(const char *s)
 static json_t *tool_of(const char *name, const char *title, json_t *method)
 {
     const char *desc = json_string_value(json_object_get(method, "description"));
-    const char *params = json_string_value(json_object_get(method, "params"));
-    /* The SDK declares no parameter schema, so the method's own one-line
-     * parameter notes are what tells a model what to pass. */
+    /* A method may declare a JSON Schema for its params ("params_schema" in
+     * its handshake); MCP takes one only with an object at the root, which
+     * is also the only way a tool's arguments can arrive. */
+    json_t *schema = json_object_get(method, "params_schema");
+    const char *root = json_string_value(json_object_get(schema, "type"));
+    int own = json_is_object(schema) && root && strcmp(root, "object") == 0;
+    /* Without a schema, the method's one-line parameter notes are what
+     * tells a model what to pass; with one, they would only repeat it. */
+    const char *params = own ? NULL : json_string_value(json_object_get(method, "params"));
     char text[1024];
     snprintf(text, sizeof text, "%s%s%s%s%sCalls %s with the arguments as its params by name.",
              desc ? desc : "", desc ? ". " : "", params ? "Parameters: " : "", params ? params : "",
              params ? ". " : "", title);
-    return json_pack("{s:s,s:s,s:s,s:{s:s,s:b}}", "name", name, "title", title, "description", text,
-                     "inputSchema", "type", "object", "additionalProperties", 1);
+    json_t *input = own ? json_incref(schema)
+                        : json_pack("{s:s,s:b}", "type", "object", "additionalProperties", 1);
+    return json_pack("{s:s,s:s,s:s,s:o}", "name", name, "title", title, "description", text,
+                     "inputSchema", input);
 }
 
 static int build_tools(struct ph_mcp *m)
