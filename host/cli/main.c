@@ -67,6 +67,59 @@ static const char usage[] =
     "sandbox, 7 protocol breach, 8 resource limit, 9 host error. On failure stderr\n"
     "ends with a line 'error: ' and the JSON-RPC error object.\n";
 
+/* Each command's help teaches by example. */
+static const char *command_help(const char *cmd)
+{
+    static const struct {
+        const char *cmd, *text;
+    } help[] = {
+        {"list", "usage: plughost list [--json] DIR\n"
+                 "  Starts every plugin in DIR (or one plugin file), prints each one's name,\n"
+                 "  version and methods, and every file that failed with the reason.\n"
+                 "examples:\n"
+                 "  plughost list build/plugins\n"
+                 "  plughost list --json build/plugins | jq '.plugins[].layers'\n"},
+        {"call", "usage: plughost call DIR PLUGIN.METHOD [PARAMS]\n"
+                 "  Calls one method; PARAMS is a JSON array (by position) or object (by name).\n"
+                 "  The result goes to stdout; on failure stderr ends with 'error: {...}'\n"
+                 "  and the exit code says why (see plughost --help).\n"
+                 "examples:\n"
+                 "  plughost call build/plugins echo.echo '[\"hello\"]'\n"
+                 "  plughost call build/plugins textstats.calc '{\"expr\":\"6*7\"}'\n"
+                 "  plughost --timeout 500 --receipts call build/plugins greeter.slow '[20]'\n"},
+        {"serve",
+         "usage: plughost serve [--framing=line|lsp|auto] [--mcp] DIR\n"
+         "  JSON-RPC 2.0 on stdin/stdout; methods PLUGIN.METHOD; batches,\n"
+         "  notifications, $/cancelRequest, $/progress. --mcp: Model Context\n"
+         "  Protocol tools instead. SIGTERM: finish and exit; SIGHUP: reload DIR.\n"
+         "examples:\n"
+         "  echo '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"echo.echo\",\"params\":[1]}' |\n"
+         "      plughost serve build/plugins\n"
+         "  plughost serve --mcp build/plugins     # for an MCP client's stdio transport\n"},
+        {"doctor", "usage: plughost doctor [--json]\n"
+                   "  Lists the sandbox layers this machine gives plugins, and proves them: a\n"
+                   "  built-in probe makes forbidden calls that must be refused and named.\n"
+                   "example:\n"
+                   "  plughost doctor && echo 'sandbox OK'\n"},
+        {"check-config", "usage: plughost check-config FILE\n"
+                         "  Validates an operator configuration (docs/configuration.md); errors\n"
+                         "  name file:line:column and the key.\n"
+                         "example:\n"
+                         "  plughost check-config /etc/plughost/config.json\n"},
+        {"profile", "usage: plughost profile [--manifest OUT] [--check MANIFEST] FILE "
+                    "[METHOD [PARAMS]]...\n"
+                    "  Audit mode: runs the plugin with the sandbox's refusals logged instead of\n"
+                    "  fatal, then prints what it used and the manifest it would need.\n"
+                    "examples:\n"
+                    "  plughost profile --manifest m.json my.so work '[1]'\n"
+                    "  plughost profile --check m.json new-version/my.so work '[1]'   # CI\n"},
+    };
+    for (size_t i = 0; i < sizeof help / sizeof help[0]; i++)
+        if (strcmp(cmd, help[i].cmd) == 0)
+            return help[i].text;
+    return usage;
+}
+
 void ph_cli_print_event(void *ud, json_t *ev)
 {
     (void)ud;
@@ -421,7 +474,8 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         unsigned long long n;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage, stdout);
+            /* After a command word, that command's own help. */
+            fputs(nrest > 0 ? command_help(rest[0]) : usage, stdout);
             free(rest);
             return PH_EXIT_OK;
         } else if (strcmp(a, "--version") == 0) {
