@@ -505,7 +505,11 @@ int ph_host_process(ph_host *h, int timeout_ms, ph_error *err)
         }
     }
     check_deadlines(h);
-    return handled + n + run_done(h);
+    handled += n + run_done(h);
+    /* Re-armed for the state just reached, so a deadline that no longer
+     * exists (a handshake done, a call answered) cannot wake an idle host. */
+    ph_arm_timer(h);
+    return handled;
 }
 
 /* ---- setup ---- */
