@@ -11,18 +11,13 @@
  * client grow its memory past the in-flight cap plus one message.
  */
 #include "mcp.h"
+#include "session.h"
 #include "wire.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct batch {
-    json_t *responses; /* array, owned */
-    size_t outstanding;
-    int closed;
-};
 
 /* A tools/call waiting for the host; the host hands it back as ud. */
 struct pending {
@@ -33,99 +28,21 @@ struct pending {
     json_t *title;   /* owned; "PLUGIN.METHOD", for error texts */
     double progress; /* last progress value sent: MCP wants it to grow */
     int cancelled;   /* by the client: its answer is dropped */
-    struct batch *batch;
+    struct ph_sess_batch *batch;
     struct pending *prev, *next;
 };
 
 struct ph_mcp {
-    ph_host *host;
-    struct ph_serve_opts opt;
-    ph_serve_write_fn out;
-    void *out_ud;
-    int out_dead;
-    ph_frame_rx rx;
+    struct ph_sess sess; /* first: the handler casts back */
     json_t *tools;       /* array of MCP Tool objects, as tools/list answers */
     json_t *routes;      /* tool name -> {"plugin", "method", "title"} */
     const char *version; /* negotiated; static storage */
     struct pending *pending;
-    size_t inflight;
-    int input_done;
-    int stopping;
     int initialized; /* the client said so: it may now hear list changes */
 };
 
 static const char *const versions[] = PH_MCP_VERSIONS;
 #define NVERSIONS (sizeof versions / sizeof versions[0])
-
-__attribute__((format(printf, 2, 3))) static void say(struct ph_mcp *m, const char *fmt, ...)
-{
-    if (!m->opt.log)
-        return;
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    m->opt.log(m->opt.log_ud, line);
-}
-
-static void emit(struct ph_mcp *m, json_t *msg)
-{
-    if (m->out_dead)
-        return;
-    /* jansson escapes every control character inside strings, so the one
-     * newline appended here is the only one in the frame. */
-    char *body = json_dumps(msg, JSON_COMPACT);
-    if (!body)
-        return;
-    size_t n = strlen(body);
-    char *frame = realloc(body, n + 1);
-    if (!frame) {
-        free(body);
-        return;
-    }
-    frame[n] = '\n';
-    if (m->out(m->out_ud, frame, n + 1) < 0) {
-        m->out_dead = 1;
-        say(m, "client output closed; answers are dropped from now on");
-    }
-    free(frame);
-}
-
-static void batch_done_one(struct ph_mcp *m, struct batch *b)
-{
-    b->outstanding--;
-    if (b->closed && b->outstanding == 0) {
-        if (json_array_size(b->responses) > 0)
-            emit(m, b->responses);
-        json_decref(b->responses);
-        free(b);
-    }
-}
-
-/* Sends (or adds to its batch) a response; takes msg. */
-static void respond(struct ph_mcp *m, struct batch *b, json_t *msg)
-{
-    if (!msg)
-        return;
-    if (b)
-        json_array_append(b->responses, msg);
-    else
-        emit(m, msg);
-    json_decref(msg);
-}
-
-static json_t *err_response(json_t *id, int code, const char *message, const char *detail)
-{
-    json_t *data = detail ? json_pack("{s:s}", "detail", detail) : NULL;
-    json_t *r = ph_wire_error_response(id, ph_wire_error_obj(code, message, data));
-    /* JSON-RPC says "id": null when the id could not be read; MCP's schema
-     * allows no null id and leaves it out instead, and its SDK refuses the
-     * null. */
-    if (r && !id)
-        json_object_del(r, "id");
-    return r;
-}
 
 static int version_at_least(const struct ph_mcp *m, const char *v)
 {
@@ -174,7 +91,7 @@ static int build_tools(struct ph_mcp *m)
     json_decref(m->routes);
     m->tools = json_array();
     m->routes = json_object();
-    json_t *d = ph_host_describe(m->host);
+    json_t *d = ph_host_describe(m->sess.host);
     if (!m->tools || !m->routes || !d) {
         json_decref(d);
         return -1;
@@ -193,11 +110,13 @@ static int build_tools(struct ph_mcp *m)
             snprintf(name, sizeof name, "%s%s%s", plugin, PH_MCP_TOOL_SEP, method);
             snprintf(title, sizeof title, "%s.%s", plugin, method);
             if (!valid_tool_name(name)) {
-                say(m, "mcp: %s is not offered: \"%s\" is not a valid MCP tool name", title, name);
+                ph_sess_say(&m->sess, "mcp: %s is not offered: \"%s\" is not a valid MCP tool name",
+                            title, name);
                 continue;
             }
             if (json_object_get(m->routes, name)) {
-                say(m, "mcp: %s is not offered: its tool name %s is taken", title, name);
+                ph_sess_say(&m->sess, "mcp: %s is not offered: its tool name %s is taken", title,
+                            name);
                 continue;
             }
             json_array_append_new(m->tools, tool_of(name, title, me));
@@ -267,14 +186,14 @@ static void on_answer(void *ud, uint64_t call_id, json_t *result, json_t *error)
     struct ph_mcp *m = p->m;
     (void)call_id;
     unlink_pending(m, p);
-    m->inflight--;
+    m->sess.inflight--;
     if (!p->cancelled) {
         json_t *r =
             result ? tool_result(m, result) : tool_error(json_string_value(p->title), error);
-        respond(m, p->batch, r ? ph_wire_response(p->id, r) : NULL);
+        ph_sess_respond(&m->sess, p->batch, r ? ph_wire_response(p->id, r) : NULL);
     }
     if (p->batch)
-        batch_done_one(m, p->batch);
+        ph_sess_batch_done_one(&m->sess, p->batch);
     free_pending(p);
 }
 
@@ -305,7 +224,7 @@ static void progress(struct ph_mcp *m, json_t *ev)
             free(s);
         }
         json_t *n = ph_wire_request(NULL, "notifications/progress", params);
-        emit(m, n);
+        ph_sess_emit(&m->sess, n);
         json_decref(n);
         json_decref(params);
     }
@@ -319,8 +238,8 @@ static void on_event(void *ud, json_t *ev)
         progress(m, ev);
         return;
     }
-    if (m->opt.on_event)
-        m->opt.on_event(m->opt.event_ud, ev);
+    if (m->sess.opt.on_event)
+        m->sess.opt.on_event(m->sess.opt.event_ud, ev);
 }
 
 static void cancel(struct ph_mcp *m, json_t *params)
@@ -329,7 +248,7 @@ static void cancel(struct ph_mcp *m, json_t *params)
     for (struct pending *p = m->pending; p; p = p->next)
         if (!p->cancelled && json_equal(p->id, id)) {
             p->cancelled = 1;
-            ph_host_cancel(m->host, p->call_id);
+            ph_host_cancel(m->sess.host, p->call_id);
             return;
         }
 }
@@ -353,26 +272,29 @@ static json_t *initialize(struct ph_mcp *m, json_t *params)
 }
 
 /* Starts a tools/call; answers at once only when it cannot start. */
-static void call_tool(struct ph_mcp *m, struct batch *b, json_t *id, json_t *params)
+static void call_tool(struct ph_mcp *m, struct ph_sess_batch *b, json_t *id, json_t *params)
 {
     const char *name = json_string_value(json_object_get(params, "name"));
     json_t *args = json_object_get(params, "arguments");
     if (!name || (args && !json_is_object(args) && !json_is_null(args))) {
-        respond(m, b,
-                err_response(id, PH_RPC_INVALID_PARAMS, "Invalid params",
-                             "tools/call needs a string name and an object of arguments"));
+        ph_sess_respond(&m->sess, b,
+                        ph_sess_error(&m->sess, id, PH_RPC_INVALID_PARAMS, "Invalid params",
+                                      "tools/call needs a string name and an object of arguments"));
         return;
     }
     json_t *route = json_object_get(m->routes, name);
     if (!route) {
         char detail[300];
         snprintf(detail, sizeof detail, "unknown tool \"%.200s\"", name);
-        respond(m, b, err_response(id, PH_RPC_INVALID_PARAMS, "Unknown tool", detail));
+        ph_sess_respond(&m->sess, b,
+                        ph_sess_error(&m->sess, id, PH_RPC_INVALID_PARAMS, "Unknown tool", detail));
         return;
     }
     struct pending *p = calloc(1, sizeof *p);
     if (!p) {
-        respond(m, b, err_response(id, PH_RPC_INTERNAL_ERROR, "Internal error", "out of memory"));
+        ph_sess_respond(
+            &m->sess, b,
+            ph_sess_error(&m->sess, id, PH_RPC_INTERNAL_ERROR, "Internal error", "out of memory"));
         return;
     }
     json_t *token = json_object_get(json_object_get(params, "_meta"), "progressToken");
@@ -381,7 +303,7 @@ static void call_tool(struct ph_mcp *m, struct batch *b, json_t *id, json_t *par
     p->token = (json_is_string(token) || json_is_integer(token)) ? json_incref(token) : NULL;
     p->title = json_incref(json_object_get(route, "title"));
     ph_error err;
-    if (ph_host_call_async(m->host, json_string_value(json_object_get(route, "plugin")),
+    if (ph_host_call_async(m->sess.host, json_string_value(json_object_get(route, "plugin")),
                            json_string_value(json_object_get(route, "method")),
                            json_is_object(args) ? args : NULL, on_answer, p, &p->call_id,
                            &err) < 0) {
@@ -389,7 +311,7 @@ static void call_tool(struct ph_mcp *m, struct batch *b, json_t *id, json_t *par
          * memory, too large): the model should see that, as a result. */
         json_t *e = ph_wire_error_obj(PH_RPC_INTERNAL_ERROR, err.text, NULL);
         json_t *r = tool_error(json_string_value(p->title), e);
-        respond(m, b, r ? ph_wire_response(id, r) : NULL);
+        ph_sess_respond(&m->sess, b, r ? ph_wire_response(id, r) : NULL);
         json_decref(e);
         free_pending(p);
         return;
@@ -401,18 +323,21 @@ static void call_tool(struct ph_mcp *m, struct batch *b, json_t *id, json_t *par
     if (m->pending)
         m->pending->prev = p;
     m->pending = p;
-    m->inflight++;
+    m->sess.inflight++;
 }
 
 /* Handles one message object (alone or from a batch). */
-static void handle_one(struct ph_mcp *m, json_t *req, struct batch *b)
+static void handle_one(struct ph_sess *sess, json_t *req, struct ph_sess_batch *b)
 {
+    struct ph_mcp *m = (struct ph_mcp *)sess;
     ph_wire_msg w;
     char why[200];
     json_t *id = json_object_get(req, "id");
     if (ph_wire_classify(req, &w, why, sizeof why) < 0) {
         json_t *rid = (json_is_string(id) || json_is_integer(id)) ? id : NULL;
-        respond(m, b, err_response(rid, PH_RPC_INVALID_REQUEST, "Invalid Request", NULL));
+        ph_sess_respond(
+            &m->sess, b,
+            ph_sess_error(&m->sess, rid, PH_RPC_INVALID_REQUEST, "Invalid Request", NULL));
         return;
     }
     /* This server never sends a request, so a response answers nothing. */
@@ -426,8 +351,10 @@ static void handle_one(struct ph_mcp *m, json_t *req, struct batch *b)
             m->initialized = 1;
         return;
     }
-    if (m->stopping) {
-        respond(m, b, err_response(w.id, PH_RPC_INTERNAL_ERROR, "Server shutting down", NULL));
+    if (m->sess.stopping) {
+        ph_sess_respond(
+            &m->sess, b,
+            ph_sess_error(&m->sess, w.id, PH_RPC_INTERNAL_ERROR, "Server shutting down", NULL));
         return;
     }
     if (strcmp(w.method, "tools/call") == 0) {
@@ -448,69 +375,15 @@ static void handle_one(struct ph_mcp *m, json_t *req, struct batch *b)
         else
             result = json_pack("{s:O}", "tools", m->tools);
     } else {
-        respond(m, b, err_response(w.id, PH_RPC_METHOD_NOT_FOUND, "Method not found", w.method));
+        ph_sess_respond(
+            &m->sess, b,
+            ph_sess_error(&m->sess, w.id, PH_RPC_METHOD_NOT_FOUND, "Method not found", w.method));
         return;
     }
-    respond(m, b,
-            result ? ph_wire_response(w.id, result)
-                   : err_response(w.id, PH_RPC_INVALID_PARAMS, "Invalid params", bad));
-}
-
-static void handle_message(struct ph_mcp *m, const char *text, size_t len)
-{
-    char why[300];
-    json_t *v = ph_wire_parse(text, len, why, sizeof why);
-    if (!v) {
-        respond(m, NULL, err_response(NULL, PH_RPC_PARSE_ERROR, "Parse error", why));
-        return;
-    }
-    if (!json_is_array(v)) {
-        handle_one(m, v, NULL);
-    } else if (json_array_size(v) == 0) {
-        respond(m, NULL, err_response(NULL, PH_RPC_INVALID_REQUEST, "Invalid Request", NULL));
-    } else {
-        /* 2025-03-26 lets clients batch; later versions dropped it, but
-         * answering one costs nothing. */
-        struct batch *b = calloc(1, sizeof *b);
-        if (b)
-            b->responses = json_array();
-        if (!b || !b->responses) {
-            free(b);
-            respond(m, NULL,
-                    err_response(NULL, PH_RPC_INTERNAL_ERROR, "Internal error", "out of memory"));
-        } else {
-            size_t i;
-            json_t *el;
-            b->outstanding = 1; /* held while the elements are read */
-            json_array_foreach(v, i, el) handle_one(m, el, b);
-            b->closed = 1;
-            batch_done_one(m, b);
-        }
-    }
-    json_decref(v);
-}
-
-static int blocked(const struct ph_mcp *m)
-{
-    return !m->stopping && m->inflight >= m->opt.max_inflight;
-}
-
-static void pump(struct ph_mcp *m)
-{
-    while (!blocked(m)) {
-        const char *body;
-        size_t len;
-        char why[300];
-        enum ph_frame_result r = ph_frame_rx_next(&m->rx, &body, &len, why, sizeof why);
-        if (r == PH_FRAME_NONE)
-            return;
-        if (r == PH_FRAME_MSG) {
-            handle_message(m, body, len);
-        } else {
-            say(m, "framing error: %s", why);
-            respond(m, NULL, err_response(NULL, PH_RPC_PARSE_ERROR, "Parse error", why));
-        }
-    }
+    ph_sess_respond(
+        &m->sess, b,
+        result ? ph_wire_response(w.id, result)
+               : ph_sess_error(&m->sess, w.id, PH_RPC_INVALID_PARAMS, "Invalid params", bad));
 }
 
 ph_mcp *ph_mcp_new(ph_host *host, const struct ph_serve_opts *opts, ph_serve_write_fn out, void *ud)
@@ -518,73 +391,46 @@ ph_mcp *ph_mcp_new(ph_host *host, const struct ph_serve_opts *opts, ph_serve_wri
     struct ph_mcp *m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
-    if (opts)
-        m->opt = *opts;
-    if (!m->opt.max_message)
-        m->opt.max_message = PH_WIRE_DEFAULT_MAX;
-    if (!m->opt.max_inflight)
-        m->opt.max_inflight = PH_SERVE_MAX_INFLIGHT;
-    m->host = host;
-    m->out = out;
-    m->out_ud = ud;
+    /* The MCP stdio transport is one message a line. */
+    ph_sess_init(&m->sess, host, opts, out, ud, PH_FRAMING_LINE, handle_one);
+    m->sess.omit_null_id = 1;
     m->version = versions[0];
     if (build_tools(m) < 0) {
+        ph_frame_rx_free(&m->sess.rx);
         json_decref(m->tools);
         json_decref(m->routes);
         free(m);
         return NULL;
     }
-    ph_frame_rx_init(&m->rx, PH_FRAMING_LINE, m->opt.max_message);
     ph_host_set_event_handler(host, on_event, m);
     return m;
 }
 
 int ph_mcp_feed(ph_mcp *m, const char *bytes, size_t n)
 {
-    if (m->input_done)
-        return 0;
-    if (ph_frame_rx_append(&m->rx, bytes, n) < 0) {
-        say(m, "out of memory for client input");
-        respond(m, NULL,
-                err_response(NULL, PH_RPC_INTERNAL_ERROR, "Internal error", "out of memory"));
-        return -1;
-    }
-    pump(m);
-    return 0;
+    return ph_sess_feed(&m->sess, bytes, n);
 }
 
 void ph_mcp_flush(ph_mcp *m)
 {
-    pump(m);
+    ph_sess_pump(&m->sess);
 }
 
 void ph_mcp_eof(ph_mcp *m)
 {
-    if (m->input_done)
-        return;
-    m->input_done = 1;
-    ph_frame_rx_eof(&m->rx);
-    pump(m);
+    ph_sess_eof(&m->sess);
 }
 
 void ph_mcp_stop(ph_mcp *m)
 {
-    if (m->stopping)
-        return;
-    m->stopping = 1;
-    m->input_done = 1;
-    pump(m);
-    if (ph_frame_rx_buffered(&m->rx))
-        say(m, "stopping: an incomplete message from the client is dropped");
-    ph_frame_rx_free(&m->rx);
-    ph_frame_rx_init(&m->rx, PH_FRAMING_LINE, m->opt.max_message);
+    ph_sess_stop(&m->sess);
 }
 
 void ph_mcp_tools_changed(ph_mcp *m)
 {
     json_t *before = json_incref(m->tools);
     if (build_tools(m) < 0) {
-        say(m, "mcp: out of memory rebuilding the tool list; it is empty now");
+        ph_sess_say(&m->sess, "mcp: out of memory rebuilding the tool list; it is empty now");
         json_decref(before);
         return;
     }
@@ -594,7 +440,7 @@ void ph_mcp_tools_changed(ph_mcp *m)
      * it could hold stale. */
     if (changed && m->initialized) {
         json_t *n = ph_wire_request(NULL, "notifications/tools/list_changed", NULL);
-        emit(m, n);
+        ph_sess_emit(&m->sess, n);
         json_decref(n);
     }
 }
@@ -604,22 +450,22 @@ void ph_mcp_cancel_all(ph_mcp *m)
     /* Not the client's cancellation: each call still gets its answer, a
      * result with isError saying it was cancelled. */
     for (struct pending *p = m->pending; p; p = p->next)
-        ph_host_cancel(m->host, p->call_id);
+        ph_host_cancel(m->sess.host, p->call_id);
 }
 
 int ph_mcp_wants_input(const ph_mcp *m)
 {
-    return !m->input_done && !blocked(m);
+    return ph_sess_wants_input(&m->sess);
 }
 
 size_t ph_mcp_inflight(const ph_mcp *m)
 {
-    return m->inflight;
+    return m->sess.inflight;
 }
 
 int ph_mcp_done(const ph_mcp *m)
 {
-    return m->input_done && m->inflight == 0 && !ph_frame_rx_buffered(&m->rx);
+    return ph_sess_done(&m->sess);
 }
 
 void ph_mcp_free(ph_mcp *m)
@@ -629,13 +475,10 @@ void ph_mcp_free(ph_mcp *m)
     while (m->pending) {
         struct pending *p = m->pending;
         m->pending = p->next;
-        if (p->batch && --p->batch->outstanding == 0) {
-            json_decref(p->batch->responses);
-            free(p->batch);
-        }
+        ph_sess_batch_release(p->batch);
         free_pending(p);
     }
-    ph_frame_rx_free(&m->rx);
+    ph_frame_rx_free(&m->sess.rx);
     json_decref(m->tools);
     json_decref(m->routes);
     free(m);

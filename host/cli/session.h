@@ -1,0 +1,72 @@
+/*
+ * session: the JSON-RPC plumbing that `serve` and `serve --mcp` share. It
+ * takes the client's bytes, frames them (framing.c), splits batches,
+ * answers malformed input, holds input back at the in-flight cap, and
+ * writes answers (single or batched) through the caller's callback. What a
+ * request means is the dialect's business: serve.c maps PLUGIN.METHOD to
+ * plugin calls, mcp.c maps MCP's methods to tools.
+ *
+ * It must never read or block by itself, answer a request twice, or grow
+ * past the in-flight cap plus one message.
+ */
+#ifndef PH_CLI_SESSION_H
+#define PH_CLI_SESSION_H
+
+#include "serve.h"
+
+/* Answers to one batch, sent together once every element is answered. */
+struct ph_sess_batch {
+    json_t *responses; /* array, owned */
+    size_t outstanding;
+    int closed; /* all elements read */
+};
+
+struct ph_sess;
+
+/* The dialect: handles one request object (alone, or an element of b). */
+typedef void (*ph_sess_handle_fn)(struct ph_sess *s, json_t *req, struct ph_sess_batch *b);
+
+/* Embedded as the first member of a dialect's session, which the handler
+ * gets back by a cast. The dialect counts inflight up and down. */
+struct ph_sess {
+    ph_host *host;
+    struct ph_serve_opts opt;
+    ph_serve_write_fn out;
+    void *out_ud;
+    int out_dead;
+    ph_frame_rx rx;
+    size_t inflight;
+    int input_done; /* eof or stop: nothing more will be fed */
+    int stopping;
+    int omit_null_id; /* MCP: an unreadable id is left out, not null */
+    ph_sess_handle_fn handle_one;
+};
+
+/* Fills s; opts may be NULL. */
+void ph_sess_init(struct ph_sess *s, ph_host *host, const struct ph_serve_opts *opts,
+                  ph_serve_write_fn out, void *ud, enum ph_framing framing,
+                  ph_sess_handle_fn handle_one);
+
+void ph_sess_say(struct ph_sess *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes one message (borrowed), framed as the client's input is. */
+void ph_sess_emit(struct ph_sess *s, json_t *msg);
+/* Sends a response, or adds it to b; takes msg (NULL: nothing to send). */
+void ph_sess_respond(struct ph_sess *s, struct ph_sess_batch *b, json_t *msg);
+/* One element of b is answered; the batch goes out with its last answer. */
+void ph_sess_batch_done_one(struct ph_sess *s, struct ph_sess_batch *b);
+/* Drops one element's claim on b without answering (session teardown). */
+void ph_sess_batch_release(struct ph_sess_batch *b);
+/* A JSON-RPC error response (new reference); detail (may be NULL) goes to
+ * data.detail. */
+json_t *ph_sess_error(const struct ph_sess *s, json_t *id, int code, const char *message,
+                      const char *detail);
+
+/* The serve.h session calls, shared by both dialects. */
+int ph_sess_feed(struct ph_sess *s, const char *bytes, size_t n);
+void ph_sess_pump(struct ph_sess *s);
+void ph_sess_eof(struct ph_sess *s);
+void ph_sess_stop(struct ph_sess *s);
+int ph_sess_wants_input(const struct ph_sess *s);
+int ph_sess_done(const struct ph_sess *s);
+
+#endif
