@@ -5,10 +5,13 @@ hanging CI."""
 import argparse
 import json
 import os
+import queue
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 TIMEOUT = 30  # seconds, for every plughost run
 
@@ -93,3 +96,77 @@ def remove_dir(d):
 
 def echo_so(args):
     return os.path.join(args.plugins, "echo.so")
+
+
+class Session:
+    """An interactive serve process: send a line, wait for answers."""
+
+    def __init__(self, ph, path, opts=()):
+        self.p = subprocess.Popen([ph] + list(opts) + ["serve", path], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.q = queue.Queue()
+        self.err = []
+        threading.Thread(target=self._read, args=(self.p.stdout, self.q.put, True),
+                         daemon=True).start()
+        threading.Thread(target=self._read, args=(self.p.stderr, self.err.append, False),
+                         daemon=True).start()
+
+    @staticmethod
+    def _read(f, sink, mark_eof):
+        for ln in iter(f.readline, b""):
+            sink(ln)
+        if mark_eof:
+            sink(None)  # wakes a recv() waiting on a dead process
+
+    def send(self, msg):
+        self.p.stdin.write((msg if isinstance(msg, str) else json.dumps(msg)).encode() + b"\n")
+        self.p.stdin.flush()
+
+    def recv(self, timeout=TIMEOUT):
+        try:
+            ln = self.q.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if ln is None:
+            return None
+        try:
+            return json.loads(ln)
+        except ValueError:
+            return {"unparsable line": ln.decode("utf-8", "replace")}
+
+    def call(self, msg, timeout=TIMEOUT):
+        self.send(msg)
+        return self.recv(timeout)
+
+    def close(self):
+        """Closes stdin; returns the exit status (None if it did not exit)."""
+        try:
+            self.p.stdin.close()
+        except OSError:
+            pass
+        try:
+            return self.p.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+            return None
+
+    def stderr(self):
+        return b"".join(self.err).decode("utf-8", "replace")
+
+    def wait(self, timeout=TIMEOUT):
+        try:
+            return self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def wait_stderr(self, text, timeout=10):
+        end = time.monotonic() + timeout
+        while text not in self.stderr() and time.monotonic() < end:
+            time.sleep(0.02)
+        return text in self.stderr()
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()

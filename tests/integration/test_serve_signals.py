@@ -5,11 +5,8 @@ plugins and exits 0; a second signal cancels what is still running."""
 
 import json
 import os
-import queue
 import signal
-import subprocess
 import sys
-import threading
 import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
@@ -17,54 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
 
-class Session:
-    def __init__(self, ph, path, opts=()):
-        self.p = subprocess.Popen([ph] + list(opts) + ["serve", path], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.q = queue.Queue()
-        self.err = []
-        threading.Thread(target=self._read, args=(self.p.stdout, self.q.put, True),
-                         daemon=True).start()
-        threading.Thread(target=self._read, args=(self.p.stderr, self.err.append, False),
-                         daemon=True).start()
-
-    @staticmethod
-    def _read(f, sink, mark_eof):
-        for ln in iter(f.readline, b""):
-            sink(ln)
-        if mark_eof:
-            sink(None)
-
-    def send(self, msg):
-        self.p.stdin.write(json.dumps(msg).encode() + b"\n")
-        self.p.stdin.flush()
-
-    def recv(self, timeout=harness.TIMEOUT):
-        try:
-            ln = self.q.get(timeout=timeout)
-        except queue.Empty:
-            return None
-        return None if ln is None else json.loads(ln)
-
-    def wait(self, timeout=harness.TIMEOUT):
-        try:
-            return self.p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def stderr(self):
-        return b"".join(self.err).decode("utf-8", "replace")
-
-    def wait_stderr(self, text, timeout=10):
-        end = time.monotonic() + timeout
-        while text not in self.stderr() and time.monotonic() < end:
-            time.sleep(0.02)
-        return text in self.stderr()
-
-    def kill(self):
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait()
+Session = harness.Session
 
 
 def req(method, params, id_):
