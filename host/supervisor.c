@@ -541,6 +541,25 @@ static int is_seccomp_listener(int fd)
     return strcmp(target, "anon_inode:seccomp notify") == 0;
 }
 
+/* The call a notification belongs to: the one the plugin was serving when it
+ * sent it, so that a server with many clients can hand it to that call's
+ * client alone. A plugin without the threads grant serves its calls one at
+ * a time in the order sent, so that is the earliest one sent and not yet
+ * answered; with threads it is known only when a single call is out. NULL
+ * when no call can be named. */
+static struct ph_call *serving_call(struct ph_plug *p)
+{
+    struct ph_call *first = NULL;
+    size_t out = 0;
+    for (struct ph_call *c = p->host->calls.next; c != &p->host->calls; c = c->next)
+        if (c->plug == p && c->sent) {
+            if (!first)
+                first = c;
+            out++;
+        }
+    return (out == 1 || (first && !p->set.threads)) ? first : NULL;
+}
+
 static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
 {
     struct ph_host *h = p->host;
@@ -621,8 +640,12 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
     }
     if (strncmp(m->method, "$/", 2) == 0 || strncmp(m->method, "ph.", 3) == 0)
         return breach(p, "unknown reserved notification");
-    ph_host_event(h, json_pack("{s:s,s:s,s:s,s:O?}", "type", "notification", "plugin", p->name,
-                               "method", m->method, "params", m->params));
+    json_t *ev = json_pack("{s:s,s:s,s:s,s:O?}", "type", "notification", "plugin", p->name,
+                           "method", m->method, "params", m->params);
+    struct ph_call *serving = serving_call(p);
+    if (ev && serving)
+        json_object_set_new(ev, "call_id", json_integer((json_int_t)serving->id));
+    ph_host_event(h, ev);
 }
 
 static void on_message(struct ph_plug *p, char *text, size_t len, int *fd)

@@ -197,12 +197,17 @@ static void on_answer(void *ud, uint64_t call_id, json_t *result, json_t *error)
     free_pending(p);
 }
 
-static void progress(struct ph_mcp *m, json_t *ev)
+/* Returns 1 when the progress was of one of this session's calls. */
+static int progress(struct ph_mcp *m, json_t *ev)
 {
     uint64_t id = (uint64_t)json_integer_value(json_object_get(ev, "call_id"));
     json_t *value = json_object_get(ev, "value");
+    int mine = 0;
     for (struct pending *p = m->pending; p; p = p->next) {
-        if (p->call_id != id || !p->token || p->cancelled)
+        if (p->call_id != id)
+            continue;
+        mine = 1;
+        if (!p->token || p->cancelled)
             continue;
         /* MCP's progress is a number that must increase; a plugin's value
          * is any JSON, so it is used when it fits and described otherwise. */
@@ -228,6 +233,7 @@ static void progress(struct ph_mcp *m, json_t *ev)
         json_decref(n);
         json_decref(params);
     }
+    return mine;
 }
 
 static void on_event(void *ud, json_t *ev)
@@ -240,6 +246,12 @@ static void on_event(void *ud, json_t *ev)
     }
     if (m->sess.opt.on_event)
         m->sess.opt.on_event(m->sess.opt.event_ud, ev);
+}
+
+int ph_mcp_event(ph_mcp *m, json_t *ev)
+{
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    return type && strcmp(type, "progress") == 0 && progress(m, ev);
 }
 
 static void cancel(struct ph_mcp *m, json_t *params)
@@ -402,7 +414,8 @@ ph_mcp *ph_mcp_new(ph_host *host, const struct ph_serve_opts *opts, ph_serve_wri
         free(m);
         return NULL;
     }
-    ph_host_set_event_handler(host, on_event, m);
+    if (!m->sess.opt.routed_events)
+        ph_host_set_event_handler(host, on_event, m);
     return m;
 }
 

@@ -38,12 +38,16 @@
 typedef struct ph_mcp ph_mcp;
 
 /* Creates a session on host, whose plugins must be loaded already (the
- * tool list is taken from them here), and installs itself as the host's
- * event handler. opts->framing is ignored (always lines). Returns NULL when
- * out of memory. */
+ * tool list is taken from them here), and unless opts->routed_events
+ * installs itself as the host's event handler. opts->framing is ignored (always lines). Returns
+ * NULL when out of memory. */
 ph_mcp *ph_mcp_new(ph_host *host, const struct ph_serve_opts *opts, ph_serve_write_fn out,
                    void *ud);
 
+/* The same contract as the ph_serve_ function of the same name
+ * (ph_mcp_event takes progress only: notifications never go to an MCP
+ * client). */
+int ph_mcp_event(ph_mcp *m, json_t *ev);
 /* The same contract as the ph_serve_ function of the same name. */
 int ph_mcp_feed(ph_mcp *m, const char *bytes, size_t n);
 void ph_mcp_flush(ph_mcp *m);

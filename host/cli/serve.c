@@ -54,36 +54,59 @@ static void on_answer(void *ud, uint64_t call_id, json_t *result, json_t *error)
     free(p);
 }
 
+/* Sends a host event to the client if it is the client's: progress of one
+ * of its requests, or a plugin notification (every one when the session has
+ * the host to itself, only those of its own calls when it shares it).
+ * Returns 1 when it was. */
+static int deliver(struct ph_serve *s, json_t *ev)
+{
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    if (!type)
+        return 0;
+    int progress = strcmp(type, "progress") == 0;
+    if (!progress && strcmp(type, "notification") != 0)
+        return 0;
+    json_t *cid = json_object_get(ev, "call_id");
+    struct pending *mine = NULL;
+    for (struct pending *p = s->pending; p && cid; p = p->next)
+        if (p->call_id == (uint64_t)json_integer_value(cid))
+            mine = p;
+    if (progress) {
+        if (!mine || !mine->id)
+            return mine != NULL;
+        json_t *params =
+            json_pack("{s:O,s:O?}", "token", mine->id, "value", json_object_get(ev, "value"));
+        json_t *n = ph_wire_request(NULL, "$/progress", params);
+        ph_sess_emit(&s->sess, n);
+        json_decref(n);
+        json_decref(params);
+        return 1;
+    }
+    if (s->sess.opt.routed_events && !mine)
+        return 0;
+    const char *plugin = json_string_value(json_object_get(ev, "plugin"));
+    const char *method = json_string_value(json_object_get(ev, "method"));
+    char name[600];
+    snprintf(name, sizeof name, "%s.%s", plugin ? plugin : "?", method ? method : "?");
+    json_t *n = ph_wire_request(NULL, name, json_object_get(ev, "params"));
+    ph_sess_emit(&s->sess, n);
+    json_decref(n);
+    return 1;
+}
+
 static void on_event(void *ud, json_t *ev)
 {
     struct ph_serve *s = ud;
     const char *type = json_string_value(json_object_get(ev, "type"));
-    if (type && strcmp(type, "notification") == 0) {
-        const char *plugin = json_string_value(json_object_get(ev, "plugin"));
-        const char *method = json_string_value(json_object_get(ev, "method"));
-        char name[600];
-        snprintf(name, sizeof name, "%s.%s", plugin ? plugin : "?", method ? method : "?");
-        json_t *n = ph_wire_request(NULL, name, json_object_get(ev, "params"));
-        ph_sess_emit(&s->sess, n);
-        json_decref(n);
+    if (deliver(s, ev) || (type && !strcmp(type, "progress")))
         return;
-    }
-    if (type && strcmp(type, "progress") == 0) {
-        uint64_t id = (uint64_t)json_integer_value(json_object_get(ev, "call_id"));
-        for (struct pending *p = s->pending; p; p = p->next) {
-            if (p->call_id != id || !p->id)
-                continue;
-            json_t *params =
-                json_pack("{s:O,s:O?}", "token", p->id, "value", json_object_get(ev, "value"));
-            json_t *n = ph_wire_request(NULL, "$/progress", params);
-            ph_sess_emit(&s->sess, n);
-            json_decref(n);
-            json_decref(params);
-        }
-        return;
-    }
     if (s->sess.opt.on_event)
         s->sess.opt.on_event(s->sess.opt.event_ud, ev);
+}
+
+int ph_serve_event(ph_serve *s, json_t *ev)
+{
+    return deliver(s, ev);
 }
 
 static void cancel(struct ph_serve *s, json_t *params)
@@ -176,7 +199,8 @@ ph_serve *ph_serve_new(ph_host *host, const struct ph_serve_opts *opts, ph_serve
     if (!s)
         return NULL;
     ph_sess_init(&s->sess, host, opts, out, ud, opts ? opts->framing : PH_FRAMING_AUTO, handle_one);
-    ph_host_set_event_handler(host, on_event, s);
+    if (!s->sess.opt.routed_events)
+        ph_host_set_event_handler(host, on_event, s);
     return s;
 }
 

@@ -42,12 +42,17 @@ struct ph_serve_opts {
     void *event_ud;
     ph_serve_log_fn log; /* NULL: silent */
     void *log_ud;
+    /* Several sessions share the host (`serve --listen`): the session does
+     * not install itself as the host's event handler; the caller offers it
+     * each event with ph_serve_event(), and plugin notifications reach it
+     * only when they carry the call_id of one of its own calls. */
+    int routed_events;
 };
 
 typedef struct ph_serve ph_serve;
 
-/* Creates a session on host and installs itself as the host's event
- * handler. opts may be NULL. Returns NULL when out of memory. */
+/* Creates a session on host and, unless opts->routed_events, installs
+ * itself as the host's event handler. opts may be NULL. Returns NULL when out of memory. */
 ph_serve *ph_serve_new(ph_host *host, const struct ph_serve_opts *opts, ph_serve_write_fn out,
                        void *ud);
 
@@ -56,6 +61,11 @@ ph_serve *ph_serve_new(ph_host *host, const struct ph_serve_opts *opts, ph_serve
  * ph_serve_flush(). Returns 0, or -1 when out of memory (the bytes are
  * refused and the client is told once with -32603). */
 int ph_serve_feed(ph_serve *s, const char *bytes, size_t n);
+
+/* With routed_events: offers the session a host event (borrowed). Returns 1
+ * when it was this session's and went to its client (progress or a
+ * notification of one of its calls), 0 otherwise. */
+int ph_serve_event(ph_serve *s, json_t *ev);
 
 /* Handles buffered messages the cap held back; call after ph_host_process()
  * has delivered answers. */

@@ -74,7 +74,7 @@ enum ph_status {
     PH_E_NOTFOUND = -4, /* unknown plugin or method */
     PH_E_PLUGIN = -5,   /* the plugin failed the call; see rpc_error */
     PH_E_TIMEOUT = -6,
-    PH_E_BUSY = -7,      /* a bound was reached (max_queue); try again later */
+    PH_E_BUSY = -7, /* a bound was reached (max_queue); try again later */
 };
 
 typedef struct ph_error {
@@ -130,7 +130,10 @@ typedef struct ph_host_options {
 /* Event delivered to the application: plugin logs, notifications, state
  * changes. event is borrowed: an object with at least "type" ("log",
  * "notification", "progress", "started", "ended", "load_error", "trace") and
- * "plugin". */
+ * "plugin". A "notification" carries "call_id" when the host knows which call
+ * the plugin was serving as it sent it (always for a plugin without the
+ * threads grant that has a call out), so an application with several
+ * clients can give it to that call's client alone. */
 typedef void (*ph_event_fn)(void *ud, json_t *event);
 
 /* Completion of an asynchronous call. Exactly one of result and error is
