@@ -18,7 +18,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +163,68 @@ static int check_plugin(struct checker *ck, const char *name, json_t *entry)
     return 0;
 }
 
+/* Users or groups allowed to connect to `serve --listen`: names must exist
+ * here and now (a typo would otherwise lock everyone out, or worse, be
+ * created later for someone else), numbers are taken as they are. */
+static int check_ids(struct checker *ck, const char **path, json_t *v, int groups)
+{
+    size_t i;
+    json_t *e;
+    if (!json_is_array(v))
+        return bad(ck, path, 2,
+                   groups ? "must be an array of group names or gids"
+                          : "must be an array of user names or uids");
+    json_array_foreach(v, i, e)
+    {
+        if (json_is_integer(e)) {
+            if (json_integer_value(e) < 0 || json_integer_value(e) >= (json_int_t)UINT32_MAX)
+                return bad(ck, path, 2, groups ? "a gid out of range" : "a uid out of range");
+            continue;
+        }
+        const char *name = json_string_value(e);
+        if (!name || !*name)
+            return bad(ck, path, 2,
+                       groups ? "each entry is a group name or a gid"
+                              : "each entry is a user name or a uid");
+        const char *sub[3] = {path[0], path[1], name};
+        if (groups ? getgrnam(name) == NULL : getpwnam(name) == NULL)
+            return bad(ck, sub, 3, groups ? "no such group here" : "no such user here");
+    }
+    return 0;
+}
+
+/* The "serve" section: settings of `plughost serve --listen`. */
+static int check_serve(struct checker *ck, json_t *v)
+{
+    const char *path[3] = {"serve", NULL, NULL};
+    if (!json_is_object(v))
+        return bad(ck, path, 1, "must be an object");
+    const char *key;
+    json_t *e;
+    json_object_foreach(v, key, e)
+    {
+        path[1] = key;
+        if (strcmp(key, "allow_users") == 0 || strcmp(key, "allow_groups") == 0) {
+            if (check_ids(ck, path, e, key[6] == 'g') < 0)
+                return -1;
+        } else if (strcmp(key, "socket_mode") == 0) {
+            const char *m = json_string_value(e);
+            char *end = NULL;
+            unsigned long mode =
+                m && *m && strspn(m, "01234567") == strlen(m) ? strtoul(m, &end, 8) : 01000;
+            if (mode > 0777)
+                return bad(ck, path, 2, "must be an octal mode in a string, up to \"0777\"");
+        } else if (strcmp(key, "max_clients") == 0) {
+            if (!json_is_integer(e) || json_integer_value(e) <= 0 || json_integer_value(e) > 65536)
+                return bad(ck, path, 2, "must be an integer from 1 to 65536");
+        } else {
+            return bad(ck, path, 2,
+                       "unknown key (allow_users, allow_groups, socket_mode, max_clients)");
+        }
+    }
+    return 0;
+}
+
 static int check_config(struct checker *ck, json_t *c)
 {
     const char *path[3] = {NULL, NULL, NULL};
@@ -208,8 +272,11 @@ static int check_config(struct checker *ck, json_t *c)
         } else if (strcmp(key, "self_test") == 0) {
             if (!json_is_boolean(v))
                 return bad(ck, path, 1, "must be true or false");
+        } else if (strcmp(key, "serve") == 0) {
+            if (check_serve(ck, v) < 0)
+                return -1;
         } else {
-            return bad(ck, path, 1, "unknown key (defaults, plugins, require, self_test)");
+            return bad(ck, path, 1, "unknown key (defaults, plugins, require, self_test, serve)");
         }
     }
     return 0;

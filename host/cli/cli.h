@@ -29,6 +29,14 @@ struct ph_cli_opts {
     int framing;         /* serve: enum ph_framing (framing.h); 0 is auto */
     size_t max_inflight; /* serve: 0 is PH_SERVE_MAX_INFLIGHT */
     int mcp;             /* serve: Model Context Protocol instead of plain JSON-RPC */
+    /* serve --listen (serve_listen.c): a socket path, or "systemd" /
+     * "systemd:NAME" for socket activation; NULL: stdin/stdout. */
+    const char *listen;
+    const char *socket_mode; /* octal; NULL: the configuration's, else 0600 */
+    size_t max_clients;      /* 0: the configuration's, else PH_LISTEN_MAX_CLIENTS */
+    /* --allow-user / --allow-group values, borrowed from argv. */
+    const char **allow_users, **allow_groups;
+    size_t nallow_users, nallow_groups;
 };
 
 /* Prints host events (logs, traces, endings) on stderr, labelled. */
@@ -42,5 +50,17 @@ int ph_cli_profile(const struct ph_cli_opts *o, int argc, char **argv);
 
 /* Runs `plughost serve PATH`; returns an exit code. */
 int ph_cli_serve(const struct ph_cli_opts *o, const char *path);
+
+/* Runs `plughost serve --listen ... PATH` (serve_listen.c). */
+int ph_cli_serve_listen(const struct ph_cli_opts *o, const char *path);
+
+/* What both serve loops share (serve_stdio.c). Blocks SIGTERM, SIGINT and
+ * SIGHUP into a signalfd (*sfd), creates the host and loads path, printing
+ * why on failure. Returns PH_EXIT_OK or an exit code. */
+int ph_cli_serve_start(const struct ph_cli_opts *o, const char *path, ph_host **host, int *sfd);
+/* Reads the signalfd: returns SIGTERM/SIGINTs, counts SIGHUPs in *hup. */
+int ph_cli_take_signals(int sfd, int *hup);
+/* SIGHUP: brings the plugins in line with the directory path. */
+void ph_cli_serve_reload(ph_host *host, const char *path);
 
 #endif

@@ -462,25 +462,36 @@ static int parse_num(const char *opt, const char *v, unsigned long long *out)
     return 0;
 }
 
+static void free_args(char **rest, struct ph_cli_opts *o)
+{
+    free(rest);
+    free(o->allow_users);
+    free(o->allow_groups);
+}
+
 int main(int argc, char **argv)
 {
     struct ph_cli_opts o;
     memset(&o, 0, sizeof o);
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     int nrest = 0;
-    if (!rest)
+    o.allow_users = calloc((size_t)argc + 1, sizeof *o.allow_users);
+    o.allow_groups = calloc((size_t)argc + 1, sizeof *o.allow_groups);
+    if (!rest || !o.allow_users || !o.allow_groups) {
+        free_args(rest, &o);
         return PH_EXIT_HOST;
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         unsigned long long n;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             /* After a command word, that command's own help. */
             fputs(nrest > 0 ? command_help(rest[0]) : usage, stdout);
-            free(rest);
+            free_args(rest, &o);
             return PH_EXIT_OK;
         } else if (strcmp(a, "--version") == 0) {
             printf("plughost %s (protocol 1)\n", PH_VERSION);
-            free(rest);
+            free_args(rest, &o);
             return PH_EXIT_OK;
         } else if (strcmp(a, "--trace") == 0) {
             o.host.trace = 1;
@@ -496,14 +507,36 @@ int main(int argc, char **argv)
             o.host.config = NULL;
             if (i + 1 >= argc) {
                 fprintf(stderr, "plughost: --config needs a file\n");
-                free(rest);
+                free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
             if (ph_config_load(argv[++i], &o.host.config, &cerr) < 0) {
                 fprintf(stderr, "plughost: %s\n", cerr.text);
-                free(rest);
+                free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
+        } else if (strcmp(a, "--listen") == 0 || strncmp(a, "--listen=", 9) == 0 ||
+                   strcmp(a, "--socket-mode") == 0 || strncmp(a, "--socket-mode=", 14) == 0 ||
+                   strcmp(a, "--allow-user") == 0 || strncmp(a, "--allow-user=", 13) == 0 ||
+                   strcmp(a, "--allow-group") == 0 || strncmp(a, "--allow-group=", 14) == 0) {
+            /* Options of serve --listen that take a value, as --opt V or
+             * --opt=V. */
+            const char *eq = strchr(a, '=');
+            size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+            const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!v || !*v) {
+                fprintf(stderr, "plughost: %.*s needs a value (see serve --help)\n", (int)nlen, a);
+                free_args(rest, &o);
+                return PH_EXIT_USAGE;
+            }
+            if (strncmp(a, "--listen", nlen) == 0 && nlen == 8)
+                o.listen = v;
+            else if (strncmp(a, "--socket-mode", nlen) == 0 && nlen == 13)
+                o.socket_mode = v;
+            else if (nlen == 12)
+                o.allow_users[o.nallow_users++] = v;
+            else
+                o.allow_groups[o.nallow_groups++] = v;
         } else if (strcmp(a, "--framing") == 0 || strncmp(a, "--framing=", 10) == 0) {
             const char *v = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : "");
             if (strcmp(v, "auto") == 0) {
@@ -514,14 +547,15 @@ int main(int argc, char **argv)
                 o.framing = PH_FRAMING_LSP;
             } else {
                 fprintf(stderr, "plughost: --framing needs line, lsp or auto, got \"%s\"\n", v);
-                free(rest);
+                free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
         } else if (strcmp(a, "--timeout") == 0 || strcmp(a, "--handshake-timeout") == 0 ||
                    strcmp(a, "--max-message") == 0 || strcmp(a, "--memory") == 0 ||
-                   strcmp(a, "--cpu") == 0 || strcmp(a, "--max-inflight") == 0) {
+                   strcmp(a, "--cpu") == 0 || strcmp(a, "--max-inflight") == 0 ||
+                   strcmp(a, "--max-clients") == 0) {
             if (parse_num(a, i + 1 < argc ? argv[i + 1] : NULL, &n) < 0) {
-                free(rest);
+                free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
             i++;
@@ -535,6 +569,8 @@ int main(int argc, char **argv)
                 o.host.memory_limit = (size_t)n;
             else if (strcmp(a, "--max-inflight") == 0)
                 o.max_inflight = (size_t)n;
+            else if (strcmp(a, "--max-clients") == 0)
+                o.max_clients = (size_t)n;
             else
                 o.host.cpu_limit_s = (unsigned)n;
         } else if (strcmp(a, "--manifest") == 0 || strcmp(a, "--check") == 0) {
@@ -544,7 +580,7 @@ int main(int argc, char **argv)
                 rest[nrest++] = argv[++i];
         } else if (strncmp(a, "--", 2) == 0 && a[2]) {
             fprintf(stderr, "plughost: unknown option %s (see --help)\n", a);
-            free(rest);
+            free_args(rest, &o);
             return PH_EXIT_USAGE;
         } else {
             rest[nrest++] = argv[i];
@@ -568,6 +604,11 @@ int main(int argc, char **argv)
         if (nrest != 2) {
             fputs(usage, stderr);
             rc = PH_EXIT_USAGE;
+        } else if (!o.listen &&
+                   (o.socket_mode || o.nallow_users || o.nallow_groups || o.max_clients)) {
+            fprintf(stderr, "plughost: --socket-mode, --allow-user, --allow-group and "
+                            "--max-clients go with --listen\n");
+            rc = PH_EXIT_USAGE;
         } else if (o.mcp && o.framing == PH_FRAMING_LSP) {
             /* MCP's stdio transport is defined with lines only. */
             fprintf(stderr, "plughost: --mcp speaks one message a line; --framing=lsp conflicts\n");
@@ -579,7 +620,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "plughost: unknown command \"%s\" (see --help)\n", rest[0]);
         rc = PH_EXIT_USAGE;
     }
-    free(rest);
+    free_args(rest, &o);
     json_decref(o.host.config);
     return rc;
 }

@@ -10,8 +10,7 @@
  * read stdin while the session holds back input at its in-flight cap.
  */
 #include "cli.h"
-#include "mcp.h"
-#include "serve.h"
+#include "dialect.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -64,58 +63,7 @@ static void report_load_errors(ph_host *h)
     json_decref(d);
 }
 
-/* The two sessions share one contract; the loop below drives either. */
-struct session {
-    ph_serve *rpc;
-    ph_mcp *mcp;
-};
-
-static void sess_feed(struct session *x, const char *b, size_t n)
-{
-    if (x->mcp)
-        ph_mcp_feed(x->mcp, b, n);
-    else
-        ph_serve_feed(x->rpc, b, n);
-}
-
-static void sess_flush(struct session *x)
-{
-    x->mcp ? ph_mcp_flush(x->mcp) : ph_serve_flush(x->rpc);
-}
-
-static void sess_eof(struct session *x)
-{
-    x->mcp ? ph_mcp_eof(x->mcp) : ph_serve_eof(x->rpc);
-}
-
-static void sess_stop(struct session *x)
-{
-    x->mcp ? ph_mcp_stop(x->mcp) : ph_serve_stop(x->rpc);
-}
-
-static void sess_cancel_all(struct session *x)
-{
-    x->mcp ? ph_mcp_cancel_all(x->mcp) : ph_serve_cancel_all(x->rpc);
-}
-
-static int sess_wants_input(const struct session *x)
-{
-    return x->mcp ? ph_mcp_wants_input(x->mcp) : ph_serve_wants_input(x->rpc);
-}
-
-static size_t sess_inflight(const struct session *x)
-{
-    return x->mcp ? ph_mcp_inflight(x->mcp) : ph_serve_inflight(x->rpc);
-}
-
-static int sess_done(const struct session *x)
-{
-    return x->mcp ? ph_mcp_done(x->mcp) : ph_serve_done(x->rpc);
-}
-
-/* Returns how many SIGTERM/SIGINT arrived since the last call; *hup counts
- * SIGHUPs. */
-static int take_signals(int sfd, int *hup)
+int ph_cli_take_signals(int sfd, int *hup)
 {
     struct signalfd_siginfo si;
     int n = 0;
@@ -128,8 +76,7 @@ static int take_signals(int sfd, int *hup)
     return n;
 }
 
-/* SIGHUP: bring the plugins in line with the directory. */
-static void reload(ph_host *host, const char *path, struct session *x)
+void ph_cli_serve_reload(ph_host *host, const char *path)
 {
     struct stat st;
     ph_error err;
@@ -142,11 +89,9 @@ static void reload(ph_host *host, const char *path, struct session *x)
     else
         fprintf(stderr, "plughost: reloaded %s\n", path);
     report_load_errors(host);
-    if (x->mcp)
-        ph_mcp_tools_changed(x->mcp);
 }
 
-int ph_cli_serve(const struct ph_cli_opts *o, const char *path)
+int ph_cli_serve_start(const struct ph_cli_opts *o, const char *path, ph_host **hostp, int *sfdp)
 {
     /* Blocked before anything starts, so a signal during loading is kept
      * for the loop rather than killing the host with plugins running.
@@ -179,6 +124,21 @@ int ph_cli_serve(const struct ph_cli_opts *o, const char *path)
         return PH_EXIT_HOST;
     }
     report_load_errors(host);
+    *hostp = host;
+    *sfdp = sfd;
+    return PH_EXIT_OK;
+}
+
+int ph_cli_serve(const struct ph_cli_opts *o, const char *path)
+{
+    if (o->listen)
+        return ph_cli_serve_listen(o, path);
+    ph_host *host;
+    int sfd;
+    int rc = ph_cli_serve_start(o, path, &host, &sfd);
+    if (rc != PH_EXIT_OK)
+        return rc;
+    ph_error err;
     struct ph_serve_opts so = {
         .framing = o->framing,
         .max_message = o->host.max_message,
@@ -186,12 +146,8 @@ int ph_cli_serve(const struct ph_cli_opts *o, const char *path)
         .on_event = ph_cli_print_event,
         .log = log_stderr,
     };
-    struct session sess = {0}, *s = &sess;
-    if (o->mcp)
-        sess.mcp = ph_mcp_new(host, &so, write_stdout, NULL);
-    else
-        sess.rpc = ph_serve_new(host, &so, write_stdout, NULL);
-    if (!sess.mcp && !sess.rpc) {
+    struct ph_dialect sess, *s = &sess;
+    if (ph_dialect_new(&sess, o->mcp, host, &so, write_stdout, NULL) < 0) {
         fprintf(stderr, "plughost: out of memory\n");
         ph_host_free(host);
         close(sfd);
@@ -202,12 +158,12 @@ int ph_cli_serve(const struct ph_cli_opts *o, const char *path)
         fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK);
     int signals = 0;
     for (;;) {
-        sess_flush(s);
+        ph_dialect_flush(s);
         /* Cancelled calls stay pending in the host until their plugin lets
          * go or is killed; waiting for them keeps that kill reported. */
-        if (sess_done(s) && ph_host_pending(host) == 0)
+        if (ph_dialect_done(s) && ph_host_pending(host) == 0)
             break;
-        int reading = sess_wants_input(s);
+        int reading = ph_dialect_wants_input(s);
         struct pollfd pf[3] = {{.fd = reading ? STDIN_FILENO : -1, .events = POLLIN},
                                {.fd = ph_host_fd(host), .events = POLLIN},
                                {.fd = sfd, .events = POLLIN}};
@@ -216,18 +172,21 @@ int ph_cli_serve(const struct ph_cli_opts *o, const char *path)
             break;
         }
         int hup = 0;
-        int got = (pf[2].revents & POLLIN) ? take_signals(sfd, &hup) : 0;
-        if (hup > 0 && signals == 0)
-            reload(host, path, s);
+        int got = (pf[2].revents & POLLIN) ? ph_cli_take_signals(sfd, &hup) : 0;
+        if (hup > 0 && signals == 0) {
+            ph_cli_serve_reload(host, path);
+            ph_dialect_plugins_changed(s);
+        }
         if (got > 0) {
             if (signals == 0) {
-                fprintf(stderr, "plughost: stopping: %zu call(s) in flight\n", sess_inflight(s));
-                sess_stop(s);
+                fprintf(stderr, "plughost: stopping: %zu call(s) in flight\n",
+                        ph_dialect_inflight(s));
+                ph_dialect_stop(s);
             } else {
                 /* Asked again: the client will not wait for slow calls. */
                 fprintf(stderr, "plughost: stopping now: cancelling %zu call(s)\n",
-                        sess_inflight(s));
-                sess_cancel_all(s);
+                        ph_dialect_inflight(s));
+                ph_dialect_cancel_all(s);
             }
             signals += got;
         }
@@ -235,21 +194,20 @@ int ph_cli_serve(const struct ph_cli_opts *o, const char *path)
             fprintf(stderr, "plughost: %s\n", err.text);
             break;
         }
-        if (!reading || !sess_wants_input(s) ||
+        if (!reading || !ph_dialect_wants_input(s) ||
             !(pf[0].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
             continue;
         char buf[65536];
         ssize_t r = read(STDIN_FILENO, buf, sizeof buf);
         if (r > 0)
-            sess_feed(s, buf, (size_t)r);
+            ph_dialect_feed(s, buf, (size_t)r);
         else if (r == 0 || (errno != EAGAIN && errno != EINTR))
-            sess_eof(s); /* a dead stdin (EBADF, EIO) ends input as EOF does */
+            ph_dialect_eof(s); /* a dead stdin (EBADF, EIO) ends input as EOF does */
     }
     /* Answers still owed (only after a poll or host failure) are delivered
      * as failures while the host shuts its plugins down. */
     ph_host_free(host);
-    ph_serve_free(sess.rpc);
-    ph_mcp_free(sess.mcp);
+    ph_dialect_free(&sess);
     close(sfd);
     return PH_EXIT_OK;
 }
