@@ -25,6 +25,10 @@
  * says otherwise. */
 #define PH_LISTEN_MAX_CLIENTS 64
 
+/* A client whose answers wait unread this long is dropped
+ * (--stall-timeout). */
+#define PH_LISTEN_STALL_MS 30000
+
 /* JSON-RPC errors a turned-away connection gets, on one line, before it is
  * closed (docs/protocol.md). */
 #define PH_LISTEN_RPC_REFUSED (-32010) /* SO_PEERCRED: not an allowed user or group */

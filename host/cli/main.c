@@ -7,6 +7,7 @@
 #include "framing.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -553,7 +554,7 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--timeout") == 0 || strcmp(a, "--handshake-timeout") == 0 ||
                    strcmp(a, "--max-message") == 0 || strcmp(a, "--memory") == 0 ||
                    strcmp(a, "--cpu") == 0 || strcmp(a, "--max-inflight") == 0 ||
-                   strcmp(a, "--max-clients") == 0) {
+                   strcmp(a, "--max-clients") == 0 || strcmp(a, "--stall-timeout") == 0) {
             if (parse_num(a, i + 1 < argc ? argv[i + 1] : NULL, &n) < 0) {
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
@@ -571,6 +572,8 @@ int main(int argc, char **argv)
                 o.max_inflight = (size_t)n;
             else if (strcmp(a, "--max-clients") == 0)
                 o.max_clients = (size_t)n;
+            else if (strcmp(a, "--stall-timeout") == 0)
+                o.stall_ms = n > UINT32_MAX ? UINT32_MAX : (unsigned)n;
             else
                 o.host.cpu_limit_s = (unsigned)n;
         } else if (strcmp(a, "--manifest") == 0 || strcmp(a, "--check") == 0) {

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -37,8 +38,6 @@
 /* Past this much unread output the client's requests are no longer read:
  * a client that sends faster than it reads slows only itself. */
 #define OUT_PAUSE ((size_t)1 << 20)
-/* A client whose output has not moved for this long is dropped. */
-#define STALL_MS 30000
 #define LISTEN_BACKLOG 128
 
 /* epoll data for the fixed descriptors; clients use their pointer. */
@@ -65,6 +64,7 @@ struct server {
     int epfd, lfd, sfd;
     int accepting;
     size_t max_clients, open; /* connections with an open fd */
+    uint64_t stall_ms;
     unsigned serial;
     struct ph_listen_allow allow;
     struct ph_serve_opts so;
@@ -325,7 +325,10 @@ static void hang_up(struct client *c, const char *why)
     if (c->fd < 0)
         return;
     size_t inflight = ph_dialect_inflight(&c->d);
-    if (why) {
+    if (why && inflight == 0 && strcmp(why, "disconnected") == 0) {
+        say(c, "disconnected");
+        ph_dialect_stop(&c->d);
+    } else if (why) {
         say(c, "dropped: %s; cancelling %zu call(s) in flight", why, inflight);
         ph_dialect_stop(&c->d);
         ph_dialect_cancel_all(&c->d);
@@ -351,10 +354,11 @@ static int tend(struct server *sv, int stopping)
     for (struct client **pp = &sv->clients; *pp;) {
         struct client *c = *pp;
         if (c->fd >= 0 && !c->drop && c->len > c->off) {
-            if (now - c->moved_ms >= STALL_MS) {
-                c->drop = "has not read its answers for 30 s";
+            if (now - c->moved_ms >= sv->stall_ms) {
+                c->drop = "its answers have waited unread too long (--stall-timeout)";
             } else {
-                int left = (int)(STALL_MS - (now - c->moved_ms));
+                uint64_t l = sv->stall_ms - (now - c->moved_ms);
+                int left = l > INT_MAX ? INT_MAX : (int)l;
                 next = next < 0 || left < next ? left : next;
             }
         }
@@ -387,6 +391,7 @@ static int config_serve(struct server *sv, const struct ph_cli_opts *o, unsigned
         fprintf(stderr, "plughost: socket mode \"%s\" is not an octal mode up to 0777\n", smode);
         return -1;
     }
+    sv->stall_ms = o->stall_ms ? o->stall_ms : PH_LISTEN_STALL_MS;
     sv->max_clients = o->max_clients;
     if (!sv->max_clients && json_is_integer(json_object_get(cfg, "max_clients")))
         sv->max_clients = (size_t)json_integer_value(json_object_get(cfg, "max_clients"));

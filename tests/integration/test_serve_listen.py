@@ -1,0 +1,586 @@
+#!/usr/bin/env python3
+"""`plughost serve --listen`: many clients at once on a unix socket, each
+getting only its own answers, progress and notifications; the socket's mode,
+SO_PEERCRED checks of users and groups (run as root, peers setuid to 65534),
+systemd socket activation, --mcp over the socket, dropping clients that go
+away or stop reading, and SIGTERM removing the socket."""
+
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+NOBODY = 65534
+
+
+def req(id_, method, params=None):
+    m = {"jsonrpc": "2.0", "id": id_, "method": method}
+    if params is not None:
+        m["params"] = params
+    return m
+
+
+class Server:
+    """plughost serve --listen, its stderr collected by a thread."""
+
+    def __init__(self, ph, plugins, sock, opts=(), env=None, pass_fds=(), preexec=None,
+                 wait=True):
+        self.sock = sock
+        self.p = subprocess.Popen([ph] + list(opts) + ["serve", plugins],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, env=env, pass_fds=pass_fds,
+                                  preexec_fn=preexec)
+        self.err = []
+        threading.Thread(target=self._read, daemon=True).start()
+        if wait:
+            self.wait_stderr("listening on")
+
+    def _read(self):
+        for ln in iter(self.p.stderr.readline, b""):
+            self.err.append(ln)
+
+    def stderr(self):
+        return b"".join(self.err).decode("utf-8", "replace")
+
+    def wait_stderr(self, text, timeout=10):
+        end = time.monotonic() + timeout
+        while text not in self.stderr() and time.monotonic() < end:
+            if self.p.poll() is not None:
+                time.sleep(0.05)
+                break
+            time.sleep(0.02)
+        return text in self.stderr()
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+        try:
+            return self.p.wait(timeout=harness.TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+            return None
+
+
+class Conn:
+    """One client: JSON lines over the socket."""
+
+    def __init__(self, path, sock=None):
+        self.s = sock or socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        if sock is None:
+            self.s.connect(path)
+        self.buf = b""
+
+    def send(self, msg):
+        self.s.sendall((msg if isinstance(msg, str) else json.dumps(msg)).encode() + b"\n")
+
+    def recv(self, timeout=harness.TIMEOUT):
+        """The next message, or None on EOF or timeout."""
+        end = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            self.s.settimeout(left)
+            try:
+                chunk = self.s.recv(65536)
+            except (socket.timeout, OSError):
+                return None
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def answer(self, id_, timeout=harness.TIMEOUT, seen=None):
+        """Reads until the response with id_; other messages go to seen."""
+        while True:
+            m = self.recv(timeout)
+            if m is None or ("id" in m and "method" not in m and m["id"] == id_):
+                return m
+            if seen is not None:
+                seen.append(m)
+
+    def close(self):
+        self.s.close()
+
+
+def as_user(uid, gid, groups=()):
+    """A child process's credentials, set in the order the kernel needs."""
+    os.setgroups(list(groups))
+    os.setgid(gid)
+    os.setuid(uid)
+
+
+def connect_as(path, uid, gid, groups=()):
+    """Connects as another user from a forked child; the child sends one
+    echo request and reports the first line it got back (or an error)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            as_user(uid, gid, groups)
+            c = Conn(path)
+            try:
+                c.send(req(1, "echo.echo", ["from", uid]))
+            except BrokenPipeError:
+                pass  # turned away already: the error line is still there to read
+            m = c.recv(10)
+            os.write(w, json.dumps({"got": m}).encode())
+        except Exception as e:  # noqa: BLE001 (reported to the parent)
+            os.write(w, json.dumps({"exception": repr(e)}).encode())
+        os._exit(0)
+    os.close(w)
+    out = b""
+    while True:
+        b = os.read(r, 65536)
+        if not b:
+            break
+        out += b
+    os.close(r)
+    os.waitpid(pid, 0)
+    return json.loads(out or b"{}")
+
+
+def children(pid):
+    out = []
+    for e in os.listdir("/proc"):
+        if not e.isdigit():
+            continue
+        try:
+            with open(f"/proc/{e}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        if int(st[st.rindex(")") + 2:].split()[1]) == pid:
+            out.append(int(e))
+    return out
+
+
+def descendants(pid):
+    out, todo = [], [pid]
+    while todo:
+        for c in children(todo.pop()):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def many_clients(t, ph, plugins, tmp):
+    path = os.path.join(tmp, "many.sock")
+    sv = Server(ph, plugins, path, ["--listen", path])
+    try:
+        st = os.lstat(path)
+        t.check(stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600,
+                "the socket is made with mode 0600 by default", oct(st.st_mode))
+        cs = [Conn(path) for _ in range(4)]
+        # Every client uses the same ids 1..25, sent interleaved.
+        for i in range(1, 26):
+            for k, c in enumerate(cs):
+                c.send(req(i, "echo.echo", [f"client{k}", i]))
+        ok = True
+        for k, c in enumerate(cs):
+            got = {}
+            for _ in range(25):
+                m = c.recv()
+                if m is None:
+                    break
+                got[m.get("id")] = m.get("result")
+            want = {i: [f"client{k}", i] for i in range(1, 26)}
+            if got != want:
+                ok = False
+                t.check(False, f"client {k} gets exactly its own 25 answers", got)
+        t.check(ok, "4 clients with the same ids 1..25 each get only their own answers")
+
+        # A slow call of one client holds up neither another client nor
+        # its own progress; progress and notifications reach only their
+        # caller.
+        a, b = cs[0], cs[1]
+        a.send(req(100, "greeter.slow", {"n": 60}))  # 0.6 s in 10 ms steps
+        first = a.recv()
+        t.check(first and first.get("method") == "$/progress"
+                and first["params"]["token"] == 100,
+                "progress of a slow call reaches its caller", first)
+        t0 = time.monotonic()
+        b.send(req(100, "echo.echo", ["b while a waits"]))
+        rb = b.recv(5)
+        t.check(rb and rb.get("result") == ["b while a waits"] and time.monotonic() - t0 < 0.5,
+                "another client's call is answered while the slow call runs", rb)
+        seen = []
+        ra = a.answer(100, seen=seen)
+        t.check(ra and ra.get("result") == 60 and len(seen) >= 10,
+                "the slow call ends with its answer after its progress",
+                f"{ra} {len(seen)}")
+        b.send(req(101, "greeter.greet", {"name": "bee"}))
+        seen_b = []
+        rb = b.answer(101, seen=seen_b)
+        t.check(rb and "result" in rb and any(m.get("method") == "greeter.greeted"
+                                              for m in seen_b),
+                "a notification sent during a call reaches that call's client", seen_b)
+        a.send(req(102, "echo.echo", ["a"]))
+        seen_a = []
+        ra = a.answer(102, seen=seen_a)
+        t.check(ra is not None and seen_a == [],
+                "the other client saw no progress or notification of it", seen_a)
+
+        # Both framings at once: every connection decides its own.
+        body = json.dumps(req(7, "echo.echo", ["lsp"])).encode()
+        lsp = Conn(path)
+        lsp.s.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        lsp.s.settimeout(5)
+        raw = b""
+        try:
+            while b"lsp" not in raw:
+                chunk = lsp.s.recv(4096)
+                if not chunk:
+                    break
+                raw += chunk
+        except OSError:
+            pass
+        t.check(raw.startswith(b"Content-Length: "), "an LSP-framed client gets LSP framing",
+                raw)
+        c = Conn(path)
+        c.send(req(8, "echo.echo", ["line"]))
+        r = c.recv()
+        t.check(r and r.get("result") == ["line"], "a line client next to it gets lines", r)
+
+        # A client that goes away mid-call has the call cancelled: the
+        # plugin stops counting, so the next call to it is not held up.
+        d = Conn(path)
+        d.send(req(1, "greeter.slow", {"n": 1000}))  # 10 s if not cancelled
+        m = d.recv()
+        t.check(m and m.get("method") == "$/progress", "the long call is running", m)
+        d.close()
+        t.check(sv.wait_stderr("dropped: disconnected; cancelling 1 call(s)"),
+                "a client that disconnects is logged with its call cancelled", sv.stderr())
+        t0 = time.monotonic()
+        b.send(req(300, "greeter.slow", {"n": 1}))
+        r = b.answer(300, timeout=20)
+        t.check(r and r.get("result") == 1 and time.monotonic() - t0 < 4,
+                "the plugin was freed by the cancellation", f"{r} {time.monotonic() - t0:.1f}s")
+
+        # Half-close: the client says it is done sending, and still gets
+        # the answers to what it sent.
+        h = Conn(path)
+        h.send(req(1, "greeter.slow", {"n": 20}))
+        h.s.shutdown(socket.SHUT_WR)
+        r = h.answer(1)
+        t.check(r and r.get("result") == 20, "a half-closed client gets its answer", r)
+        t.check(h.recv(5) is None, "and is then closed by the server")
+        for x in cs + [lsp, c, h]:
+            x.close()
+    finally:
+        rc = sv.stop()
+    t.check(rc == 0, "SIGTERM: exit 0", f"{rc} {sv.stderr()}")
+    t.check(not os.path.exists(path), "SIGTERM: the socket is removed")
+
+
+def sigterm_finishes(t, ph, plugins, tmp):
+    path = os.path.join(tmp, "term.sock")
+    sv = Server(ph, plugins, path, ["--listen", path])
+    try:
+        a = Conn(path)
+        a.send(req(1, "greeter.slow", {"n": 100}))
+        a.recv()
+        sv.p.send_signal(signal.SIGTERM)
+        t.check(sv.wait_stderr("stopping"), "SIGTERM is taken", sv.stderr())
+        time.sleep(0.1)
+        t.check(not os.path.exists(path), "the socket is gone at once on SIGTERM")
+        try:
+            Conn(path)
+            refused = False
+        except OSError:
+            refused = True
+        t.check(refused, "no new connection is taken while stopping")
+        r = a.answer(1)
+        t.check(r and r.get("result") == 100, "a call in flight finishes after SIGTERM", r)
+        t.check(a.recv(5) is None, "then the client is closed")
+    finally:
+        rc = sv.stop()
+    t.check(rc == 0, "exit 0 after the last call", f"{rc} {sv.stderr()}")
+
+
+def socket_safety(t, ph, plugins, tmp):
+    # A regular file at the path is never replaced.
+    path = os.path.join(tmp, "file.sock")
+    with open(path, "w") as f:
+        f.write("precious")
+    r = harness.run(ph, ["serve", "--listen", path, plugins])
+    t.check(r.rc == 2 and b"not a socket" in r.err and open(path).read() == "precious",
+            "a file that is not a socket is refused and left alone", r.describe())
+    # A stale socket (nobody listening) is replaced.
+    path = os.path.join(tmp, "stale.sock")
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(path)
+    s.close()
+    sv = Server(ph, plugins, path, ["--listen", path, "--socket-mode", "0660"])
+    try:
+        c = Conn(path)
+        c.send(req(1, "echo.echo", [1]))
+        m = c.recv()
+        t.check(m and m.get("result") == [1], "a stale socket is replaced and served", m)
+        t.check(stat.S_IMODE(os.lstat(path).st_mode) == 0o660, "--socket-mode 0660 is applied",
+                oct(os.lstat(path).st_mode))
+        # A socket in use is not taken over.
+        r = harness.run(ph, ["serve", "--listen", path, plugins])
+        t.check(r.rc == 2 and b"another server is listening" in r.err,
+                "a socket another server answers on is refused", r.describe())
+        c.send(req(2, "echo.echo", [2]))
+        m = c.recv()
+        t.check(m and m.get("result") == [2], "and the first server is undisturbed", m)
+        c.close()
+    finally:
+        sv.stop()
+    r = harness.run(ph, ["serve", "--listen", path, "--socket-mode", "1777", plugins])
+    t.check(r.rc == 2 and b"octal mode" in r.err, "a mode beyond 0777 is refused", r.describe())
+    r = harness.run(ph, ["serve", "--allow-user", "root", plugins])
+    t.check(r.rc == 2 and b"go with --listen" in r.err, "--allow-user without --listen is a "
+            "usage error", r.describe())
+
+
+def peer_credentials(t, ph, plugins, tmp):
+    path = os.path.join(tmp, "cred.sock")
+    # 0666: the file lets anyone connect, so only SO_PEERCRED stands
+    # between another user and the plugins.
+    sv = Server(ph, plugins, path, ["--listen", path, "--socket-mode", "0666",
+                                    "--allow-group", "4242", "--allow-user", "4343"])
+    try:
+        got = connect_as(path, NOBODY, NOBODY)
+        m = got.get("got") or {}
+        err = m.get("error", {})
+        t.check(err.get("code") == -32010 and "uid 65534" in err.get("data", {}).get("detail", "")
+                and "id" in m and m["id"] is None,
+                "a disallowed uid is refused with one JSON-RPC error line", got)
+        t.check(sv.wait_stderr("refused a connection from uid 65534 gid 65534 pid "),
+                "the refusal is logged with uid, gid and pid", sv.stderr())
+        got = connect_as(path, NOBODY, 4242)
+        t.check((got.get("got") or {}).get("result") == ["from", NOBODY],
+                "a peer whose primary group is allowed is served", got)
+        got = connect_as(path, NOBODY, NOBODY, groups=[4242])
+        t.check((got.get("got") or {}).get("result") == ["from", NOBODY],
+                "a peer with the allowed group as a supplementary group is served", got)
+        got = connect_as(path, 4343, NOBODY)
+        t.check((got.get("got") or {}).get("result") == ["from", 4343],
+                "an allowed uid is served", got)
+        c = Conn(path)
+        c.send(req(1, "echo.echo", ["root"]))
+        m = c.recv()
+        t.check(m and m.get("result") == ["root"], "the server's own uid is served", m)
+        c.close()
+    finally:
+        sv.stop()
+
+    # The configuration's serve section, by name and by number.
+    cfg = os.path.join(tmp, "serve.json")
+    with open(cfg, "w") as f:
+        json.dump({"serve": {"allow_users": ["nobody"], "socket_mode": "0666",
+                             "max_clients": 2}}, f)
+    path = os.path.join(tmp, "cfg.sock")
+    sv = Server(ph, plugins, path, ["--config", cfg, "--listen", path])
+    try:
+        t.check(stat.S_IMODE(os.lstat(path).st_mode) == 0o666,
+                "the configuration's socket_mode is applied", oct(os.lstat(path).st_mode))
+        got = connect_as(path, NOBODY, NOBODY)
+        t.check((got.get("got") or {}).get("result") == ["from", NOBODY],
+                "a user the configuration allows by name is served", got)
+        got = connect_as(path, 4343, 4343)
+        t.check(((got.get("got") or {}).get("error") or {}).get("code") == -32010,
+                "a user it does not name is refused", got)
+        c1, c2 = Conn(path), Conn(path)
+        c3 = Conn(path)
+        m = c3.recv(5)
+        t.check(m and m.get("error", {}).get("code") == -32011,
+                "past max_clients a client is told so", m)
+        c1.send(req(1, "echo.echo", [1]))
+        m = c1.recv()
+        t.check(m and m.get("result") == [1], "the clients within the limit are served", m)
+        for c in (c1, c2, c3):
+            c.close()
+    finally:
+        sv.stop()
+    with open(cfg, "w") as f:
+        f.write('{\n  "serve": {\n    "allow_groups": ["no-such-group-xyz"]\n  }\n}\n')
+    r = harness.run(ph, ["check-config", cfg])
+    t.check(r.rc == 2 and f"{cfg}:3:".encode() in r.err and b"no such group" in r.err,
+            "an unknown group name is a configuration error with file:line:column",
+            r.describe())
+
+
+def slow_reader(t, ph, plugins, tmp):
+    path = os.path.join(tmp, "slow.sock")
+    sv = Server(ph, plugins, path, ["--listen", path, "--stall-timeout", "1500"])
+    try:
+        big = "x" * 65536
+        # Two batches whose answers (about 6.5 MB each) are never read: the
+        # second cannot be buffered beside the first.
+        hog = Conn(path)
+        hog.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        batch = [req(i, "echo.echo", [big]) for i in range(100)]
+        line = (json.dumps(batch) + "\n").encode()
+        threading.Thread(target=lambda: hog.s.sendall(line + line), daemon=True).start()
+        # Meanwhile another client is served as usual.
+        ok = Conn(path)
+        t0 = time.monotonic()
+        for i in range(20):
+            ok.send(req(i, "echo.echo", [i]))
+            m = ok.recv(10)
+            if not m or m.get("result") != [i]:
+                break
+        t.check(m and m.get("result") == [19], "a client is served while another does not read",
+                m)
+        t.check(sv.wait_stderr("not reading its answers", 20),
+                "a client that does not read is dropped once its buffer is full", sv.stderr())
+        # A client that stops reading with less output waiting is dropped
+        # after --stall-timeout.
+        lazy = Conn(path)
+        lazy.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        lazy.send(req(1, "echo.echo", ["y" * (2 << 20)]))
+        t.check(sv.wait_stderr("waited unread too long", 10),
+                "a client whose answers wait unread past --stall-timeout is dropped",
+                sv.stderr())
+        ok.send(req(99, "echo.echo", [99]))
+        m = ok.recv(10)
+        t.check(m and m.get("result") == [99], "the reading client is still served", m)
+        t.check(time.monotonic() - t0 < 20, "all within 20 s")
+        for c in (hog, ok, lazy):
+            c.close()
+    finally:
+        sv.stop()
+
+
+def activation(t, ph, plugins, tmp):
+    path = os.path.join(tmp, "act.sock")
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ls.bind(path)
+    ls.listen(16)
+    lfd = ls.fileno()
+    ino = os.fstat(lfd).st_ino
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LISTEN_")}
+    env["LISTEN_FDS"] = "1"
+    env["LISTEN_FDNAMES"] = "plughost"
+
+    def child():
+        # What systemd does between fork and exec: the socket at fd 3 and
+        # LISTEN_PID naming the process about to exec.
+        os.dup2(lfd, 3)
+        os.set_inheritable(3, True)  # also when lfd was 3 and dup2 did nothing
+        os.environ["LISTEN_PID"] = str(os.getpid())
+        os.execve(ph, [ph, "serve", "--listen=systemd:plughost", plugins],
+                  dict(env, LISTEN_PID=str(os.getpid())))
+
+    errpath = os.path.join(tmp, "act.err")
+    pid = os.fork()
+    if pid == 0:
+        try:
+            fd = os.open(errpath, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.dup2(fd, 2)
+            child()
+        finally:
+            os._exit(127)
+    ls.close()  # the server holds it now
+    try:
+        c = None
+        for _ in range(100):
+            try:
+                c = Conn(path)
+                break
+            except OSError:
+                time.sleep(0.05)
+        c.send(req(1, "echo.echo", ["activated"]))
+        m = c.recv()
+        t.check(m and m.get("result") == ["activated"], "a socket-activated server answers", m)
+        plugs = [p for p in descendants(pid)]
+        leaked = []
+        for p in plugs:
+            try:
+                with open(f"/proc/{p}/environ", "rb") as f:
+                    if b"LISTEN_" in f.read():
+                        leaked.append((p, "environ"))
+                for fd in os.listdir(f"/proc/{p}/fd"):
+                    if os.readlink(f"/proc/{p}/fd/{fd}") == f"socket:[{ino}]":
+                        leaked.append((p, fd))
+            except OSError:
+                pass
+        t.check(len(plugs) >= 1 and not leaked,
+                f"no plugin process ({len(plugs)} checked) has LISTEN_* or the listening socket",
+                leaked)
+        with open(f"/proc/{pid}/fdinfo/3") as f:
+            flags = int([ln for ln in f if ln.startswith("flags:")][0].split()[1], 8)
+        t.check(flags & os.O_CLOEXEC, "the activated socket is close-on-exec in the server",
+                oct(flags))
+        c.close()
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        _, status = os.waitpid(pid, 0)
+    t.check(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "exit 0 on SIGTERM", status)
+    t.check(os.path.exists(path), "the activated socket's file is systemd's: left in place")
+    with open(errpath) as f:
+        err = f.read()
+    t.check(f"listening on {path} (socket activation)" in err,
+            "the server says it uses the activated socket", err)
+    os.unlink(path)
+
+    r = harness.run(ph, ["serve", "--listen=systemd", plugins])
+    t.check(r.rc == 2 and b"no socket was passed" in r.err,
+            "--listen=systemd without activation is an error", r.describe())
+
+
+def mcp_over_socket(t, ph, plugins, tmp):
+    path = os.path.join(tmp, "mcp.sock")
+    sv = Server(ph, plugins, path, ["--mcp", "--listen", path])
+    try:
+        cs = [Conn(path), Conn(path)]
+        for k, c in enumerate(cs):
+            c.send(req(0, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
+                                         "clientInfo": {"name": f"t{k}", "version": "1"}}))
+            m = c.recv()
+            t.check(m and m.get("result", {}).get("protocolVersion") == "2025-06-18",
+                    f"MCP client {k} initializes over the socket", m)
+            c.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        for k, c in enumerate(cs):
+            c.send(req(1, "tools/call", {"name": "echo__echo", "arguments": {"who": k}}))
+        for k, c in enumerate(cs):
+            m = c.recv()
+            text = (m or {}).get("result", {}).get("content", [{}])[0].get("text")
+            t.check(m and m.get("id") == 1 and json.loads(text or "null") == {"who": k},
+                    f"MCP client {k} gets its own tool result", m)
+        for c in cs:
+            c.close()
+    finally:
+        sv.stop()
+
+
+def main():
+    args = harness.parse_args(__doc__.splitlines()[0])
+    t = harness.Checker("test_serve_listen")
+    if os.geteuid() != 0:
+        print("skipped: needs root to connect as other users")
+        return 77
+    tmp = tempfile.mkdtemp(prefix="plughost-listen-")
+    os.chmod(tmp, 0o755)  # other users must reach the sockets inside
+    try:
+        many_clients(t, args.plughost, args.plugins, tmp)
+        sigterm_finishes(t, args.plughost, args.plugins, tmp)
+        socket_safety(t, args.plughost, args.plugins, tmp)
+        peer_credentials(t, args.plughost, args.plugins, tmp)
+        slow_reader(t, args.plughost, args.plugins, tmp)
+        activation(t, args.plughost, args.plugins, tmp)
+        mcp_over_socket(t, args.plughost, args.plugins, tmp)
+    finally:
+        harness.remove_dir(tmp)
+    return t.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
