@@ -188,8 +188,11 @@ int ph_listen_bind(const char *path, unsigned mode, int backlog, int *fd, struct
 void ph_listen_unlink(const char *path, const struct stat *made)
 {
     struct stat st;
+    /* An inode number can come back for a file made after ours was
+     * removed: the change time, to the nanosecond, tells them apart. */
     if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == made->st_dev &&
-        st.st_ino == made->st_ino)
+        st.st_ino == made->st_ino && st.st_ctim.tv_sec == made->st_ctim.tv_sec &&
+        st.st_ctim.tv_nsec == made->st_ctim.tv_nsec)
         (void)unlink(path);
 }
 

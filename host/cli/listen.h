@@ -60,8 +60,8 @@ int ph_listen_parse_mode(const char *s, unsigned *mode);
 int ph_listen_bind(const char *path, unsigned mode, int backlog, int *fd, struct stat *made,
                    ph_error *err);
 
-/* Removes path if it is still the socket made (a later server's socket at
- * the same path is left alone). */
+/* Removes path if it is still the socket made (same device, inode and
+ * change time; a later server's socket at the same path is left alone). */
 void ph_listen_unlink(const char *path, const struct stat *made);
 
 /* systemd socket activation (sd_listen_fds(3)'s protocol, without

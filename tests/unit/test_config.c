@@ -86,6 +86,31 @@ int main(int argc, char **argv)
     c = load_config("grant.json", "{\"plugins\": {\"a.so\": {\"grants\": [\"root\"]}}}", &err);
     CHECKF(!c && strstr(err.text, "unknown grant"), "unknown grant refused: %s", err.text);
 
+    /* The serve section: users and groups by name (resolved here and now)
+     * or number, an octal mode in a string, a bounded client count. */
+    c = load_config("serve.json",
+                    "{\"serve\": {\"allow_users\": [\"root\", 1000], \"allow_groups\": [\"root\", "
+                    "0], \"socket_mode\": \"0660\", \"max_clients\": 8}}",
+                    &err);
+    CHECKF(c != NULL, "a valid serve section: %s", err.text);
+    json_decref(c);
+    c = load_config(
+        "serve_user.json",
+        "{\n  \"serve\": {\n    \"allow_users\": [\"root\", \"no-such-user-xyz\"]\n  }\n}", &err);
+    CHECKF(!c && strstr(err.text, "serve_user.json:3:") &&
+               strstr(err.text, "serve.allow_users.no-such-user-xyz: no such user here"),
+           "an unknown user is named with file:line:column: %s", err.text);
+    c = load_config("serve_mode.json", "{\"serve\": {\"socket_mode\": \"0999\"}}", &err);
+    CHECKF(!c && strstr(err.text, "serve.socket_mode"), "a bad mode: %s", err.text);
+    c = load_config("serve_mode2.json", "{\"serve\": {\"socket_mode\": 432}}", &err);
+    CHECKF(!c && strstr(err.text, "octal mode in a string"), "a mode as a number: %s", err.text);
+    c = load_config("serve_max.json", "{\"serve\": {\"max_clients\": 0}}", &err);
+    CHECKF(!c && strstr(err.text, "serve.max_clients"), "max_clients 0: %s", err.text);
+    c = load_config("serve_key.json", "{\"serve\": {\"allow_user\": []}}", &err);
+    CHECKF(!c && strstr(err.text, "serve.allow_user: unknown key"), "unknown key: %s", err.text);
+    c = load_config("serve_uid.json", "{\"serve\": {\"allow_users\": [-1]}}", &err);
+    CHECKF(!c && strstr(err.text, "uid out of range"), "negative uid: %s", err.text);
+
     /* A manifest need beyond the grants is a load error... */
     write_file("threader.manifest.json", "{\"needs\": {\"threads\": true}}");
     c = load_config("none.json", "{\"plugins\": {}}", &err);
