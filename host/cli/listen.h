@@ -25,6 +25,10 @@
  * says otherwise. */
 #define PH_LISTEN_MAX_CLIENTS 64
 
+/* The host's max_queue when neither the options nor the configuration set
+ * it (ph_host_options in host.h). */
+#define PH_LISTEN_HOST_QUEUE 1024
+
 /* A client whose answers wait unread this long is dropped
  * (--stall-timeout). */
 #define PH_LISTEN_STALL_MS 30000

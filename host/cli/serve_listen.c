@@ -474,6 +474,28 @@ static int open_socket(struct server *sv, unsigned mode, const char **made_path,
     return 0;
 }
 
+/* A plugin takes at most max_queue calls queued or in flight, from all
+ * clients together; past that a call is refused "busy". Unless told
+ * otherwise, each client may have max_queue / max_clients calls in flight,
+ * so that however the others behave a client is never refused for want of
+ * room: it is only read more slowly. */
+static size_t per_client_inflight(const struct server *sv, const struct ph_cli_opts *o)
+{
+    json_t *d = json_object_get(json_object_get(o->host.config, "defaults"), "max_queue");
+    size_t queue = o->host.max_queue           ? o->host.max_queue
+                   : json_integer_value(d) > 0 ? (size_t)json_integer_value(d)
+                                               : PH_LISTEN_HOST_QUEUE;
+    size_t fair = queue / sv->max_clients ? queue / sv->max_clients : 1;
+    if (!o->max_inflight)
+        return fair;
+    if (o->max_inflight > fair)
+        fprintf(stderr,
+                "plughost: --max-inflight %zu for each of up to %zu clients is more than a "
+                "plugin's max_queue (%zu) holds: calls past it are refused as busy\n",
+                o->max_inflight, sv->max_clients, queue);
+    return o->max_inflight;
+}
+
 static int add_fd(int epfd, int fd, uint64_t tag)
 {
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
@@ -504,12 +526,12 @@ int ph_cli_serve_listen(const struct ph_cli_opts *o, const char *path)
     sv.so = (struct ph_serve_opts){
         .framing = o->framing,
         .max_message = o->host.max_message,
-        .max_inflight = o->max_inflight,
+        .max_inflight = per_client_inflight(&sv, o),
         .log = session_log,
         .routed_events = 1,
     };
     ph_host_set_event_handler(sv.host, on_event, &sv);
-    int signals = 0;
+    int signals = 0, failed = 0;
     ph_error err;
     for (;;) {
         for (struct client *c = sv.clients; c; c = c->next)
@@ -524,6 +546,7 @@ int ph_cli_serve_listen(const struct ph_cli_opts *o, const char *path)
         int n = epoll_wait(sv.epfd, evs, 64, timeout);
         if (n < 0 && errno != EINTR) {
             fprintf(stderr, "plughost: epoll_wait: %s\n", strerror(errno));
+            failed = 1;
             break;
         }
         for (int i = 0; i < n; i++) {
@@ -574,10 +597,11 @@ int ph_cli_serve_listen(const struct ph_cli_opts *o, const char *path)
         }
         if (ph_host_process(sv.host, 0, &err) < 0) {
             fprintf(stderr, "plughost: %s\n", err.text);
+            failed = 1;
             break;
         }
     }
-    rc = PH_EXIT_OK;
+    rc = failed ? PH_EXIT_HOST : PH_EXIT_OK;
 out:
     /* Only after a failure are sessions left: the host answers their calls
      * while it stops its plugins, so it goes first. */
