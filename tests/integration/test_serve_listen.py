@@ -455,12 +455,16 @@ def slow_reader(t, ph, plugins, tmp):
     try:
         big = "x" * 65536
         # Two batches whose answers (about 6.5 MB each) are never read: the
-        # second cannot be buffered beside the first.
+        # second cannot be buffered beside the first. The first waits for a
+        # 1 s call, so the second is read and run before either answer
+        # goes out (a batch's answer is sent whole, when it is complete).
         hog = Conn(path)
         hog.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        batch = [req(i, "echo.echo", [big]) for i in range(100)]
-        line = (json.dumps(batch) + "\n").encode()
-        threading.Thread(target=lambda: hog.s.sendall(line + line), daemon=True).start()
+        first = [req(0, "greeter.slow", {"n": 100})] + \
+            [req(i, "echo.echo", [big]) for i in range(1, 100)]
+        second = [req(i, "echo.echo", [big]) for i in range(100)]
+        data = (json.dumps(first) + "\n" + json.dumps(second) + "\n").encode()
+        threading.Thread(target=lambda: hog.s.sendall(data), daemon=True).start()
         # Meanwhile another client is served as usual.
         ok = Conn(path)
         t0 = time.monotonic()
