@@ -3,10 +3,12 @@
 getting only its own answers, progress and notifications; the socket's mode,
 SO_PEERCRED checks of users and groups (run as root, peers setuid to 65534),
 systemd socket activation, --mcp over the socket, dropping clients that go
-away or stop reading, and SIGTERM removing the socket."""
+away or stop reading, a fair share of each plugin's queue, SIGTERM removing
+the socket, a second signal cancelling, SIGHUP reloading."""
 
 import json
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -343,6 +345,26 @@ def sigterm_finishes(t, ph, plugins, tmp):
     t.check(rc == 0, "exit 0 after the last call", f"{rc} {sv.stderr()}")
 
 
+def second_signal_cancels(t, ph, plugins, tmp):
+    path = os.path.join(tmp, "int.sock")
+    sv = Server(ph, plugins, path, ["--listen", path])
+    try:
+        a = Conn(path)
+        a.send(req(1, "greeter.slow", {"n": 3000}))  # 30 s unless cancelled
+        a.recv()
+        t0 = time.monotonic()
+        sv.p.send_signal(signal.SIGINT)
+        sv.wait_stderr("stopping:")
+        sv.p.send_signal(signal.SIGINT)
+        r = a.answer(1, timeout=15)
+        t.check(r and r.get("error", {}).get("code") == -32800 and time.monotonic() - t0 < 10,
+                "a second SIGINT cancels the call in flight", r)
+    finally:
+        rc = sv.stop()
+    t.check(rc == 0 and not os.path.exists(path), "and plughost exits 0 without its socket",
+            f"{rc} {sv.stderr()}")
+
+
 def socket_safety(t, ph, plugins, tmp):
     # A regular file at the path is never replaced.
     path = os.path.join(tmp, "file.sock")
@@ -597,6 +619,42 @@ def mcp_over_socket(t, ph, plugins, tmp):
         sv.stop()
 
 
+def reload_on_hup(t, ph, plugins, tmp):
+    """SIGHUP reloads the directory under every connected client; an MCP
+    client that initialized hears that its tools changed."""
+    d = harness.plugin_dir(os.path.join(plugins, "echo.so"))
+    path = os.path.join(tmp, "hup.sock")
+    rpc_path = os.path.join(tmp, "hup-rpc.sock")
+    sv = Server(ph, d, path, ["--mcp", "--listen", path])
+    rpc = Server(ph, d, rpc_path, ["--listen", rpc_path])
+    try:
+        m = Conn(path)
+        m.send(req(0, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
+                                     "clientInfo": {"name": "t", "version": "1"}}))
+        m.recv()
+        m.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        c = Conn(rpc_path)
+        c.send(req(1, "textstats.calc", ["1+1"]))
+        r = c.recv()
+        t.check(r and r.get("error", {}).get("code") == -32601, "textstats absent at first", r)
+        shutil.copy(os.path.join(plugins, "textstats.so"), d)
+        sv.p.send_signal(signal.SIGHUP)
+        rpc.p.send_signal(signal.SIGHUP)
+        n = m.recv(10)
+        t.check(n and n.get("method") == "notifications/tools/list_changed",
+                "SIGHUP: a connected MCP client is told its tools changed", n)
+        t.check(rpc.wait_stderr("reloaded"), "SIGHUP: the directory is reloaded", rpc.stderr())
+        c.send(req(2, "textstats.calc", ["1+1"]))
+        r = c.recv()
+        t.check(r and r.get("result") == 2.0, "a connected client calls the new plugin", r)
+        m.close()
+        c.close()
+    finally:
+        sv.stop()
+        rpc.stop()
+        harness.remove_dir(d)
+
+
 def main():
     args = harness.parse_args(__doc__.splitlines()[0])
     t = harness.Checker("test_serve_listen")
@@ -608,12 +666,14 @@ def main():
     try:
         many_clients(t, args.plughost, args.plugins, tmp)
         fair_share(t, args.plughost, args.plugins, tmp)
+        second_signal_cancels(t, args.plughost, args.plugins, tmp)
         sigterm_finishes(t, args.plughost, args.plugins, tmp)
         socket_safety(t, args.plughost, args.plugins, tmp)
         peer_credentials(t, args.plughost, args.plugins, tmp)
         slow_reader(t, args.plughost, args.plugins, tmp)
         activation(t, args.plughost, args.plugins, tmp)
         mcp_over_socket(t, args.plughost, args.plugins, tmp)
+        reload_on_hup(t, args.plughost, args.plugins, tmp)
     finally:
         harness.remove_dir(tmp)
     return t.finish()
