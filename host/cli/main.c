@@ -470,10 +470,16 @@ static int cmd_check_config(const char *path)
         fprintf(stderr, "plughost: %s\n", err.text);
         return PH_EXIT_USAGE;
     }
-    printf("%s: ok (%zu plugin entries, %zu defaults, %zu required layers)\n", path,
+    json_t *sv = json_object_get(c, "serve");
+    printf("%s: ok (%zu plugin entries, %zu defaults, %zu required layers", path,
            json_object_size(json_object_get(c, "plugins")),
            json_object_size(json_object_get(c, "defaults")),
            json_array_size(json_object_get(c, "require")));
+    if (sv)
+        printf("; serve --listen allows %zu users and %zu groups",
+               json_array_size(json_object_get(sv, "allow_users")),
+               json_array_size(json_object_get(sv, "allow_groups")));
+    printf(")\n");
     json_decref(c);
     return PH_EXIT_OK;
 }
