@@ -68,7 +68,7 @@ static int deliver(struct ph_serve *s, json_t *ev)
         return 0;
     json_t *cid = json_object_get(ev, "call_id");
     struct pending *mine = NULL;
-    for (struct pending *p = s->pending; p && cid; p = p->next)
+    for (struct pending *p = s->pending; p && cid && !mine; p = p->next)
         if (p->call_id == (uint64_t)json_integer_value(cid))
             mine = p;
     if (progress) {
