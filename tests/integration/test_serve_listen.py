@@ -517,6 +517,64 @@ def slow_reader(t, ph, plugins, tmp):
         sv.stop()
 
 
+def spawn_activated(ph, argv, lfd, errpath, names="plughost"):
+    """Forks and execs plughost as systemd would start it: lfd at fd 3,
+    LISTEN_PID naming the process about to exec. Returns its pid."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LISTEN_")}
+    env.update(LISTEN_FDS="1", LISTEN_FDNAMES=names)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            fd = os.open(errpath, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.dup2(fd, 2)
+            os.dup2(lfd, 3)
+            os.set_inheritable(3, True)  # also when lfd was 3 and dup2 did nothing
+            os.execve(ph, [ph] + argv, dict(env, LISTEN_PID=str(os.getpid())))
+        finally:
+            os._exit(127)
+    return pid
+
+
+def activation_with_path(t, ph, plugins, tmp):
+    """--listen PATH while systemd passed a socket: served only when it is
+    the same socket."""
+    path = os.path.join(tmp, "same.sock")
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ls.bind(path)
+    ls.listen(4)
+    errpath = os.path.join(tmp, "same.err")
+    pid = spawn_activated(ph, ["serve", "--listen", os.path.join(tmp, "other.sock"), plugins],
+                          ls.fileno(), errpath)
+    _, status = os.waitpid(pid, 0)
+    with open(errpath) as f:
+        err = f.read()
+    t.check(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 2 and "use --listen=systemd" in err
+            and not os.path.exists(os.path.join(tmp, "other.sock")),
+            "--listen at another path than the activated socket's is refused", (status, err))
+    pid = spawn_activated(ph, ["serve", "--listen", path, plugins], ls.fileno(), errpath)
+    ls.close()
+    try:
+        c = None
+        for _ in range(100):
+            try:
+                c = Conn(path)
+                c.send(req(1, "echo.echo", ["same"]))
+                break
+            except OSError:
+                time.sleep(0.05)
+        m = c.recv() if c else None
+        t.check(m and m.get("result") == ["same"],
+                "--listen at the activated socket's own path serves it", m)
+        if c:
+            c.close()
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        _, status = os.waitpid(pid, 0)
+    t.check(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and os.path.exists(path),
+            "and leaves systemd's file in place", status)
+    os.unlink(path)
+
+
 def activation(t, ph, plugins, tmp):
     path = os.path.join(tmp, "act.sock")
     ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -524,28 +582,8 @@ def activation(t, ph, plugins, tmp):
     ls.listen(16)
     lfd = ls.fileno()
     ino = os.fstat(lfd).st_ino
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LISTEN_")}
-    env["LISTEN_FDS"] = "1"
-    env["LISTEN_FDNAMES"] = "plughost"
-
-    def child():
-        # What systemd does between fork and exec: the socket at fd 3 and
-        # LISTEN_PID naming the process about to exec.
-        os.dup2(lfd, 3)
-        os.set_inheritable(3, True)  # also when lfd was 3 and dup2 did nothing
-        os.environ["LISTEN_PID"] = str(os.getpid())
-        os.execve(ph, [ph, "serve", "--listen=systemd:plughost", plugins],
-                  dict(env, LISTEN_PID=str(os.getpid())))
-
     errpath = os.path.join(tmp, "act.err")
-    pid = os.fork()
-    if pid == 0:
-        try:
-            fd = os.open(errpath, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.dup2(fd, 2)
-            child()
-        finally:
-            os._exit(127)
+    pid = spawn_activated(ph, ["serve", "--listen=systemd:plughost", plugins], lfd, errpath)
     ls.close()  # the server holds it now
     try:
         c = None
@@ -672,6 +710,7 @@ def main():
         peer_credentials(t, args.plughost, args.plugins, tmp)
         slow_reader(t, args.plughost, args.plugins, tmp)
         activation(t, args.plughost, args.plugins, tmp)
+        activation_with_path(t, args.plughost, args.plugins, tmp)
         mcp_over_socket(t, args.plughost, args.plugins, tmp)
         reload_on_hup(t, args.plughost, args.plugins, tmp)
     finally:
