@@ -335,7 +335,9 @@ static void hang_up(struct client *c, const char *why)
     } else {
         say(c, "closed");
     }
-    epoll_ctl(c->sv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    /* Closing the only descriptor removes it from the epoll set anyway;
+     * the explicit removal only makes that independent of dup()s. */
+    (void)epoll_ctl(c->sv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     c->fd = -1;
     free(c->out);
@@ -571,7 +573,7 @@ int ph_cli_serve_listen(const struct ph_cli_opts *o, const char *path)
                             sv.open, calls);
                     /* The path is freed at once, so a new server can start
                      * while this one finishes. */
-                    epoll_ctl(sv.epfd, EPOLL_CTL_DEL, sv.lfd, NULL);
+                    (void)epoll_ctl(sv.epfd, EPOLL_CTL_DEL, sv.lfd, NULL);
                     close(sv.lfd);
                     sv.lfd = -1;
                     if (made_path)
