@@ -652,6 +652,7 @@ int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
         h->opt.cpu_limit_s = 60;
     h->calls.next = h->calls.prev = &h->calls;
     h->armed_ms = UINT64_MAX;
+    h->rec_fd = -1;
     h->epfd = epoll_create1(EPOLL_CLOEXEC);
     h->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     h->loader = find_loader(opts ? opts->loader_path : NULL);
@@ -737,6 +738,8 @@ void ph_host_free(ph_host *h)
         close(h->epfd);
     if (h->timerfd >= 0)
         close(h->timerfd);
+    if (h->rec_fd >= 0)
+        close(h->rec_fd);
     free(h->loader);
     free(h);
 }
@@ -769,6 +772,12 @@ int ph_host_add_function(ph_host *h, const char *name, ph_hostfn_fn fn, void *ud
         return ph_set_error(err, PH_E_NOMEM, "out of memory");
     h->nfns++;
     return PH_OK;
+}
+
+void ph_host_intercept_functions(ph_host *h, ph_hostcall_fn fn, void *ud)
+{
+    h->intercept = fn;
+    h->intercept_ud = ud;
 }
 
 static struct ph_plug *plug_new(struct ph_host *h, const char *file)
@@ -1123,6 +1132,8 @@ json_t *ph_host_describe(ph_host *h)
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
             if (json_object_get(hello, keys[i]))
                 json_object_set(o, keys[i], json_object_get(hello, keys[i]));
+        if (p->sha256[0])
+            json_object_set_new(o, "sha256", json_string(p->sha256));
         if (p->layers)
             json_object_set(o, "layers", p->layers);
         if (p->audit)

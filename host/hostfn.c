@@ -88,6 +88,17 @@ int ph_hostfn_builtin(struct ph_host *h, ph_error *err)
 void ph_hostfn_dispatch(struct ph_plug *p, ph_wire_msg *m)
 {
     struct ph_host *h = p->host;
+    json_t *result = NULL, *error = NULL;
+    if (h->intercept) {
+        if (h->intercept(h->intercept_ud, p->name, m->method, m->params, &result, &error) < 0 ||
+            !result) {
+            json_decref(result);
+            result = NULL;
+            if (!error)
+                error = ph_wire_error_obj(PH_RPC_INTERNAL_ERROR, "host function failed", NULL);
+        }
+        goto answer;
+    }
     size_t i;
     for (i = 0; i < h->nfns; i++)
         if (strcmp(h->fns[i].name, m->method) == 0)
@@ -99,7 +110,6 @@ void ph_hostfn_dispatch(struct ph_plug *p, ph_wire_msg *m)
         return;
     }
     struct ph_hostfn *f = &h->fns[i];
-    json_t *result = NULL, *error = NULL;
     if (f->max_calls && p->hostfn_calls[i] >= f->max_calls) {
         error = ph_wire_error_obj(
             PH_RPC_PLUGIN_LIMIT, "host function call limit reached",
@@ -113,6 +123,7 @@ void ph_hostfn_dispatch(struct ph_plug *p, ph_wire_msg *m)
                 error = ph_wire_error_obj(PH_RPC_INTERNAL_ERROR, "host function failed", NULL);
         }
     }
+answer:;
     json_t *reply = result ? ph_wire_response(m->id, result) : ph_wire_error_response(m->id, error);
     if (result)
         json_decref(error);

@@ -5,6 +5,7 @@
  *   violation.c  seccomp notifications: the dynamic linker's calls while
  *                loading, and naming every refused call
  *   hostfn.c     the table of host functions plugins may call
+ *   record.c     the transcript of every message (ph_host_record)
  * Nothing here is visible to applications.
  */
 #ifndef PH_HOST_INTERNAL_H
@@ -77,6 +78,7 @@ struct ph_plug {
     json_t *layers;              /* owned; from the loader's ph.sandbox message */
     struct ph_plug_settings set; /* resolved at each spawn */
     json_t *audit;               /* owned; audit mode: calls the filter would refuse */
+    char sha256[65];             /* of the file as loaded at the last spawn */
     uint64_t cpu_mark_ns;        /* receipts: plugin CPU time at its last answer */
     /* The file as it was when first started, to tell a changed file on
      * reload. */
@@ -134,7 +136,11 @@ struct ph_host {
     void *event_ud;
     struct ph_hostfn *fns;
     size_t nfns;
-    json_t *kv;        /* per-plugin stores of the built-in host.kv_* functions */
+    json_t *kv;               /* per-plugin stores of the built-in host.kv_* functions */
+    ph_hostcall_fn intercept; /* takes every host-function request when set */
+    void *intercept_ud;
+    int rec_fd; /* transcript (record.c), or -1 */
+    uint64_t rec_seq, rec_start_ns;
     json_t *config;    /* owned; the operator's configuration, or NULL */
     uint64_t ns_flags; /* CLONE_NEW* that work here (probed once) */
     char ns_names[64]; /* the same, as the loader's argument */
@@ -171,6 +177,11 @@ void ph_plug_send_call(struct ph_plug *p, struct ph_call *c);
 /* violation.c */
 void ph_plug_on_notify(struct ph_plug *p);
 const char *ph_signal_name(int sig);
+
+/* record.c: a message crossing the channel (msg borrowed; or raw bytes that
+ * did not parse), and a plugin that finished its handshake. */
+void ph_record_msg(struct ph_plug *p, int to_plugin, json_t *msg, const char *raw, size_t len);
+void ph_record_started(struct ph_plug *p);
 
 /* hostfn.c */
 int ph_hostfn_builtin(struct ph_host *h, ph_error *err);

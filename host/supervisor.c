@@ -10,6 +10,7 @@
  */
 #include "internal.h"
 #include "schema.h"
+#include "sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -186,6 +187,14 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     int pfd = probe ? -1 : ph_plug_open_checked(p->file, p->set.sha256, hash, err);
     if (pfd < 0 && !probe)
         return pfd;
+    /* Hashed at every spawn (pinned or not): transcripts and `plughost pin`
+     * name the exact file that ran. */
+    if (pfd >= 0 && !hash[0] && ph_sha256_fd(pfd, hash) < 0) {
+        int e = errno;
+        close(pfd);
+        return ph_set_error(err, PH_E_SYSTEM, "%s: cannot hash: %s", p->file, strerror(e));
+    }
+    snprintf(p->sha256, sizeof p->sha256, "%s", pfd >= 0 ? hash : "");
     struct stat fst;
     if (pfd >= 0 && p->file_ino == 0 && fstat(pfd, &fst) == 0) {
         p->file_dev = fst.st_dev;
@@ -347,6 +356,7 @@ int ph_plug_send(struct ph_plug *p, json_t *msg)
         return -1;
     }
     trace(p, "to", s, len);
+    ph_record_msg(p, 1, msg, NULL, 0);
     o->buf = s;
     o->len = len;
     if (p->out_tail)
@@ -606,6 +616,7 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
             p->name = strdup(json_string_value(json_object_get(m->params, "name")));
         p->state = PH_P_READY;
         p->ready_ns = ph_now_ns();
+        ph_record_started(p);
         ph_host_event(h, json_pack("{s:s,s:s,s:i,s:I}", "type", "started", "plugin", p->name, "pid",
                                    (int)p->pid, "spawn_us",
                                    (json_int_t)((p->ready_ns - p->spawn_ns) / 1000)));
@@ -654,6 +665,7 @@ static void on_message(struct ph_plug *p, char *text, size_t len, int *fd)
     trace(p, "from", text, len);
     json_t *v = ph_wire_parse(text, len, why, sizeof why);
     ph_wire_msg m;
+    ph_record_msg(p, 0, v, text, len);
     if (!v || ph_wire_classify(v, &m, why, sizeof why) < 0) {
         breach(p, why);
         json_decref(v);

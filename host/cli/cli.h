@@ -38,10 +38,16 @@ struct ph_cli_opts {
     /* --allow-user / --allow-group values, borrowed from argv. */
     const char **allow_users, **allow_groups;
     size_t nallow_users, nallow_groups;
+    const char *record; /* call, serve: transcript file (--record), or NULL */
+    const char *pins;   /* serve: pins file (--pins), or NULL */
+    int allow_unpinned; /* serve --pins: offer plugins the pins do not name */
 };
 
 /* Prints host events (logs, traces, endings) on stderr, labelled. */
 void ph_cli_print_event(void *ud, json_t *event);
+
+/* Starts the transcript of --record FILE, if asked (before loading). */
+int ph_cli_record(ph_host *h, const struct ph_cli_opts *o, ph_error *err);
 
 /* Loads DIR, or a single plugin file when path is a regular file. */
 int ph_cli_load(ph_host *h, const char *path, ph_error *err);

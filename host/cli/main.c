@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char usage[] =
     "usage: plughost [OPTIONS] COMMAND ...\n"
@@ -170,6 +172,8 @@ void ph_cli_print_event(void *ud, json_t *ev)
                 (long long)json_integer_value(json_object_get(ev, "wall_us")),
                 (long long)json_integer_value(json_object_get(ev, "cpu_us")),
                 (long long)json_integer_value(json_object_get(ev, "peak_rss_kib")));
+    } else if (strcmp(type, "record_error") == 0) {
+        fprintf(stderr, "plughost: %s\n", json_string_value(json_object_get(ev, "message")));
     } else if (strcmp(type, "ended") == 0) {
         json_t *e = json_object_get(ev, "error");
         const char *reason =
@@ -179,6 +183,22 @@ void ph_cli_print_event(void *ud, json_t *ev)
             return;
         fprintf(stderr, "plughost: %s\n", json_string_value(json_object_get(e, "message")));
     }
+}
+
+int ph_cli_record(ph_host *h, const struct ph_cli_opts *o, ph_error *err)
+{
+    if (!o->record)
+        return PH_OK;
+    /* 0600: a transcript holds every argument and answer of the run. */
+    int fd = open(o->record, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err->text, sizeof err->text, "--record %s: %s", o->record, strerror(errno));
+        err->status = PH_E_SYSTEM;
+        return PH_E_SYSTEM;
+    }
+    int rc = ph_host_record(h, fd, err);
+    close(fd);
+    return rc;
 }
 
 int ph_cli_load(ph_host *h, const char *path, ph_error *err)
@@ -279,6 +299,10 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
         return PH_EXIT_HOST;
     }
     ph_host_set_event_handler(h, ph_cli_print_event, NULL);
+    if (ph_cli_record(h, o, &err) < 0) {
+        fprintf(stderr, "plughost: %s\n", err.text);
+        goto out;
+    }
     if (ph_cli_load(h, argv[0], &err) < 0) {
         fprintf(stderr, "plughost: %s\n", err.text);
         rc = err.status == PH_E_PLUGIN ? PH_EXIT_NOT_FOUND : PH_EXIT_HOST;
@@ -535,6 +559,18 @@ int main(int argc, char **argv)
             o.json = 1;
         } else if (strcmp(a, "--mcp") == 0) {
             o.mcp = 1;
+        } else if (strcmp(a, "--record") == 0 || strcmp(a, "--pins") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "plughost: %s needs a file\n", a);
+                free(rest);
+                return PH_EXIT_USAGE;
+            }
+            if (strcmp(a, "--record") == 0)
+                o.record = argv[++i];
+            else
+                o.pins = argv[++i];
+        } else if (strcmp(a, "--allow-unpinned") == 0) {
+            o.allow_unpinned = 1;
         } else if (strcmp(a, "--config") == 0) {
             ph_error cerr;
             json_decref(o.host.config);

@@ -117,7 +117,8 @@ int ph_cli_serve_start(const struct ph_cli_opts *o, const char *path, ph_host **
         return PH_EXIT_HOST;
     }
     ph_host_set_event_handler(host, ph_cli_print_event, NULL);
-    if (ph_cli_load(host, path, &err) < 0 && err.status != PH_E_PLUGIN) {
+    if (ph_cli_record(host, o, &err) < 0 ||
+        (ph_cli_load(host, path, &err) < 0 && err.status != PH_E_PLUGIN)) {
         fprintf(stderr, "plughost: %s\n", err.text);
         ph_host_free(host);
         close(sfd);

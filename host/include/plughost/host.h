@@ -148,6 +148,11 @@ typedef void (*ph_call_fn)(void *ud, uint64_t call_id, json_t *result, json_t *e
 typedef int (*ph_hostfn_fn)(void *ud, const char *plugin, json_t *params, json_t **result,
                             json_t **error);
 
+/* Answers a plugin's host-function request by name (method and params
+ * borrowed), same contract as ph_hostfn_fn. */
+typedef int (*ph_hostcall_fn)(void *ud, const char *plugin, const char *method, json_t *params,
+                              json_t **result, json_t **error);
+
 /* Creates a host. opts may be NULL for defaults (copied). On success returns
  * PH_OK and *out is owned by the caller (free with ph_host_free). */
 int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err);
@@ -162,6 +167,24 @@ void ph_host_set_event_handler(ph_host *host, ph_event_fn fn, void *ud);
  * plugins are loaded. */
 int ph_host_add_function(ph_host *host, const char *name, ph_hostfn_fn fn, void *ud,
                          unsigned max_calls, ph_error *err);
+
+/* Sends every host-function request of every plugin to fn instead of the
+ * table (ph_host_add_function and the built-ins), whatever its name; NULL
+ * restores the table. For answering from a recording (`plughost replay`)
+ * and for test doubles; call limits do not apply. */
+void ph_host_intercept_functions(ph_host *host, ph_hostcall_fn fn, void *ud);
+
+/* Records a transcript of the run on fd (dup'ed; the caller keeps fd):
+ * JSON Lines, a header {"plughost_transcript": 1, "plughost", "protocol",
+ * "plugins": [...]}, then a line per message crossing any plugin's channel,
+ * either way, {"seq", "t_ms", "plugin", "file", "pid", "dir": "to_plugin" |
+ * "from_plugin", "msg"}, and a line {"type": "plugin", "plugin", "file",
+ * "path", "sha256", "pid"} each time a plugin finishes its handshake
+ * (docs/clients.md). Messages are written whole, however large. Start it
+ * before loading plugins to have their handshakes. Writes are blocking, so
+ * fd should be a file. A write error never fails a call: recording stops
+ * and an event "record_error" says why. fd -1 stops recording. */
+int ph_host_record(ph_host *host, int fd, ph_error *err);
 
 /* Starts every regular file ending in ".so" in dir, and waits until each has
  * finished its handshake or failed. A file that fails is reported as a
@@ -183,7 +206,8 @@ int ph_host_load_file(ph_host *host, const char *path, const char **name_out, ph
 /* Returns a new reference: an object {"plugins": [...], "errors": [...],
  * "host_functions": [...]} describing every plugin (name, version, file,
  * methods, state, pid, restarts, layers in force, spawn_us), every file that
- * failed to load ({file, error}), and the host functions offered. */
+ * failed to load ({file, error}), and the host functions offered. Each
+ * plugin has "sha256", of its file as loaded at its last start. */
 json_t *ph_host_describe(ph_host *host);
 
 /* Starts a call of PLUGIN.METHOD. params is borrowed (array, object or NULL).

@@ -1,0 +1,146 @@
+/*
+ * record: the transcript of a run (`plughost --record`, ph_host_record):
+ * every message between the host and each plugin, both directions, written
+ * as JSON Lines to a descriptor the application gave, so that `plughost
+ * replay` can run real traffic against a new build of a plugin.
+ *
+ * Hooked at the two places where whole messages cross the channel
+ * (ph_plug_send and the receive path in supervisor.c), so nothing the
+ * channel carries is missed: the handshake, calls and answers, host
+ * functions and their answers, notifications, progress and cancellations.
+ *
+ * It must never fail a call: a write error is reported once as an event
+ * ("record_error") and recording stops. It must never block a plugin for
+ * long either, so the descriptor should be a file, not a pipe to a slow
+ * reader.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Bumped when a line changes meaning; replay refuses other versions. */
+#define PH_TRANSCRIPT_VERSION 1
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static void stop(struct ph_host *h, const char *why)
+{
+    close(h->rec_fd);
+    h->rec_fd = -1;
+    ph_host_event(h, json_pack("{s:s,s:s}", "type", "record_error", "message", why));
+}
+
+/* Writes one line (stolen). */
+static void put(struct ph_host *h, json_t *line)
+{
+    if (h->rec_fd < 0 || !line) {
+        json_decref(line);
+        return;
+    }
+    char *s = json_dumps(line, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(line);
+    if (!s)
+        return stop(h, "recording stopped: out of memory encoding a message");
+    size_t n = strlen(s), off = 0;
+    s[n++] = '\n'; /* json_dumps' NUL becomes the line's end */
+    while (off < n) {
+        ssize_t w = write(h->rec_fd, s + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            char why[300];
+            snprintf(why, sizeof why, "recording stopped: write failed: %s",
+                     w < 0 ? strerror(errno) : "no progress");
+            free(s);
+            return stop(h, why);
+        }
+        off += (size_t)w;
+    }
+    free(s);
+}
+
+static json_t *stamp(struct ph_host *h)
+{
+    return json_pack("{s:I,s:I}", "seq", (json_int_t)++h->rec_seq, "t_ms",
+                     (json_int_t)((ph_now_ns() - h->rec_start_ns) / 1000000));
+}
+
+static json_t *plugin_line(struct ph_plug *p)
+{
+    return json_pack("{s:s?,s:s,s:s,s:s,s:i}", "plugin", p->name, "file", base_name(p->file),
+                     "path", p->file, "sha256", p->sha256, "pid", (int)p->pid);
+}
+
+int ph_host_record(ph_host *h, int fd, ph_error *err)
+{
+    if (h->rec_fd >= 0) {
+        close(h->rec_fd);
+        h->rec_fd = -1;
+    }
+    if (fd < 0)
+        return PH_OK;
+    int own = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (own < 0)
+        return ph_set_error(err, PH_E_SYSTEM, "record: %s", strerror(errno));
+    h->rec_fd = own;
+    h->rec_seq = 0;
+    h->rec_start_ns = ph_now_ns();
+    json_t *plugins = json_array();
+    for (struct ph_plug *p = h->plugs; p; p = p->next)
+        if (p->name)
+            json_array_append_new(plugins, plugin_line(p));
+    put(h, json_pack("{s:i,s:s,s:i,s:o}", "plughost_transcript", PH_TRANSCRIPT_VERSION, "plughost",
+                     PH_VERSION, "protocol", PH_PROTOCOL_VERSION, "plugins", plugins));
+    if (h->rec_fd < 0)
+        return ph_set_error(err, PH_E_SYSTEM, "record: cannot write the header");
+    return PH_OK;
+}
+
+void ph_record_started(struct ph_plug *p)
+{
+    struct ph_host *h = p->host;
+    if (h->rec_fd < 0)
+        return;
+    json_t *line = stamp(h);
+    json_object_set_new(line, "type", json_string("plugin"));
+    json_t *pl = plugin_line(p);
+    json_object_update(line, pl);
+    json_decref(pl);
+    put(h, line);
+}
+
+void ph_record_msg(struct ph_plug *p, int to_plugin, json_t *msg, const char *raw, size_t len)
+{
+    struct ph_host *h = p->host;
+    if (h->rec_fd < 0)
+        return;
+    const char *name = p->name;
+    /* The first handshake names the plugin before the host knows it. */
+    json_t *params = json_object_get(msg, "params");
+    const char *method = json_string_value(json_object_get(msg, "method"));
+    if (!name && method && strcmp(method, "ph.hello") == 0 &&
+        json_is_string(json_object_get(params, "name")))
+        name = json_string_value(json_object_get(params, "name"));
+    json_t *line = stamp(h);
+    json_object_set_new(line, "plugin", name ? json_string(name) : json_null());
+    json_object_set_new(line, "file", json_string(base_name(p->file)));
+    json_object_set_new(line, "pid", json_integer(p->pid));
+    json_object_set_new(line, "dir", json_string(to_plugin ? "to_plugin" : "from_plugin"));
+    if (msg) {
+        json_object_set(line, "msg", msg);
+    } else {
+        /* Bytes that are not a message: kept escaped, for the reader. */
+        char view[1024];
+        ph_wire_escape(raw, len, view, sizeof view);
+        json_object_set_new(line, "bad", json_string(view));
+    }
+    put(h, line);
+}
