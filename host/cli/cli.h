@@ -55,6 +55,9 @@ int ph_cli_load(ph_host *h, const char *path, ph_error *err);
 /* Runs `plughost profile ...` (audit mode; profile.c); returns an exit code. */
 int ph_cli_profile(const struct ph_cli_opts *o, int argc, char **argv);
 
+/* Runs `plughost replay TRANSCRIPT ...` (replay.c); returns an exit code. */
+int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv);
+
 /* Runs `plughost serve PATH`; returns an exit code. */
 int ph_cli_serve(const struct ph_cli_opts *o, const char *path);
 

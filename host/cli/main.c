@@ -645,8 +645,13 @@ int main(int argc, char **argv)
                 o.stall_ms = n > UINT32_MAX ? UINT32_MAX : (unsigned)n;
             else
                 o.host.cpu_limit_s = (unsigned)n;
-        } else if (strcmp(a, "--manifest") == 0 || strcmp(a, "--check") == 0) {
-            /* profile's own options, passed through with their value. */
+        } else if (strcmp(a, "--ignore-handshake") == 0 || strcmp(a, "--require-all") == 0) {
+            rest[nrest++] = argv[i]; /* replay's own */
+        } else if (strcmp(a, "--manifest") == 0 || strcmp(a, "--check") == 0 ||
+                   strcmp(a, "--ignore") == 0 || strcmp(a, "--plugins") == 0 ||
+                   strcmp(a, "--output") == 0) {
+            /* profile's, replay's and pin's own options, passed through
+             * with their value. */
             rest[nrest++] = argv[i];
             if (i + 1 < argc)
                 rest[nrest++] = argv[++i];
@@ -668,6 +673,8 @@ int main(int argc, char **argv)
         rc = cmd_call(&o, nrest - 1, rest + 1);
     } else if (strcmp(rest[0], "profile") == 0) {
         rc = ph_cli_profile(&o, nrest - 1, rest + 1);
+    } else if (strcmp(rest[0], "replay") == 0) {
+        rc = ph_cli_replay(&o, nrest - 1, rest + 1);
     } else if (strcmp(rest[0], "check-config") == 0) {
         rc = nrest == 2 ? cmd_check_config(rest[1]) : PH_EXIT_USAGE;
     } else if (strcmp(rest[0], "doctor") == 0) {

@@ -21,6 +21,7 @@ def parse_args(description):
     ap.add_argument("--plughost", required=True, help="the plughost executable")
     ap.add_argument("--plugins", required=True, help="directory holding echo.so")
     ap.add_argument("--crashy", help="crashy.so (tests/integration/plugins)")
+    ap.add_argument("--variants", help="echo_v2.so, echo_v3.so (tests/integration/plugins)")
     return ap.parse_args()
 
 

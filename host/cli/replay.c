@@ -1,0 +1,436 @@
+/*
+ * replay: `plughost replay TRANSCRIPT [--plugins DIR | PLUGIN.so...]` runs
+ * the traffic of a recorded run (ph_host_record) against a new build of
+ * its plugins and reports every difference, so real traffic can be a
+ * regression test in CI.
+ *
+ * The calls and cancellations the host sent are sent again in the recorded
+ * order, keeping the recording's pattern of calls in flight: a message
+ * waits until every call the recording had answered before it is answered
+ * again. The plugins' host-function calls are answered from the recording.
+ * The new run is itself recorded (into a memfd) and the two transcripts are
+ * compared by transcript.c, so both sides are seen the same way.
+ *
+ * It must never run anything the recording did not ask for, and never
+ * trust the transcript (transcript.c checks every line).
+ */
+#include "cli.h"
+#include "transcript.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Exit codes of replay (documented in docs/clients.md). */
+enum { REPLAY_SAME = 0, REPLAY_DIFFERENT = 1 };
+
+struct slot {
+    uint64_t call_id;
+    int started, done;
+};
+
+struct replay {
+    ph_host *host;
+    json_t *hostcalls;  /* plugin -> array of {method, params, answer}, in order */
+    struct slot *slots; /* one per recorded call */
+    json_t *slot_of;    /* "plugin/pid/id" -> index in slots */
+    size_t nslots;
+};
+
+static void on_done(void *ud, uint64_t call_id, json_t *result, json_t *error)
+{
+    (void)call_id;
+    (void)result;
+    (void)error;
+    ((struct slot *)ud)->done = 1;
+}
+
+/* A host function call of the new build: answered with what the recording
+ * answered to the same call, or with an error when it has none. */
+static int answer_host_call(void *ud, const char *plugin, const char *method, json_t *params,
+                            json_t **result, json_t **error)
+{
+    struct replay *r = ud;
+    if (json_is_null(params))
+        params = NULL; /* the wire's "no params" */
+    json_t *queue = json_object_get(r->hostcalls, plugin);
+    json_t *next = json_array_get(queue, 0);
+    json_t *want = json_object_get(next, "params");
+    if (json_is_null(want))
+        want = NULL;
+    if (next && strcmp(json_string_value(json_object_get(next, "method")), method) == 0 &&
+        ((!want && !params) || (want && params && json_equal(want, params)))) {
+        json_t *answer = json_object_get(next, "answer");
+        json_t *res = json_object_get(answer, "result");
+        int rc = 0;
+        if (res) {
+            *result = json_incref(res);
+        } else {
+            json_t *e = json_object_get(answer, "error");
+            *error = e ? json_incref(e)
+                       : json_pack("{s:i,s:s}", "code", PH_RPC_INTERNAL_ERROR, "message",
+                                   "replay: the recording has no answer to this host call");
+            rc = -1;
+        }
+        json_array_remove(queue, 0);
+        return rc;
+    }
+    *error = json_pack("{s:i,s:s,s:{s:s,s:O?}}", "code", PH_RPC_INTERNAL_ERROR, "message",
+                       "replay: this host function call is not in the recording", "data",
+                       "host_function", method, "params", params);
+    return -1;
+}
+
+/* Host calls and their answers, per plugin, in the order of the recording. */
+static json_t *collect_hostcalls(json_t *t, json_t *names)
+{
+    json_t *out = json_object(), *asked = json_object(), *l;
+    size_t i;
+    json_array_foreach(json_object_get(t, "lines"), i, l)
+    {
+        const char *plugin = ph_tr_plugin_of(l, names);
+        json_t *msg = json_object_get(l, "msg");
+        json_t *id = json_object_get(msg, "id");
+        if (!plugin || !msg || !id)
+            continue;
+        const char *method = json_string_value(json_object_get(msg, "method"));
+        int from = strcmp(json_string_value(json_object_get(l, "dir")), "from_plugin") == 0;
+        char key[128];
+        char *ids = json_dumps(id, JSON_ENCODE_ANY);
+        snprintf(key, sizeof key, "%lld/%s",
+                 (long long)json_integer_value(json_object_get(l, "pid")), ids ? ids : "");
+        free(ids);
+        if (from && method) {
+            json_t *q = json_object_get(out, plugin);
+            if (!q) {
+                q = json_array();
+                json_object_set_new(out, plugin, q);
+            }
+            json_t *call =
+                json_pack("{s:s,s:O?}", "method", method, "params", json_object_get(msg, "params"));
+            json_array_append(q, call);
+            json_object_set_new(asked, key, call);
+        } else if (!from && !method) {
+            json_t *call = json_object_get(asked, key);
+            if (call) {
+                json_t *answer = json_deep_copy(msg);
+                json_object_del(answer, "jsonrpc");
+                json_object_del(answer, "id");
+                json_object_set_new(call, "answer", answer);
+                json_object_del(asked, key);
+            }
+        }
+    }
+    json_decref(asked);
+    return out;
+}
+
+static int wait_until(struct replay *r, int (*ready)(struct replay *, void *), void *arg,
+                      unsigned timeout_ms)
+{
+    ph_error err;
+    for (unsigned waited = 0; !ready(r, arg); waited += 50) {
+        if (waited >= timeout_ms)
+            return -1;
+        if (ph_host_process(r->host, 50, &err) < 0) {
+            fprintf(stderr, "plughost: %s\n", err.text);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Every call in answered (a JSON array of slot indexes) is done. */
+static int all_done(struct replay *r, void *arg)
+{
+    json_t *answered = arg, *v;
+    size_t i;
+    json_array_foreach(answered, i, v)
+    {
+        struct slot *s = &r->slots[json_integer_value(v)];
+        if (s->started && !s->done)
+            return 0;
+    }
+    return 1;
+}
+
+static int everything_done(struct replay *r, void *arg)
+{
+    (void)arg;
+    for (size_t i = 0; i < r->nslots; i++)
+        if (r->slots[i].started && !r->slots[i].done)
+            return 0;
+    return 1;
+}
+
+static int loaded(json_t *desc, const char *plugin)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(desc, "plugins"), i, p)
+    {
+        const char *n = json_string_value(json_object_get(p, "name"));
+        if (n && strcmp(n, plugin) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Sends the recorded calls again; returns 0, or -1 on a host failure. */
+static int drive(struct replay *r, json_t *t, json_t *names, json_t *live, unsigned wait_ms)
+{
+    json_t *answered = json_array(), *l;
+    size_t i;
+    int rc = 0;
+    json_array_foreach(json_object_get(t, "lines"), i, l)
+    {
+        const char *plugin = ph_tr_plugin_of(l, names);
+        json_t *msg = json_object_get(l, "msg");
+        if (!plugin || !msg || !json_object_get(live, plugin))
+            continue;
+        const char *method = json_string_value(json_object_get(msg, "method"));
+        json_t *id = json_object_get(msg, "id");
+        int to = strcmp(json_string_value(json_object_get(l, "dir")), "to_plugin") == 0;
+        char key[192];
+        char *ids = json_dumps(id ? id : json_object_get(json_object_get(msg, "params"), "id"),
+                               JSON_ENCODE_ANY);
+        snprintf(key, sizeof key, "%s/%lld/%s", plugin,
+                 (long long)json_integer_value(json_object_get(l, "pid")), ids ? ids : "");
+        free(ids);
+        if (!to) {
+            /* An answer to one of the host's calls: later messages wait for
+             * it, as they did when recorded. */
+            json_t *slot = method ? NULL : json_object_get(r->slot_of, key);
+            if (slot)
+                json_array_append(answered, slot);
+            continue;
+        }
+        if (!method || strncmp(method, "ph.", 3) == 0)
+            continue;
+        int cancel = strcmp(method, "$/cancelRequest") == 0;
+        if (!cancel && (!id || strncmp(method, "$/", 2) == 0))
+            continue;
+        if (wait_until(r, all_done, answered, wait_ms) < 0)
+            fprintf(stderr, "plughost: replay: answers still missing after %u ms; going on\n",
+                    wait_ms);
+        if (cancel) {
+            json_t *slot = json_object_get(r->slot_of, key);
+            struct slot *s = slot ? &r->slots[json_integer_value(slot)] : NULL;
+            if (s && s->started && !s->done)
+                ph_host_cancel(r->host, s->call_id);
+            continue;
+        }
+        size_t n = r->nslots++;
+        json_object_set_new(r->slot_of, key, json_integer((json_int_t)n));
+        struct slot *s = &r->slots[n];
+        ph_error err;
+        if (ph_host_call_async(r->host, plugin, method, json_object_get(msg, "params"), on_done, s,
+                               &s->call_id, &err) < 0) {
+            /* Refused before reaching the plugin: the comparison reports
+             * the call as not sent; say why here. */
+            fprintf(stderr, "plughost: replay: %s.%s not sent: %s\n", plugin, method, err.text);
+            continue;
+        }
+        s->started = 1;
+    }
+    if (wait_until(r, everything_done, NULL, wait_ms) < 0) {
+        fprintf(stderr, "plughost: replay: calls still unanswered after %u ms\n", wait_ms);
+        rc = -1;
+    }
+    json_decref(answered);
+    return rc;
+}
+
+static json_t *read_back(int fd, char *why, size_t whylen)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        snprintf(why, whylen, "replay: fstat: %s", strerror(errno));
+        return NULL;
+    }
+    size_t len = (size_t)st.st_size;
+    char *buf = malloc(len ? len : 1);
+    if (!buf) {
+        snprintf(why, whylen, "replay: out of memory");
+        return NULL;
+    }
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = pread(fd, buf + off, len - off, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            free(buf);
+            snprintf(why, whylen, "replay: reading the new transcript: %s",
+                     n < 0 ? strerror(errno) : "short");
+            return NULL;
+        }
+        off += (size_t)n;
+    }
+    json_t *t = ph_tr_parse(buf, len, "(new run)", why, whylen);
+    free(buf);
+    return t;
+}
+
+static const char replay_usage[] =
+    "usage: plughost replay TRANSCRIPT [--plugins DIR | PLUGIN.so...] [--ignore PATH]...\n"
+    "                       [--ignore-handshake] [--require-all] [--json]\n";
+
+int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
+{
+    const char *file = NULL, *dir = NULL;
+    const char **ignore = calloc((size_t)argc + 1, sizeof *ignore);
+    char **files = calloc((size_t)argc + 1, sizeof *files);
+    size_t nignore = 0, nfiles = 0;
+    int ignore_handshake = 0, require_all = 0, rc = PH_EXIT_HOST;
+    if (!ignore || !files) {
+        free(ignore);
+        free(files);
+        return PH_EXIT_HOST;
+    }
+    for (int i = 0; i < argc; i++) {
+        if ((strcmp(argv[i], "--ignore") == 0 || strcmp(argv[i], "--plugins") == 0) &&
+            i + 1 < argc) {
+            if (argv[i][2] == 'i')
+                ignore[nignore++] = argv[++i];
+            else
+                dir = argv[++i];
+        } else if (strcmp(argv[i], "--ignore-handshake") == 0) {
+            ignore_handshake = 1;
+        } else if (strcmp(argv[i], "--require-all") == 0) {
+            require_all = 1;
+        } else if (strncmp(argv[i], "--", 2) == 0) {
+            fprintf(stderr, "plughost: replay: unknown option %s\n%s", argv[i], replay_usage);
+            free(ignore);
+            free(files);
+            return PH_EXIT_USAGE;
+        } else if (!file) {
+            file = argv[i];
+        } else {
+            files[nfiles++] = argv[i];
+        }
+    }
+    if (!file || (dir && nfiles) || (!dir && !nfiles)) {
+        fputs(replay_usage, stderr);
+        free(ignore);
+        free(files);
+        return PH_EXIT_USAGE;
+    }
+    char why[1024];
+    json_t *rec = ph_tr_load(file, why, sizeof why);
+    if (!rec) {
+        fprintf(stderr, "plughost: replay: %s\n", why);
+        free(ignore);
+        free(files);
+        return PH_EXIT_HOST;
+    }
+    json_t *names = ph_tr_names(rec);
+    struct replay r = {0};
+    size_t nlines = json_array_size(json_object_get(rec, "lines"));
+    r.slots = calloc(nlines + 1, sizeof *r.slots);
+    r.slot_of = json_object();
+    r.hostcalls = collect_hostcalls(rec, names);
+    ph_error err;
+    int mfd = memfd_create("plughost-replay", MFD_CLOEXEC);
+    json_t *live = json_object(), *now = NULL, *diff = NULL, *desc = NULL;
+    if (!r.slots || mfd < 0 || ph_host_new(&o->host, &r.host, &err) < 0) {
+        fprintf(stderr, "plughost: replay: %s\n",
+                mfd < 0   ? strerror(errno)
+                : r.slots ? err.text
+                          : "out of memory");
+        goto out;
+    }
+    ph_host_set_event_handler(r.host, ph_cli_print_event, NULL);
+    ph_host_intercept_functions(r.host, answer_host_call, &r);
+    if (ph_host_record(r.host, mfd, &err) < 0) {
+        fprintf(stderr, "plughost: replay: %s\n", err.text);
+        goto out;
+    }
+    for (size_t i = 0; i < nfiles; i++)
+        if (ph_host_load_file(r.host, files[i], NULL, &err) < 0)
+            fprintf(stderr, "plughost: replay: %s\n", err.text);
+    if (dir && ph_cli_load(r.host, dir, &err) < 0 && err.status != PH_E_PLUGIN) {
+        fprintf(stderr, "plughost: replay: %s\n", err.text);
+        goto out;
+    }
+    desc = ph_host_describe(r.host);
+    int missing = 0;
+    const char *fname;
+    json_t *pname;
+    json_t *seen = json_object();
+    json_object_foreach(names, fname, pname)
+    {
+        const char *n = json_string_value(pname);
+        if (json_object_get(seen, n))
+            continue;
+        json_object_set_new(seen, n, json_true());
+        if (loaded(desc, n)) {
+            json_object_set_new(live, n, json_true());
+        } else {
+            missing++;
+            fprintf(stderr, "plughost: replay: %s (recorded from %s) is not loaded; %s\n", n, fname,
+                    require_all ? "failing (--require-all)" : "skipped");
+        }
+    }
+    json_decref(seen);
+    if (missing && require_all) {
+        rc = PH_EXIT_NOT_FOUND;
+        goto out;
+    }
+    unsigned wait_ms = (o->host.call_timeout_ms ? o->host.call_timeout_ms : 30000) + 1000;
+    int drove = drive(&r, rec, names, live, wait_ms);
+    ph_host_free(r.host);
+    r.host = NULL;
+    now = read_back(mfd, why, sizeof why);
+    if (!now) {
+        fprintf(stderr, "plughost: %s\n", why);
+        goto out;
+    }
+    json_t *wanted = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(live, k, v) json_array_append_new(wanted, json_string(k));
+    struct ph_tr_diff_opts dopts = {ignore, nignore, ignore_handshake};
+    diff = ph_tr_diff(rec, now, wanted, &dopts);
+    json_decref(wanted);
+    size_t i;
+    json_t *e;
+    json_array_foreach(diff, i, e)
+    {
+        char line[1024];
+        if (o->json) {
+            char *s = json_dumps(e, JSON_COMPACT);
+            printf("%s\n", s ? s : "{}");
+            free(s);
+        } else {
+            printf("%s\n", ph_tr_format(e, line, sizeof line));
+        }
+    }
+    size_t calls = 0;
+    for (size_t j = 0; j < r.nslots; j++)
+        calls += r.slots[j].started;
+    fprintf(stderr, "plughost: replay: %zu call(s) to %zu plugin(s), %zu difference(s)\n", calls,
+            json_object_size(live), json_array_size(diff));
+    rc = json_array_size(diff) ? REPLAY_DIFFERENT : drove < 0 ? PH_EXIT_HOST : REPLAY_SAME;
+out:
+    if (r.host)
+        ph_host_free(r.host);
+    if (mfd >= 0)
+        close(mfd);
+    json_decref(desc);
+    json_decref(diff);
+    json_decref(now);
+    json_decref(live);
+    json_decref(r.slot_of);
+    json_decref(r.hostcalls);
+    json_decref(names);
+    json_decref(rec);
+    free(r.slots);
+    free(ignore);
+    free(files);
+    return rc;
+}
