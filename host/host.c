@@ -243,6 +243,12 @@ int ph_host_call_async(ph_host *h, const char *plugin, const char *method, json_
         ph_arm_timer(h);
         return PH_OK;
     }
+    if (p->pin_changes) {
+        /* Not offered: the operator's pin no longer matches. */
+        ph_call_finish(h, c, NULL, ph_pins_error(p, method));
+        ph_arm_timer(h);
+        return PH_OK;
+    }
     uint64_t now = ph_now_ms();
     if (p->circuit_until_ms && p->circuit_until_ms <= now) {
         /* Cool-down over: a fresh start with a clean record. */
@@ -734,6 +740,7 @@ void ph_host_free(ph_host *h)
     json_decref(h->load_errors);
     json_decref(h->kv);
     json_decref(h->config);
+    json_decref(h->pins);
     if (h->epfd >= 0)
         close(h->epfd);
     if (h->timerfd >= 0)
@@ -1134,6 +1141,10 @@ json_t *ph_host_describe(ph_host *h)
                 json_object_set(o, keys[i], json_object_get(hello, keys[i]));
         if (p->sha256[0])
             json_object_set_new(o, "sha256", json_string(p->sha256));
+        if (h->pins && p->hello)
+            json_object_set_new(o, "pin", json_string(p->pin_changes ? "changed" : "ok"));
+        if (p->pin_changes)
+            json_object_set(o, "pin_changes", p->pin_changes);
         if (p->layers)
             json_object_set(o, "layers", p->layers);
         if (p->audit)

@@ -6,6 +6,7 @@
  *                loading, and naming every refused call
  *   hostfn.c     the table of host functions plugins may call
  *   record.c     the transcript of every message (ph_host_record)
+ *   pins.c       the operator's pins of each plugin's method surface
  * Nothing here is visible to applications.
  */
 #ifndef PH_HOST_INTERNAL_H
@@ -79,6 +80,7 @@ struct ph_plug {
     struct ph_plug_settings set; /* resolved at each spawn */
     json_t *audit;               /* owned; audit mode: calls the filter would refuse */
     char sha256[65];             /* of the file as loaded at the last spawn */
+    json_t *pin_changes;         /* owned; not offered: how it differs from its pin */
     uint64_t cpu_mark_ns;        /* receipts: plugin CPU time at its last answer */
     /* The file as it was when first started, to tell a changed file on
      * reload. */
@@ -139,7 +141,9 @@ struct ph_host {
     json_t *kv;               /* per-plugin stores of the built-in host.kv_* functions */
     ph_hostcall_fn intercept; /* takes every host-function request when set */
     void *intercept_ud;
-    int rec_fd; /* transcript (record.c), or -1 */
+    int rec_fd;   /* transcript (record.c), or -1 */
+    json_t *pins; /* owned; the operator's pins (pins.c), or NULL */
+    int pins_allow_unpinned;
     uint64_t rec_seq, rec_start_ns;
     json_t *config;    /* owned; the operator's configuration, or NULL */
     uint64_t ns_flags; /* CLONE_NEW* that work here (probed once) */
@@ -182,6 +186,12 @@ const char *ph_signal_name(int sig);
  * did not parse), and a plugin that finished its handshake. */
 void ph_record_msg(struct ph_plug *p, int to_plugin, json_t *msg, const char *raw, size_t len);
 void ph_record_started(struct ph_plug *p);
+
+/* pins.c: compares a plugin that finished its handshake with its pin and
+ * sets p->pin_changes; the error answering calls while it is set (new
+ * reference). */
+void ph_pins_check(struct ph_plug *p);
+json_t *ph_pins_error(struct ph_plug *p, const char *method);
 
 /* hostfn.c */
 int ph_hostfn_builtin(struct ph_host *h, ph_error *err);

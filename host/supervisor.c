@@ -617,12 +617,15 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
         p->state = PH_P_READY;
         p->ready_ns = ph_now_ns();
         ph_record_started(p);
+        ph_pins_check(p);
         ph_host_event(h, json_pack("{s:s,s:s,s:i,s:I}", "type", "started", "plugin", p->name, "pid",
                                    (int)p->pid, "spawn_us",
                                    (json_int_t)((p->ready_ns - p->spawn_ns) / 1000)));
         for (struct ph_call *c = h->calls.next; c != &h->calls;) {
             struct ph_call *next = c->next;
-            if (c->plug == p && !c->sent)
+            if (c->plug == p && !c->sent && p->pin_changes)
+                ph_call_finish(h, c, NULL, ph_pins_error(p, c->method));
+            else if (c->plug == p && !c->sent)
                 ph_plug_send_call(p, c);
             c = next;
         }
@@ -1034,6 +1037,7 @@ void ph_plug_free(struct ph_plug *p)
     json_decref(p->hello);
     json_decref(p->layers);
     json_decref(p->audit);
+    json_decref(p->pin_changes);
     json_decref(p->cause_data);
     json_decref(p->setup_failure);
     free(p->hostfn_calls);

@@ -58,6 +58,13 @@ int ph_cli_profile(const struct ph_cli_opts *o, int argc, char **argv);
 /* Runs `plughost replay TRANSCRIPT ...` (replay.c); returns an exit code. */
 int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv);
 
+/* Puts the --pins file in force, if given (pin.c); err names file:line:column
+ * for a file that is not JSON. */
+int ph_cli_pins(ph_host *h, const struct ph_cli_opts *o, ph_error *err);
+
+/* Runs `plughost pin [--output PINS] PATH...` (pin.c); returns an exit code. */
+int ph_cli_pin(const struct ph_cli_opts *o, int argc, char **argv);
+
 /* Runs `plughost serve PATH`; returns an exit code. */
 int ph_cli_serve(const struct ph_cli_opts *o, const char *path);
 
@@ -70,7 +77,8 @@ int ph_cli_serve_listen(const struct ph_cli_opts *o, const char *path);
 int ph_cli_serve_start(const struct ph_cli_opts *o, const char *path, ph_host **host, int *sfd);
 /* Reads the signalfd: returns SIGTERM/SIGINTs, counts SIGHUPs in *hup. */
 int ph_cli_take_signals(int sfd, int *hup);
-/* SIGHUP: brings the plugins in line with the directory path. */
-void ph_cli_serve_reload(ph_host *host, const char *path);
+/* SIGHUP: re-reads the --pins file, if any, and brings the plugins in line
+ * with the directory path. */
+void ph_cli_serve_reload(const struct ph_cli_opts *o, ph_host *host, const char *path);
 
 #endif

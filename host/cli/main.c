@@ -172,6 +172,17 @@ void ph_cli_print_event(void *ud, json_t *ev)
                 (long long)json_integer_value(json_object_get(ev, "wall_us")),
                 (long long)json_integer_value(json_object_get(ev, "cpu_us")),
                 (long long)json_integer_value(json_object_get(ev, "peak_rss_kib")));
+    } else if (strcmp(type, "pin_mismatch") == 0) {
+        size_t i;
+        json_t *c;
+        fprintf(stderr, "plughost: %s (%s) is not offered: its surface does not match its pin:\n",
+                plugin ? plugin : "?", json_string_value(json_object_get(ev, "file")));
+        json_array_foreach(json_object_get(ev, "changes"), i, c)
+        {
+            fprintf(stderr, "plughost:   %s\n", json_string_value(c));
+        }
+        fprintf(stderr, "plughost:   if the change is expected, renew the pin: plughost pin "
+                        "--output PINS FILE, then SIGHUP\n");
     } else if (strcmp(type, "record_error") == 0) {
         fprintf(stderr, "plughost: %s\n", json_string_value(json_object_get(ev, "message")));
     } else if (strcmp(type, "ended") == 0) {
@@ -299,7 +310,7 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
         return PH_EXIT_HOST;
     }
     ph_host_set_event_handler(h, ph_cli_print_event, NULL);
-    if (ph_cli_record(h, o, &err) < 0) {
+    if (ph_cli_record(h, o, &err) < 0 || ph_cli_pins(h, o, &err) < 0) {
         fprintf(stderr, "plughost: %s\n", err.text);
         goto out;
     }
@@ -673,6 +684,8 @@ int main(int argc, char **argv)
         rc = cmd_call(&o, nrest - 1, rest + 1);
     } else if (strcmp(rest[0], "profile") == 0) {
         rc = ph_cli_profile(&o, nrest - 1, rest + 1);
+    } else if (strcmp(rest[0], "pin") == 0) {
+        rc = ph_cli_pin(&o, nrest - 1, rest + 1);
     } else if (strcmp(rest[0], "replay") == 0) {
         rc = ph_cli_replay(&o, nrest - 1, rest + 1);
     } else if (strcmp(rest[0], "check-config") == 0) {

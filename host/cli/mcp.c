@@ -119,7 +119,10 @@ static int build_tools(struct ph_mcp *m)
                             name);
                 continue;
             }
-            json_array_append_new(m->tools, tool_of(name, title, me));
+            /* A plugin whose pin no longer matches is not listed; its
+             * route stays so that a call is told why (host/pins.c). */
+            if (!json_object_get(p, "pin_changes"))
+                json_array_append_new(m->tools, tool_of(name, title, me));
             json_object_set_new(
                 m->routes, name,
                 json_pack("{s:s,s:s,s:s}", "plugin", plugin, "method", method, "title", title));

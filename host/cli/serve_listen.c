@@ -559,7 +559,7 @@ int ph_cli_serve_listen(const struct ph_cli_opts *o, const char *path)
                 int hup = 0;
                 int got = ph_cli_take_signals(sv.sfd, &hup);
                 if (hup > 0 && signals == 0) {
-                    ph_cli_serve_reload(sv.host, path);
+                    ph_cli_serve_reload(o, sv.host, path);
                     for (struct client *c = sv.clients; c; c = c->next)
                         ph_dialect_plugins_changed(&c->d);
                 }

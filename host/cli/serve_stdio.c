@@ -76,19 +76,22 @@ int ph_cli_take_signals(int sfd, int *hup)
     return n;
 }
 
-void ph_cli_serve_reload(ph_host *host, const char *path)
+void ph_cli_serve_reload(const struct ph_cli_opts *o, ph_host *host, const char *path)
 {
     struct stat st;
     ph_error err;
+    /* A renewed pins file takes effect here too. */
+    if (ph_cli_pins(host, o, &err) < 0)
+        fprintf(stderr, "plughost: SIGHUP: %s; the pins in force stay\n", err.text);
     if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
         fprintf(stderr, "plughost: SIGHUP: %s is not a directory; nothing to reload\n", path);
-        return;
+    } else {
+        if (ph_host_reload_dir(host, path, &err) < 0)
+            fprintf(stderr, "plughost: reload failed: %s\n", err.text);
+        else
+            fprintf(stderr, "plughost: reloaded %s\n", path);
+        report_load_errors(host);
     }
-    if (ph_host_reload_dir(host, path, &err) < 0)
-        fprintf(stderr, "plughost: reload failed: %s\n", err.text);
-    else
-        fprintf(stderr, "plughost: reloaded %s\n", path);
-    report_load_errors(host);
 }
 
 int ph_cli_serve_start(const struct ph_cli_opts *o, const char *path, ph_host **hostp, int *sfdp)
@@ -117,7 +120,7 @@ int ph_cli_serve_start(const struct ph_cli_opts *o, const char *path, ph_host **
         return PH_EXIT_HOST;
     }
     ph_host_set_event_handler(host, ph_cli_print_event, NULL);
-    if (ph_cli_record(host, o, &err) < 0 ||
+    if (ph_cli_record(host, o, &err) < 0 || ph_cli_pins(host, o, &err) < 0 ||
         (ph_cli_load(host, path, &err) < 0 && err.status != PH_E_PLUGIN)) {
         fprintf(stderr, "plughost: %s\n", err.text);
         ph_host_free(host);
@@ -175,7 +178,7 @@ int ph_cli_serve(const struct ph_cli_opts *o, const char *path)
         int hup = 0;
         int got = (pf[2].revents & POLLIN) ? ph_cli_take_signals(sfd, &hup) : 0;
         if (hup > 0 && signals == 0) {
-            ph_cli_serve_reload(host, path);
+            ph_cli_serve_reload(o, host, path);
             ph_dialect_plugins_changed(s);
         }
         if (got > 0) {

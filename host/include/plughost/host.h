@@ -186,6 +186,21 @@ void ph_host_intercept_functions(ph_host *host, ph_hostcall_fn fn, void *ud);
  * and an event "record_error" says why. fd -1 stops recording. */
 int ph_host_record(ph_host *host, int fd, ph_error *err);
 
+/* Pins each plugin's method surface (pins.c, docs/clients.md): pins is the
+ * document ph_host_pins() makes, {"plughost_pins": 1, "plugins": {FILE:
+ * {"plugin", "sha256", "methods": {NAME: {"description", "params",
+ * "params_schema"}}}}} (borrowed; copied), keyed by file name. A plugin
+ * whose surface differs from its pin, or that has none (unless
+ * allow_unpinned), is not offered: its calls fail with
+ * PH_RPC_PLUGIN_NOT_LOADED, data.pin_changes saying what changed, and an
+ * event "pin_mismatch" {plugin, file, changes} says so once. Checked at
+ * every handshake and at once for running plugins. NULL removes the pins. */
+int ph_host_set_pins(ph_host *host, json_t *pins, int allow_unpinned, ph_error *err);
+
+/* The pins of every plugin that finished its handshake, from their real
+ * handshakes and files (new reference), for ph_host_set_pins(). */
+json_t *ph_host_pins(ph_host *host);
+
 /* Starts every regular file ending in ".so" in dir, and waits until each has
  * finished its handshake or failed. A file that fails is reported as a
  * "load_error" event and skipped; the call fails only if dir cannot be read. */
@@ -207,7 +222,8 @@ int ph_host_load_file(ph_host *host, const char *path, const char **name_out, ph
  * "host_functions": [...]} describing every plugin (name, version, file,
  * methods, state, pid, restarts, layers in force, spawn_us), every file that
  * failed to load ({file, error}), and the host functions offered. Each
- * plugin has "sha256", of its file as loaded at its last start. */
+ * plugin has "sha256", of its file as loaded at its last start, and with
+ * pins set, "pin" ("ok" or "changed") and "pin_changes". */
 json_t *ph_host_describe(ph_host *host);
 
 /* Starts a call of PLUGIN.METHOD. params is borrowed (array, object or NULL).

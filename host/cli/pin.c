@@ -1,0 +1,133 @@
+/*
+ * pin: `plughost pin [--output PINS] DIR|PLUGIN.so...` writes or renews the
+ * operator's pins of each plugin's method surface, from the plugins' real
+ * handshakes; `--pins PINS` (serve, call) puts them in force through
+ * ph_host_set_pins(). The comparison itself is the host library's
+ * (host/pins.c), so an embedding application gets the same.
+ *
+ * It must never write a half pins file: it writes a temporary file beside
+ * the target and renames it over.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static json_t *load_pins(const char *path, ph_error *err)
+{
+    json_error_t je;
+    json_t *pins = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!pins) {
+        snprintf(err->text, sizeof err->text, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+        err->status = PH_E_INVALID;
+    }
+    return pins;
+}
+
+int ph_cli_pins(ph_host *h, const struct ph_cli_opts *o, ph_error *err)
+{
+    if (!o->pins)
+        return PH_OK;
+    json_t *pins = load_pins(o->pins, err);
+    if (!pins)
+        return PH_E_INVALID;
+    int rc = ph_host_set_pins(h, pins, o->allow_unpinned, err);
+    json_decref(pins);
+    if (rc < 0) {
+        char text[sizeof err->text];
+        memcpy(text, err->text, sizeof text);
+        snprintf(err->text, sizeof err->text, "%.200s: %.300s", o->pins, text);
+    }
+    return rc;
+}
+
+static int write_pins(const char *path, json_t *pins)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "we");
+    if (!f) {
+        fprintf(stderr, "plughost: pin: %s: %s\n", tmp, strerror(errno));
+        return -1;
+    }
+    int bad = json_dumpf(pins, f, JSON_INDENT(2) | JSON_SORT_KEYS) < 0 || fputc('\n', f) == EOF;
+    if (fclose(f) != 0 || bad || rename(tmp, path) < 0) {
+        fprintf(stderr, "plughost: pin: cannot write %s: %s\n", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int ph_cli_pin(const struct ph_cli_opts *o, int argc, char **argv)
+{
+    const char *out = NULL;
+    int npaths = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--output") == 0 && i + 1 < argc)
+            out = argv[++i];
+        else
+            argv[npaths++] = argv[i];
+    }
+    if (npaths == 0) {
+        fputs("usage: plughost pin [--output PINS] DIR|PLUGIN.so...\n", stderr);
+        return PH_EXIT_USAGE;
+    }
+    ph_host *h;
+    ph_error err;
+    if (ph_host_new(&o->host, &h, &err) < 0) {
+        fprintf(stderr, "plughost: %s\n", err.text);
+        return PH_EXIT_HOST;
+    }
+    ph_host_set_event_handler(h, NULL, NULL);
+    int rc = PH_EXIT_OK;
+    for (int i = 0; i < npaths; i++) {
+        if (ph_cli_load(h, argv[i], &err) < 0) {
+            fprintf(stderr, "plughost: pin: %s\n", err.text);
+            rc = PH_EXIT_NOT_FOUND;
+        }
+    }
+    json_t *d = ph_host_describe(h), *e;
+    size_t i;
+    json_array_foreach(json_object_get(d, "errors"), i, e)
+    {
+        fprintf(stderr, "plughost: pin: not pinned: %s: %s\n",
+                json_string_value(json_object_get(e, "file")),
+                json_string_value(json_object_get(json_object_get(e, "error"), "message")));
+        rc = PH_EXIT_NOT_FOUND;
+    }
+    json_decref(d);
+    json_t *pins = ph_host_pins(h);
+    ph_host_free(h);
+    size_t n = json_object_size(json_object_get(pins, "plugins"));
+    /* Renewing keeps the pins of plugins not named this time. */
+    if (out && access(out, F_OK) == 0) {
+        json_t *old = load_pins(out, &err);
+        if (!old) {
+            fprintf(stderr, "plughost: pin: %s (not overwritten)\n", err.text);
+            json_decref(pins);
+            return PH_EXIT_USAGE;
+        }
+        json_t *merged = json_object_get(old, "plugins");
+        if (json_is_object(merged)) {
+            json_object_update(merged, json_object_get(pins, "plugins"));
+            json_object_set(pins, "plugins", merged);
+        }
+        json_decref(old);
+    }
+    if (out) {
+        if (write_pins(out, pins) < 0)
+            rc = PH_EXIT_HOST;
+        else
+            fprintf(stderr, "plughost: pinned %zu plugin(s) in %s\n", n, out);
+    } else {
+        char *s = json_dumps(pins, JSON_INDENT(2) | JSON_SORT_KEYS);
+        printf("%s\n", s ? s : "{}");
+        free(s);
+    }
+    json_decref(pins);
+    return rc;
+}
