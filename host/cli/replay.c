@@ -39,6 +39,9 @@ struct replay {
     struct slot *slots; /* one per recorded call */
     json_t *slot_of;    /* "plugin/pid/id" -> index in slots */
     size_t nslots;
+    /* Calls the recording had answered by now that may not be answered
+     * again yet; pruned as they are, so each wait costs what is pending. */
+    size_t *waitq, nwait;
 };
 
 static void on_done(void *ud, uint64_t call_id, json_t *result, json_t *error)
@@ -144,18 +147,18 @@ static int wait_until(struct replay *r, int (*ready)(struct replay *, void *), v
     return 0;
 }
 
-/* Every call in answered (a JSON array of slot indexes) is done. */
+/* Every call in waitq is done. */
 static int all_done(struct replay *r, void *arg)
 {
-    json_t *answered = arg, *v;
-    size_t i;
-    json_array_foreach(answered, i, v)
-    {
-        struct slot *s = &r->slots[json_integer_value(v)];
+    (void)arg;
+    size_t kept = 0;
+    for (size_t i = 0; i < r->nwait; i++) {
+        struct slot *s = &r->slots[r->waitq[i]];
         if (s->started && !s->done)
-            return 0;
+            r->waitq[kept++] = r->waitq[i];
     }
-    return 1;
+    r->nwait = kept;
+    return kept == 0;
 }
 
 static int everything_done(struct replay *r, void *arg)
@@ -183,7 +186,7 @@ static int loaded(json_t *desc, const char *plugin)
 /* Sends the recorded calls again; returns 0, or -1 on a host failure. */
 static int drive(struct replay *r, json_t *t, json_t *names, json_t *live, unsigned wait_ms)
 {
-    json_t *answered = json_array(), *l;
+    json_t *l;
     size_t i;
     int rc = 0;
     json_array_foreach(json_object_get(t, "lines"), i, l)
@@ -206,7 +209,7 @@ static int drive(struct replay *r, json_t *t, json_t *names, json_t *live, unsig
              * it, as they did when recorded. */
             json_t *slot = method ? NULL : json_object_get(r->slot_of, key);
             if (slot)
-                json_array_append(answered, slot);
+                r->waitq[r->nwait++] = (size_t)json_integer_value(slot);
             continue;
         }
         if (!method || strncmp(method, "ph.", 3) == 0)
@@ -214,7 +217,7 @@ static int drive(struct replay *r, json_t *t, json_t *names, json_t *live, unsig
         int cancel = strcmp(method, "$/cancelRequest") == 0;
         if (!cancel && (!id || strncmp(method, "$/", 2) == 0))
             continue;
-        if (wait_until(r, all_done, answered, wait_ms) < 0)
+        if (wait_until(r, all_done, NULL, wait_ms) < 0)
             fprintf(stderr, "plughost: replay: answers still missing after %u ms; going on\n",
                     wait_ms);
         if (cancel) {
@@ -241,7 +244,6 @@ static int drive(struct replay *r, json_t *t, json_t *names, json_t *live, unsig
         fprintf(stderr, "plughost: replay: calls still unanswered after %u ms\n", wait_ms);
         rc = -1;
     }
-    json_decref(answered);
     return rc;
 }
 
@@ -332,12 +334,13 @@ int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
     struct replay r = {0};
     size_t nlines = json_array_size(json_object_get(rec, "lines"));
     r.slots = calloc(nlines + 1, sizeof *r.slots);
+    r.waitq = calloc(nlines + 1, sizeof *r.waitq);
     r.slot_of = json_object();
     r.hostcalls = collect_hostcalls(rec, names);
     ph_error err;
     int mfd = memfd_create("plughost-replay", MFD_CLOEXEC);
     json_t *live = json_object(), *now = NULL, *diff = NULL, *desc = NULL;
-    if (!r.slots || mfd < 0 || ph_host_new(&o->host, &r.host, &err) < 0) {
+    if (!r.slots || !r.waitq || mfd < 0 || ph_host_new(&o->host, &r.host, &err) < 0) {
         fprintf(stderr, "plughost: replay: %s\n",
                 mfd < 0   ? strerror(errno)
                 : r.slots ? err.text
@@ -430,6 +433,7 @@ out:
     json_decref(names);
     json_decref(rec);
     free(r.slots);
+    free(r.waitq);
     free(ignore);
     free(files);
     return rc;
