@@ -83,6 +83,11 @@ int ph_cli_pin(const struct ph_cli_opts *o, int argc, char **argv)
         return PH_EXIT_HOST;
     }
     ph_host_set_event_handler(h, NULL, NULL);
+    /* No pins, every plugin allowed: only so that each file is hashed as
+     * it is loaded. */
+    json_t *none = json_pack("{s:i,s:{}}", "plughost_pins", 1, "plugins");
+    ph_host_set_pins(h, none, 1, NULL);
+    json_decref(none);
     int rc = PH_EXIT_OK;
     for (int i = 0; i < npaths; i++) {
         if (ph_cli_load(h, argv[i], &err) < 0) {

@@ -222,8 +222,9 @@ int ph_host_load_file(ph_host *host, const char *path, const char **name_out, ph
  * "host_functions": [...]} describing every plugin (name, version, file,
  * methods, state, pid, restarts, layers in force, spawn_us), every file that
  * failed to load ({file, error}), and the host functions offered. Each
- * plugin has "sha256", of its file as loaded at its last start, and with
- * pins set, "pin" ("ok" or "changed") and "pin_changes". */
+ * plugin has, while recording or with pins set, "sha256" of its file as
+ * loaded at its last start, and with pins set, "pin" ("ok" or "changed")
+ * and "pin_changes". */
 json_t *ph_host_describe(ph_host *host);
 
 /* Starts a call of PLUGIN.METHOD. params is borrowed (array, object or NULL).
