@@ -7,8 +7,8 @@
 // schemas.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { copyFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -20,6 +20,7 @@ import {
     JSONRPCMessageSchema,
     ListToolsResultSchema,
     McpError,
+    ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 
 import { plughost, pluginDir, removeDir, exited, withTimeout } from './common.mjs';
@@ -430,5 +431,64 @@ describe('the MCP wire, line by line', () => {
     test('--mcp with --framing=lsp is a usage error', async () => {
         const child = spawn(plughost, ['--mcp', '--framing=lsp', 'serve', dir], { stdio: 'ignore' });
         assert.equal(await exited(child), 2);
+    });
+});
+
+// `plughost pin` and `serve --mcp --pins`, seen by the SDK client: a plugin
+// whose surface no longer matches its pin is not listed and its call says
+// what changed; renewing the pin and SIGHUP bring it back with
+// tools/list_changed.
+describe('pinned tools through the MCP SDK client', () => {
+    test('a changed pin hides the tool; renewing it brings it back', async () => {
+        const dir = pluginDir();
+        const pins = join(dir, 'pins.json'); // only .so files are plugins
+        let client;
+        try {
+            const pin = spawnSync(plughost, ['pin', dir, '--output', pins]);
+            assert.equal(pin.status, 0, String(pin.stderr));
+            // What the operator reviewed is not what echo says now.
+            const doc = JSON.parse(readFileSync(pins, 'utf8'));
+            doc.plugins['echo.so'].methods.echo.description = 'returns its params, reviewed';
+            writeFileSync(pins, JSON.stringify(doc));
+            const transport = new StdioClientTransport({
+                command: plughost,
+                args: ['--pins', pins, 'serve', '--mcp', dir],
+                env: process.env,
+                stderr: 'pipe',
+            });
+            let stderr = '';
+            transport.stderr.on('data', (d) => (stderr += d));
+            client = new Client({ name: 'plughost-pins-test', version: '1.0.0' });
+            let changed = 0;
+            client.setNotificationHandler(ToolListChangedNotificationSchema, () => changed++);
+            await withTimeout(client.connect(transport), 20000, 'initialize');
+            const names = async () => (await client.listTools()).tools.map((t) => t.name);
+            let listed = await names();
+            assert.ok(!listed.includes('echo__echo'), listed.join());
+            assert.ok(listed.includes('textstats__calc'), listed.join());
+            const refused = await client.callTool({ name: 'echo__echo', arguments: {} });
+            assert.equal(refused.isError, true);
+            assert.match(textOf(refused), /method echo: description changed/);
+            assert.match(textOf(refused), /plughost pin/);
+            assert.match(stderr, /echo \(echo\.so\) is not offered/);
+
+            const renew = spawnSync(plughost, ['pin', join(dir, 'echo.so'), '--output', pins]);
+            assert.equal(renew.status, 0, String(renew.stderr));
+            process.kill(transport.pid, 'SIGHUP');
+            await withTimeout(
+                (async () => {
+                    while (changed === 0) await new Promise((r) => setTimeout(r, 20));
+                })(),
+                20000,
+                'tools/list_changed after renewing',
+            );
+            listed = await names();
+            assert.ok(listed.includes('echo__echo'), listed.join());
+            const ok = await client.callTool({ name: 'echo__echo', arguments: { a: 1 } });
+            assert.equal(ok.isError, false, textOf(ok));
+        } finally {
+            await client?.close();
+            removeDir(dir);
+        }
     });
 });
