@@ -853,8 +853,14 @@ static int finish_loading(struct ph_host *h, struct ph_plug **list, size_t n, ph
             return -1;
     }
     const char **dup = calloc(n ? n : 1, sizeof *dup);
-    if (!dup)
+    /* Refused plugins are freed last: a later one's message may name the
+     * file of an earlier one (dup[i] borrows it). */
+    struct ph_plug **gone = calloc(n ? n : 1, sizeof *gone);
+    if (!dup || !gone) {
+        free(dup);
+        free(gone);
         return ph_set_error(err, PH_E_NOMEM, "out of memory");
+    }
     for (size_t i = 0; i < n; i++) {
         struct ph_plug *p = list[i];
         if (!p || p->state != PH_P_READY)
@@ -896,9 +902,12 @@ static int finish_loading(struct ph_host *h, struct ph_plug **list, size_t n, ph
         /* A refused plugin is not known by the name it claimed. */
         free(p->name);
         p->name = NULL;
-        ph_plug_free(p);
+        gone[i] = p;
         list[i] = NULL;
     }
+    for (size_t i = 0; i < n; i++)
+        ph_plug_free(gone[i]);
+    free(gone);
     free(dup);
     return 0;
 }

@@ -380,7 +380,10 @@ int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
         }
     }
     json_decref(seen);
-    if (missing && require_all) {
+    if ((missing && require_all) || json_object_size(live) == 0) {
+        /* Replaying nothing would prove nothing. */
+        if (json_object_size(live) == 0)
+            fprintf(stderr, "plughost: replay: none of the recorded plugins is loaded\n");
         rc = PH_EXIT_NOT_FOUND;
         goto out;
     }

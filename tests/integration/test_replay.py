@@ -134,6 +134,12 @@ r = harness.run(ph, ["replay", serve_rec, "--plugins", partial, "--require-all"]
 c.check(r.rc == 3 and b"failing (--require-all)" in r.err,
         "--require-all: a missing plugin is an error (exit 3)", r.describe())
 
+empty = harness.plugin_dir()
+r = harness.run(ph, ["replay", serve_rec, "--plugins", empty])
+c.check(r.rc == 3 and b"none of the recorded plugins is loaded" in r.err,
+        "no recorded plugin loaded: exit 3, nothing proven", r.describe())
+harness.remove_dir(empty)
+
 # 5. Plugin files instead of a directory.
 r = harness.run(ph, ["replay", call_rec] +
                 [os.path.join(work, f) for f in ("greeter.so", "echo.so", "textstats.so")])

@@ -53,8 +53,8 @@ static int answer(void *ud, const char *plugin, const char *method, json_t *para
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: test_record ECHO_SO GREETER_SO\n");
+    if (argc < 4) {
+        fprintf(stderr, "usage: test_record ECHO_SO GREETER_SO VARIANTS_DIR\n");
         return 2;
     }
     struct seen seen = {0};
@@ -154,6 +154,27 @@ int main(int argc, char **argv)
     json_decref(one);
     json_decref(pins);
     json_decref(who);
+    ph_host_free(h);
+
+    /* Two files claiming one name, neither NAME.so: both refused, and the
+     * second's message names the first's file after it was refused. */
+    CHECK(ph_host_new(NULL, &h, &err) == PH_OK);
+    ph_host_set_event_handler(h, NULL, NULL);
+    CHECK(ph_host_load_dir(h, argv[3], &err) == PH_OK);
+    json_t *d = ph_host_describe(h);
+    json_t *errors = json_object_get(d, "errors");
+    CHECKF(json_array_size(json_object_get(d, "plugins")) == 0 && json_array_size(errors) == 2,
+           "duplicates: %zu loaded, %zu refused", json_array_size(json_object_get(d, "plugins")),
+           json_array_size(errors));
+    size_t i;
+    json_t *e;
+    json_array_foreach(errors, i, e)
+    {
+        const char *m = json_string_value(json_object_get(json_object_get(e, "error"), "message"));
+        CHECKF(m && strstr(m, "duplicate plugin name \"echo\"") && strstr(m, "echo_v"),
+               "refusal: %s", m ? m : "(none)");
+    }
+    json_decref(d);
     ph_host_free(h);
     return ph_t_summary("test_record");
 }
