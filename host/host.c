@@ -979,7 +979,7 @@ static int scan_dir(const char *dir, char ***out, size_t *count, ph_error *err)
         files[n++] = path;
     }
     closedir(d);
-    if (rc == PH_OK)
+    if (rc == PH_OK && n > 0) /* an empty directory has no array to sort */
         qsort(files, n, sizeof *files, by_name);
     *out = files;
     *count = n;
