@@ -177,6 +177,9 @@ int ph_plug_has_method(const struct ph_plug *p, const char *method);
 /* The params schema a method declared in its handshake (borrowed), or NULL. */
 json_t *ph_plug_schema(const struct ph_plug *p, const char *method);
 void ph_plug_send_call(struct ph_plug *p, struct ph_call *c);
+/* For a plugin started before a transcript or pins needed its file's hash:
+ * hashes the file at its path now (which may have changed since). */
+void ph_plug_hash_late(struct ph_plug *p);
 
 /* violation.c */
 void ph_plug_on_notify(struct ph_plug *p);

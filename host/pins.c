@@ -12,10 +12,6 @@
  * surface it has not compared.
  */
 #include "internal.h"
-#include "sha256.h"
-
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -163,15 +159,8 @@ void ph_pins_check(struct ph_plug *p)
     if (!p->hello || !p->name)
         return;
     json_t *changes = NULL;
-    if (h->pins && !p->sha256[0]) {
-        /* Started before any pins were set: hashed now, from its path. */
-        int fd = open(p->file, O_RDONLY | O_CLOEXEC);
-        char hash[65];
-        if (fd >= 0 && ph_sha256_fd(fd, hash) == 0)
-            memcpy(p->sha256, hash, sizeof hash);
-        if (fd >= 0)
-            close(fd);
-    }
+    if (h->pins)
+        ph_plug_hash_late(p);
     if (h->pins) {
         json_t *pin = json_object_get(json_object_get(h->pins, "plugins"), base_name(p->file));
         changes = pin || !h->pins_allow_unpinned ? compare(p, pin) : NULL;

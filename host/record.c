@@ -94,9 +94,12 @@ int ph_host_record(ph_host *h, int fd, ph_error *err)
     h->rec_seq = 0;
     h->rec_start_ns = ph_now_ns();
     json_t *plugins = json_array();
-    for (struct ph_plug *p = h->plugs; p; p = p->next)
-        if (p->name)
-            json_array_append_new(plugins, plugin_line(p));
+    for (struct ph_plug *p = h->plugs; p; p = p->next) {
+        if (!p->name)
+            continue;
+        ph_plug_hash_late(p);
+        json_array_append_new(plugins, plugin_line(p));
+    }
     put(h, json_pack("{s:i,s:s,s:i,s:o}", "plughost_transcript", PH_TRANSCRIPT_VERSION, "plughost",
                      PH_VERSION, "protocol", PH_PROTOCOL_VERSION, "plugins", plugins));
     if (h->rec_fd < 0)

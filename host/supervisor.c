@@ -339,6 +339,18 @@ static void trace(struct ph_plug *p, const char *dir, const char *bytes, size_t 
                                      "length", (json_int_t)n));
 }
 
+void ph_plug_hash_late(struct ph_plug *p)
+{
+    if (p->sha256[0])
+        return;
+    int fd = open(p->file, O_RDONLY | O_CLOEXEC);
+    char hash[65];
+    if (fd >= 0 && ph_sha256_fd(fd, hash) == 0)
+        memcpy(p->sha256, hash, sizeof hash);
+    if (fd >= 0)
+        close(fd);
+}
+
 int ph_plug_send(struct ph_plug *p, json_t *msg)
 {
     size_t len;

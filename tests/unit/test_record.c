@@ -94,6 +94,23 @@ int main(int argc, char **argv)
     free(big);
     close(pfd[0]);
 
+    /* Recording started with plugins running: the header lists them. */
+    char path[] = "/tmp/ph-record-XXXXXX";
+    int tfd = mkstemp(path);
+    CHECK(tfd >= 0 && ph_host_record(h, tfd, &err) == PH_OK);
+    CHECK(ph_host_record(h, -1, &err) == PH_OK);
+    json_error_t je;
+    json_t *head = json_load_file(path, JSON_DISABLE_EOF_CHECK, &je);
+    json_t *listed = json_object_get(head, "plugins");
+    CHECKF(json_integer_value(json_object_get(head, "plughost_transcript")) == 1 &&
+               json_array_size(listed) == 2 &&
+               strlen(json_string_value(json_object_get(json_array_get(listed, 0), "sha256"))) ==
+                   64,
+           "header: %s", je.text);
+    json_decref(head);
+    unlink(path);
+    close(tfd);
+
     /* Host calls answered by the intercept, not the table. */
     int calls = 0;
     ph_host_intercept_functions(h, answer, &calls);
