@@ -88,6 +88,26 @@ r = harness.run(ph, ["replay", serve_rec, "--plugins", work] + volatile)
 c.check(r.rc == 0 and r.out == b"" and b"8 call(s) to 3 plugin(s), 0 difference(s)" in r.err,
         "replay of the session against the same build: exit 0, no difference", r.describe())
 
+# serve --mcp records the same way: tools/call traffic replays clean.
+mcp_rec = os.path.join(tmp, "mcp.jsonl")
+mcp_in = "".join(json.dumps(m) + "\n" for m in [
+    {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+     "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"}}},
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+     "params": {"name": "textstats__calc", "arguments": {"expr": "6*7"}}},
+    {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+     "params": {"name": "greeter__greet", "arguments": {"name": "M"}}},
+])
+r = harness.run(ph, ["--record", mcp_rec, "serve", "--mcp", work], stdin=mcp_in.encode())
+calls = [x for x in lines(mcp_rec) if "msg" in x and x["msg"].get("method") in ("calc", "greet")]
+c.check(r.rc == 0 and len(calls) == 2, "serve --mcp --record: the tool calls are recorded",
+        r.describe())
+r = harness.run(ph, ["replay", mcp_rec, "--plugins", work])
+c.check(r.rc == 0 and b"2 call(s)" in r.err and b"0 difference(s)" in r.err,
+        "the MCP session replays with no difference", r.describe())
+
 # 3. Against a changed echo: every change, exactly.
 changed = harness.plugin_dir(os.path.join(args.plugins, "greeter.so"),
                              os.path.join(args.plugins, "textstats.so"))
