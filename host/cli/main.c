@@ -59,7 +59,7 @@ static const char usage[] =
     "  --trace           log every message exchanged with plugins on stderr\n"
     "  --record FILE     call, serve: write every message exchanged with plugins,\n"
     "                    whole, to FILE as JSON Lines (for plughost replay)\n"
-    "  --pins PINS       call, serve: offer only plugins whose method surface matches\n"
+    "  --pins PINS       call, serve, list: offer only plugins whose method surface matches\n"
     "                    its pin (plughost pin); --allow-unpinned: and unpinned ones\n"
     "  --receipts        print each call's cost on stderr: wall and CPU time, peak\n"
     "                    memory of the plugin process\n"
@@ -423,6 +423,11 @@ static void print_list_text(json_t *d)
         const char *desc = json_string_value(json_object_get(p, "description"));
         if (desc)
             printf("  %s\n", desc);
+        json_t *c;
+        json_array_foreach(json_object_get(p, "pin_changes"), j, c)
+        {
+            printf("  not offered (--pins): %s\n", json_string_value(c));
+        }
         json_array_foreach(json_object_get(p, "methods"), j, m)
         {
             const char *md = json_string_value(json_object_get(m, "description"));
@@ -459,7 +464,10 @@ static int cmd_list(const struct ph_cli_opts *o, int argc, char **argv)
     else
         ph_host_set_event_handler(h, ph_cli_print_event, NULL);
     int rc = PH_EXIT_OK;
-    if (ph_cli_load(h, argv[0], &err) < 0 && err.status != PH_E_PLUGIN) {
+    if (ph_cli_pins(h, o, &err) < 0) {
+        fprintf(stderr, "plughost: %s\n", err.text);
+        rc = PH_EXIT_HOST;
+    } else if (ph_cli_load(h, argv[0], &err) < 0 && err.status != PH_E_PLUGIN) {
         fprintf(stderr, "plughost: %s\n", err.text);
         rc = PH_EXIT_HOST;
     } else {

@@ -147,6 +147,12 @@ err = r.last_error() or {}
 c.check(r.rc == 3 and err.get("code") == -32003 and
         "echo.so is not pinned" in err.get("data", {}).get("pin_changes", [""])[0],
         "call --pins: refused with -32003 and the change", r.describe())
+r = harness.run(ph, ["--pins", pins, "--json", "list", d])
+listed = {p["name"]: p for p in json.loads(r.out or b"{}").get("plugins", [])}
+c.check(r.rc == 0 and listed.get("echo", {}).get("pin") == "changed" and
+        listed.get("textstats", {}).get("pin") == "ok" and
+        listed["echo"].get("pin_changes") == ["echo.so is not pinned"],
+        "list --pins --json: each plugin's pin state and changes", r.describe())
 req = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "echo.echo", "params": [1]}) + "\n"
 r = harness.run(ph, ["--pins", pins, "serve", d], stdin=req.encode())
 ans = json.loads(r.out.splitlines()[0]) if r.out else {}
