@@ -30,15 +30,21 @@ enum { REPLAY_SAME = 0, REPLAY_DIFFERENT = 1 };
 
 struct slot {
     uint64_t call_id;
-    int started, done;
+    int started, done, cancelled;
+    const char *plugin; /* borrowed from the transcript */
+    json_t *hostq;      /* borrowed: the recorded host calls made serving it */
 };
 
 struct replay {
     ph_host *host;
-    json_t *hostcalls;  /* plugin -> array of {method, params, answer}, in order */
+    /* "plugin/pid/id" of a recorded call (or "plugin/outside") -> array of
+     * the host calls the plugin made while serving it, {method, params,
+     * answer}, in order. */
+    json_t *hostcalls;
     struct slot *slots; /* one per recorded call */
     json_t *slot_of;    /* "plugin/pid/id" -> index in slots */
     size_t nslots;
+    size_t lo; /* slots before this are answered and owe no host call */
     /* Calls the recording had answered by now that may not be answered
      * again yet; pruned as they are, so each wait costs what is pending. */
     size_t *waitq, nwait;
@@ -52,46 +58,85 @@ static void on_done(void *ud, uint64_t call_id, json_t *result, json_t *error)
     ((struct slot *)ud)->done = 1;
 }
 
-/* A host function call of the new build: answered with what the recording
- * answered to the same call, or with an error when it has none. */
+/* The next recorded host call of q if it is this one: same method and
+ * params ("no params" and null are the same on the wire). */
+static int next_is(json_t *q, const char *method, json_t *params)
+{
+    json_t *next = json_array_get(q, 0);
+    json_t *want = json_object_get(next, "params");
+    if (json_is_null(want))
+        want = NULL;
+    return next && strcmp(json_string_value(json_object_get(next, "method")), method) == 0 &&
+           ((!want && !params) || (want && params && json_equal(want, params)));
+}
+
+static int answer_from(json_t *q, json_t **result, json_t **error)
+{
+    json_t *answer = json_object_get(json_array_get(q, 0), "answer");
+    json_t *res = json_object_get(answer, "result");
+    int rc = 0;
+    if (res) {
+        *result = json_incref(res);
+    } else {
+        json_t *e = json_object_get(answer, "error");
+        *error = e ? json_incref(e)
+                   : json_pack("{s:i,s:s}", "code", PH_RPC_INTERNAL_ERROR, "message",
+                               "replay: the recording has no answer to this host call");
+        rc = -1;
+    }
+    json_array_remove(q, 0);
+    return rc;
+}
+
+/* A host function call of the new build, answered with what the recording
+ * answered to the same call made while serving the same call of ours: the
+ * calls the plugin may be serving now are those not answered yet (and
+ * cancelled ones, answered at once but perhaps still running). Matching
+ * per call keeps one changed call from shifting every later answer. */
 static int answer_host_call(void *ud, const char *plugin, const char *method, json_t *params,
                             json_t **result, json_t **error)
 {
     struct replay *r = ud;
     if (json_is_null(params))
-        params = NULL; /* the wire's "no params" */
-    json_t *queue = json_object_get(r->hostcalls, plugin);
-    json_t *next = json_array_get(queue, 0);
-    json_t *want = json_object_get(next, "params");
-    if (json_is_null(want))
-        want = NULL;
-    if (next && strcmp(json_string_value(json_object_get(next, "method")), method) == 0 &&
-        ((!want && !params) || (want && params && json_equal(want, params)))) {
-        json_t *answer = json_object_get(next, "answer");
-        json_t *res = json_object_get(answer, "result");
-        int rc = 0;
-        if (res) {
-            *result = json_incref(res);
-        } else {
-            json_t *e = json_object_get(answer, "error");
-            *error = e ? json_incref(e)
-                       : json_pack("{s:i,s:s}", "code", PH_RPC_INTERNAL_ERROR, "message",
-                                   "replay: the recording has no answer to this host call");
-            rc = -1;
-        }
-        json_array_remove(queue, 0);
-        return rc;
+        params = NULL;
+    while (r->lo < r->nslots) {
+        struct slot *s = &r->slots[r->lo];
+        if (s->started && (!s->done || (s->cancelled && json_array_size(s->hostq))))
+            break;
+        r->lo++;
     }
+    for (size_t i = r->lo; i < r->nslots; i++) {
+        struct slot *s = &r->slots[i];
+        if (s->started && (!s->done || s->cancelled) && strcmp(s->plugin, plugin) == 0 &&
+            next_is(s->hostq, method, params))
+            return answer_from(s->hostq, result, error);
+    }
+    char key[128];
+    snprintf(key, sizeof key, "%s/outside", plugin);
+    json_t *q = json_object_get(r->hostcalls, key);
+    if (next_is(q, method, params))
+        return answer_from(q, result, error);
     *error = json_pack("{s:i,s:s,s:{s:s,s:O?}}", "code", PH_RPC_INTERNAL_ERROR, "message",
                        "replay: this host function call is not in the recording", "data",
                        "host_function", method, "params", params);
     return -1;
 }
 
-/* Host calls and their answers, per plugin, in the order of the recording. */
+/* "plugin/pid/id" of a message line, as drive() names calls. */
+static void call_key(char *out, size_t len, const char *plugin, json_t *line, json_t *id)
+{
+    char *ids = json_dumps(id, JSON_ENCODE_ANY);
+    snprintf(out, len, "%s/%lld/%s", plugin,
+             (long long)json_integer_value(json_object_get(line, "pid")), ids ? ids : "");
+    free(ids);
+}
+
+/* The recorded host calls and their answers, grouped by the call of ours
+ * the plugin was serving: the oldest of its process not answered yet
+ * (transcript.c attributes messages the same way). */
 static json_t *collect_hostcalls(json_t *t, json_t *names)
 {
-    json_t *out = json_object(), *asked = json_object(), *l;
+    json_t *out = json_object(), *asked = json_object(), *inflight = json_object(), *l;
     size_t i;
     json_array_foreach(json_object_get(t, "lines"), i, l)
     {
@@ -102,22 +147,44 @@ static json_t *collect_hostcalls(json_t *t, json_t *names)
             continue;
         const char *method = json_string_value(json_object_get(msg, "method"));
         int from = strcmp(json_string_value(json_object_get(l, "dir")), "from_plugin") == 0;
-        char key[128];
-        char *ids = json_dumps(id, JSON_ENCODE_ANY);
-        snprintf(key, sizeof key, "%lld/%s",
-                 (long long)json_integer_value(json_object_get(l, "pid")), ids ? ids : "");
-        free(ids);
-        if (from && method) {
-            json_t *q = json_object_get(out, plugin);
+        char key[192], pid[32];
+        call_key(key, sizeof key, plugin, l, id);
+        snprintf(pid, sizeof pid, "%lld", (long long)json_integer_value(json_object_get(l, "pid")));
+        json_t *fifo = json_object_get(inflight, pid);
+        if (!fifo) {
+            fifo = json_array();
+            json_object_set_new(inflight, pid, fifo);
+        }
+        if (!from && method) {
+            if (strncmp(method, "ph.", 3) != 0 && strncmp(method, "$/", 2) != 0)
+                json_array_append_new(fifo, json_string(key)); /* a call of ours */
+        } else if (from && !method) {
+            size_t k;
+            json_t *e;
+            json_array_foreach(fifo, k, e)
+            {
+                if (strcmp(json_string_value(e), key) == 0) {
+                    json_array_remove(fifo, k);
+                    break;
+                }
+            }
+        } else if (from && method) {
+            char owner[192];
+            const char *serving = json_string_value(json_array_get(fifo, 0));
+            if (serving)
+                snprintf(owner, sizeof owner, "%s", serving);
+            else
+                snprintf(owner, sizeof owner, "%s/outside", plugin);
+            json_t *q = json_object_get(out, owner);
             if (!q) {
                 q = json_array();
-                json_object_set_new(out, plugin, q);
+                json_object_set_new(out, owner, q);
             }
             json_t *call =
                 json_pack("{s:s,s:O?}", "method", method, "params", json_object_get(msg, "params"));
             json_array_append(q, call);
             json_object_set_new(asked, key, call);
-        } else if (!from && !method) {
+        } else {
             json_t *call = json_object_get(asked, key);
             if (call) {
                 json_t *answer = json_deep_copy(msg);
@@ -129,6 +196,7 @@ static json_t *collect_hostcalls(json_t *t, json_t *names)
         }
     }
     json_decref(asked);
+    json_decref(inflight);
     return out;
 }
 
@@ -199,11 +267,8 @@ static int drive(struct replay *r, json_t *t, json_t *names, json_t *live, unsig
         json_t *id = json_object_get(msg, "id");
         int to = strcmp(json_string_value(json_object_get(l, "dir")), "to_plugin") == 0;
         char key[192];
-        char *ids = json_dumps(id ? id : json_object_get(json_object_get(msg, "params"), "id"),
-                               JSON_ENCODE_ANY);
-        snprintf(key, sizeof key, "%s/%lld/%s", plugin,
-                 (long long)json_integer_value(json_object_get(l, "pid")), ids ? ids : "");
-        free(ids);
+        call_key(key, sizeof key, plugin, l,
+                 id ? id : json_object_get(json_object_get(msg, "params"), "id"));
         if (!to) {
             /* An answer to one of the host's calls: later messages wait for
              * it, as they did when recorded. */
@@ -223,13 +288,17 @@ static int drive(struct replay *r, json_t *t, json_t *names, json_t *live, unsig
         if (cancel) {
             json_t *slot = json_object_get(r->slot_of, key);
             struct slot *s = slot ? &r->slots[json_integer_value(slot)] : NULL;
-            if (s && s->started && !s->done)
+            if (s && s->started && !s->done) {
+                s->cancelled = 1;
                 ph_host_cancel(r->host, s->call_id);
+            }
             continue;
         }
         size_t n = r->nslots++;
         json_object_set_new(r->slot_of, key, json_integer((json_int_t)n));
         struct slot *s = &r->slots[n];
+        s->plugin = plugin;
+        s->hostq = json_object_get(r->hostcalls, key);
         ph_error err;
         if (ph_host_call_async(r->host, plugin, method, json_object_get(msg, "params"), on_done, s,
                                &s->call_id, &err) < 0) {
