@@ -10,6 +10,8 @@ import json
 import os
 import shutil
 import signal
+import socket
+import subprocess
 import sys
 import time
 
@@ -157,6 +159,27 @@ req = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "echo.echo", "params": [1
 r = harness.run(ph, ["--pins", pins, "serve", d], stdin=req.encode())
 ans = json.loads(r.out.splitlines()[0]) if r.out else {}
 c.check(ans.get("error", {}).get("code") == -32003, "serve --pins: refused", r.describe())
+# serve --listen: the same refusal on a socket client.
+sock = os.path.join(tmp, "s.sock")
+srv = subprocess.Popen([ph, "--pins", pins, "serve", "--listen", sock, d],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+end = time.monotonic() + 10
+while not os.path.exists(sock) and time.monotonic() < end:
+    time.sleep(0.02)
+ans = {}
+try:
+    cl = socket.socket(socket.AF_UNIX)
+    cl.settimeout(10)
+    cl.connect(sock)
+    cl.sendall(req.encode())
+    ans = json.loads(cl.makefile().readline() or "{}")
+    cl.close()
+except (OSError, ValueError) as e:
+    ans = {"exception": str(e)}
+srv.send_signal(signal.SIGTERM)
+srv.wait(timeout=30)
+c.check(ans.get("error", {}).get("code") == -32003 and
+        "not pinned" in ans["error"].get("message", ""), "serve --listen --pins: refused", ans)
 bad = os.path.join(tmp, "bad.json")
 with open(bad, "w") as f:
     f.write('{"plughost_pins": 1,\n  "plugins": {,}}\n')
