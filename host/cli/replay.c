@@ -238,7 +238,8 @@ static int everything_done(struct replay *r, void *arg)
     return 1;
 }
 
-static int loaded(json_t *desc, const char *plugin)
+/* The plugin's entry in ph_host_describe(), or NULL. Borrowed. */
+static json_t *loaded(json_t *desc, const char *plugin)
 {
     size_t i;
     json_t *p;
@@ -246,9 +247,29 @@ static int loaded(json_t *desc, const char *plugin)
     {
         const char *n = json_string_value(json_object_get(p, "name"));
         if (n && strcmp(n, plugin) == 0)
-            return 1;
+            return p;
     }
-    return 0;
+    return NULL;
+}
+
+/* The sha256 the transcript gives plugin's file at its first start, or NULL. */
+static const char *recorded_sha(json_t *t, const char *plugin)
+{
+    size_t i;
+    json_t *l;
+    json_array_foreach(json_object_get(json_object_get(t, "header"), "plugins"), i, l)
+    {
+        if (json_is_string(json_object_get(l, "plugin")) &&
+            strcmp(json_string_value(json_object_get(l, "plugin")), plugin) == 0)
+            return json_string_value(json_object_get(l, "sha256"));
+    }
+    json_array_foreach(json_object_get(t, "lines"), i, l)
+    {
+        if (json_object_get(l, "type") &&
+            strcmp(json_string_value(json_object_get(l, "plugin")), plugin) == 0)
+            return json_string_value(json_object_get(l, "sha256"));
+    }
+    return NULL;
 }
 
 /* Sends the recorded calls again; returns 0, or -1 on a host failure. */
@@ -440,8 +461,20 @@ int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
         if (json_object_get(seen, n))
             continue;
         json_object_set_new(seen, n, json_true());
-        if (loaded(desc, n)) {
+        json_t *entry = loaded(desc, n);
+        if (entry) {
             json_object_set_new(live, n, json_true());
+            /* Which build is which, for the log of a CI run. */
+            const char *was = recorded_sha(rec, n);
+            const char *is = json_string_value(json_object_get(entry, "sha256"));
+            if (was && is && strcmp(was, is) != 0)
+                fprintf(stderr,
+                        "plughost: replay: %s: another build (sha256 %.12s... recorded, %.12s... "
+                        "now)\n",
+                        n, was, is);
+            else if (was && is)
+                fprintf(stderr, "plughost: replay: %s: the recorded build (sha256 %.12s...)\n", n,
+                        is);
         } else {
             missing++;
             fprintf(stderr, "plughost: replay: %s (recorded from %s) is not loaded; %s\n", n, fname,

@@ -126,6 +126,8 @@ want = [
     '[{"method":"host.version","params":null}]',
 ]
 c.check(r.rc == 1, "replay against a changed echo: exit 1", r.describe())
+c.check(b"echo: another build (sha256" in r.err and b"greeter: the recorded build" in r.err,
+        "stderr says which plugins are another build", r.describe())
 for w in want:
     c.check(w in got, f"reported: {w[:70]}", "\n".join(got))
 err = [x for x in got if x.startswith(f"echo#{i_ask} echo.echo error:")]
