@@ -430,11 +430,16 @@ int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
     ph_error err;
     int mfd = memfd_create("plughost-replay", MFD_CLOEXEC);
     json_t *live = json_object(), *now = NULL, *diff = NULL, *desc = NULL;
-    if (!r.slots || !r.waitq || mfd < 0 || ph_host_new(&o->host, &r.host, &err) < 0) {
-        fprintf(stderr, "plughost: replay: %s\n",
-                mfd < 0   ? strerror(errno)
-                : r.slots ? err.text
-                          : "out of memory");
+    if (!r.slots || !r.waitq || !r.slot_of || !r.hostcalls || !live) {
+        fprintf(stderr, "plughost: replay: out of memory\n");
+        goto out;
+    }
+    if (mfd < 0) {
+        fprintf(stderr, "plughost: replay: memfd_create: %s\n", strerror(errno));
+        goto out;
+    }
+    if (ph_host_new(&o->host, &r.host, &err) < 0) {
+        fprintf(stderr, "plughost: replay: %s\n", err.text);
         goto out;
     }
     ph_host_set_event_handler(r.host, ph_cli_print_event, NULL);
@@ -505,6 +510,10 @@ int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
     struct ph_tr_diff_opts dopts = {ignore, nignore, ignore_handshake};
     diff = ph_tr_diff(rec, now, wanted, &dopts);
     json_decref(wanted);
+    if (!diff) {
+        fprintf(stderr, "plughost: replay: out of memory comparing\n");
+        goto out;
+    }
     size_t i;
     json_t *e;
     json_array_foreach(diff, i, e)
