@@ -105,12 +105,40 @@ json_t *ph_call_error(struct ph_plug *p, const char *method, int code, enum ph_e
 
 /* ---- calls ---- */
 
+/* Only calls made by ph_host_call_async are linked: a cancelled call's
+ * early answer never is, and is never indexed or timed either. */
 static void call_unlink(struct ph_host *h, struct ph_call *c)
 {
     c->prev->next = c->next;
     c->next->prev = c->prev;
     c->next = c->prev = NULL;
-    (void)h;
+    ph_htab_del(&h->calls_by_id, &c->by_id);
+    ph_timers_del(&h->call_timers, &c->timer);
+    ph_timers_release(&h->call_timers);
+}
+
+static void call_set_deadline(struct ph_host *h, struct ph_call *c, uint64_t at)
+{
+    c->deadline_ms = at;
+    ph_timers_set(&h->call_timers, &c->timer, at);
+}
+
+/* When the plugin itself needs the loop's attention: its handshake
+ * deadline while loading, its restart time while down after a failure. */
+static uint64_t plug_deadline(const struct ph_plug *p)
+{
+    if (p->state == PH_P_LOADING)
+        return p->handshake_deadline_ms;
+    if (p->state == PH_P_DOWN && p->restart_at_ms)
+        return p->restart_at_ms;
+    return UINT64_MAX;
+}
+
+/* Called after anything that may have changed a plugin's state or its
+ * deadlines: the supervisor sets them, the host keeps the heap in step. */
+static void plug_timer(struct ph_host *h, struct ph_plug *p)
+{
+    ph_timers_set(&h->plug_timers, &p->timer, plug_deadline(p));
 }
 
 static void call_free(struct ph_call *c)
@@ -171,7 +199,9 @@ static int run_done(struct ph_host *h)
 static void restart(struct ph_host *h, struct ph_plug *p)
 {
     ph_error e;
-    if (ph_plug_spawn(p, &e) == 0) {
+    int rc = ph_plug_spawn(p, &e);
+    plug_timer(h, p);
+    if (rc == 0) {
         p->restarts++;
         return;
     }
@@ -187,11 +217,26 @@ static void restart(struct ph_host *h, struct ph_plug *p)
     ph_arm_timer(h);
 }
 
+/* Only loaded plugins are indexed: one still loading may yet be refused. */
 static struct ph_plug *find_plug(struct ph_host *h, const char *name)
 {
-    for (struct ph_plug *p = h->plugs; p; p = p->next)
-        if (p->name && strcmp(p->name, name) == 0)
+    uint64_t hash = ph_hash_str(name);
+    for (struct ph_hnode *n = ph_htab_find(&h->plugs_by_name, hash); n; n = ph_htab_next(n)) {
+        struct ph_plug *p = ph_container_of(n, struct ph_plug, by_name);
+        if (strcmp(p->name, name) == 0)
             return p;
+    }
+    return NULL;
+}
+
+struct ph_call *ph_call_find(struct ph_host *h, uint64_t id)
+{
+    for (struct ph_hnode *n = ph_htab_find(&h->calls_by_id, ph_hash_u64(id)); n;
+         n = ph_htab_next(n)) {
+        struct ph_call *c = ph_container_of(n, struct ph_call, by_id);
+        if (c->id == id)
+            return c;
+    }
     return NULL;
 }
 
@@ -217,17 +262,25 @@ int ph_host_call_async(ph_host *h, const char *plugin, const char *method, json_
                             "try again when some are answered",
                             plugin, p->ncalls);
     struct ph_call *c = calloc(1, sizeof *c);
-    if (!c || !(c->method = strdup(method))) {
+    if (!c || !(c->method = strdup(method)) || ph_timers_adopt(&h->call_timers) < 0) {
+        if (c)
+            free(c->method);
+        free(c);
+        return ph_set_error(err, PH_E_NOMEM, "out of memory");
+    }
+    c->id = ++h->next_call_id;
+    if (ph_htab_add(&h->calls_by_id, &c->by_id, ph_hash_u64(c->id)) < 0) {
+        ph_timers_release(&h->call_timers);
+        free(c->method);
         free(c);
         return ph_set_error(err, PH_E_NOMEM, "out of memory");
     }
     p->ncalls++;
-    c->id = ++h->next_call_id;
     c->plug = p;
     c->params = params ? json_incref(params) : NULL;
     c->cb = cb;
     c->ud = ud;
-    c->deadline_ms = ph_now_ms() + p->set.call_timeout_ms;
+    call_set_deadline(h, c, ph_now_ms() + p->set.call_timeout_ms);
     c->prev = h->calls.prev;
     c->next = &h->calls;
     h->calls.prev->next = c;
@@ -285,6 +338,7 @@ int ph_host_reset(ph_host *h, const char *plugin, ph_error *err)
     p->circuit_until_ms = 0;
     p->restart_at_ms = 0;
     p->recent_failures = 0;
+    plug_timer(h, p);
     return PH_OK;
 }
 
@@ -329,9 +383,8 @@ int ph_host_call(ph_host *h, const char *plugin, const char *method, json_t *par
 
 int ph_host_cancel(ph_host *h, uint64_t call_id)
 {
-    for (struct ph_call *c = h->calls.next; c != &h->calls; c = c->next) {
-        if (c->id != call_id || c->cancelled)
-            continue;
+    struct ph_call *c = ph_call_find(h, call_id);
+    if (c && !c->cancelled) {
         /* Answer the caller now; keep the entry until the plugin lets go, or
          * kill the plugin if it does not within the grace period. */
         struct ph_call *answer = calloc(1, sizeof *answer);
@@ -359,7 +412,7 @@ int ph_host_cancel(ph_host *h, uint64_t call_id)
         json_decref(params);
         ph_plug_send(c->plug, note);
         json_decref(note);
-        c->deadline_ms = ph_now_ms() + h->opt.cancel_grace_ms;
+        call_set_deadline(h, c, ph_now_ms() + h->opt.cancel_grace_ms);
         ph_arm_timer(h);
         return PH_OK;
     }
@@ -384,15 +437,12 @@ void ph_arm_timer(struct ph_host *h)
         h->armed_ms = 0;
         return;
     }
-    for (struct ph_call *c = h->calls.next; c != &h->calls; c = c->next)
-        if (c->deadline_ms < next)
-            next = c->deadline_ms;
-    for (struct ph_plug *p = h->plugs; p; p = p->next) {
-        if (p->state == PH_P_LOADING && p->handshake_deadline_ms < next)
-            next = p->handshake_deadline_ms;
-        if (p->state == PH_P_DOWN && p->restart_at_ms && p->restart_at_ms < next)
-            next = p->restart_at_ms;
-    }
+    const struct ph_timer *tc = ph_timers_first(&h->call_timers);
+    const struct ph_timer *tp = ph_timers_first(&h->plug_timers);
+    if (tc)
+        next = tc->at;
+    if (tp && tp->at < next)
+        next = tp->at;
     /* A timer already set to fire no later than needed stays as it is: it
      * may wake the loop early once, which is cheaper than a syscall on
      * every call (each new call moves the nearest deadline). */
@@ -411,19 +461,31 @@ void ph_arm_timer(struct ph_host *h)
     (void)timerfd_settime(h->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
+/* Acts on every deadline that has passed, nearest first. A deadline is
+ * taken off its heap once acted on; whatever happens next (a plugin's end,
+ * a restart) arms the next one. */
 static void check_deadlines(struct ph_host *h)
 {
     uint64_t now = ph_now_ms();
-    for (struct ph_plug *p = h->plugs; p; p = p->next) {
-        if (p->state == PH_P_LOADING && p->handshake_deadline_ms <= now && p->pid > 0 &&
-            p->cause == PH_END_NONE)
-            ph_plug_kill(p, PH_END_TIMEOUT,
-                         json_pack("{s:s,s:I}", "limit", "handshake_timeout_ms", "limit_value",
-                                   (json_int_t)p->set.handshake_timeout_ms));
-    }
-    for (struct ph_plug *p = h->plugs; p; p = p->next) {
-        if (p->state != PH_P_DOWN || !p->restart_at_ms || p->restart_at_ms > now)
+    struct ph_timer *t;
+    while ((t = ph_timers_first(&h->plug_timers)) && t->at <= now) {
+        struct ph_plug *p = ph_container_of(t, struct ph_plug, timer);
+        uint64_t at = plug_deadline(p);
+        if (at > now) {
+            /* Moved since it was armed (a safety net; plug_timer keeps up). */
+            ph_timers_set(&h->plug_timers, t, at);
             continue;
+        }
+        ph_timers_del(&h->plug_timers, t);
+        if (p->state == PH_P_LOADING) {
+            if (p->pid > 0 && p->cause == PH_END_NONE)
+                ph_plug_kill(p, PH_END_TIMEOUT,
+                             json_pack("{s:s,s:I}", "limit", "handshake_timeout_ms", "limit_value",
+                                       (json_int_t)p->set.handshake_timeout_ms));
+            continue;
+        }
+        /* Down, and its backoff is over: start it if a call waits for it
+         * (rare; the scan over calls is fine here). */
         p->restart_at_ms = 0;
         for (struct ph_call *c = h->calls.next; c != &h->calls; c = c->next)
             if (c->plug == p) {
@@ -431,41 +493,42 @@ static void check_deadlines(struct ph_host *h)
                 break;
             }
     }
-    for (struct ph_call *c = h->calls.next; c != &h->calls;) {
-        struct ph_call *next = c->next;
-        if (c->deadline_ms <= now && c->plug->state == PH_P_DOWN) {
+    while ((t = ph_timers_first(&h->call_timers)) && t->at <= now) {
+        struct ph_call *c = ph_container_of(t, struct ph_call, timer);
+        struct ph_plug *p = c->plug;
+        if (p->state == PH_P_DOWN) {
             /* Still waiting for a restart: nothing to kill, just answer. */
             ph_call_finish(
                 h, c, NULL,
-                ph_call_error(c->plug, c->method, PH_RPC_PLUGIN_TIMEOUT, PH_END_TIMEOUT,
+                ph_call_error(p, c->method, PH_RPC_PLUGIN_TIMEOUT, PH_END_TIMEOUT,
                               json_pack("{s:s,s:I}", "limit", "call_timeout_ms", "limit_value",
                                         (json_int_t)h->opt.call_timeout_ms),
-                              "call timed out waiting for plugin %s to restart", c->plug->name));
-        }
-        c = next;
-    }
-again:
-    for (struct ph_call *c = h->calls.next; c != &h->calls; c = c->next) {
-        if (c->deadline_ms > now || c->plug->cause != PH_END_NONE || c->plug->pid <= 0)
+                              "call timed out waiting for plugin %s to restart", p->name));
             continue;
+        }
+        if (p->cause != PH_END_NONE || p->pid <= 0) {
+            /* Its plugin is ending already; that end answers the call. */
+            ph_timers_del(&h->call_timers, t);
+            continue;
+        }
         if (!c->drained) {
             /* An answer already on its way is not a timeout: read what the
-             * plugin sent, then look again (the list may have changed). */
+             * plugin sent (which may finish this call), then look again. */
             c->drained = 1;
-            ph_plug_drain(c->plug);
-            goto again;
+            ph_plug_drain(p);
+            plug_timer(h, p);
+            continue;
         }
+        ph_timers_del(&h->call_timers, t);
         if (c->cancelled)
-            ph_plug_kill(c->plug, PH_END_KILLED,
+            ph_plug_kill(p, PH_END_KILLED,
                          json_pack("{s:s,s:s}", "reason", "cancelled call did not stop", "limit",
                                    "cancel_grace_ms"));
         else
-            ph_plug_kill(c->plug, PH_END_TIMEOUT,
+            ph_plug_kill(p, PH_END_TIMEOUT,
                          json_pack("{s:s,s:I,s:s}", "limit", "call_timeout_ms", "limit_value",
-                                   (json_int_t)c->plug->set.call_timeout_ms, "timed_out_method",
+                                   (json_int_t)p->set.call_timeout_ms, "timed_out_method",
                                    c->method));
-        if (c->plug->pid <= 0)
-            break; /* the list may have changed under us */
     }
 }
 
@@ -493,14 +556,17 @@ int ph_host_process(ph_host *h, int timeout_ms, ph_error *err)
         case PH_W_SOCK:
             if (w->plug->sock >= 0)
                 ph_plug_on_sock(w->plug, ev[i].events);
+            plug_timer(h, w->plug);
             break;
         case PH_W_NOTIFY:
             if (w->plug->notify_fd >= 0)
                 ph_plug_on_notify(w->plug);
+            plug_timer(h, w->plug);
             break;
         case PH_W_PIDFD:
             if (w->plug->pidfd >= 0)
                 ph_plug_on_exit(w->plug);
+            plug_timer(h, w->plug);
             break;
         case PH_W_TIMER: {
             uint64_t ticks;
@@ -657,6 +723,7 @@ int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
     if (!h->opt.cpu_limit_s)
         h->opt.cpu_limit_s = 60;
     h->calls.next = h->calls.prev = &h->calls;
+    h->plugs_tail = &h->plugs;
     h->armed_ms = UINT64_MAX;
     h->rec_fd = -1;
     h->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -734,6 +801,10 @@ void ph_host_free(ph_host *h)
         h->plugs = p->next;
         ph_plug_free(p);
     }
+    ph_htab_free(&h->plugs_by_name);
+    ph_htab_free(&h->calls_by_id);
+    ph_timers_free(&h->plug_timers);
+    ph_timers_free(&h->call_timers);
     for (size_t i = 0; i < h->nfns; i++)
         free(h->fns[i].name);
     free(h->fns);
@@ -800,11 +871,39 @@ static struct ph_plug *plug_new(struct ph_host *h, const char *file)
     p->hostfn_calls = calloc(h->nfns ? h->nfns : 1, sizeof *p->hostfn_calls);
     p->pidfd = p->sock = p->notify_fd = -1;
     p->initial = 1;
-    if (!p->file || !p->hostfn_calls) {
+    if (!p->file || !p->hostfn_calls || ph_timers_adopt(&h->plug_timers) < 0) {
         ph_plug_free(p);
         return NULL;
     }
     return p;
+}
+
+/* Takes p out of h->plugs (rare: a refused or dropped plugin). */
+static void plug_unlink(struct ph_host *h, struct ph_plug *p)
+{
+    struct ph_plug **pp = &h->plugs;
+    while (*pp && *pp != p)
+        pp = &(*pp)->next;
+    if (!*pp)
+        return;
+    *pp = p->next;
+    if (h->plugs_tail == &p->next)
+        h->plugs_tail = pp;
+    p->next = NULL;
+}
+
+/* Ends (if running) and frees a plugin already unlinked from h->plugs. */
+static void plug_destroy(struct ph_host *h, struct ph_plug *p)
+{
+    if (p->pidfd >= 0) {
+        ph_plug_kill(p, PH_END_KILLED, NULL);
+        ph_plug_on_exit(p);
+    }
+    if (p->named)
+        ph_htab_del(&h->plugs_by_name, &p->by_name);
+    ph_timers_del(&h->plug_timers, &p->timer);
+    ph_timers_release(&h->plug_timers);
+    ph_plug_free(p);
 }
 
 static void record_load_error(struct ph_host *h, const char *file, json_t *error /* stolen */)
@@ -823,14 +922,6 @@ static int own_file(const struct ph_plug *p)
     base = base ? base + 1 : p->file;
     size_t n = strlen(p->name);
     return strncmp(base, p->name, n) == 0 && strcmp(base + n, ".so") == 0;
-}
-
-static int in_list(struct ph_plug **list, size_t n, const struct ph_plug *p)
-{
-    for (size_t i = 0; i < n; i++)
-        if (list[i] == p)
-            return 1;
-    return 0;
 }
 
 /* Waits until every plugin in list has finished loading (or died and been
@@ -865,12 +956,14 @@ static int finish_loading(struct ph_host *h, struct ph_plug **list, size_t n, ph
         struct ph_plug *p = list[i];
         if (!p || p->state != PH_P_READY)
             continue;
-        for (struct ph_plug *q = h->plugs; q && !dup[i]; q = q->next) {
-            if (q == p || !q->name || strcmp(q->name, p->name) != 0)
+        struct ph_plug *q = find_plug(h, p->name);
+        if (q)
+            dup[i] = q->file; /* the name is taken already */
+        for (size_t j = 0; j < n && !dup[i]; j++) {
+            q = list[j];
+            if (!q || q == p || !q->name || strcmp(q->name, p->name) != 0)
                 continue;
-            if (!in_list(list, n, q))
-                dup[i] = q->file; /* the name is taken already */
-            else if (q->state == PH_P_READY && !(own_file(p) && !own_file(q)))
+            if (q->state == PH_P_READY && !(own_file(p) && !own_file(q)))
                 dup[i] = q->file; /* only NAME.so may beat another claim */
         }
     }
@@ -878,16 +971,14 @@ static int finish_loading(struct ph_host *h, struct ph_plug **list, size_t n, ph
         struct ph_plug *p = list[i];
         if (!p)
             continue;
-        if (p->state == PH_P_READY && !dup[i]) {
+        if (p->state == PH_P_READY && !dup[i] &&
+            ph_htab_add(&h->plugs_by_name, &p->by_name, ph_hash_str(p->name)) == 0) {
+            p->named = 1;
             p->initial = 0;
             continue;
         }
         /* Unlink and record why. */
-        struct ph_plug **pp = &h->plugs;
-        while (*pp && *pp != p)
-            pp = &(*pp)->next;
-        if (*pp)
-            *pp = p->next;
+        plug_unlink(h, p);
         json_t *e;
         if (dup[i]) {
             e = ph_call_error(p, NULL, PH_RPC_PLUGIN_NOT_LOADED, PH_END_SETUP_ERROR, NULL,
@@ -895,6 +986,9 @@ static int finish_loading(struct ph_host *h, struct ph_plug **list, size_t n, ph
                               dup[i]);
             ph_plug_kill(p, PH_END_KILLED, NULL);
             ph_plug_on_exit(p);
+        } else if (p->state == PH_P_READY) {
+            e = ph_call_error(p, NULL, PH_RPC_PLUGIN_NOT_LOADED, PH_END_SETUP_ERROR, NULL,
+                              "out of memory");
         } else {
             e = json_incref(p->cause_data);
         }
@@ -906,7 +1000,8 @@ static int finish_loading(struct ph_host *h, struct ph_plug **list, size_t n, ph
         list[i] = NULL;
     }
     for (size_t i = 0; i < n; i++)
-        ph_plug_free(gone[i]);
+        if (gone[i])
+            plug_destroy(h, gone[i]);
     free(gone);
     free(dup);
     return 0;
@@ -919,18 +1014,18 @@ static int spawn_new(struct ph_host *h, const char *file, struct ph_plug **out)
     if (!p)
         return -1;
     ph_error e;
-    if (ph_plug_spawn(p, &e) < 0) {
+    int rc = ph_plug_spawn(p, &e);
+    plug_timer(h, p);
+    if (rc < 0) {
         record_load_error(h, file,
                           ph_call_error(p, NULL, PH_RPC_PLUGIN_NOT_LOADED, PH_END_SETUP_ERROR, NULL,
                                         "%s", e.text));
-        ph_plug_free(p);
+        plug_destroy(h, p);
         return 0;
     }
     /* Appended, so listings follow the directory's sorted order. */
-    struct ph_plug **tail = &h->plugs;
-    while (*tail)
-        tail = &(*tail)->next;
-    *tail = p;
+    *h->plugs_tail = p;
+    h->plugs_tail = &p->next;
     *out = p;
     return 0;
 }
@@ -1045,14 +1140,10 @@ static void drop_plugin(struct ph_host *h, struct ph_plug *p, const char *why)
                                          NULL, "plugin %s was %s", p->name, why));
         c = next;
     }
-    struct ph_plug **pp = &h->plugs;
-    while (*pp && *pp != p)
-        pp = &(*pp)->next;
-    if (*pp)
-        *pp = p->next;
+    plug_unlink(h, p);
     ph_host_event(h,
                   json_pack("{s:s,s:s,s:s}", "type", "unloaded", "plugin", p->name, "reason", why));
-    ph_plug_free(p);
+    plug_destroy(h, p);
     ph_arm_timer(h);
 }
 

@@ -13,7 +13,9 @@
 #define PH_HOST_INTERNAL_H
 
 #include "config.h"
+#include "htab.h"
 #include "plughost/host.h"
+#include "timers.h"
 #include "wire.h"
 
 #include <stdint.h>
@@ -63,7 +65,9 @@ struct ph_call {
     ph_call_fn cb;
     void *ud;
     uint64_t deadline_ms;
-    uint64_t sent_ns; /* for receipts */
+    struct ph_timer timer; /* in host->call_timers, at deadline_ms */
+    struct ph_hnode by_id; /* in host->calls_by_id while linked */
+    uint64_t sent_ns;      /* for receipts */
     int sent;
     int cancelled;          /* answered already; waiting for the plugin to let go */
     int drained;            /* past its deadline, the plugin's socket was read once */
@@ -112,6 +116,12 @@ struct ph_plug {
     int initial;               /* first start: a failure is a load error */
     int loaded;                /* ph.loaded seen: the dynamic linker's window is shut */
     int stopping;              /* sent ph.shutdown: exit 0 is the expected end */
+    /* The handshake deadline or the restart time, whichever applies, in
+     * host->plug_timers; host.c re-arms it after every call into the
+     * supervisor that may change the plugin's state. */
+    struct ph_timer timer;
+    struct ph_hnode by_name; /* in host->plugs_by_name once loaded */
+    int named;               /* by_name is linked */
     struct ph_plug *next;
 };
 
@@ -128,7 +138,11 @@ struct ph_host {
     int epfd, timerfd;
     uint64_t armed_ms; /* deadline the timerfd is set to; UINT64_MAX: none */
     struct ph_watch w_timer;
-    struct ph_plug *plugs;
+    struct ph_plug *plugs, **plugs_tail; /* appended at the tail: listings keep load order */
+    /* Indexes over plugs and calls, so that nothing on a call's path
+     * scans every plugin or call (docs/performance.md, many plugins). */
+    struct ph_htab plugs_by_name, calls_by_id;
+    struct ph_timers call_timers, plug_timers;
     json_t *load_errors;                   /* array of {file, error} */
     struct ph_call calls;                  /* sentinel of the list of live calls */
     struct ph_call *done_head, *done_tail; /* answered, callback not yet run */
@@ -156,6 +170,8 @@ uint64_t ph_now_ms(void);
 uint64_t ph_now_ns(void);
 void ph_host_event(struct ph_host *h, json_t *event /* stolen */);
 void ph_call_finish(struct ph_host *h, struct ph_call *c, json_t *result, json_t *error);
+/* The live call with this id (borrowed), or NULL. */
+struct ph_call *ph_call_find(struct ph_host *h, uint64_t id);
 json_t *ph_call_error(struct ph_plug *p, const char *method, int code, enum ph_end status,
                       json_t *detail /* stolen */, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));

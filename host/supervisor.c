@@ -480,11 +480,8 @@ static struct ph_call *find_call(struct ph_plug *p, json_t *id)
 {
     if (!json_is_integer(id))
         return NULL;
-    uint64_t want = (uint64_t)json_integer_value(id);
-    for (struct ph_call *c = p->host->calls.next; c != &p->host->calls; c = c->next)
-        if (c->id == want && c->plug == p && c->sent)
-            return c;
-    return NULL;
+    struct ph_call *c = ph_call_find(p->host, (uint64_t)json_integer_value(id));
+    return c && c->plug == p && c->sent ? c : NULL;
 }
 
 /* A plugin's own error keeps its code and message, but it cannot pose as
