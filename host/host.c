@@ -12,7 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -135,19 +134,6 @@ static uint64_t plug_deadline(const struct ph_plug *p)
     return UINT64_MAX;
 }
 
-/* Plugins run SCHED_BATCH: a plugin woken by a call then no longer preempts
- * the host, which goes on sending the other calls of its turn and answers
- * them in one pass; with calls spread over many plugins, that preemption
- * was a context switch for every third call (docs/performance.md). It only
- * lowers the plugin's claim on the CPU against the host, and a failure
- * (a kernel without it) leaves the plugin as it was. */
-static void plug_sched(struct ph_plug *p)
-{
-    struct sched_param sp = {0};
-    if (p->pid > 0)
-        (void)sched_setscheduler(p->pid, SCHED_BATCH, &sp);
-}
-
 /* Called after anything that may have changed a plugin's state or its
  * deadlines: the supervisor sets them, the host keeps the heap in step. */
 static void plug_timer(struct ph_host *h, struct ph_plug *p)
@@ -216,7 +202,6 @@ static void restart(struct ph_host *h, struct ph_plug *p)
     int rc = ph_plug_spawn(p, &e);
     plug_timer(h, p);
     if (rc == 0) {
-        plug_sched(p);
         p->restarts++;
         return;
     }
@@ -1031,8 +1016,6 @@ static int spawn_new(struct ph_host *h, const char *file, struct ph_plug **out)
     ph_error e;
     int rc = ph_plug_spawn(p, &e);
     plug_timer(h, p);
-    if (rc == 0)
-        plug_sched(p);
     if (rc < 0) {
         record_load_error(h, file,
                           ph_call_error(p, NULL, PH_RPC_PLUGIN_NOT_LOADED, PH_END_SETUP_ERROR, NULL,
