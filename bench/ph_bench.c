@@ -24,6 +24,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
@@ -853,7 +854,7 @@ struct sum {
     const char *met;
 };
 
-static struct sum sums[64];
+static struct sum sums[96];
 static size_t nsums;
 
 static void fmt_val(double v, const char *unit, char *out, size_t len)
@@ -929,6 +930,124 @@ static void print_summary(FILE *o, bool md)
         fprintf(o, "%-46s %12s %12s %8s %14s %s\n", sums[i].figure, sums[i].value, sums[i].floor,
                 sums[i].ratio, sums[i].target, sums[i].met);
     fflush(o);
+}
+
+/* ----------------------------------------------------------------- peers */
+
+/* What a user would pick instead of plughost (bench/peers/): each is a
+ * program that starts its own child, times the same echo one round trip at
+ * a time and prints "p50_ns p99_ns". Given with --peer "NAME=PROGRAM ARG..."
+ * by bench/run, which builds them and leaves out those whose toolchain is
+ * missing; the params' JSON text, the iterations and the warm-up are
+ * appended to the arguments. */
+#define MAX_PEERS 4
+#define PEER_ARGS 8
+
+struct peer {
+    char name[48];
+    char *argv[PEER_ARGS + 1]; /* split in place in one strdup'ed copy, kept to the end */
+};
+
+static struct peer peers[MAX_PEERS];
+static size_t npeers;
+
+static void add_peer(const char *spec)
+{
+    const char *eq = strchr(spec, '=');
+    if (!eq || eq == spec || (size_t)(eq - spec) >= sizeof peers[0].name || npeers == MAX_PEERS)
+        die("--peer wants NAME=PROGRAM [ARG...] (at most %d peers): %s", MAX_PEERS, spec);
+    struct peer *pr = &peers[npeers++];
+    memcpy(pr->name, spec, (size_t)(eq - spec));
+    char *cmd = strdup(eq + 1);
+    if (!cmd)
+        die("out of memory");
+    size_t n = 0;
+    for (char *save = NULL, *t = strtok_r(cmd, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+        if (n == PEER_ARGS)
+            die("--peer %s: more than %d arguments", pr->name, PEER_ARGS);
+        pr->argv[n++] = t;
+    }
+    if (n == 0)
+        die("--peer %s: no program", pr->name);
+}
+
+/* Runs a peer where ph_bench's own mask puts it; child_cpu >= 0 asks it to
+ * start its child on that CPU. 0 with p50/p99 filled, or -1 with why. */
+static int run_peer(const struct peer *pr, const char *params_json, int child_cpu, double *p50,
+                    double *p99, char *why, size_t len)
+{
+    char iters[32], warm[32], cpu[16];
+    snprintf(iters, sizeof iters, "%zu", cfg.iters < 5000 ? cfg.iters : 5000);
+    snprintf(warm, sizeof warm, "%zu", cfg.warmup < 1000 ? cfg.warmup : 1000);
+    snprintf(cpu, sizeof cpu, "%d", child_cpu);
+    char *argv[PEER_ARGS + 4];
+    size_t n = 0;
+    while (pr->argv[n]) {
+        argv[n] = pr->argv[n];
+        n++;
+    }
+    argv[n++] = (char *)params_json;
+    argv[n++] = iters;
+    argv[n++] = warm;
+    argv[n] = NULL;
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        snprintf(why, len, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(why, len, "fork: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        if (dup2(fds[1], 1) < 0)
+            _exit(127);
+        if (child_cpu >= 0)
+            setenv("PH_PEER_CHILD_CPU", cpu, 1);
+        else
+            unsetenv("PH_PEER_CHILD_CPU");
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    char out[256];
+    size_t got = 0;
+    /* A peer that hangs must not hang the benchmark. */
+    uint64_t end = now_ns() + 180ull * 1000000000ull;
+    for (;;) {
+        struct pollfd pf = {.fd = fds[0], .events = POLLIN};
+        uint64_t now = now_ns();
+        int r = now < end ? poll(&pf, 1, (int)((end - now) / 1000000) + 1) : 0;
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            kill(pid, SIGKILL);
+            break;
+        }
+        ssize_t k = read(fds[0], out + got, sizeof out - 1 - got);
+        if (k <= 0 || (got += (size_t)k) == sizeof out - 1)
+            break;
+    }
+    out[got] = 0;
+    close(fds[0]);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        snprintf(why, len, "%s failed (%s %d)", argv[0], WIFEXITED(st) ? "exit" : "signal",
+                 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+        return -1;
+    }
+    if (sscanf(out, "%lf %lf", p50, p99) != 2 || !(*p50 > 0) || !(*p99 >= *p50)) {
+        snprintf(why, len, "%s printed no \"p50_ns p99_ns\"", argv[0]);
+        *p50 = *p99 = NAN;
+        return -1;
+    }
+    return 0;
 }
 
 /* --------------------------------------------------------- one placement */
@@ -1064,6 +1183,23 @@ static void run_placement(const struct placement *pl, json_t *params)
     if (h)
         ph_host_free(h);
 
+    /* Peers, placed like the floor: their host on the placement's host
+     * CPUs, their child on the second core for "two cores". */
+    double peer50[MAX_PEERS], peer99[MAX_PEERS];
+    char peer_why[MAX_PEERS][160];
+    char *params_json = json_dumps(params, JSON_COMPACT);
+    for (size_t i = 0; i < npeers; i++) {
+        set_self(&pl->host);
+        peer50[i] = peer99[i] = NAN;
+        peer_why[i][0] = 0;
+        if (!params_json)
+            snprintf(peer_why[i], sizeof peer_why[i], "cannot encode the params");
+        else
+            run_peer(&peers[i], params_json, pl->kind == PL_TWO ? cpu_b : -1, &peer50[i],
+                     &peer99[i], peer_why[i], sizeof peer_why[i]);
+    }
+    free(params_json);
+
     /* (f): one plugin start per iteration, alternating with the floor.
      * Both inherit the placement's host mask; a child cannot be put on the
      * other core before it exists, so "two cores" means both may use {a,b}. */
@@ -1123,6 +1259,15 @@ static void run_placement(const struct placement *pl, json_t *params)
             pct(&sp_floor, 50));
     add_row(p, "f plughost spawn p99", pct(&sp_host, 99), "f fork+exec+ready p99",
             pct(&sp_floor, 99));
+    for (size_t i = 0; i < npeers; i++) {
+        char f[64]; /* a row's figure is 64 bytes; peer names are short */
+        snprintf(f, sizeof f, "h %.30s p50", peers[i].name);
+        add_row(p, f, peer50[i], NULL, 0);
+        snprintf(f, sizeof f, "h %.30s p99", peers[i].name);
+        add_row(p, f, peer99[i], NULL, 0);
+        snprintf(f, sizeof f, "d plughost call p50 (vs %.30s)", peers[i].name);
+        add_row(p, f, hc50, "h peer p50", peer50[i]);
+    }
     if (pl->kind == PL_FREE) {
         size_t used = strlen(note);
         snprintf(note + used, sizeof note - used,
@@ -1138,6 +1283,12 @@ static void run_placement(const struct placement *pl, json_t *params)
         size_t used = strlen(note);
         snprintf(note + used, sizeof note - used, "%sPLUGHOST FIGURES MISSING: %s",
                  used ? "\n   " : "", host_problem);
+    }
+    for (size_t i = 0; i < npeers; i++) {
+        size_t used = strlen(note);
+        if (peer_why[i][0])
+            snprintf(note + used, sizeof note - used, "%speer %s: %s", used ? "\n   " : "",
+                     peers[i].name, peer_why[i]);
     }
     print_table(p, note);
 
@@ -1157,6 +1308,13 @@ static void run_placement(const struct placement *pl, json_t *params)
     add_sum(fig, 1e9 / ho_med, 1e9 / fl_med, "/s", '>', 0.8, ">=0.80x JSON");
     snprintf(fig, sizeof fig, "spawn to ready p50, %s", k);
     add_sum(fig, pct(&sp_host, 50), pct(&sp_floor, 50), "ns", '<', 1.5, "<=1.50x fork+exec");
+    /* plughost's ratio to each peer: below 1.00x, plughost is faster. */
+    for (size_t i = 0; i < npeers; i++) {
+        snprintf(fig, sizeof fig, "echo p50 vs %.30s, %s", peers[i].name, k);
+        add_sum(fig, hc50, peer50[i], "ns", 0, 0, "(peer)");
+        snprintf(fig, sizeof fig, "echo p99 vs %.30s, %s", peers[i].name, k);
+        add_sum(fig, hc99, peer99[i], "ns", 0, 0, "(peer)");
+    }
 
     samples_free(&raw);
     samples_free(&js);
@@ -1741,7 +1899,7 @@ static void usage(void)
                     "                [--plugins DIR] [--loader PATH] [--spawn-child PATH]\n"
                     "                [--placements one,two,free] [--csv FILE] [--out DIR]\n"
                     "                [--details FILE] [--plughost PATH] [--max-plugins N]\n"
-                    "                [--idle S] [--sections LIST]\n"
+                    "                [--idle S] [--sections LIST] [--peer NAME=PROGRAM ARG...]\n"
                     "sections: latency,layers,depth,payload,scale (default all)\n");
     exit(2);
 }
@@ -1860,6 +2018,9 @@ int main(int argc, char **argv)
             i++;
         } else if (strcmp(a, "--csv") == 0 && v) {
             cfg.csv_path = v;
+            i++;
+        } else if (strcmp(a, "--peer") == 0 && v) {
+            add_peer(v);
             i++;
         } else {
             usage();
