@@ -34,12 +34,6 @@ struct ph_plug;
 
 /* What an epoll entry points at. */
 struct ph_watch {
-    /* Where the loader binds the plugin file inside its own root
-     * (sandbox/namespaces.h says the same). */
-#define PH_PLUGIN_IN_ROOT "/plugin.so"
-/* The plugin file's descriptor in the child, beside the channel on 3. */
-#define PH_PLUGIN_FD 4
-
     enum ph_watch_kind kind;
     struct ph_plug *plug;
 };
