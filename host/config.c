@@ -42,18 +42,20 @@ static const struct {
     {                                                                                              \
 #k, offsetof(ph_host_options, k), 1, per                                                   \
     }
-    U(call_timeout_ms, 1),    U(handshake_timeout_ms, 1),   U(cancel_grace_ms, 0),
-    Z(max_message, 0),        Z(memory_limit, 1),           U(cpu_limit_s, 1),
-    U(max_failures, 0),       U(failure_window_ms, 0),      U(cooldown_ms, 0),
-    U(restart_backoff_ms, 0), U(restart_backoff_max_ms, 0), U(max_queue, 0),
+    U(call_timeout_ms, 1),     U(handshake_timeout_ms, 1),   U(cancel_grace_ms, 0),
+    Z(max_message, 0),         Z(memory_limit, 1),           U(cpu_limit_s, 1),
+    U(max_failures, 0),        U(failure_window_ms, 0),      U(cooldown_ms, 0),
+    U(restart_backoff_ms, 0),  U(restart_backoff_max_ms, 0), U(max_queue, 0),
+    Z(address_space_limit, 1),
 #undef U
 #undef Z
 };
 
 static const char *const grant_names[] = {"threads"};
-static const char *const layer_names[] = {
-    "seccomp",       "landlock",      "namespaces",    "namespace:user", "namespace:pid",
-    "namespace:net", "namespace:ipc", "namespace:uts", "namespace:mnt",  "namespace:cgroup"};
+static const char *const layer_names[] = {"seccomp",          "landlock",      "namespaces",
+                                          "namespace:user",   "namespace:pid", "namespace:net",
+                                          "namespace:ipc",    "namespace:uts", "namespace:mnt",
+                                          "namespace:cgroup", "cgroup"};
 
 /* Finds where a key path appears in the text, for errors with a line and a
  * column: each key is searched after the previous one. */
@@ -266,8 +268,9 @@ static int check_config(struct checker *ck, json_t *c)
                 for (size_t j = 0; j < sizeof layer_names / sizeof layer_names[0]; j++)
                     known |= json_is_string(l) && strcmp(json_string_value(l), layer_names[j]) == 0;
                 if (!known)
-                    return bad(ck, path, 1,
-                               "unknown layer (seccomp, landlock, namespaces, namespace:NAME)");
+                    return bad(
+                        ck, path, 1,
+                        "unknown layer (seccomp, landlock, namespaces, namespace:NAME, cgroup)");
             }
         } else if (strcmp(key, "self_test") == 0) {
             if (!json_is_boolean(v))
@@ -419,6 +422,7 @@ int ph_plug_settings(struct ph_host *h, const char *file, struct ph_plug_setting
     s->handshake_timeout_ms = o->handshake_timeout_ms;
     s->memory_limit = o->memory_limit;
     s->cpu_limit_s = o->cpu_limit_s;
+    s->address_space_limit = o->address_space_limit;
     const char *key;
     json_t *v;
     json_object_foreach(entry, key, v)
@@ -434,6 +438,8 @@ int ph_plug_settings(struct ph_host *h, const char *file, struct ph_plug_setting
             s->memory_limit = (size_t)json_integer_value(v);
         else if (strcmp(key, "cpu_limit_s") == 0)
             s->cpu_limit_s = (unsigned)json_integer_value(v);
+        else if (strcmp(key, "address_space_limit") == 0)
+            s->address_space_limit = (size_t)json_integer_value(v);
     }
     const char *pin = json_string_value(json_object_get(entry, "sha256"));
     if (pin)
@@ -469,7 +475,10 @@ int ph_plug_settings(struct ph_host *h, const char *file, struct ph_plug_setting
     } lim[] = {{"call_timeout_ms", s->call_timeout_ms, &s->call_timeout_ms, 0},
                {"handshake_timeout_ms", s->handshake_timeout_ms, &s->handshake_timeout_ms, 0},
                {"memory_limit", s->memory_limit, &s->memory_limit, 1},
-               {"cpu_limit_s", s->cpu_limit_s, &s->cpu_limit_s, 0}};
+               {"cpu_limit_s", s->cpu_limit_s, &s->cpu_limit_s, 0},
+               {"address_space_limit",
+                s->address_space_limit ? s->address_space_limit : s->memory_limit,
+                &s->address_space_limit, 1}};
     for (size_t k = 0; k < sizeof lim / sizeof lim[0]; k++) {
         json_t *want = json_object_get(needs, lim[k].key);
         if (!want)

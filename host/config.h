@@ -16,6 +16,9 @@ struct ph_plug_settings {
     size_t memory_limit;
     int threads;
     char sha256[65]; /* the pin, or "" */
+    /* RLIMIT_AS; 0: memory_limit. Apart from memory_limit so that the
+     * cgroup (resident memory) can be the tighter bound. */
+    size_t address_space_limit;
 };
 
 /* Fills empty options from the configuration's "defaults". */

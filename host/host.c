@@ -639,6 +639,8 @@ static int check_required(struct ph_host *h, ph_error *err)
                  strcmp(h->ns_names, "pid,net,ipc,uts,mnt,cgroup") == 0;
         } else if (strncmp(name, "namespace:", 10) == 0) {
             ok = strstr(h->ns_names, name + 10) != NULL;
+        } else if (strcmp(name, "cgroup") == 0) {
+            ok = h->cg.version != 0;
         }
         if (!ok) {
             size_t n = strlen(missing);
@@ -750,6 +752,15 @@ int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
      * sends use MSG_NOSIGNAL, this covers writes to clients. */
     signal(SIGPIPE, SIG_IGN);
     ph_ns_probe(h);
+    int want_cg = 0;
+    size_t ri;
+    json_t *rl;
+    json_array_foreach(json_object_get(h->config, "require"), ri, rl)
+    {
+        const char *rn = json_string_value(rl);
+        want_cg |= rn && strcmp(rn, "cgroup") == 0;
+    }
+    ph_cg_host_setup(&h->cg, want_cg);
     if (check_required(h, err) < 0 || self_test(h, err) < 0) {
         ph_host_free(h);
         return PH_E_SYSTEM;
@@ -801,6 +812,7 @@ void ph_host_free(ph_host *h)
         h->plugs = p->next;
         ph_plug_free(p);
     }
+    ph_cg_host_free(&h->cg); /* after every plugin cgroup is gone */
     ph_htab_free(&h->plugs_by_name);
     ph_htab_free(&h->calls_by_id);
     ph_timers_free(&h->plug_timers);
@@ -1245,8 +1257,13 @@ json_t *ph_host_describe(ph_host *h)
             json_object_set_new(o, "pin", json_string(p->pin_changes ? "changed" : "ok"));
         if (p->pin_changes)
             json_object_set(o, "pin_changes", p->pin_changes);
-        if (p->layers)
-            json_object_set(o, "layers", p->layers);
+        if (p->layers) {
+            /* The loader's record, and the cgroup the host made. */
+            json_t *layers = json_copy(p->layers);
+            if (layers && p->cg.layer)
+                json_object_set(layers, "cgroup", p->cg.layer);
+            json_object_set_new(o, "layers", layers);
+        }
         if (p->audit)
             json_object_set(o, "audit", p->audit);
         if (p->ready_ns > p->spawn_ns)

@@ -12,6 +12,7 @@
 #ifndef PH_HOST_INTERNAL_H
 #define PH_HOST_INTERNAL_H
 
+#include "cgroup.h"
 #include "config.h"
 #include "htab.h"
 #include "plughost/host.h"
@@ -76,6 +77,7 @@ struct ph_plug {
     json_t *hello;               /* owned; the handshake params */
     json_t *layers;              /* owned; from the loader's ph.sandbox message */
     struct ph_plug_settings set; /* resolved at each spawn */
+    struct ph_cg_plug cg;        /* this process's cgroup; its layer record outlives it */
     json_t *audit;               /* owned; audit mode: calls the filter would refuse */
     char sha256[65];             /* of the file as loaded at the last spawn */
     json_t *pin_changes;         /* owned; not offered: how it differs from its pin */
@@ -156,6 +158,9 @@ struct ph_host {
     json_t *config;    /* owned; the operator's configuration, or NULL */
     uint64_t ns_flags; /* CLONE_NEW* that work here (probed once) */
     char ns_names[64]; /* the same, as the loader's argument */
+
+    /* The cgroup layer, arranged once (cgroup.c). */
+    struct ph_cg_host cg;
 };
 
 /* host.c */

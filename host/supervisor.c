@@ -48,13 +48,19 @@ static const struct {
     {CLONE_NEWCGROUP, "cgroup"},
 };
 
-static pid_t clone3_(uint64_t flags, int *pidfd)
+/* cgroup_fd >= 0: the child is born in that cgroup (v2), never counted
+ * anywhere else, not even for an instant. */
+static pid_t clone3_(uint64_t flags, int *pidfd, int cgroup_fd)
 {
     struct clone_args ca;
     memset(&ca, 0, sizeof ca);
     ca.flags = flags | CLONE_PIDFD;
     ca.pidfd = (uint64_t)(uintptr_t)pidfd;
     ca.exit_signal = SIGCHLD;
+    if (cgroup_fd >= 0) {
+        ca.flags |= CLONE_INTO_CGROUP;
+        ca.cgroup = (uint64_t)cgroup_fd;
+    }
     return (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
 }
 
@@ -70,7 +76,7 @@ void ph_ns_probe(struct ph_host *h)
     h->ns_flags = 0;
     for (size_t t = 0; t < sizeof tries / sizeof tries[0]; t++) {
         int pidfd = -1;
-        pid_t pid = clone3_(tries[t], &pidfd);
+        pid_t pid = clone3_(tries[t], &pidfd, -1);
         if (pid == 0)
             _exit(0);
         if (pid < 0)
@@ -118,9 +124,20 @@ static int map_ids(uid_t uid, gid_t gid)
 /* In the child between clone and exec. Any failure goes back to the host as
  * a message, never as silence. */
 static void child_exec(int chan, int plugin_fd, pid_t parent, const char *loader,
-                       char *const argv[], uint64_t ns_flags, uid_t uid, gid_t gid)
+                       char *const argv[], uint64_t ns_flags, uid_t uid, gid_t gid, int wait_go)
 {
     static char *const empty_env[] = {NULL};
+    /* cgroup v1: the host moves this process into its cgroups after clone3
+     * returns; nothing is exec'd before the host says it is done (one byte
+     * on the channel, which the loader never sees). */
+    if (wait_go) {
+        char go;
+        ssize_t r;
+        while ((r = read(chan, &go, 1)) < 0 && errno == EINTR)
+            ;
+        if (r != 1)
+            _exit(127);
+    }
     /* In a new pid namespace getppid() is 0: the parent cannot be checked by
      * pid there, so the death signal is armed first and the socket's end of
      * file is the backstop. */
@@ -179,7 +196,8 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
                                            h->opt.cpu_limit_s,
                                            h->opt.memory_limit,
                                            0,
-                                           ""};
+                                           "",
+                                           h->opt.address_space_limit};
     }
     /* The file is opened (and its pin checked) here, and the child loads
      * this very descriptor: swapping the file afterwards changes nothing. */
@@ -209,7 +227,8 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
         return ph_set_error(err, PH_E_SYSTEM, "socketpair: %s", strerror(errno));
     }
     char mem[32], cpu[32], file[32];
-    snprintf(mem, sizeof mem, "%zu", p->set.memory_limit);
+    snprintf(mem, sizeof mem, "%zu",
+             p->set.address_space_limit ? p->set.address_space_limit : p->set.memory_limit);
     snprintf(cpu, sizeof cpu, "%u", p->set.cpu_limit_s);
     snprintf(file, sizeof file, "/proc/self/fd/%d", PH_PLUGIN_FD);
     char *const argv[] = {"plughost-loader",
@@ -224,23 +243,70 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     uid_t uid = geteuid();
     gid_t gid = getegid();
     p->spawn_ns = ph_now_ns();
+    /* The cgroup exists before the child does: a v2 child is born in it, a
+     * v1 child is moved in before it may exec. A plugin that cannot have
+     * one runs without it, and its layers say why, unless the
+     * configuration requires the layer. */
+    char cgwhy[700];
+    int cgok = ph_cg_plug_create(&h->cg, &p->cg, p->file, p->set.memory_limit,
+                                 p->set.threads ? PH_CG_THREADS_PIDS : 1, cgwhy, sizeof cgwhy) == 0;
+    if (!cgok && h->cg.required) {
+        close(sv[0]);
+        close(sv[1]);
+        if (pfd >= 0)
+            close(pfd);
+        return ph_set_error(err, PH_E_SYSTEM, "%s: no cgroup, which the configuration requires: %s",
+                            p->file, cgwhy);
+    }
     /* clone3 hands back a pidfd atomically: the child is never known by a
      * bare pid that could be reused. */
     int pidfd = -1;
-    pid_t pid = clone3_(h->ns_flags, &pidfd);
+    pid_t pid = clone3_(h->ns_flags, &pidfd, p->cg.version == 2 ? p->cg.dirfd : -1);
+    if (pid < 0 && p->cg.version == 2 && !h->cg.required) {
+        snprintf(cgwhy, sizeof cgwhy, "clone3 into %s: %s", p->cg.path, strerror(errno));
+        ph_cg_plug_remove(&p->cg);
+        ph_cg_plug_skip(&p->cg, cgwhy);
+        pid = clone3_(h->ns_flags, &pidfd, -1);
+    }
     if (pid < 0) {
         int e = errno;
         close(sv[0]);
         close(sv[1]);
         if (pfd >= 0)
             close(pfd);
+        ph_cg_plug_remove(&p->cg);
         return ph_set_error(err, PH_E_SYSTEM, "clone3: %s", strerror(e));
     }
     if (pid == 0)
-        child_exec(sv[1], pfd, parent, h->loader, argv, h->ns_flags, uid, gid);
+        child_exec(sv[1], pfd, parent, h->loader, argv, h->ns_flags, uid, gid, p->cg.version == 1);
     close(sv[1]);
     if (pfd >= 0)
         close(pfd);
+    if (p->cg.version == 2) {
+        close(p->cg.dirfd); /* only clone3 needed it */
+        p->cg.dirfd = -1;
+    }
+    if (p->cg.version == 1) {
+        int placed = ph_cg_plug_attach(&p->cg, pid, cgwhy, sizeof cgwhy) == 0;
+        if (!placed) {
+            /* Still in the host's own cgroups: it has not exec'd. */
+            ph_cg_plug_remove(&p->cg);
+            ph_cg_plug_skip(&p->cg, cgwhy);
+        }
+        if (!placed && h->cg.required) {
+            (void)pidfd_kill(pidfd, SIGKILL);
+            siginfo_t si;
+            waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED);
+            close(pidfd);
+            close(sv[0]);
+            return ph_set_error(err, PH_E_SYSTEM,
+                                "%s: no cgroup, which the configuration requires: %s", p->file,
+                                cgwhy);
+        }
+        /* The go byte; if it cannot be sent the child exits and is reaped
+         * as a setup failure like any other. */
+        (void)send(sv[0], "g", 1, MSG_NOSIGNAL);
+    }
     p->pid = pid;
     p->sock = sv[0];
     p->pidfd = pidfd;
@@ -848,8 +914,8 @@ static int rpc_code(enum ph_end end)
 }
 
 /* Names the ending from what the host saw and what wait reported. */
-static enum ph_end classify_end(struct ph_plug *p, const siginfo_t *si, json_t *detail, char *msg,
-                                size_t msglen)
+static enum ph_end classify_end(struct ph_plug *p, const siginfo_t *si, long oom_kills,
+                                json_t *detail, char *msg, size_t msglen)
 {
     /* Until a first load succeeds, only the file is trusted to name it. */
     const char *who = p->name && !p->initial ? p->name : p->file;
@@ -917,6 +983,19 @@ static enum ph_end classify_end(struct ph_plug *p, const siginfo_t *si, json_t *
         snprintf(msg, msglen, "plugin %s exited with status %d", who, si->si_status);
         return PH_END_EXITED;
     }
+    /* The kernel's out-of-memory killer struck in the plugin's own cgroup,
+     * whose only process it was: the kernel's count, not the plugin's word. */
+    if (oom_kills > 0 && si->si_status == SIGKILL) {
+        json_object_set_new(detail, "limit", json_string("memory_limit"));
+        json_object_set_new(detail, "limit_value", json_integer((json_int_t)p->cg.memory_max));
+        json_object_set_new(detail, "enforced_by",
+                            json_string(p->cg.version == 2 ? "cgroup v2" : "cgroup v1"));
+        snprintf(msg, msglen,
+                 "plugin %s used up its memory limit (%zu bytes): killed by the kernel's "
+                 "out-of-memory killer in its cgroup",
+                 who, p->cg.memory_max);
+        return PH_END_LIMIT;
+    }
     if (si->si_status == SIGXCPU) {
         json_object_set_new(detail, "limit", json_string("cpu_limit_s"));
         snprintf(msg, msglen, "plugin %s used up its CPU time limit (SIGXCPU)", who);
@@ -980,7 +1059,8 @@ void ph_plug_on_exit(struct ph_plug *p)
         return;
     json_t *detail = p->cause_data ? json_deep_copy(p->cause_data) : json_object();
     char msg[600];
-    enum ph_end end = classify_end(p, &si, detail, msg, sizeof msg);
+    enum ph_end end = classify_end(p, &si, ph_cg_plug_oom_kills(&p->cg), detail, msg, sizeof msg);
+    ph_cg_plug_remove(&p->cg);
     close_fd(p, &p->sock);
     close_fd(p, &p->notify_fd);
     close_fd(p, &p->pidfd);
@@ -1045,6 +1125,7 @@ void ph_plug_free(struct ph_plug *p)
     free(p->name);
     json_decref(p->hello);
     json_decref(p->layers);
+    json_decref(p->cg.layer);
     json_decref(p->audit);
     json_decref(p->pin_changes);
     json_decref(p->cause_data);

@@ -59,7 +59,7 @@ enum ph_end {
     PH_END_TIMEOUT,     /* a call or the handshake took too long */
     PH_END_KILLED,      /* killed by the host (shutdown, cancellation) */
     PH_END_PROTOCOL,    /* sent something the protocol forbids */
-    PH_END_LIMIT,       /* hit an rlimit (CPU, memory, message size) */
+    PH_END_LIMIT,       /* hit a resource limit (CPU, memory, cgroup memory, message size) */
 };
 
 /* Returns the stable lower-case name of an end status ("violation", ...). */
@@ -98,7 +98,7 @@ typedef struct ph_host_options {
     unsigned cancel_grace_ms;      /* after a cancel, before a kill; 0: 2000 */
     unsigned max_queue;            /* calls queued or in flight per plugin; 0: 1024 */
     size_t max_message;            /* bytes; 0: default 64 MiB */
-    size_t memory_limit;           /* RLIMIT_AS per plugin; 0: default 1 GiB */
+    size_t memory_limit;           /* per plugin: RLIMIT_AS and cgroup memory.max; 0: 1 GiB */
     unsigned cpu_limit_s;          /* RLIMIT_CPU per plugin; 0: default 60 s */
     int trace;                     /* log every message exchanged */
     /* Audit mode (`plughost profile`): a call the seccomp filter refuses is
@@ -125,6 +125,11 @@ typedef struct ph_host_options {
     unsigned cooldown_ms;            /* 0: 30000 */
     unsigned restart_backoff_ms;     /* 0: 100 */
     unsigned restart_backoff_max_ms; /* 0: 5000 */
+    /* RLIMIT_AS per plugin; 0: memory_limit. memory_limit also bounds the
+     * plugin's cgroup (resident memory, no swap) where that layer is
+     * active; a larger address space lets the cgroup be the bound that
+     * bites (docs/security.md, "cgroups"). */
+    size_t address_space_limit;
 } ph_host_options;
 
 /* Event delivered to the application: plugin logs, notifications, state

@@ -1,0 +1,84 @@
+/*
+ * cgroup: one control group per plugin process, bounding its resident
+ * memory (swap included) and its number of tasks, on a cgroup v2 hierarchy
+ * or, failing that, on the cgroup v1 memory and pids hierarchies. See
+ * cgroup.c and docs/security.md ("cgroups"). Internal to the host library.
+ */
+#ifndef PH_HOST_CGROUP_H
+#define PH_HOST_CGROUP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define PH_CG_PATH 512
+/* pids.max of a plugin with the "threads" grant (1 without): its threads,
+ * like its descriptors (RLIMIT_NOFILE 64), are bounded by a fixed figure. */
+#define PH_CG_THREADS_PIDS 64
+
+/* What the host found and arranged once, at ph_host_new. */
+struct ph_cg_host {
+    int version;                /* 0: the layer is inactive; 1 or 2 */
+    int required;               /* "require": ["cgroup"]: placement failures are fatal */
+    char detail[512];           /* how it is arranged, or why it is inactive */
+    char base[PH_CG_PATH];      /* v2: parent of the plugin cgroups; v1: in the memory tree */
+    char base_pids[PH_CG_PATH]; /* v1: parent of the plugin cgroups in the pids tree */
+    char leaf[PH_CG_PATH];      /* v2: the leaf the host moved itself into, or "" */
+    int created;                /* base made here (removed by ph_cg_host_free) */
+    unsigned seq;               /* numbers the plugin cgroups */
+};
+
+/* One plugin process's cgroup. */
+struct ph_cg_plug {
+    int version;                /* 0: not in a cgroup of its own */
+    int dirfd;                  /* v2: the cgroup, for CLONE_INTO_CGROUP; else -1 */
+    char path[PH_CG_PATH];      /* v2: the cgroup; v1: its memory cgroup */
+    char path_pids[PH_CG_PATH]; /* v1: its pids cgroup */
+    size_t memory_max;
+    unsigned pids_max;
+    int swap_bounded; /* memory.swap.max / memory.memsw.limit_in_bytes was set */
+    json_t *layer;    /* owned: the record shown in the plugin's "layers" */
+};
+
+/* Finds the hierarchy from /proc/self/mountinfo and /proc/self/cgroup and
+ * arranges the host's subtree. Never fails: an unusable machine leaves
+ * version 0 and the reason in detail. */
+void ph_cg_host_setup(struct ph_cg_host *cg, int required);
+
+/* The cgroup v2 arrangement alone, on the hierarchy mounted at mnt, for a
+ * host whose own cgroup is own ("/..."), as process self. Returns 0 (active)
+ * or -1 with the reason in cg->detail. Separate so that it can be tested on
+ * a fake tree. */
+int ph_cg_setup_v2(struct ph_cg_host *cg, const char *mnt, const char *own, pid_t self);
+
+/* The v1 arrangement, given each hierarchy's directory holding the host.
+ * Returns 0 or -1 with the reason in cg->detail. */
+int ph_cg_setup_v1(struct ph_cg_host *cg, const char *mem_dir, const char *pids_dir, pid_t self);
+
+/* Undoes the host's arrangement (the plugin cgroups are gone by then). */
+void ph_cg_host_free(struct ph_cg_host *cg);
+
+/* Creates a plugin's cgroup named after label, with its limits. Returns 0,
+ * or -1 with the reason in why (and c->layer saying so). */
+int ph_cg_plug_create(struct ph_cg_host *cg, struct ph_cg_plug *c, const char *label,
+                      size_t memory_max, unsigned pids_max, char *why, size_t whylen);
+
+/* v1: moves the new child into its cgroups (v2 children are born there).
+ * Returns 0, or -1 with the reason in why. */
+int ph_cg_plug_attach(struct ph_cg_plug *c, pid_t pid, char *why, size_t whylen);
+
+/* After the process is reaped: how many times the kernel's OOM killer
+ * struck in the cgroup (0 if none or unknown). */
+long ph_cg_plug_oom_kills(const struct ph_cg_plug *c);
+
+/* After the process is reaped: removes the cgroup. The layer record stays. */
+void ph_cg_plug_remove(struct ph_cg_plug *c);
+
+/* Records in c->layer that the plugin runs without a cgroup, and why. */
+void ph_cg_plug_skip(struct ph_cg_plug *c, const char *why);
+
+/* Checks from outside that pid sits in c and that the limits read back as
+ * set. Returns 0, or -1 with what differs in why. */
+int ph_cg_plug_verify(const struct ph_cg_plug *c, pid_t pid, char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,345 @@
+/*
+ * test_cgroup: the cgroup layer through the public API, on this machine's
+ * real hierarchies. Run by ctest inside `unshare --pid --fork --mount-proc`
+ * (a pid and a mount namespace of its own: hostile plugins stay inside, and
+ * the modes that hide or remount /sys/fs/cgroup change nothing outside).
+ *
+ *   live ECHO HOG  a running plugin sits in its own cgroup with the limits
+ *                  its layers record claims, read back from the kernel's
+ *                  files and /proc/PID/cgroup; the cgroup is removed when the
+ *                  plugin ends; memory beyond the cgroup's limit (below
+ *                  RLIMIT_AS) is reported as status "limit"; with both at
+ *                  the same figure RLIMIT_AS refuses first.
+ *   denied ECHO    every cgroup mount read-only: the layer is skipped and
+ *                  says why, plugins still run, and "require": ["cgroup"]
+ *                  refuses the host with one message.
+ *   v2only ECHO    only a fresh cgroup2 mount on /sys/fs/cgroup: its
+ *                  controllers decide; without memory and pids (a machine
+ *                  whose controllers are bound to v1) the layer says so,
+ *                  with them a plugin sits in a v2 cgroup.
+ */
+#include "check.h"
+
+#include <plughost/host.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmp[64];
+
+static json_t *config(const char *text)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/conf.json", tmp);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return NULL;
+    fputs(text, f);
+    fclose(f);
+    json_t *c = NULL;
+    ph_error err;
+    if (ph_config_load(path, &c, &err) != PH_OK)
+        fprintf(stderr, "config: %s\n", err.text);
+    return c;
+}
+
+static ph_host *host(const char *conf_text, ph_error *err)
+{
+    json_t *c = conf_text ? config(conf_text) : NULL;
+    ph_host_options o = {.config = c};
+    ph_host *h = NULL;
+    int rc = ph_host_new(&o, &h, err);
+    json_decref(c);
+    return rc == PH_OK ? h : NULL;
+}
+
+/* The described plugin named name (borrowed from d). */
+static json_t *plugin(json_t *d, const char *name)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(d, "plugins"), i, p)
+    {
+        if (strcmp(json_string_value(json_object_get(p, "name")), name) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+static long long read_num(const char *dir, const char *file)
+{
+    char path[1024], buf[64];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    long long v = -1;
+    if (!fgets(buf, sizeof buf, f))
+        buf[0] = '\0';
+    fclose(f);
+    if (strncmp(buf, "max", 3) == 0)
+        return -2;
+    sscanf(buf, "%lld", &v);
+    return v;
+}
+
+/* The cgroup of pid in the hierarchy holding controller ("" for v2). */
+static int proc_cgroup(int pid, const char *controller, char *out, size_t len)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%d/cgroup", pid);
+    FILE *f = fopen(path, "re");
+    int found = -1;
+    while (f && found < 0 && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2)
+            continue;
+        *c2 = '\0';
+        int match = *controller ? strstr(c1 + 1, controller) != NULL : c1[1] == '\0';
+        if (match) {
+            snprintf(out, len, "%s", c2 + 1);
+            found = 0;
+        }
+    }
+    if (f)
+        fclose(f);
+    return found;
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t a = strlen(s), b = strlen(tail);
+    return b > 1 && a >= b && strcmp(s + a - b, tail) == 0;
+}
+
+/* A running plugin is where its record says, with those limits. Returns
+ * its cgroup path (static) or NULL. */
+static const char *check_placed(ph_host *h, const char *name, long long mem, long long pids)
+{
+    static char where[1024];
+    json_t *d = ph_host_describe(h);
+    json_t *p = plugin(d, name);
+    json_t *cg = json_object_get(json_object_get(p, "layers"), "cgroup");
+    int pid = (int)json_integer_value(json_object_get(p, "pid"));
+    const char *path = json_string_value(json_object_get(cg, "path"));
+    int version = (int)json_integer_value(json_object_get(cg, "version"));
+    CHECKF(json_is_true(json_object_get(cg, "active")) && path && pid > 0, "%s: cgroup record %s",
+           name, json_dumps(cg, JSON_COMPACT));
+    where[0] = '\0';
+    if (!path || pid <= 0) {
+        json_decref(d);
+        return NULL;
+    }
+    snprintf(where, sizeof where, "%s", path);
+    CHECK(json_integer_value(json_object_get(cg, "memory_max")) == mem);
+    CHECK(json_integer_value(json_object_get(cg, "pids_max")) == pids);
+    char shown[512];
+    if (version == 2) {
+        CHECK(proc_cgroup(pid, "", shown, sizeof shown) == 0 && ends_with(path, shown));
+        CHECK(read_num(path, "memory.max") == mem);
+        CHECK(read_num(path, "memory.swap.max") == 0);
+        CHECK(read_num(path, "pids.max") == pids);
+    } else {
+        const char *ppath = json_string_value(json_object_get(cg, "pids_path"));
+        CHECKF(proc_cgroup(pid, "memory", shown, sizeof shown) == 0 && ends_with(path, shown),
+               "/proc/%d/cgroup memory %s, record %s", pid, shown, path);
+        CHECKF(ppath && proc_cgroup(pid, "pids", shown, sizeof shown) == 0 &&
+                   ends_with(ppath, shown),
+               "/proc/%d/cgroup pids %s, record %s", pid, shown, ppath ? ppath : "-");
+        CHECK(read_num(path, "memory.limit_in_bytes") == mem);
+        CHECK(ppath && read_num(ppath, "pids.max") == pids);
+        CHECK(ppath && read_num(ppath, "pids.current") == 1);
+    }
+    json_decref(d);
+    return where;
+}
+
+static int gone(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) < 0 && errno == ENOENT;
+}
+
+static void live(const char *echo, const char *hog)
+{
+    ph_error err;
+    ph_host *h = host(NULL, &err);
+    CHECKF(h, "host: %s", h ? "" : err.text);
+    if (!h)
+        return;
+    CHECKF(ph_host_load_file(h, echo, NULL, &err) == PH_OK, "load echo: %s", err.text);
+    char echo_cg[1024] = "";
+    const char *w = check_placed(h, "echo", 1LL << 30, 1);
+    if (w)
+        snprintf(echo_cg, sizeof echo_cg, "%s", w);
+    ph_host_free(h);
+    CHECKF(echo_cg[0] && gone(echo_cg), "%s removed after the host stopped the plugin", echo_cg);
+
+    /* The cgroup is the tighter bound: 64 MiB resident, 1 GiB address
+     * space. Touching 256 MiB is an out-of-memory kill in the cgroup. */
+    h = host("{\"defaults\": {\"memory_limit\": 67108864, \"address_space_limit\": 1073741824}}",
+             &err);
+    CHECKF(h, "host: %s", h ? "" : err.text);
+    if (!h)
+        return;
+    CHECKF(ph_host_load_file(h, hog, NULL, &err) == PH_OK, "load hog: %s", err.text);
+    char hog_cg[1024] = "";
+    w = check_placed(h, "hog", 64LL << 20, 1);
+    if (w)
+        snprintf(hog_cg, sizeof hog_cg, "%s", w);
+    json_t *params = json_pack("{s:i}", "mb", 256), *res = NULL, *rpc = NULL;
+    int rc = ph_host_call(h, "hog", "alloc", params, &res, &rpc, &err);
+    json_t *data = json_object_get(rpc, "data");
+    const char *status = json_string_value(json_object_get(data, "status"));
+    const char *limit = json_string_value(json_object_get(data, "limit"));
+    const char *by = json_string_value(json_object_get(data, "enforced_by"));
+    CHECKF(rc == PH_E_PLUGIN && status && strcmp(status, "limit") == 0 && limit &&
+               strcmp(limit, "memory_limit") == 0 && by && strncmp(by, "cgroup v", 8) == 0 &&
+               json_integer_value(json_object_get(data, "limit_value")) == 64LL << 20,
+           "256 MiB in a 64 MiB cgroup: %s", rpc ? json_dumps(rpc, JSON_COMPACT) : "no error");
+    CHECKF(hog_cg[0] && gone(hog_cg), "%s removed after the kill", hog_cg);
+    json_decref(res);
+    json_decref(rpc);
+    res = rpc = NULL;
+    /* Restarted in a new cgroup, and usable within its limit. */
+    CHECK(ph_host_call(h, "hog", "ok", NULL, &res, &rpc, &err) == PH_OK);
+    w = check_placed(h, "hog", 64LL << 20, 1);
+    CHECK(w && strcmp(w, hog_cg) != 0);
+    json_decref(res);
+    json_decref(rpc);
+    ph_host_free(h);
+
+    /* Same figure for both: the address space runs out first, so malloc
+     * fails inside the plugin and the plugin lives on. */
+    h = host("{\"defaults\": {\"memory_limit\": 67108864}}", &err);
+    CHECKF(h, "host: %s", h ? "" : err.text);
+    if (!h) {
+        json_decref(params);
+        return;
+    }
+    res = rpc = NULL;
+    rc = ph_host_load_file(h, hog, NULL, &err);
+    rc = rc == PH_OK ? ph_host_call(h, "hog", "alloc", params, &res, &rpc, &err) : rc;
+    data = json_object_get(rpc, "data");
+    CHECKF(rc == PH_E_PLUGIN && json_object_get(data, "status") == NULL &&
+               strstr(json_string_value(json_object_get(rpc, "message")), "malloc failed"),
+           "RLIMIT_AS first: %s", rpc ? json_dumps(rpc, JSON_COMPACT) : err.text);
+    json_decref(res);
+    json_decref(rpc);
+    json_decref(params);
+    ph_host_free(h);
+}
+
+/* The layer is inactive: plugins run, the record and doctor say why, and
+ * requiring it refuses the host. */
+static void skipped(const char *echo, const char *why_part)
+{
+    ph_error err;
+    ph_host *h = host(NULL, &err);
+    CHECKF(h, "host: %s", h ? "" : err.text);
+    if (!h)
+        return;
+    CHECKF(ph_host_load_file(h, echo, NULL, &err) == PH_OK, "load echo: %s", err.text);
+    json_t *d = ph_host_describe(h);
+    json_t *cg = json_object_get(json_object_get(plugin(d, "echo"), "layers"), "cgroup");
+    const char *reason = json_string_value(json_object_get(cg, "reason"));
+    CHECKF(json_is_false(json_object_get(cg, "active")) && reason && strstr(reason, why_part),
+           "skipped with a reason naming \"%s\": %s", why_part, json_dumps(cg, JSON_COMPACT));
+    json_decref(d);
+    ph_host_free(h);
+
+    json_t *report = NULL;
+    ph_host_doctor(NULL, &report, &err);
+    size_t i;
+    json_t *l;
+    int said = 0;
+    json_array_foreach(json_object_get(report, "layers"), i, l)
+    {
+        const char *detail = json_string_value(json_object_get(l, "detail"));
+        if (strcmp(json_string_value(json_object_get(l, "layer")), "cgroup") == 0)
+            said =
+                json_is_false(json_object_get(l, "active")) && detail && strstr(detail, why_part);
+    }
+    CHECKF(said, "doctor reports cgroup inactive, naming \"%s\"", why_part);
+    json_decref(report);
+
+    h = host("{\"require\": [\"cgroup\"]}", &err);
+    CHECKF(!h && strstr(err.text, "requires: cgroup unavailable"),
+           "require cgroup refuses the host: %s", h ? "it started" : err.text);
+    ph_host_free(h);
+}
+
+static int remount_cgroups_ro(void)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    char line[2048];
+    int n = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        char mnt[512];
+        const char *dash = strstr(line, " - ");
+        if (!dash || strncmp(dash + 3, "cgroup", 6) != 0 ||
+            sscanf(line, "%*s %*s %*s %*s %511s", mnt) != 1)
+            continue;
+        if (mount(NULL, mnt, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) == 0)
+            n++;
+        else
+            fprintf(stderr, "remount %s read-only: %s\n", mnt, strerror(errno));
+    }
+    if (f)
+        fclose(f);
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: test_cgroup live ECHO HOG | denied ECHO | v2only ECHO\n");
+        return 2;
+    }
+    snprintf(tmp, sizeof tmp, "/tmp/ph_cgroup_XXXXXX");
+    if (!mkdtemp(tmp))
+        return 2;
+    const char *mode = argv[1];
+    if (strcmp(mode, "live") == 0 && argc == 4) {
+        live(argv[2], argv[3]);
+    } else if (strcmp(mode, "denied") == 0) {
+        CHECK(remount_cgroups_ro() > 0);
+        skipped(argv[2], "Read-only file system");
+    } else if (strcmp(mode, "v2only") == 0) {
+        /* Our own mount namespace (unshare): hide the machine's cgroup
+         * mounts under a tmpfs and mount the v2 hierarchy alone. */
+        int ok = mount("none", "/sys/fs/cgroup", "tmpfs", 0, NULL) == 0 &&
+                 mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL) == 0;
+        CHECKF(ok, "mount cgroup2 on /sys/fs/cgroup: %s", strerror(errno));
+        char ctl[256] = "";
+        FILE *f = fopen("/sys/fs/cgroup/cgroup.controllers", "re");
+        if (f) {
+            if (!fgets(ctl, sizeof ctl, f))
+                ctl[0] = '\0';
+            fclose(f);
+        }
+        if (ok && strstr(ctl, "memory") && strstr(ctl, "pids")) {
+            ph_error err;
+            ph_host *h = host(NULL, &err);
+            CHECKF(h && ph_host_load_file(h, argv[2], NULL, &err) == PH_OK, "echo: %s", err.text);
+            if (h)
+                check_placed(h, "echo", 1LL << 30, 1);
+            ph_host_free(h);
+        } else if (ok) {
+            printf("cgroup v2 controllers here: %s", ctl);
+            skipped(argv[2], "not memory and pids");
+        }
+    } else {
+        return 2;
+    }
+    char conf[128];
+    snprintf(conf, sizeof conf, "%s/conf.json", tmp);
+    unlink(conf);
+    rmdir(tmp);
+    return ph_t_summary("test_cgroup");
+}
