@@ -518,13 +518,15 @@ int ph_cg_plug_create(struct ph_cg_host *cg, struct ph_cg_plug *c, const char *l
     say(c->path, sizeof c->path, "%.*s/%s", PH_CG_PATH - 90, cg->base, name);
     if (cg->version == 1)
         say(c->path_pids, sizeof c->path_pids, "%.*s/%s", PH_CG_PATH - 90, cg->base_pids, name);
-    if (mkdir(c->path, 0755) < 0) {
+    /* An existing one is a leftover of a host that died (its plugins died
+     * with it): empty, and given fresh limits below. */
+    if (mkdir(c->path, 0755) < 0 && errno != EEXIST) {
         snprintf(why, whylen, "cannot create %s: %s", c->path, strerror(errno));
         c->path[0] = '\0';
         ph_cg_plug_skip(c, why);
         return -1;
     }
-    if (cg->version == 1 && mkdir(c->path_pids, 0755) < 0) {
+    if (cg->version == 1 && mkdir(c->path_pids, 0755) < 0 && errno != EEXIST) {
         snprintf(why, whylen, "cannot create %s: %s", c->path_pids, strerror(errno));
         rmdir(c->path);
         c->path[0] = c->path_pids[0] = '\0';

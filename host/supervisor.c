@@ -127,17 +127,7 @@ static void child_exec(int chan, int plugin_fd, pid_t parent, const char *loader
                        char *const argv[], uint64_t ns_flags, uid_t uid, gid_t gid, int wait_go)
 {
     static char *const empty_env[] = {NULL};
-    /* cgroup v1: the host moves this process into its cgroups after clone3
-     * returns; nothing is exec'd before the host says it is done (one byte
-     * on the channel, which the loader never sees). */
-    if (wait_go) {
-        char go;
-        ssize_t r;
-        while ((r = read(chan, &go, 1)) < 0 && errno == EINTR)
-            ;
-        if (r != 1)
-            _exit(127);
-    }
+
     /* In a new pid namespace getppid() is 0: the parent cannot be checked by
      * pid there, so the death signal is armed first and the socket's end of
      * file is the backstop. */
@@ -164,6 +154,19 @@ static void child_exec(int chan, int plugin_fd, pid_t parent, const char *loader
     if (syscall(SYS_close_range, plugin_fd >= 0 ? PH_PLUGIN_FD + 1 : PH_WIRE_CHANNEL_FD + 1, ~0U,
                 0) < 0)
         _exit(127);
+    /* cgroup v1: the host moves this process into its cgroups after clone3
+     * returns; nothing is exec'd before the host says it is done (one byte
+     * on the channel, which the loader never sees). Waited for last, when
+     * the host's end of the channel is the only one left open: if the host
+     * dies, the read ends. */
+    if (wait_go) {
+        char go;
+        ssize_t r;
+        while ((r = read(PH_WIRE_CHANNEL_FD, &go, 1)) < 0 && errno == EINTR)
+            ;
+        if (r != 1)
+            _exit(127);
+    }
     execve(loader, argv, empty_env);
     char msg[PATH_MAX + 200];
     int n = snprintf(msg, sizeof msg,
