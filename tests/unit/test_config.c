@@ -191,6 +191,25 @@ int main(int argc, char **argv)
     ph_host_free(h);
     json_decref(c);
 
+    /* "cgroup" is a layer name; a misspelt one is placed like any error. */
+    c = load_config("req2.json", "{\"require\": [\"seccomp\",\n  \"cgroups\"]}", &err);
+    CHECKF(!c && strstr(err.text, "req2.json:1:2: require: unknown layer") &&
+               strstr(err.text, "cgroup)"),
+           "misspelt layer: %s", err.text);
+    json_decref(c);
+    c = load_config("req3.json", "{\"require\": [\"cgroup\"]}", &err);
+    CHECKF(c != NULL, "require cgroup parses: %s", err.text);
+    json_decref(c);
+    /* address_space_limit: a size, per plugin or default. */
+    c = load_config("as.json",
+                    "{\"defaults\": {\"address_space_limit\": 2147483648},\n"
+                    " \"plugins\": {\"x.so\": {\"address_space_limit\": 0}}}",
+                    &err);
+    CHECKF(!c && strstr(err.text, "as.json:2:") &&
+               strstr(err.text, "plugins.x.so.address_space_limit: must be a positive integer"),
+           "address_space_limit range: %s", err.text);
+    json_decref(c);
+
     /* The start-up self-test passes on a machine whose sandbox works. */
     c = load_config("selftest.json", "{\"self_test\": true}", &err);
     CHECKF(ph_host_new(&(ph_host_options){.config = c}, &h, &err) == PH_OK, "self-test: %s",
