@@ -60,6 +60,14 @@ def main():
     t.check([m.get("name") for m in e.get("methods", [])] == ["echo"],
             "list --json: echo's methods", json.dumps(e.get("methods")))
     t.check(d.get("errors") == [], "list --json: no errors", json.dumps(d.get("errors")))
+    # The cgroup record: in force with its figures, or why not; never absent.
+    cg = e.get("layers", {}).get("cgroup", {})
+    t.check((cg.get("active") is True and cg.get("version") in (1, 2)
+             and cg.get("memory_max") == 1 << 30 and cg.get("pids_max") == 1
+             and isinstance(cg.get("path"), str))
+            or (cg.get("active") is False and cg.get("reason")),
+            "list --json: echo's layers.cgroup says what is in force, or why not",
+            json.dumps(cg))
 
     r = harness.run(ph, ["list", "/nonexistent/plughost-dir"])
     t.check(r.rc not in (0, None) and b"/nonexistent/plughost-dir" in r.err,
