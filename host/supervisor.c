@@ -251,8 +251,11 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
      * one runs without it, and its layers say why, unless the
      * configuration requires the layer. */
     char cgwhy[700];
-    int cgok = ph_cg_plug_create(&h->cg, &p->cg, p->file, p->set.memory_limit,
-                                 p->set.threads ? PH_CG_THREADS_PIDS : 1, cgwhy, sizeof cgwhy) == 0;
+    /* Audit mode learns whether a plugin needs threads: it gets the room a
+     * "threads" grant would give, as it gets the calls the filter refuses. */
+    unsigned pids = p->set.threads || h->opt.audit ? PH_CG_THREADS_PIDS : 1;
+    int cgok = ph_cg_plug_create(&h->cg, &p->cg, p->file, p->set.memory_limit, pids, cgwhy,
+                                 sizeof cgwhy) == 0;
     if (!cgok && h->cg.required) {
         close(sv[0]);
         close(sv[1]);

@@ -16,18 +16,30 @@
  *   v2only ECHO    only a fresh cgroup2 mount on /sys/fs/cgroup: its
  *                  controllers decide; without memory and pids (a machine
  *                  whose controllers are bound to v1) the layer says so,
- *                  with them a plugin sits in a v2 cgroup.
+ *                  with them a plugin sits in a v2 cgroup. Either way,
+ *                  clone3 with spawn's flags and CLONE_INTO_CGROUP works.
  */
 #include "check.h"
 
 #include <plughost/host.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
 
 static char tmp[64];
 
@@ -274,6 +286,45 @@ static void skipped(const char *echo, const char *why_part)
     ph_host_free(h);
 }
 
+/* The kernel takes the flags ph_plug_spawn gives clone3 (every namespace
+ * plus CLONE_INTO_CGROUP) on a real v2 cgroup, and the child is there from
+ * its first instruction: checked on a cgroup without controllers, which is
+ * what a v1-bound machine can offer. */
+static void clone_into(void)
+{
+    CHECK(mkdir("/sys/fs/cgroup/ph_into", 0755) == 0);
+    int dfd = open("/sys/fs/cgroup/ph_into", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int pfd = -1, go[2];
+    CHECK(dfd >= 0 && pipe(go) == 0);
+    struct clone_args ca;
+    memset(&ca, 0, sizeof ca);
+    ca.flags = CLONE_PIDFD | CLONE_INTO_CGROUP | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
+               CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS | CLONE_NEWCGROUP;
+    ca.pidfd = (uint64_t)(uintptr_t)&pfd;
+    ca.exit_signal = SIGCHLD;
+    ca.cgroup = (uint64_t)dfd;
+    pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+    if (pid == 0) {
+        char b;
+        _exit(read(go[0], &b, 1) == 1 ? 0 : 1);
+    }
+    CHECKF(pid > 0, "clone3 with CLONE_INTO_CGROUP: %s", strerror(errno));
+    if (pid > 0) {
+        char shown[256] = "";
+        CHECKF(proc_cgroup(pid, "", shown, sizeof shown) == 0 && strcmp(shown, "/ph_into") == 0,
+               "child in /ph_into: %s", shown);
+        CHECK(write(go[1], "g", 1) == 1);
+        siginfo_t si;
+        CHECK(waitid((idtype_t)P_PIDFD, (id_t)pfd, &si, WEXITED) == 0 && si.si_status == 0);
+        close(pfd);
+    }
+    close(go[0]);
+    close(go[1]);
+    if (dfd >= 0)
+        close(dfd);
+    CHECK(rmdir("/sys/fs/cgroup/ph_into") == 0);
+}
+
 static int remount_cgroups_ro(void)
 {
     FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -323,6 +374,8 @@ int main(int argc, char **argv)
                 ctl[0] = '\0';
             fclose(f);
         }
+        if (ok)
+            clone_into();
         if (ok && strstr(ctl, "memory") && strstr(ctl, "pids")) {
             ph_error err;
             ph_host *h = host(NULL, &err);
