@@ -4,12 +4,14 @@
  * (a pid and a mount namespace of its own: hostile plugins stay inside, and
  * the modes that hide or remount /sys/fs/cgroup change nothing outside).
  *
- *   live ECHO HOG  a running plugin sits in its own cgroup with the limits
+ *   live ECHO HOG THREADER
+ *                  a running plugin sits in its own cgroup with the limits
  *                  its layers record claims, read back from the kernel's
  *                  files and /proc/PID/cgroup; the cgroup is removed when the
  *                  plugin ends; memory beyond the cgroup's limit (below
  *                  RLIMIT_AS) is reported as status "limit"; with both at
- *                  the same figure RLIMIT_AS refuses first.
+ *                  the same figure RLIMIT_AS refuses first; with the
+ *                  "threads" grant pids.max is 64 and holds.
  *   denied ECHO    every cgroup mount read-only: the layer is skipped and
  *                  says why, plugins still run, and "require": ["cgroup"]
  *                  refuses the host with one message.
@@ -247,6 +249,40 @@ static void live(const char *echo, const char *hog)
     ph_host_free(h);
 }
 
+/* The "threads" grant: pids.max 64, and the kernel holds the plugin to it
+ * (63 threads beside the main one), which RLIMIT_NPROC does not do for a
+ * granted plugin. */
+static void threads(const char *threader)
+{
+    char path[256], cmd[600];
+    snprintf(path, sizeof path, "%s/threader.so", tmp);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", threader, path);
+    CHECK(system(cmd) == 0);
+    snprintf(cmd, sizeof cmd, "%s/threader.manifest.json", tmp);
+    FILE *f = fopen(cmd, "w");
+    if (f) {
+        fputs("{\"needs\": {\"threads\": true}}", f);
+        fclose(f);
+    }
+    ph_error err;
+    ph_host *h = host("{\"plugins\": {\"threader.so\": {\"grants\": [\"threads\"]}}}", &err);
+    CHECKF(h, "host: %s", h ? "" : err.text);
+    if (!h)
+        return;
+    CHECKF(ph_host_load_file(h, path, NULL, &err) == PH_OK, "load threader: %s", err.text);
+    check_placed(h, "threader", 1LL << 30, 64);
+    json_t *params = json_pack("{s:i}", "n", 100), *res = NULL, *rpc = NULL;
+    CHECK(ph_host_call(h, "threader", "many", params, &res, &rpc, &err) == PH_OK);
+    CHECKF(json_integer_value(json_object_get(res, "started")) == 63,
+           "100 threads asked, pids.max 64: %s", res ? json_dumps(res, JSON_COMPACT) : err.text);
+    json_decref(params);
+    json_decref(res);
+    json_decref(rpc);
+    ph_host_free(h);
+    unlink(path);
+    unlink(cmd);
+}
+
 /* The layer is inactive: plugins run, the record and doctor say why, and
  * requiring it refuses the host. */
 static void skipped(const char *echo, const char *why_part)
@@ -349,15 +385,16 @@ static int remount_cgroups_ro(void)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: test_cgroup live ECHO HOG | denied ECHO | v2only ECHO\n");
+        fprintf(stderr, "usage: test_cgroup live ECHO HOG THREADER | denied ECHO | v2only ECHO\n");
         return 2;
     }
     snprintf(tmp, sizeof tmp, "/tmp/ph_cgroup_XXXXXX");
     if (!mkdtemp(tmp))
         return 2;
     const char *mode = argv[1];
-    if (strcmp(mode, "live") == 0 && argc == 4) {
+    if (strcmp(mode, "live") == 0 && argc == 5) {
         live(argv[2], argv[3]);
+        threads(argv[4]);
     } else if (strcmp(mode, "denied") == 0) {
         CHECK(remount_cgroups_ro() > 0);
         skipped(argv[2], "Read-only file system");
