@@ -244,12 +244,15 @@ int ph_cg_setup_v2(struct ph_cg_host *cg, const char *mnt, const char *own, pid_
     if (strcmp(anc, "/") != 0)
         strip_last(anc);
     for (;;) {
-        if (join(adir, sizeof adir, mnt, anc) < 0)
+        if (join(adir, sizeof adir, mnt, anc) < 0) {
+            say(cg->detail, sizeof cg->detail, "cgroup v2: path too long");
             return -1;
+        }
         if (read_at(adir, "cgroup.subtree_control", buf, sizeof buf) == 0 && both(buf))
             break;
         if (strcmp(anc, "/") == 0) {
-            /* The root may hold processes and still enable controllers. */
+            /* The root may hold processes and still enable controllers
+             * (left enabled: other cgroups may have come to rely on it). */
             if (write_at(adir, "cgroup.subtree_control", "+memory +pids") < 0) {
                 say(cg->detail, sizeof cg->detail,
                     "cgroup v2 at %s: the host shares its cgroup %s with other processes, "

@@ -7,6 +7,7 @@
  *   hostfn.c     the table of host functions plugins may call
  *   record.c     the transcript of every message (ph_host_record)
  *   pins.c       the operator's pins of each plugin's method surface
+ *   cgroup.c     a cgroup per plugin process (cgroup.h)
  * Nothing here is visible to applications.
  */
 #ifndef PH_HOST_INTERNAL_H
@@ -77,11 +78,12 @@ struct ph_plug {
     json_t *hello;               /* owned; the handshake params */
     json_t *layers;              /* owned; from the loader's ph.sandbox message */
     struct ph_plug_settings set; /* resolved at each spawn */
-    struct ph_cg_plug cg;        /* this process's cgroup; its layer record outlives it */
     json_t *audit;               /* owned; audit mode: calls the filter would refuse */
     char sha256[65];             /* of the file as loaded at the last spawn */
     json_t *pin_changes;         /* owned; not offered: how it differs from its pin */
     uint64_t cpu_mark_ns;        /* receipts: plugin CPU time at its last answer */
+    /* This process's cgroup; its layer record outlives the process. */
+    struct ph_cg_plug cg;
     /* The file as it was when first started, to tell a changed file on
      * reload. */
     dev_t file_dev;
