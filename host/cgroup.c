@@ -20,6 +20,7 @@
  */
 #include "cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -154,6 +155,49 @@ static int only_self(const char *dir, pid_t self)
     return seen;
 }
 
+/* A host that dies (killed, crashed) leaves its cgroups behind, empty
+ * since its plugins die with it. The next host removes those under
+ * parent: directories named prefix* (all but keep, when prefix is "")
+ * last changed over min_age seconds ago, and their children. rmdir
+ * refuses a cgroup that holds a process or a child cgroup, so a live host's
+ * running plugins are never touched, and the age spares a host just
+ * starting; a live host whose tree is removed while idle makes it again
+ * (ensure_base). */
+static void sweep(const char *parent, const char *prefix, const char *keep, time_t min_age)
+{
+    DIR *d = opendir(parent);
+    if (!d)
+        return;
+    time_t now = time(NULL);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_type != DT_DIR || e->d_name[0] == '.' ||
+            strncmp(e->d_name, prefix, strlen(prefix)) != 0 ||
+            (keep && strcmp(e->d_name, keep) == 0))
+            continue;
+        char dir[PH_CG_PATH + 256];
+        struct stat st;
+        snprintf(dir, sizeof dir, "%s/%s", parent, e->d_name);
+        if (stat(dir, &st) < 0 || now - st.st_mtime < min_age)
+            continue;
+        DIR *sub = opendir(dir);
+        struct dirent *f;
+        while (sub && (f = readdir(sub))) {
+            if (f->d_type != DT_DIR || f->d_name[0] == '.')
+                continue;
+            char child[PH_CG_PATH + 512];
+            snprintf(child, sizeof child, "%s/%s", dir, f->d_name);
+            (void)rmdir(child);
+        }
+        if (sub)
+            closedir(sub);
+        (void)rmdir(dir);
+    }
+    closedir(d);
+}
+
+#define PH_CG_STALE_S 60
+
 static void strip_last(char *path)
 {
     char *slash = strrchr(path, '/');
@@ -228,6 +272,8 @@ int ph_cg_setup_v2(struct ph_cg_host *cg, const char *mnt, const char *own, pid_
                 dir, strerror(e));
             return -1;
         }
+        /* O is ours alone: any other child is a dead host's plugin. */
+        sweep(dir, "", "plughost-host", 0);
         say(cg->base, sizeof cg->base, "%s", dir);
         say(cg->leaf, sizeof cg->leaf, "%s", leaf);
         cg->created = 0;
@@ -266,6 +312,7 @@ int ph_cg_setup_v2(struct ph_cg_host *cg, const char *mnt, const char *own, pid_
         }
         strip_last(anc);
     }
+    sweep(adir, "plughost.", NULL, PH_CG_STALE_S);
     if (snprintf(cg->base, sizeof cg->base, "%s/plughost.%d.%u", adir, (int)self, k) >=
         (int)sizeof cg->base) {
         say(cg->detail, sizeof cg->detail, "cgroup v2: path too long");
@@ -306,6 +353,8 @@ int ph_cg_setup_v1(struct ph_cg_host *cg, const char *mem_dir, const char *pids_
         say(cg->detail, sizeof cg->detail, "cgroup v1: path too long");
         return -1;
     }
+    sweep(mem_dir, "plughost.", NULL, PH_CG_STALE_S);
+    sweep(pids_dir, "plughost.", NULL, PH_CG_STALE_S);
     if (mkdir(cg->base, 0755) < 0 && errno != EEXIST) {
         say(cg->detail, sizeof cg->detail, "cgroup v1: cannot create %s: %s", cg->base,
             strerror(errno));
@@ -492,6 +541,22 @@ static void rmdir_patient(const char *path)
     }
 }
 
+/* Makes the plugins' parent again if another host swept it away while this
+ * one had no plugin running (see sweep). */
+static int ensure_base(const struct ph_cg_host *cg)
+{
+    if (!cg->created)
+        return 0;
+    if (mkdir(cg->base, 0755) < 0 && errno != EEXIST)
+        return -1;
+    if (cg->version == 1)
+        return mkdir(cg->base_pids, 0755) < 0 && errno != EEXIST ? -1 : 0;
+    char buf[256];
+    if (read_at(cg->base, "cgroup.subtree_control", buf, sizeof buf) == 0 && both(buf))
+        return 0;
+    return write_at(cg->base, "cgroup.subtree_control", "+memory +pids");
+}
+
 int ph_cg_plug_create(struct ph_cg_host *cg, struct ph_cg_plug *c, const char *label,
                       size_t memory_max, unsigned pids_max, char *why, size_t whylen)
 {
@@ -523,7 +588,7 @@ int ph_cg_plug_create(struct ph_cg_host *cg, struct ph_cg_plug *c, const char *l
         say(c->path_pids, sizeof c->path_pids, "%.*s/%s", PH_CG_PATH - 90, cg->base_pids, name);
     /* An existing one is a leftover of a host that died (its plugins died
      * with it): empty, and given fresh limits below. */
-    if (mkdir(c->path, 0755) < 0 && errno != EEXIST) {
+    if (ensure_base(cg) < 0 || (mkdir(c->path, 0755) < 0 && errno != EEXIST)) {
         snprintf(why, whylen, "cannot create %s: %s", c->path, strerror(errno));
         c->path[0] = '\0';
         ph_cg_plug_skip(c, why);

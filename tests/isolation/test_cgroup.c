@@ -11,7 +11,8 @@
  *                  plugin ends; memory beyond the cgroup's limit (below
  *                  RLIMIT_AS) is reported as status "limit"; with both at
  *                  the same figure RLIMIT_AS refuses first; with the
- *                  "threads" grant pids.max is 64 and holds.
+ *                  "threads" grant pids.max is 64 and holds; a dead
+ *                  host's leftover tree is swept by the next host.
  *   denied ECHO    every cgroup mount read-only: the layer is skipped and
  *                  says why, plugins still run, and "require": ["cgroup"]
  *                  refuses the host with one message.
@@ -37,6 +38,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef P_PIDFD
@@ -179,6 +181,20 @@ static int gone(const char *path)
     return stat(path, &st) < 0 && errno == ENOENT;
 }
 
+/* What a host killed on the spot leaves: an empty tree under parent,
+ * last changed age seconds ago. */
+static void leftover(const char *parent, const char *name, time_t age)
+{
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/%s", parent, name);
+    CHECKF(mkdir(dir, 0755) == 0, "mkdir %s: %s", dir, strerror(errno));
+    snprintf(dir, sizeof dir, "%s/%s/echo.0", parent, name);
+    CHECK(mkdir(dir, 0755) == 0);
+    snprintf(dir, sizeof dir, "%s/%s", parent, name);
+    struct timespec t[2] = {{time(NULL) - age, 0}, {time(NULL) - age, 0}};
+    CHECK(utimensat(AT_FDCWD, dir, t, 0) == 0);
+}
+
 static void live(const char *echo, const char *hog)
 {
     ph_error err;
@@ -194,11 +210,32 @@ static void live(const char *echo, const char *hog)
     ph_host_free(h);
     CHECKF(echo_cg[0] && gone(echo_cg), "%s removed after the host stopped the plugin", echo_cg);
 
+    /* A dead host's tree, an hour old, is removed by the next host; one a
+     * second old may be a host starting up, and stays. */
+    char parent[1024];
+    snprintf(parent, sizeof parent, "%s", echo_cg);
+    for (int i = 0; i < 2 && strrchr(parent, '/'); i++)
+        *strrchr(parent, '/') = '\0';
+    int sibling = strstr(echo_cg, "/plughost.") != NULL;
+    if (sibling) {
+        leftover(parent, "plughost.1.999", 3600);
+        leftover(parent, "plughost.1.998", 1);
+    }
+
     /* The cgroup is the tighter bound: 64 MiB resident, 1 GiB address
      * space. Touching 256 MiB is an out-of-memory kill in the cgroup. */
     h = host("{\"defaults\": {\"memory_limit\": 67108864, \"address_space_limit\": 1073741824}}",
              &err);
     CHECKF(h, "host: %s", h ? "" : err.text);
+    if (sibling) {
+        char d[1200];
+        snprintf(d, sizeof d, "%s/plughost.1.999", parent);
+        CHECKF(gone(d), "stale %s swept", d);
+        snprintf(d, sizeof d, "%s/plughost.1.998/echo.0", parent);
+        CHECKF(!gone(d) && rmdir(d) == 0, "fresh %s kept", d);
+        snprintf(d, sizeof d, "%s/plughost.1.998", parent);
+        CHECK(rmdir(d) == 0);
+    }
     if (!h)
         return;
     CHECKF(ph_host_load_file(h, hog, NULL, &err) == PH_OK, "load hog: %s", err.text);
