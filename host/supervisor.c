@@ -127,7 +127,6 @@ static void child_exec(int chan, int plugin_fd, pid_t parent, const char *loader
                        char *const argv[], uint64_t ns_flags, uid_t uid, gid_t gid, int wait_go)
 {
     static char *const empty_env[] = {NULL};
-
     /* In a new pid namespace getppid() is 0: the parent cannot be checked by
      * pid there, so the death signal is armed first and the socket's end of
      * file is the backstop. */
