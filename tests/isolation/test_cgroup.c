@@ -365,8 +365,12 @@ static void skipped(const char *echo, const char *why_part)
  * what a v1-bound machine can offer. */
 static void clone_into(void)
 {
-    CHECK(mkdir("/sys/fs/cgroup/ph_into", 0755) == 0);
-    int dfd = open("/sys/fs/cgroup/ph_into", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* The hierarchy is the machine's: a name no other run uses. */
+    char name[64], dir[128];
+    snprintf(name, sizeof name, "/ph_into_%s", strrchr(tmp, '_') + 1);
+    snprintf(dir, sizeof dir, "/sys/fs/cgroup%s", name);
+    CHECK(mkdir(dir, 0755) == 0);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int pfd = -1, go[2];
     CHECK(dfd >= 0 && pipe(go) == 0);
     struct clone_args ca;
@@ -384,8 +388,8 @@ static void clone_into(void)
     CHECKF(pid > 0, "clone3 with CLONE_INTO_CGROUP: %s", strerror(errno));
     if (pid > 0) {
         char shown[256] = "";
-        CHECKF(proc_cgroup(pid, "", shown, sizeof shown) == 0 && strcmp(shown, "/ph_into") == 0,
-               "child in /ph_into: %s", shown);
+        CHECKF(proc_cgroup(pid, "", shown, sizeof shown) == 0 && strcmp(shown, name) == 0,
+               "child in %s: %s", name, shown);
         CHECK(write(go[1], "g", 1) == 1);
         siginfo_t si;
         CHECK(waitid((idtype_t)P_PIDFD, (id_t)pfd, &si, WEXITED) == 0 && si.si_status == 0);
@@ -395,7 +399,7 @@ static void clone_into(void)
     close(go[1]);
     if (dfd >= 0)
         close(dfd);
-    CHECK(rmdir("/sys/fs/cgroup/ph_into") == 0);
+    CHECK(rmdir(dir) == 0);
 }
 
 static int remount_cgroups_ro(void)
