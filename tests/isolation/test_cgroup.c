@@ -198,6 +198,27 @@ static void leftover(const char *parent, const char *name, time_t age)
 static void live(const char *echo, const char *hog)
 {
     ph_error err;
+    /* doctor: the layer active, and its probe really in its cgroup. */
+    json_t *report = NULL;
+    CHECKF(ph_host_doctor(NULL, &report, &err) == PH_OK, "doctor: %s", err.text);
+    size_t i;
+    json_t *l;
+    int active = 0, checked = 0;
+    json_array_foreach(json_object_get(report, "layers"), i, l)
+    {
+        if (strcmp(json_string_value(json_object_get(l, "layer")), "cgroup") == 0)
+            active = json_is_true(json_object_get(l, "active"));
+    }
+    json_array_foreach(json_object_get(report, "checks"), i, l)
+    {
+        if (strcmp(json_string_value(json_object_get(l, "check")), "cgroup") == 0)
+            checked = json_is_true(json_object_get(l, "ok")) &&
+                      strstr(json_string_value(json_object_get(l, "detail")), "pids.max 1");
+    }
+    CHECKF(active && checked, "doctor: cgroup active and checked: %s",
+           report ? json_dumps(report, JSON_COMPACT) : "no report");
+    json_decref(report);
+
     ph_host *h = host(NULL, &err);
     CHECKF(h, "host: %s", h ? "" : err.text);
     if (!h)
@@ -214,7 +235,7 @@ static void live(const char *echo, const char *hog)
      * second old may be a host starting up, and stays. */
     char parent[1024];
     snprintf(parent, sizeof parent, "%s", echo_cg);
-    for (int i = 0; i < 2 && strrchr(parent, '/'); i++)
+    for (int up = 0; up < 2 && strrchr(parent, '/'); up++)
         *strrchr(parent, '/') = '\0';
     int sibling = strstr(echo_cg, "/plughost.") != NULL;
     if (sibling) {
