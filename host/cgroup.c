@@ -10,8 +10,8 @@
  * (see ph_cg_setup_v2 for the three arrangements); a plugin is born in its
  * cgroup (clone3 with CLONE_INTO_CGROUP, in supervisor.c). On a machine
  * whose memory and pids controllers are bound to cgroup v1 hierarchies, the
- * same is done in each of those two trees, and the host moves the child in
- * before it may exec (supervisor.c holds it until then).
+ * same is done in each of those two trees, and the child moves itself in
+ * before it execs anything (ph_cg_plug_join, from supervisor.c).
  *
  * It must never touch cgroups outside the subtree it creates, with one
  * exception stated where it happens (the v2 leaf arrangement moves the host
@@ -198,6 +198,19 @@ static void sweep(const char *parent, const char *prefix, const char *keep, time
 
 #define PH_CG_STALE_S 60
 
+/* A host's own subtree is named plughost.NS-PID.K: the pid alone is not
+ * unique, since hosts in different pid namespaces (containers, the test
+ * suite's unshare) share the hierarchy and may all be pid 1; the pid
+ * namespace's inode tells them apart. The same name again is only ever a
+ * leftover of a dead host (that pid, in that namespace, is us now). */
+static int base_name(char *out, size_t len, const char *parent, pid_t self, unsigned k)
+{
+    struct stat st;
+    unsigned long ns = stat("/proc/self/ns/pid", &st) == 0 ? (unsigned long)st.st_ino : 0;
+    int n = snprintf(out, len, "%s/plughost.%lu-%d.%u", parent, ns, (int)self, k);
+    return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
 static void strip_last(char *path)
 {
     char *slash = strrchr(path, '/');
@@ -214,7 +227,7 @@ static void strip_last(char *path)
  * O children with memory.max. In order of preference:
  *
  *  - O is the root (a container with its own cgroup namespace): the
- *    plugins' parent is a new plughost.PID.K under the root.
+ *    plugins' parent is a new plughost.NS-PID.K under the root.
  *  - O holds the host alone (a systemd service with Delegate=yes, or
  *    `systemd-run --scope -p Delegate=yes`): O is ours to arrange. The host
  *    moves itself into a leaf O/plughost-host, then enables +memory +pids
@@ -225,7 +238,7 @@ static void strip_last(char *path)
  *    back.
  *  - O is shared (a root login shell's session scope): the nearest ancestor
  *    that already enables memory and pids for its children (the root at
- *    worst) gets a sibling subtree plughost.PID.K. Only root, or whoever
+ *    worst) gets a sibling subtree plughost.NS-PID.K. Only root, or whoever
  *    was delegated that ancestor, may do it.
  */
 int ph_cg_setup_v2(struct ph_cg_host *cg, const char *mnt, const char *own, pid_t self)
@@ -313,8 +326,7 @@ int ph_cg_setup_v2(struct ph_cg_host *cg, const char *mnt, const char *own, pid_
         strip_last(anc);
     }
     sweep(adir, "plughost.", NULL, PH_CG_STALE_S);
-    if (snprintf(cg->base, sizeof cg->base, "%s/plughost.%d.%u", adir, (int)self, k) >=
-        (int)sizeof cg->base) {
+    if (base_name(cg->base, sizeof cg->base, adir, self, k) < 0) {
         say(cg->detail, sizeof cg->detail, "cgroup v2: path too long");
         return -1;
     }
@@ -346,10 +358,8 @@ int ph_cg_setup_v2(struct ph_cg_host *cg, const char *mnt, const char *own, pid_
 int ph_cg_setup_v1(struct ph_cg_host *cg, const char *mem_dir, const char *pids_dir, pid_t self)
 {
     unsigned k = atomic_fetch_add(&host_seq, 1);
-    if (snprintf(cg->base, sizeof cg->base, "%s/plughost.%d.%u", mem_dir, (int)self, k) >=
-            (int)sizeof cg->base ||
-        snprintf(cg->base_pids, sizeof cg->base_pids, "%s/plughost.%d.%u", pids_dir, (int)self,
-                 k) >= (int)sizeof cg->base_pids) {
+    if (base_name(cg->base, sizeof cg->base, mem_dir, self, k) < 0 ||
+        base_name(cg->base_pids, sizeof cg->base_pids, pids_dir, self, k) < 0) {
         say(cg->detail, sizeof cg->detail, "cgroup v1: path too long");
         return -1;
     }
@@ -561,7 +571,7 @@ int ph_cg_plug_create(struct ph_cg_host *cg, struct ph_cg_plug *c, const char *l
                       size_t memory_max, unsigned pids_max, char *why, size_t whylen)
 {
     c->version = 0;
-    c->dirfd = -1;
+    c->dirfd = c->procs_fd[0] = c->procs_fd[1] = -1;
     c->path[0] = c->path_pids[0] = '\0';
     if (!cg->version) {
         snprintf(why, whylen, "%s", cg->detail);
@@ -633,8 +643,21 @@ int ph_cg_plug_create(struct ph_cg_host *cg, struct ph_cg_plug *c, const char *l
             e = errno;
         }
     }
+    /* v1: opened here, written by the child (see ph_cg_plug_join). */
+    for (int i = 0; !failed && cg->version == 1 && i < 2; i++) {
+        char procs[PH_CG_PATH + 16];
+        snprintf(procs, sizeof procs, "%s/cgroup.procs", i ? c->path_pids : c->path);
+        c->procs_fd[i] = open(procs, O_WRONLY | O_CLOEXEC);
+        if (c->procs_fd[i] < 0) {
+            failed = "cgroup.procs";
+            e = errno;
+        }
+    }
     if (failed) {
         snprintf(why, whylen, "cannot set %s in %s: %s", failed, c->path, strerror(e));
+        c->version = cg->version; /* for ph_cg_plug_spawned to close what is open */
+        ph_cg_plug_spawned(c);
+        c->version = 0;
         rmdir(c->path);
         if (c->path_pids[0])
             rmdir(c->path_pids);
@@ -655,19 +678,27 @@ int ph_cg_plug_create(struct ph_cg_host *cg, struct ph_cg_plug *c, const char *l
     return 0;
 }
 
-int ph_cg_plug_attach(struct ph_cg_plug *c, pid_t pid, char *why, size_t whylen)
+int ph_cg_plug_join(const struct ph_cg_plug *c)
 {
-    if (c->version != 1)
-        return 0;
-    char line[32];
-    pid_line(line, sizeof line, pid);
-    const char *dirs[] = {c->path, c->path_pids};
-    for (size_t i = 0; i < 2; i++)
-        if (write_at(dirs[i], "cgroup.procs", line) < 0) {
-            snprintf(why, whylen, "cannot move the plugin into %s: %s", dirs[i], strerror(errno));
+    /* "0" is the writer itself, whatever pid namespace it is in. The move
+     * waits for an RCU grace period the first time in a while (v1 takes a
+     * global lock for it), which is why the child does it, not the host's
+     * loop. */
+    for (int i = 0; c->version == 1 && i < 2; i++)
+        if (write(c->procs_fd[i], "0", 1) != 1)
             return -1;
-        }
     return 0;
+}
+
+void ph_cg_plug_spawned(struct ph_cg_plug *c)
+{
+    /* By version: a zeroed record has 0 in its descriptors. */
+    if (c->version == 2 && c->dirfd >= 0)
+        close(c->dirfd);
+    for (int i = 0; c->version == 1 && i < 2; i++)
+        if (c->procs_fd[i] >= 0)
+            close(c->procs_fd[i]);
+    c->dirfd = c->procs_fd[0] = c->procs_fd[1] = -1;
 }
 
 long ph_cg_plug_oom_kills(const struct ph_cg_plug *c)
@@ -685,10 +716,7 @@ long ph_cg_plug_oom_kills(const struct ph_cg_plug *c)
 
 void ph_cg_plug_remove(struct ph_cg_plug *c)
 {
-    /* dirfd is only meaningful in v2 (a zeroed record has 0 there). */
-    if (c->version == 2 && c->dirfd >= 0)
-        close(c->dirfd);
-    c->dirfd = -1;
+    ph_cg_plug_spawned(c);
     if (c->path[0])
         rmdir_patient(c->path);
     if (c->path_pids[0])

@@ -32,6 +32,7 @@ struct ph_cg_host {
 struct ph_cg_plug {
     int version;                /* 0: not in a cgroup of its own */
     int dirfd;                  /* v2: the cgroup, for CLONE_INTO_CGROUP; else -1 */
+    int procs_fd[2];            /* v1: its cgroup.procs (memory, pids), for the child */
     char path[PH_CG_PATH];      /* v2: the cgroup; v1: its memory cgroup */
     char path_pids[PH_CG_PATH]; /* v1: its pids cgroup */
     size_t memory_max;
@@ -63,9 +64,13 @@ void ph_cg_host_free(struct ph_cg_host *cg);
 int ph_cg_plug_create(struct ph_cg_host *cg, struct ph_cg_plug *c, const char *label,
                       size_t memory_max, unsigned pids_max, char *why, size_t whylen);
 
-/* v1: moves the new child into its cgroups (v2 children are born there).
- * Returns 0, or -1 with the reason in why. */
-int ph_cg_plug_attach(struct ph_cg_plug *c, pid_t pid, char *why, size_t whylen);
+/* v1, in the child between clone and exec: moves the calling process into
+ * its cgroups (v2 children are born there). Only write(2), so safe there.
+ * Returns 0, or -1 with errno set. */
+int ph_cg_plug_join(const struct ph_cg_plug *c);
+
+/* In the host once the child exists: closes what only the child needed. */
+void ph_cg_plug_spawned(struct ph_cg_plug *c);
 
 /* After the process is reaped: how many times the kernel's OOM killer
  * struck in the cgroup (0 if none or unknown). */

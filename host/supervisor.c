@@ -124,9 +124,24 @@ static int map_ids(uid_t uid, gid_t gid)
 /* In the child between clone and exec. Any failure goes back to the host as
  * a message, never as silence. */
 static void child_exec(int chan, int plugin_fd, pid_t parent, const char *loader,
-                       char *const argv[], uint64_t ns_flags, uid_t uid, gid_t gid, int wait_go)
+                       char *const argv[], uint64_t ns_flags, uid_t uid, gid_t gid,
+                       const struct ph_cg_plug *cg)
 {
     static char *const empty_env[] = {NULL};
+    /* cgroup v1 has no CLONE_INTO_CGROUP: this process, still host code,
+     * moves itself into its cgroups first, so nothing it execs ever runs
+     * outside them (and the host's loop does not wait for the move). */
+    if (cg && ph_cg_plug_join(cg) < 0) {
+        char m[600];
+        int n = snprintf(m, sizeof m,
+                         "{\"jsonrpc\":\"2.0\",\"method\":\"ph.setup_failed\",\"params\":"
+                         "{\"stage\":\"cgroup\",\"message\":\"cannot join the plugin's cgroup: "
+                         "%s\"}}",
+                         strerror(errno));
+        if (n > 0 && (size_t)n < sizeof m)
+            (void)ph_wire_send(chan, m, (size_t)n, -1);
+        _exit(127);
+    }
     /* In a new pid namespace getppid() is 0: the parent cannot be checked by
      * pid there, so the death signal is armed first and the socket's end of
      * file is the backstop. */
@@ -153,19 +168,6 @@ static void child_exec(int chan, int plugin_fd, pid_t parent, const char *loader
     if (syscall(SYS_close_range, plugin_fd >= 0 ? PH_PLUGIN_FD + 1 : PH_WIRE_CHANNEL_FD + 1, ~0U,
                 0) < 0)
         _exit(127);
-    /* cgroup v1: the host moves this process into its cgroups after clone3
-     * returns; nothing is exec'd before the host says it is done (one byte
-     * on the channel, which the loader never sees). Waited for last, when
-     * the host's end of the channel is the only one left open: if the host
-     * dies, the read ends. */
-    if (wait_go) {
-        char go;
-        ssize_t r;
-        while ((r = read(PH_WIRE_CHANNEL_FD, &go, 1)) < 0 && errno == EINTR)
-            ;
-        if (r != 1)
-            _exit(127);
-    }
     execve(loader, argv, empty_env);
     char msg[PATH_MAX + 200];
     int n = snprintf(msg, sizeof msg,
@@ -246,7 +248,7 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     gid_t gid = getegid();
     p->spawn_ns = ph_now_ns();
     /* The cgroup exists before the child does: a v2 child is born in it, a
-     * v1 child is moved in before it may exec. A plugin that cannot have
+     * v1 child moves itself in before it execs. A plugin that cannot have
      * one runs without it, and its layers say why, unless the
      * configuration requires the layer. */
     char cgwhy[700];
@@ -283,35 +285,12 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
         return ph_set_error(err, PH_E_SYSTEM, "clone3: %s", strerror(e));
     }
     if (pid == 0)
-        child_exec(sv[1], pfd, parent, h->loader, argv, h->ns_flags, uid, gid, p->cg.version == 1);
+        child_exec(sv[1], pfd, parent, h->loader, argv, h->ns_flags, uid, gid,
+                   p->cg.version == 1 ? &p->cg : NULL);
     close(sv[1]);
     if (pfd >= 0)
         close(pfd);
-    if (p->cg.version == 2) {
-        close(p->cg.dirfd); /* only clone3 needed it */
-        p->cg.dirfd = -1;
-    }
-    if (p->cg.version == 1) {
-        int placed = ph_cg_plug_attach(&p->cg, pid, cgwhy, sizeof cgwhy) == 0;
-        if (!placed) {
-            /* Still in the host's own cgroups: it has not exec'd. */
-            ph_cg_plug_remove(&p->cg);
-            ph_cg_plug_skip(&p->cg, cgwhy);
-        }
-        if (!placed && h->cg.required) {
-            (void)pidfd_kill(pidfd, SIGKILL);
-            siginfo_t si;
-            waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED);
-            close(pidfd);
-            close(sv[0]);
-            return ph_set_error(err, PH_E_SYSTEM,
-                                "%s: no cgroup, which the configuration requires: %s", p->file,
-                                cgwhy);
-        }
-        /* The go byte; if it cannot be sent the child exits and is reaped
-         * as a setup failure like any other. */
-        (void)send(sv[0], "g", 1, MSG_NOSIGNAL);
-    }
+    ph_cg_plug_spawned(&p->cg);
     p->pid = pid;
     p->sock = sv[0];
     p->pidfd = pidfd;

@@ -72,6 +72,9 @@ int main(void)
     if (!mkdtemp(root))
         return 2;
     pid_t self = getpid();
+    /* Host subtrees are named after the pid namespace too (cgroup.c). */
+    struct stat nst;
+    unsigned long ns = stat("/proc/self/ns/pid", &nst) == 0 ? (unsigned long)nst.st_ino : 0;
     char me[32], want[1024];
     snprintf(me, sizeof me, "%d\n", (int)self);
 
@@ -136,7 +139,7 @@ int main(void)
     put("/user/session/cgroup.procs", "1\n");
     put("/user/session/cgroup.subtree_control", "");
     char rel[128];
-    snprintf(rel, sizeof rel, "/user/plughost.%d.1", (int)self);
+    snprintf(rel, sizeof rel, "/user/plughost.%lu-%d.1", ns, (int)self);
     cgroup_dir(rel);
     memset(&cg, 0, sizeof cg);
     CHECKF(ph_cg_setup_v2(&cg, root, "/user/session", self) == 0, "%s", cg.detail);
@@ -149,7 +152,7 @@ int main(void)
 
     /* /user lacks memory for its children: up to the root (sequence 2). */
     put("/user/cgroup.subtree_control", "pids\n");
-    snprintf(rel, sizeof rel, "/plughost.%d.2", (int)self);
+    snprintf(rel, sizeof rel, "/plughost.%lu-%d.2", ns, (int)self);
     cgroup_dir(rel);
     memset(&cg, 0, sizeof cg);
     CHECKF(ph_cg_setup_v2(&cg, root, "/user/session", self) == 0, "%s", cg.detail);
@@ -160,7 +163,7 @@ int main(void)
      * controllers if it does not yet (sequence 3). */
     put("/cgroup.subtree_control", "cpu\n");
     put("/cgroup.procs", me);
-    snprintf(rel, sizeof rel, "/plughost.%d.3", (int)self);
+    snprintf(rel, sizeof rel, "/plughost.%lu-%d.3", ns, (int)self);
     cgroup_dir(rel);
     memset(&cg, 0, sizeof cg);
     CHECKF(ph_cg_setup_v2(&cg, root, "/", self) == 0, "%s", cg.detail);
@@ -175,7 +178,7 @@ int main(void)
     memset(&cg, 0, sizeof cg);
     CHECK(ph_cg_setup_v2(&cg, root, "/user/session", self) < 0);
     CHECKF(strstr(cg.detail, "cannot enable memory and pids"), "%s", cg.detail);
-    snprintf(want, sizeof want, "%s/plughost.%d.4", root, (int)self);
+    snprintf(want, sizeof want, "%s/plughost.%lu-%d.4", root, ns, (int)self);
     CHECK(access(want, F_OK) < 0);
 
     /* A plugin on a host without the layer: skipped, with the reason. */
