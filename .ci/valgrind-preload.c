@@ -7,7 +7,9 @@
  * host execs the loader with an empty environment), it does each through a
  * call valgrind does know, or with the ioctls directly:
  *
- *   clone3                -> clone (the host uses no clone3-only feature)
+ *   clone3                -> clone (CLONE_INTO_CGROUP, which the host uses
+ *                            on cgroup v2, gets ENOSYS: the host then starts
+ *                            the plugin without its cgroup and says why)
  *   pidfd_send_signal     -> kill of the pid in /proc/self/fdinfo/FD; the
  *                            process is the host's unreaped child, so its
  *                            pid cannot have been reused
