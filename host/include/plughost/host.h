@@ -229,7 +229,9 @@ int ph_host_load_file(ph_host *host, const char *path, const char **name_out, ph
  * failed to load ({file, error}), and the host functions offered. Each
  * plugin has, while recording or with pins set, "sha256" of its file as
  * loaded at its last start, and with pins set, "pin" ("ok" or "changed")
- * and "pin_changes". */
+ * and "pin_changes". A plugin's "layers" include "cgroup": {active,
+ * version, path, memory_max, pids_max, swap_max} for its current process,
+ * or {active: false, reason}. */
 json_t *ph_host_describe(ph_host *host);
 
 /* Starts a call of PLUGIN.METHOD. params is borrowed (array, object or NULL).
