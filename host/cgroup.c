@@ -157,7 +157,7 @@ static int only_self(const char *dir, pid_t self)
 
 /* A host that dies (killed, crashed) leaves its cgroups behind, empty
  * since its plugins die with it. The next host removes those under
- * parent: directories named prefix* (all but keep, when prefix is "")
+ * parent: directories named prefix* (FILE.N but keep, when prefix is "")
  * last changed over min_age seconds ago, and their children. rmdir
  * refuses a cgroup that holds a process or a child cgroup, so a live host's
  * running plugins are never touched, and the age spares a host just
@@ -171,9 +171,15 @@ static void sweep(const char *parent, const char *prefix, const char *keep, time
     time_t now = time(NULL);
     struct dirent *e;
     while ((e = readdir(d))) {
+        const char *dot = strrchr(e->d_name, '.');
         if (e->d_type != DT_DIR || e->d_name[0] == '.' ||
             strncmp(e->d_name, prefix, strlen(prefix)) != 0 ||
             (keep && strcmp(e->d_name, keep) == 0))
+            continue;
+        /* Without a prefix, only names of plugin cgroups (FILE.N), never
+         * another host's tree (plughost*). */
+        if (!*prefix && (!dot || !dot[1] || strspn(dot + 1, "0123456789") != strlen(dot + 1) ||
+                         strncmp(e->d_name, "plughost", 8) == 0))
             continue;
         char dir[PH_CG_PATH + 256];
         struct stat st;
@@ -226,8 +232,6 @@ static void strip_last(char *path)
  * exempt), so the host, which lives in some cgroup O, cannot simply give
  * O children with memory.max. In order of preference:
  *
- *  - O is the root (a container with its own cgroup namespace): the
- *    plugins' parent is a new plughost.NS-PID.K under the root.
  *  - O holds the host alone (a systemd service with Delegate=yes, or
  *    `systemd-run --scope -p Delegate=yes`): O is ours to arrange. The host
  *    moves itself into a leaf O/plughost-host, then enables +memory +pids
@@ -236,9 +240,12 @@ static void strip_last(char *path)
  *    runtimes do with their own init. It is the one place the host moves
  *    something it did not create, itself, and ph_cg_host_free moves it
  *    back.
- *  - O is shared (a root login shell's session scope): the nearest ancestor
- *    that already enables memory and pids for its children (the root at
- *    worst) gets a sibling subtree plughost.NS-PID.K. Only root, or whoever
+ *    This includes a container whose cgroup namespace root holds only the
+ *    host: that root is not the machine's, and has no exemption.
+ *  - O is shared (a root login shell's session scope, or the machine's root
+ *    cgroup): the nearest ancestor (O itself if it is the root, which the
+ *    rule exempts) that already enables memory and pids for its children
+ *    (the root at worst) gets a sibling subtree plughost.NS-PID.K. Only root, or whoever
  *    was delegated that ancestor, may do it.
  */
 int ph_cg_setup_v2(struct ph_cg_host *cg, const char *mnt, const char *own, pid_t self)
@@ -263,7 +270,7 @@ int ph_cg_setup_v2(struct ph_cg_host *cg, const char *mnt, const char *own, pid_
     }
     pid_line(line, sizeof line, self);
     unsigned k = atomic_fetch_add(&host_seq, 1);
-    if (strcmp(own, "/") != 0 && only_self(dir, self)) {
+    if (only_self(dir, self)) {
         char leaf[PH_CG_PATH];
         if (snprintf(leaf, sizeof leaf, "%s/plughost-host", dir) >= (int)sizeof leaf ||
             (mkdir(leaf, 0755) < 0 && errno != EEXIST)) {
@@ -285,7 +292,8 @@ int ph_cg_setup_v2(struct ph_cg_host *cg, const char *mnt, const char *own, pid_
                 dir, strerror(e));
             return -1;
         }
-        /* O is ours alone: any other child is a dead host's plugin. */
+        /* O is ours alone: another child named like a plugin's cgroup
+         * (FILE.N) is a dead host's. */
         sweep(dir, "", "plughost-host", 0);
         say(cg->base, sizeof cg->base, "%s", dir);
         say(cg->leaf, sizeof cg->leaf, "%s", leaf);

@@ -159,10 +159,11 @@ int main(void)
     snprintf(want, sizeof want, "%s%s", root, rel);
     CHECKF(strcmp(cg.base, want) == 0, "base %s", cg.base);
 
-    /* The host in the root cgroup (a container): the root enables the
-     * controllers if it does not yet (sequence 3). */
+    /* The host in the machine's root cgroup, among other processes: the
+     * root, exempt from the rule, enables the controllers if it does not
+     * yet (sequence 3). */
     put("/cgroup.subtree_control", "cpu\n");
-    put("/cgroup.procs", me);
+    put("/cgroup.procs", "1\n2\n");
     snprintf(rel, sizeof rel, "/plughost.%lu-%d.3", ns, (int)self);
     cgroup_dir(rel);
     memset(&cg, 0, sizeof cg);
@@ -187,6 +188,27 @@ int main(void)
     CHECK(json_is_false(json_object_get(c.layer, "active")) &&
           strstr(json_string_value(json_object_get(c.layer, "reason")), "cannot enable"));
     json_decref(c.layer);
+
+    /* Alone in the root of a container's cgroup namespace, which is not
+     * the machine's root and has no exemption: the leaf arrangement
+     * (sequence 5). A dead host's plugin cgroup there is swept, anything
+     * else named otherwise is left alone. */
+    put("/cgroup.procs", me);
+    put("/cgroup.subtree_control", "");
+    cgroup_dir("/plughost-host");
+    snprintf(want, sizeof want, "%s/old.3", root);
+    CHECK(mkdir(want, 0755) == 0);
+    snprintf(want, sizeof want, "%s/theirs", root);
+    CHECK(mkdir(want, 0755) == 0);
+    memset(&cg, 0, sizeof cg);
+    CHECKF(ph_cg_setup_v2(&cg, root, "/", self) == 0, "%s", cg.detail);
+    CHECKF(strcmp(cg.base, root) == 0 && cg.leaf[0], "base %s leaf %s", cg.base, cg.leaf);
+    CHECK(strcmp(get("/plughost-host/cgroup.procs"), me) == 0);
+    CHECK(strcmp(get("/cgroup.subtree_control"), "+memory +pids") == 0);
+    snprintf(want, sizeof want, "%s/theirs", root);
+    CHECK(access(want, F_OK) == 0);
+    snprintf(want, sizeof want, "%s/old.3", root);
+    CHECK(access(want, F_OK) < 0);
 
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", root);
