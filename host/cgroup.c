@@ -7,7 +7,7 @@
  *
  * cgroup v2 is the main path. The host finds its own cgroup and arranges a
  * subtree where the v2 rules let it enable the memory and pids controllers
- * (see ph_cg_setup_v2 for the three arrangements); a plugin is born in its
+ * (see ph_cg_setup_v2 for the two arrangements); a plugin is born in its
  * cgroup (clone3 with CLONE_INTO_CGROUP, in supervisor.c). On a machine
  * whose memory and pids controllers are bound to cgroup v1 hierarchies, the
  * same is done in each of those two trees, and the child moves itself in
