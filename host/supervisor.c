@@ -599,9 +599,16 @@ static int valid_hello(struct ph_plug *p, json_t *params, char *why, size_t whyl
     return 0;
 }
 
+/* The kernel's name for the descriptor is the only thing that tells a
+ * seccomp listener from any other anonymous inode; F_GETFL first, so that a
+ * number that is not an open descriptor at all is refused without a path
+ * lookup. */
 static int is_seccomp_listener(int fd)
 {
     char path[64], target[64];
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || (fl & O_ACCMODE) != O_RDWR)
+        return 0;
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     ssize_t n = readlink(path, target, sizeof target - 1);
     if (n < 0)
@@ -633,8 +640,10 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
 {
     struct ph_host *h = p->host;
     if (strcmp(m->method, "ph.sandbox") == 0) {
-        if (p->state != PH_P_LOADING || p->notify_fd >= 0 || *fd < 0 || !is_seccomp_listener(*fd))
-            return breach(p, "ph.sandbox out of place or without its listener");
+        if (p->state != PH_P_LOADING || p->notify_fd >= 0)
+            return breach(p, "ph.sandbox out of place");
+        if (*fd < 0 || !is_seccomp_listener(*fd))
+            return breach(p, "ph.sandbox without a seccomp listener");
         p->notify_fd = *fd;
         *fd = -1;
         if (watch(p, p->notify_fd, &p->w_notify, PH_W_NOTIFY) < 0)
@@ -764,28 +773,6 @@ static void on_message(struct ph_plug *p, char *text, size_t len, int *fd)
     json_decref(v);
 }
 
-/* Takes every descriptor out of a received message, keeping the first in
- * *fd and closing the rest; returns how many there were. */
-static int take_fds(struct msghdr *mh, int *fd)
-{
-    int count = 0;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-            continue;
-        size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (size_t i = 0; i < n; i++) {
-            int f;
-            memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
-            if (*fd < 0 && count == 0)
-                *fd = f;
-            else
-                close(f);
-            count++;
-        }
-    }
-    return count;
-}
-
 static void read_records(struct ph_plug *p, int budget, int drain);
 
 void ph_plug_on_sock(struct ph_plug *p, uint32_t events)
@@ -812,8 +799,10 @@ static void read_records(struct ph_plug *p, int budget, int drain)
     /* Nothing after a breach, a kill or a refused call counts: the plugin's
      * later bytes are those of a plugin already condemned. */
     for (; budget > 0 && p->sock >= 0 && p->cause == PH_END_NONE; budget--) {
+        /* Room for a few descriptors more than the one a message may carry,
+         * so that "too many" is told apart from truncated control data. */
         union {
-            char buf[CMSG_SPACE(4 * sizeof(int))];
+            char buf[CMSG_SPACE(PH_WIRE_MAX_FDS_ROOM * sizeof(int))];
             struct cmsghdr align;
         } ctl;
         struct iovec iov = {rec, sizeof rec};
@@ -821,14 +810,18 @@ static void read_records(struct ph_plug *p, int budget, int drain)
                             .msg_iovlen = 1,
                             .msg_control = ctl.buf,
                             .msg_controllen = sizeof ctl.buf};
+        /* MSG_CMSG_CLOEXEC: a descriptor from a plugin is never inheritable,
+         * not even before the checks below decide its fate. */
         ssize_t r = recvmsg(p->sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
             return; /* EAGAIN, or the peer is gone and its pidfd will say */
         }
-        int fd = -1;
-        int nfds = take_fds(&mh, &fd);
+        /* Every descriptor but the first is closed here; the first is
+         * closed below unless the message it came with expects one. */
+        int fd;
+        int nfds = ph_wire_take_fds(&mh, &fd);
         if (r == 0) {
             if (fd >= 0)
                 close(fd);
@@ -837,24 +830,28 @@ static void read_records(struct ph_plug *p, int budget, int drain)
             epoll_ctl(p->host->epfd, EPOLL_CTL_DEL, p->sock, NULL);
             return;
         }
-        if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || nfds > 1) {
+        if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || nfds < 0 || nfds > 1) {
             if (fd >= 0)
                 close(fd);
             if (mh.msg_flags & MSG_TRUNC)
                 ph_plug_kill(
                     p, PH_END_LIMIT,
                     json_pack("{s:s,s:i}", "limit", "record_size", "limit_value", PH_WIRE_RECORD));
+            else if (mh.msg_flags & MSG_CTRUNC)
+                breach(p, "truncated control data");
+            else if (nfds < 0)
+                breach(p, "control data other than SCM_RIGHTS");
             else
-                breach(p, "truncated or extra control data");
+                breach(p, "more than one descriptor on a record");
             return;
         }
         char *text;
         size_t len;
         char why[200];
-        int got = ph_wire_rx_feed(&p->rx, rec, (size_t)r, &text, &len, why, sizeof why);
+        int msg_fd;
+        int got =
+            ph_wire_rx_feed_fd(&p->rx, rec, (size_t)r, fd, &text, &len, &msg_fd, why, sizeof why);
         if (got < 0) {
-            if (fd >= 0)
-                close(fd);
             if (strstr(why, "larger than"))
                 ph_plug_kill(p, PH_END_LIMIT,
                              json_pack("{s:s,s:I,s:s}", "limit", "max_message", "limit_value",
@@ -863,17 +860,12 @@ static void read_records(struct ph_plug *p, int budget, int drain)
                 breach(p, why);
             return;
         }
-        if (got == 0) {
-            if (fd >= 0) {
-                close(fd);
-                breach(p, "descriptor on a continued record");
-            }
+        if (got == 0)
             continue;
-        }
-        on_message(p, text, len, &fd);
+        on_message(p, text, len, &msg_fd);
         free(text);
-        if (fd >= 0)
-            close(fd);
+        if (msg_fd >= 0)
+            close(msg_fd);
     }
 }
 

@@ -125,7 +125,7 @@ static int recv_msg(struct ph_rt *rt, json_t **out)
 {
     char *text;
     size_t len;
-    int rc = ph_wire_recv(rt->fd, &rt->rx, &text, &len, rt->err, sizeof rt->err);
+    int rc = ph_wire_recv(rt->fd, &rt->rx, &text, &len, NULL, rt->err, sizeof rt->err);
     if (rc <= 0)
         return rc;
     json_t *v = ph_wire_parse(text, len, rt->err, sizeof rt->err);

@@ -14,6 +14,7 @@ void ph_wire_rx_init(ph_wire_rx *rx, size_t max)
 {
     memset(rx, 0, sizeof *rx);
     rx->max = max ? max : PH_WIRE_DEFAULT_MAX;
+    rx->fd = -1;
 }
 
 void ph_wire_rx_free(ph_wire_rx *rx)
@@ -21,11 +22,79 @@ void ph_wire_rx_free(ph_wire_rx *rx)
     free(rx->buf);
     rx->buf = NULL;
     rx->len = rx->cap = 0;
+    if (rx->fd >= 0)
+        close(rx->fd);
+    rx->fd = -1;
 }
 
 static void rx_reset(ph_wire_rx *rx)
 {
     rx->len = 0;
+    if (rx->fd >= 0)
+        close(rx->fd);
+    rx->fd = -1;
+}
+
+int ph_wire_rx_feed_fd(ph_wire_rx *rx, const unsigned char *rec, size_t n, int fd, char **msg,
+                       size_t *len, int *fd_out, char *err, size_t errlen)
+{
+    if (fd_out)
+        *fd_out = -1;
+    if (fd >= 0) {
+        /* Only the first record of a message may carry one: a receiver
+         * then knows which message a descriptor belongs to before it has
+         * read the rest. */
+        if (rx->len > 0 || rx->fd >= 0) {
+            close(fd);
+            snprintf(err, errlen, "descriptor on a continued record");
+            rx_reset(rx);
+            return -1;
+        }
+        rx->fd = fd;
+    }
+    int got = ph_wire_rx_feed(rx, rec, n, msg, len, err, errlen);
+    if (got < 0)
+        rx_reset(rx);
+    if (got == 1) {
+        if (fd_out)
+            *fd_out = rx->fd;
+        else if (rx->fd >= 0)
+            close(rx->fd);
+        rx->fd = -1;
+    }
+    return got;
+}
+
+int ph_wire_take_fds(struct msghdr *mh, int *fd)
+{
+    int count = 0, other = 0;
+    *fd = -1;
+    if (mh->msg_controllen == 0)
+        return 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+            c->cmsg_len < CMSG_LEN(0)) {
+            other = 1;
+            continue;
+        }
+        size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < n; i++) {
+            int f;
+            memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
+            if (count == 0)
+                *fd = f;
+            else
+                close(f);
+            count++;
+        }
+    }
+    if (other) {
+        if (*fd >= 0)
+            close(*fd);
+        *fd = -1;
+        return -1;
+    }
+    return count;
 }
 
 int ph_wire_rx_feed(ph_wire_rx *rx, const unsigned char *rec, size_t n, char **msg, size_t *len,
@@ -140,26 +209,15 @@ int ph_wire_send(int fd, const char *msg, size_t len, int pass_fd)
     return 0;
 }
 
-static void close_passed_fds(struct msghdr *mh)
-{
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-            continue;
-        size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (size_t i = 0; i < n; i++) {
-            int fd;
-            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-            close(fd);
-        }
-    }
-}
-
-int ph_wire_recv(int fd, ph_wire_rx *rx, char **msg, size_t *len, char *err, size_t errlen)
+int ph_wire_recv(int fd, ph_wire_rx *rx, char **msg, size_t *len, int *fd_out, char *err,
+                 size_t errlen)
 {
     static unsigned char rec[PH_WIRE_RECORD + 1];
+    if (fd_out)
+        *fd_out = -1;
     for (;;) {
         union {
-            char buf[CMSG_SPACE(4 * sizeof(int))];
+            char buf[CMSG_SPACE(PH_WIRE_MAX_FDS_ROOM * sizeof(int))];
             struct cmsghdr align;
         } ctl;
         struct iovec iov = {rec, sizeof rec};
@@ -167,6 +225,8 @@ int ph_wire_recv(int fd, ph_wire_rx *rx, char **msg, size_t *len, char *err, siz
                             .msg_iovlen = 1,
                             .msg_control = ctl.buf,
                             .msg_controllen = sizeof ctl.buf};
+        /* CLOEXEC from the start: a descriptor is never inheritable, even
+         * for the moment before it is checked or closed. */
         ssize_t r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
         if (r < 0) {
             if (errno == EINTR)
@@ -174,15 +234,25 @@ int ph_wire_recv(int fd, ph_wire_rx *rx, char **msg, size_t *len, char *err, siz
             snprintf(err, errlen, "recvmsg: %s", strerror(errno));
             return -1;
         }
-        if (mh.msg_controllen > 0)
-            close_passed_fds(&mh);
-        if (r == 0)
+        int passed;
+        int nfds = ph_wire_take_fds(&mh, &passed);
+        if (r == 0) {
+            if (passed >= 0)
+                close(passed);
             return 0;
-        if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-            snprintf(err, errlen, "oversized record or control data");
+        }
+        if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || nfds < 0 || nfds > 1) {
+            if (passed >= 0)
+                close(passed);
+            rx_reset(rx);
+            snprintf(err, errlen, "%s",
+                     (mh.msg_flags & MSG_TRUNC)    ? "oversized record"
+                     : (mh.msg_flags & MSG_CTRUNC) ? "truncated control data"
+                     : nfds < 0                    ? "control data other than SCM_RIGHTS"
+                                                   : "more than one descriptor on a record");
             return -1;
         }
-        int got = ph_wire_rx_feed(rx, rec, (size_t)r, msg, len, err, errlen);
+        int got = ph_wire_rx_feed_fd(rx, rec, (size_t)r, passed, msg, len, fd_out, err, errlen);
         if (got != 0)
             return got;
     }

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #define PH_WIRE_LAST 0x00
@@ -31,7 +32,13 @@ typedef struct ph_wire_rx {
     char *buf; /* owned */
     size_t len, cap;
     size_t max; /* largest message accepted */
+    int fd;     /* owned; the descriptor that came with the first record, or -1 */
 } ph_wire_rx;
+
+/* The most descriptors a receiver makes room for in one record's control
+ * data. A message carries at most one; room for a few more lets a receiver
+ * tell "too many" (a breach it names) from truncated control data. */
+#define PH_WIRE_MAX_FDS_ROOM 4
 
 void ph_wire_rx_init(ph_wire_rx *rx, size_t max);
 void ph_wire_rx_free(ph_wire_rx *rx);
@@ -42,14 +49,33 @@ void ph_wire_rx_free(ph_wire_rx *rx);
 int ph_wire_rx_feed(ph_wire_rx *rx, const unsigned char *rec, size_t n, char **msg, size_t *len,
                     char *err, size_t errlen);
 
+/* Like ph_wire_rx_feed(), for a record that came with fd (-1: none; owned
+ * by rx from here on, closed on any error). A descriptor may only come with
+ * the first record of a message: on any later record the record is refused
+ * ("descriptor on a continued record"). When a message is complete, *fd_out
+ * receives the descriptor of its first record (owned by the caller) or -1;
+ * fd_out NULL closes it. */
+int ph_wire_rx_feed_fd(ph_wire_rx *rx, const unsigned char *rec, size_t n, int fd, char **msg,
+                       size_t *len, int *fd_out, char *err, size_t errlen);
+
+/* Collects the descriptors a recvmsg() returned, keeping the first in *fd
+ * (-1 if none) and closing every other one at once. Returns how many there
+ * were, or -1 when the control data holds anything but SCM_RIGHTS (all
+ * closed, *fd -1). A caller refuses a count above 1 and MSG_CTRUNC. */
+int ph_wire_take_fds(struct msghdr *mh, int *fd);
+
 /* Blocking send of a whole message as records on fd. If pass_fd >= 0 it is
  * sent with the first record as SCM_RIGHTS. Returns 0 or -1 with errno. */
 int ph_wire_send(int fd, const char *msg, size_t len, int pass_fd);
 
 /* Blocking receive of one whole message. Returns 1 with *msg (owned by the
- * caller), 0 on end of file, -1 on error (err filled). Any descriptor the
- * peer sends is closed: this end never accepts one. */
-int ph_wire_recv(int fd, ph_wire_rx *rx, char **msg, size_t *len, char *err, size_t errlen);
+ * caller), 0 on end of file, -1 on error (err filled). With fd_out NULL,
+ * any descriptor the peer sends is closed; otherwise *fd_out receives the
+ * one descriptor of the message's first record (owned by the caller), or
+ * -1. Truncated control data, more than one descriptor on a record, or one
+ * on a later record is an error, and every descriptor received is closed. */
+int ph_wire_recv(int fd, ph_wire_rx *rx, char **msg, size_t *len, int *fd_out, char *err,
+                 size_t errlen);
 
 /* Outgoing position in a message being sent record by record on a
  * non-blocking socket: returns the next record's flag and chunk. */

@@ -191,6 +191,8 @@ BEYOND = {
     "notify_ph": ENDED("protocol", breach="unknown reserved notification"),
     "send_fd": ENDED("protocol", breach="descriptor sent where none is expected"),
     "send_fd_more": ENDED("protocol", breach="descriptor on a continued record"),
+    "send_fd_two": ENDED("protocol", breach="more than one descriptor on a record"),
+    "send_fd_ctrunc": ENDED("protocol", breach="truncated control data"),
     "sandbox_again": ENDED("protocol", breach="ph.sandbox out of place"),
     # forging the host's reports
     "raise_sigsys": [RETURNED(), ENDED("signaled", signal="SIGSYS")],
@@ -234,6 +236,8 @@ MODES_OF = {
     "notify_ph": METHOD_ONLY,
     "send_fd": METHOD_ONLY,
     "send_fd_more": METHOD_ONLY,
+    "send_fd_two": METHOD_ONLY,
+    "send_fd_ctrunc": METHOD_ONLY,
     "fake_violation": METHOD_ONLY,
     "fake_setup_failed": ("ctor", "init"),
     "peer_vm_readv": METHOD_ONLY,

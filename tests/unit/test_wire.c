@@ -221,13 +221,13 @@ static void test_send_recv_small(void)
     size_t len = 0;
 
     CHECK(ph_wire_send(sv[0], "{\"a\":1}", 7, -1) == 0);
-    CHECK(ph_wire_recv(sv[1], &rx, &msg, &len, err, sizeof err) == 1);
+    CHECK(ph_wire_recv(sv[1], &rx, &msg, &len, NULL, err, sizeof err) == 1);
     CHECK(msg && len == 7 && strcmp(msg, "{\"a\":1}") == 0);
     free(msg);
 
     msg = NULL;
     CHECK(ph_wire_send(sv[0], "", 0, -1) == 0);
-    CHECK(ph_wire_recv(sv[1], &rx, &msg, &len, err, sizeof err) == 1);
+    CHECK(ph_wire_recv(sv[1], &rx, &msg, &len, NULL, err, sizeof err) == 1);
     CHECK(msg && len == 0);
     free(msg);
 
@@ -238,21 +238,21 @@ static void test_send_recv_small(void)
     raw[0] = PH_WIRE_LAST;
     CHECK(send(sv[0], raw, PH_WIRE_RECORD + 1, 0) == PH_WIRE_RECORD + 1);
     err[0] = '\0';
-    CHECK(ph_wire_recv(sv[1], &rx, &msg, &len, err, sizeof err) == -1);
+    CHECK(ph_wire_recv(sv[1], &rx, &msg, &len, NULL, err, sizeof err) == -1);
     CHECK(err[0] != '\0');
     CHECK(send(sv[0], raw, PH_WIRE_RECORD + 2, 0) == PH_WIRE_RECORD + 2);
     err[0] = '\0';
-    CHECK(ph_wire_recv(sv[1], &rx, &msg, &len, err, sizeof err) == -1);
+    CHECK(ph_wire_recv(sv[1], &rx, &msg, &len, NULL, err, sizeof err) == -1);
     CHECK(err[0] != '\0');
     raw[0] = 0x09;
     CHECK(send(sv[0], raw, 10, 0) == 10);
     err[0] = '\0';
-    CHECK(ph_wire_recv(sv[1], &rx, &msg, &len, err, sizeof err) == -1);
+    CHECK(ph_wire_recv(sv[1], &rx, &msg, &len, NULL, err, sizeof err) == -1);
     CHECKF(strstr(err, "flag") != NULL, "err: %s", err);
 
     /* End of file once the peer is gone. */
     close(sv[0]);
-    CHECK(ph_wire_recv(sv[1], &rx, &msg, &len, err, sizeof err) == 0);
+    CHECK(ph_wire_recv(sv[1], &rx, &msg, &len, NULL, err, sizeof err) == 0);
     close(sv[1]);
     ph_wire_rx_free(&rx);
 }
@@ -291,7 +291,7 @@ static void test_send_recv_big(void)
     ph_wire_rx_init(&rx, 0);
     char *msg = NULL, err[200] = "";
     size_t len = 0;
-    int rc = ph_wire_recv(sv[1], &rx, &msg, &len, err, sizeof err);
+    int rc = ph_wire_recv(sv[1], &rx, &msg, &len, NULL, err, sizeof err);
     CHECKF(rc == 1, "recv returned %d: %s", rc, err);
     char *want = pattern(n);
     CHECKF(len == n, "got %zu bytes, sent %zu", len, n);
@@ -299,7 +299,7 @@ static void test_send_recv_big(void)
     free(msg);
     free(want);
     CHECK(child_ok(pid));
-    CHECK(ph_wire_recv(sv[1], &rx, &msg, &len, err, sizeof err) == 0);
+    CHECK(ph_wire_recv(sv[1], &rx, &msg, &len, NULL, err, sizeof err) == 0);
     close(sv[1]);
     ph_wire_rx_free(&rx);
 
@@ -311,7 +311,7 @@ static void test_send_recv_big(void)
     ph_wire_rx_init(&rx, (size_t)1 << 20);
     msg = NULL;
     err[0] = '\0';
-    rc = ph_wire_recv(sv[1], &rx, &msg, &len, err, sizeof err);
+    rc = ph_wire_recv(sv[1], &rx, &msg, &len, NULL, err, sizeof err);
     CHECKF(rc == -1 && msg == NULL, "recv returned %d", rc);
     CHECKF(strstr(err, "maximum") != NULL, "err: %s", err);
     /* Closing our end unblocks the child if it is still sending. */
@@ -333,7 +333,7 @@ static void test_recv_closes_passed_fd(void)
     ph_wire_rx_init(&rx, 0);
     char *msg = NULL, err[200] = "";
     size_t len = 0;
-    CHECK(ph_wire_recv(sv[1], &rx, &msg, &len, err, sizeof err) == 1);
+    CHECK(ph_wire_recv(sv[1], &rx, &msg, &len, NULL, err, sizeof err) == 1);
     CHECK(msg && strcmp(msg, "{}") == 0);
     free(msg);
     char c;
@@ -348,7 +348,7 @@ static void test_recv_closes_passed_fd(void)
     pid_t pid = send_from_child(sv[0], sv[1], n, p2[1]);
     close(p2[1]);
     msg = NULL;
-    CHECK(ph_wire_recv(sv[1], &rx, &msg, &len, err, sizeof err) == 1);
+    CHECK(ph_wire_recv(sv[1], &rx, &msg, &len, NULL, err, sizeof err) == 1);
     CHECK(msg && len == n);
     free(msg);
     CHECK(child_ok(pid));
@@ -359,6 +359,99 @@ static void test_recv_closes_passed_fd(void)
     close(sv[0]);
     close(sv[1]);
     ph_wire_rx_free(&rx);
+}
+
+/* One raw record with nfds copies of fd attached, as a hostile peer would
+ * send it. */
+static int send_raw(int sock, unsigned char flag, const char *data, int fd, int nfds)
+{
+    struct iovec iov[2] = {{&flag, 1}, {(void *)data, strlen(data)}};
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+    union {
+        char buf[CMSG_SPACE(16 * sizeof(int))];
+        struct cmsghdr align;
+    } ctl;
+    if (nfds > 0) {
+        memset(&ctl, 0, sizeof ctl);
+        mh.msg_control = ctl.buf;
+        mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+        for (int i = 0; i < nfds; i++)
+            memcpy(CMSG_DATA(c) + (size_t)i * sizeof(int), &fd, sizeof fd);
+    }
+    return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+/* Reads one byte from the read end: 0 means every write end is closed. */
+static ssize_t pipe_probe(int rd)
+{
+    char c;
+    return read(rd, &c, 1);
+}
+
+static void test_recv_fd_rules(void)
+{
+    ph_wire_rx rx;
+    char *msg = NULL, err[200] = "";
+    size_t len = 0;
+    int sv[2], pp[2], got = -1;
+
+    /* Kept: the one descriptor of a message's first record, handed over
+     * once the message is whole. */
+    CHECK(seqpair(sv) == 0);
+    CHECK(pipe2(pp, O_CLOEXEC | O_NONBLOCK) == 0);
+    ph_wire_rx_init(&rx, 0);
+    CHECK(send_raw(sv[0], PH_WIRE_MORE, "{\"a\":", pp[1], 1) == 0);
+    CHECK(send_raw(sv[0], PH_WIRE_LAST, "1}", -1, 0) == 0);
+    close(pp[1]);
+    CHECK(ph_wire_recv(sv[1], &rx, &msg, &len, &got, err, sizeof err) == 1);
+    CHECK(msg && strcmp(msg, "{\"a\":1}") == 0);
+    free(msg);
+    CHECKF(got >= 0, "descriptor not handed over: %d", got);
+    CHECK(got >= 0 && (fcntl(got, F_GETFD) & FD_CLOEXEC));
+    CHECK(pipe_probe(pp[0]) == -1 && errno == EAGAIN);
+    if (got >= 0)
+        close(got);
+    CHECK(pipe_probe(pp[0]) == 0);
+    close(pp[0]);
+
+    /* Refused, with every copy closed: a descriptor on a later record, two
+     * on one record, and more than the receiver has room for (MSG_CTRUNC). */
+    static const struct {
+        int on_second, nfds;
+        const char *why;
+    } bad[] = {{1, 1, "continued record"},
+               {0, 2, "more than one descriptor"},
+               {0, 2 * PH_WIRE_MAX_FDS_ROOM, "truncated control data"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK(pipe2(pp, O_CLOEXEC | O_NONBLOCK) == 0);
+        ph_wire_rx_free(&rx);
+        ph_wire_rx_init(&rx, 0);
+        CHECK(send_raw(sv[0], PH_WIRE_MORE, "{\"a\":", pp[1], bad[i].on_second ? 0 : bad[i].nfds) ==
+              0);
+        CHECK(send_raw(sv[0], PH_WIRE_LAST, "1}", pp[1], bad[i].on_second ? bad[i].nfds : 0) == 0);
+        close(pp[1]);
+        got = -2;
+        msg = NULL;
+        int rc = ph_wire_recv(sv[1], &rx, &msg, &len, &got, err, sizeof err);
+        CHECKF(rc == -1 && msg == NULL, "case %zu: recv returned %d", i, rc);
+        CHECKF(strstr(err, bad[i].why) != NULL, "case %zu: err: %s", i, err);
+        CHECKF(got == -1, "case %zu: fd_out %d", i, got);
+        if (!bad[i].on_second) {
+            /* The rest of the refused message is still queued. */
+            CHECK(ph_wire_recv(sv[1], &rx, &msg, &len, &got, err, sizeof err) == 1);
+            free(msg);
+        }
+        ph_wire_rx_free(&rx);
+        CHECKF(pipe_probe(pp[0]) == 0, "case %zu: a received copy is still open", i);
+        close(pp[0]);
+    }
+    ph_wire_rx_free(&rx);
+    close(sv[0]);
+    close(sv[1]);
 }
 
 static json_t *parse(const char *text, char *err, size_t errlen)
@@ -571,6 +664,7 @@ int main(void)
     test_send_recv_small();
     test_send_recv_big();
     test_recv_closes_passed_fd();
+    test_recv_fd_rules();
     test_parse();
     test_classify();
     test_builders();

@@ -18,6 +18,10 @@
  * with it as SCM_RIGHTS. Returns sendmsg's result (errno set on -1). */
 long forge_record(unsigned char flag, const void *data, size_t n, int pass_fd);
 
+/* Like forge_record() with nfds copies of fd in one SCM_RIGHTS message
+ * (nfds up to 16). */
+long forge_record_fds(unsigned char flag, const void *data, size_t n, int fd, int nfds);
+
 /* Sends text as one well-framed message (MORE records, then LAST).
  * Returns the number of bytes of text sent, or -1. */
 long forge_message(const char *text);
