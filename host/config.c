@@ -12,6 +12,7 @@
  * ask, and every number is range-checked.
  */
 #include "config.h"
+#include "files.h"
 #include "internal.h"
 #include "sha256.h"
 
@@ -137,6 +138,38 @@ static int check_grants(struct checker *ck, const char **path, size_t depth, jso
     return 0;
 }
 
+/* "files": {"read": [grant...], "write": [grant...]} (files.c reads it). */
+static int check_files(struct checker *ck, const char *name, json_t *v)
+{
+    const char *path[5] = {"plugins", name, "files", NULL, NULL};
+    if (!json_is_object(v))
+        return bad(ck, path, 3, "must be an object with \"read\" and/or \"write\" arrays");
+    const char *key;
+    json_t *list;
+    json_object_foreach(v, key, list)
+    {
+        path[3] = key;
+        if (strcmp(key, "read") != 0 && strcmp(key, "write") != 0)
+            return bad(ck, path, 4, "unknown key (read, write)");
+        if (!json_is_array(list))
+            return bad(ck, path, 4, "must be an array of paths");
+        size_t i;
+        json_t *g;
+        json_array_foreach(list, i, g)
+        {
+            char why[200];
+            const char *s = json_string_value(g);
+            if (!s || json_string_length(g) != strlen(s))
+                return bad(ck, path, 4, "must be an array of paths");
+            if (ph_files_grant_syntax(s, why, sizeof why) < 0) {
+                path[4] = s;
+                return bad(ck, path, 5, why);
+            }
+        }
+    }
+    return 0;
+}
+
 static int check_plugin(struct checker *ck, const char *name, json_t *entry)
 {
     const char *path[3] = {"plugins", name, NULL};
@@ -154,6 +187,9 @@ static int check_plugin(struct checker *ck, const char *name, json_t *entry)
                 return bad(ck, path, 3, "must be 64 lower-case hex digits");
         } else if (strcmp(key, "grants") == 0) {
             if (check_grants(ck, path, 3, v) < 0)
+                return -1;
+        } else if (strcmp(key, "files") == 0) {
+            if (check_files(ck, name, v) < 0)
                 return -1;
         } else if (idx >= 0 && numbers[idx].per_plugin) {
             if (check_number(ck, path, 3, v, idx) < 0)

@@ -60,7 +60,8 @@ static void kernel_layers(struct ph_host *h, json_t *layers)
     /* Arranged (or refused) by ph_host_new, from what the kernel allowed;
      * the probe check below shows a plugin really sits in its cgroup. */
     layer(layers, "cgroup", h->cg.version != 0, h->cg.detail);
-    layer(layers, "rlimits", 1, "address space, CPU, core 0, file size 0, 64 fds, no processes");
+    layer(layers, "rlimits", 1,
+          "address space, CPU, core 0, file size as address space, 64 fds, no processes");
     layer(layers, "hygiene", 1,
           "fresh exec, empty environment, cwd /, umask 077, new session, no capabilities, "
           "no_new_privs, only the channel open");

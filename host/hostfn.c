@@ -5,15 +5,17 @@
  * protocol breach; going over an entry's count gets an error answer.
  *
  * Built-ins: host.version, host.kv_get, host.kv_set (a small per-plugin store
- * that outlives restarts). Applications add theirs with
- * ph_host_add_function().
+ * that outlives restarts), host.open (a granted file, handed over as a
+ * descriptor; files.c). Applications add theirs with ph_host_add_function().
  *
  * It must never hand a plugin anything of another plugin's.
  */
+#include "files.h"
 #include "internal.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define KV_MAX_KEYS 256
 #define KV_MAX_VALUE (64 * 1024)
@@ -76,11 +78,32 @@ static int fn_kv_set(void *ud, const char *plugin, json_t *params, json_t **resu
     return 0;
 }
 
+/* The public host-function signature has no room for a descriptor: the
+ * caller and the descriptor go through the host, set and taken by
+ * ph_hostfn_dispatch() around this call. */
+static int fn_open(void *ud, const char *plugin, json_t *params, json_t **result, json_t **error)
+{
+    struct ph_host *h = ud;
+    (void)plugin;
+    if (!h->hostfn_caller) {
+        *error =
+            ph_wire_error_obj(PH_RPC_INTERNAL_ERROR, "host.open outside a plugin's call", NULL);
+        return -1;
+    }
+    int fd;
+    if (ph_files_open(h, h->hostfn_caller, params, result, &fd, error) < 0)
+        return -1;
+    h->hostfn_fd = fd;
+    return 0;
+}
+
 int ph_hostfn_builtin(struct ph_host *h, ph_error *err)
 {
+    h->hostfn_fd = -1;
     if (ph_host_add_function(h, "host.version", fn_version, h, 0, err) < 0 ||
         ph_host_add_function(h, "host.kv_get", fn_kv_get, h, 0, err) < 0 ||
-        ph_host_add_function(h, "host.kv_set", fn_kv_set, h, 0, err) < 0)
+        ph_host_add_function(h, "host.kv_set", fn_kv_set, h, 0, err) < 0 ||
+        ph_host_add_function(h, "host.open", fn_open, h, 0, err) < 0)
         return -1;
     return 0;
 }
@@ -89,6 +112,9 @@ void ph_hostfn_dispatch(struct ph_plug *p, ph_wire_msg *m)
 {
     struct ph_host *h = p->host;
     json_t *result = NULL, *error = NULL;
+    /* A descriptor to send with the answer (host.open); an intercepted
+     * (replayed) answer never has one. */
+    int fd = -1;
     if (h->intercept) {
         if (h->intercept(h->intercept_ud, p->name, m->method, m->params, &result, &error) < 0 ||
             !result) {
@@ -116,17 +142,27 @@ void ph_hostfn_dispatch(struct ph_plug *p, ph_wire_msg *m)
             json_pack("{s:s,s:i}", "host_function", f->name, "limit", (int)f->max_calls));
     } else {
         p->hostfn_calls[i]++;
+        h->hostfn_caller = p;
+        h->hostfn_fd = -1;
         if (f->fn(f->ud, p->name, m->params, &result, &error) < 0 || !result) {
             json_decref(result);
             result = NULL;
             if (!error)
                 error = ph_wire_error_obj(PH_RPC_INTERNAL_ERROR, "host function failed", NULL);
         }
+        h->hostfn_caller = NULL;
+    }
+    /* A descriptor goes only with a successful answer. */
+    fd = h->hostfn_fd;
+    h->hostfn_fd = -1;
+    if (!result && fd >= 0) {
+        close(fd);
+        fd = -1;
     }
 answer:;
     json_t *reply = result ? ph_wire_response(m->id, result) : ph_wire_error_response(m->id, error);
     if (result)
         json_decref(error);
-    ph_plug_send(p, reply);
+    ph_plug_send_fd(p, reply, fd);
     json_decref(reply);
 }

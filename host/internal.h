@@ -44,6 +44,7 @@ struct ph_watch {
 struct ph_out {
     char *buf; /* owned */
     size_t len, off;
+    int fd; /* owned; goes with the first record (SCM_RIGHTS), -1: none */
     struct ph_out *next;
 };
 
@@ -120,6 +121,7 @@ struct ph_plug {
     struct ph_timer timer;
     struct ph_hnode by_name; /* in host->plugs_by_name once loaded */
     int named;               /* by_name is linked */
+    int files_dropped;         /* ph.drop_grant "files": host.open refused until restart */
     struct ph_plug *next;
 };
 
@@ -150,6 +152,10 @@ struct ph_host {
     void *event_ud;
     struct ph_hostfn *fns;
     size_t nfns;
+    /* While a host function runs: the plugin calling it, and a descriptor
+     * the function wants sent with its answer (host.open), owned, or -1. */
+    struct ph_plug *hostfn_caller;
+    int hostfn_fd;
     json_t *kv;               /* per-plugin stores of the built-in host.kv_* functions */
     ph_hostcall_fn intercept; /* takes every host-function request when set */
     void *intercept_ud;
@@ -188,6 +194,9 @@ void ph_plug_drain(struct ph_plug *p);
 void ph_plug_on_exit(struct ph_plug *p);
 void ph_plug_kill(struct ph_plug *p, enum ph_end cause, json_t *data /* stolen */);
 int ph_plug_send(struct ph_plug *p, json_t *msg /* borrowed */);
+/* Like ph_plug_send(), with fd (stolen, closed once sent or on failure)
+ * on the message's first record. */
+int ph_plug_send_fd(struct ph_plug *p, json_t *msg /* borrowed */, int fd);
 void ph_plug_flush(struct ph_plug *p);
 void ph_plug_free(struct ph_plug *p);
 int ph_plug_has_method(const struct ph_plug *p, const char *method);

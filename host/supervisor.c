@@ -307,6 +307,7 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     p->watching_out = 0;
     p->loaded = 0;
     p->stopping = 0;
+    p->files_dropped = 0;
     p->cause = PH_END_NONE;
     json_decref(p->cause_data);
     json_decref(p->setup_failure);
@@ -345,6 +346,20 @@ void ph_plug_flush(struct ph_plug *p)
         size_t chunk = ph_wire_chunk_at(o->len, o->off, &flag);
         struct iovec iov[2] = {{&flag, 1}, {o->buf + o->off, chunk}};
         struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+        union {
+            char buf[CMSG_SPACE(sizeof(int))];
+            struct cmsghdr align;
+        } ctl;
+        if (o->off == 0 && o->fd >= 0) {
+            memset(&ctl, 0, sizeof ctl);
+            mh.msg_control = ctl.buf;
+            mh.msg_controllen = sizeof ctl.buf;
+            struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(c), &o->fd, sizeof(int));
+        }
         ssize_t w = sendmsg(p->sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (w < 0) {
             if (errno == EINTR)
@@ -361,6 +376,11 @@ void ph_plug_flush(struct ph_plug *p)
             return;
         }
         o->off += chunk;
+        if (o->fd >= 0) {
+            /* In flight now: the plugin holds its own reference. */
+            close(o->fd);
+            o->fd = -1;
+        }
         if (o->off >= o->len) {
             p->out_head = o->next;
             if (!p->out_head)
@@ -401,26 +421,24 @@ void ph_plug_hash_late(struct ph_plug *p)
         close(fd);
 }
 
-int ph_plug_send(struct ph_plug *p, json_t *msg)
+int ph_plug_send_fd(struct ph_plug *p, json_t *msg, int fd)
 {
     size_t len;
     char *s = ph_wire_encode(msg, &len);
-    if (!s)
-        return -1;
-    if (len > p->host->opt.max_message) {
-        free(s);
-        errno = EMSGSIZE;
-        return -1;
-    }
-    struct ph_out *o = calloc(1, sizeof *o);
+    struct ph_out *o = s && len <= p->host->opt.max_message ? calloc(1, sizeof *o) : NULL;
     if (!o) {
+        if (s && len > p->host->opt.max_message)
+            errno = EMSGSIZE;
         free(s);
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
     trace(p, "to", s, len);
     ph_record_msg(p, 1, msg, NULL, 0);
     o->buf = s;
     o->len = len;
+    o->fd = fd;
     if (p->out_tail)
         p->out_tail->next = o;
     else
@@ -428,6 +446,11 @@ int ph_plug_send(struct ph_plug *p, json_t *msg)
     p->out_tail = o;
     ph_plug_flush(p);
     return 0;
+}
+
+int ph_plug_send(struct ph_plug *p, json_t *msg)
+{
+    return ph_plug_send_fd(p, msg, -1);
 }
 
 /* CPU time the process has had, in ns (the first field of schedstat). */
@@ -718,6 +741,16 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
             ph_host_event(h, json_pack("{s:s,s:s,s:s,s:I,s:O?}", "type", "progress", "plugin",
                                        p->name, "method", c->method, "call_id", (json_int_t)c->id,
                                        "value", json_object_get(m->params, "value")));
+        return;
+    }
+    if (strcmp(m->method, "ph.drop_grant") == 0) {
+        /* Grants only narrow: there is no message that sets this back;
+         * only a new process (a restart) starts with the configuration's
+         * grants again. */
+        const char *g = json_string_value(json_object_get(m->params, "grant"));
+        if (!g || strcmp(g, "files") != 0)
+            return breach(p, "ph.drop_grant of an unknown grant");
+        p->files_dropped = 1;
         return;
     }
     if (strncmp(m->method, "$/", 2) == 0 || strncmp(m->method, "ph.", 3) == 0)
@@ -1044,6 +1077,8 @@ void ph_plug_on_exit(struct ph_plug *p)
     while (p->out_head) {
         struct ph_out *o = p->out_head;
         p->out_head = o->next;
+        if (o->fd >= 0)
+            close(o->fd);
         free(o->buf);
         free(o);
     }

@@ -35,7 +35,9 @@ int ph_sb_limits_apply(const struct ph_sb_limits *lim, char *err, size_t errlen)
     /* CPU: the soft limit sends SIGXCPU, which the host names as a limit;
      * the hard limit one second later is the backstop. */
     if (set(RLIMIT_CORE, "CORE", 0, 0, err, errlen) < 0 ||
-        set(RLIMIT_FSIZE, "FSIZE", 0, 0, err, errlen) < 0 ||
+        /* Files are only those the host opened for it under a write
+         * grant (host.open); each may grow as large as its memory. */
+        set(RLIMIT_FSIZE, "FSIZE", lim->memory, lim->memory, err, errlen) < 0 ||
         set(RLIMIT_AS, "AS", lim->memory, lim->memory, err, errlen) < 0 ||
         set(RLIMIT_CPU, "CPU", lim->cpu_s, lim->cpu_s + 1, err, errlen) < 0 ||
         (!lim->threads && set(RLIMIT_NPROC, "NPROC", 0, 0, err, errlen) < 0) ||

@@ -59,11 +59,12 @@ static int send_listener(int listener, int landlock_abi, const char *ns, int piv
                          const struct ph_sb_limits *lim, const char *filter_hash)
 {
     json_t *params = json_pack(
-        "{s:{s:s,s:i,s:b,s:b,s:s,s:s,s:s,s:{s:I,s:I,s:i,s:i,s:i,s:i},s:b,s:s}}", "layers",
+        "{s:{s:s,s:i,s:b,s:b,s:s,s:s,s:s,s:{s:I,s:I,s:i,s:I,s:i,s:i},s:b,s:s}}", "layers",
         "seccomp", "notify", "landlock_abi", landlock_abi, "no_new_privs", 1, "environment_empty",
         1, "namespaces", ns, "root", pivoted ? "libraries only" : "host", "capabilities", "none",
         "rlimits", "as", (json_int_t)lim->memory, "cpu_s", (json_int_t)lim->cpu_s, "core", 0,
-        "fsize", 0, "nofile", 64, "nproc", lim->threads ? -1 : 0, "setsid", 1, "umask", "077");
+        "fsize", (json_int_t)lim->memory, "nofile", 64, "nproc", lim->threads ? -1 : 0, "setsid", 1,
+        "umask", "077");
     json_t *layers = json_object_get(params, "layers");
     json_object_set_new(layers, "seccomp_filter_sha256", json_string(filter_hash));
     json_object_set_new(layers, "grants",

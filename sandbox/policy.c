@@ -5,19 +5,24 @@
 #include "policy.h"
 
 const struct ph_sb_rule ph_sb_policy[] = {
-    /* The channel: the only descriptor the plugin has. */
+    /* The channel, and the descriptors the host hands over (host.open);
+     * the plugin can create none itself. */
     {"recvmsg", PH_SB_ANY, "runtime receives records"},
     {"sendmsg", PH_SB_ANY, "runtime sends records"},
     {"recvfrom", PH_SB_ANY, "libc may implement recv with recvfrom"},
     {"sendto", PH_SB_ANY, "libc may implement send with sendto"},
-    {"read", PH_SB_ANY, "no file can be opened, so only the channel is readable"},
-    {"write", PH_SB_ARG0_CHANNEL, "stdout/stderr are closed: printf must fail, not kill"},
+    {"read", PH_SB_ANY, "the channel, and files the host opened for it (host.open)"},
+    {"write", PH_SB_ARG0_ABOVE_STDIO,
+     "the channel and files the host opened for it (host.open); stdout/stderr are closed: "
+     "printf must fail, not kill"},
+    {"fcntl", PH_SB_DUPFD_CLOEXEC,
+     "moves a descriptor from the host above 0-2, so printf never writes into a file"},
     {"poll", PH_SB_ANY, "ph_cancelled() peeks at the channel"},
     {"ppoll", PH_SB_ANY, "libc may implement poll with ppoll"},
     {"close", PH_SB_ANY, "closing what one has is harmless"},
     {"fstat", PH_SB_ANY, "stdio checks a stream before buffering"},
     {"newfstatat", PH_SB_EMPTY_PATH, "glibc's fstat; a path would probe the filesystem"},
-    {"lseek", PH_SB_ANY, "stdio on a closed stream"},
+    {"lseek", PH_SB_ANY, "stdio on a closed stream; seeking in a file from host.open"},
     /* Memory, never executable once loaded. */
     {"brk", PH_SB_ANY, "malloc"},
     {"mmap", PH_SB_NO_EXEC_PROT, "malloc; executable mappings only while loading"},

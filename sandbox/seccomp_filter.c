@@ -42,12 +42,17 @@ static int add_rule(scmp_filter_ctx ctx, const struct ph_sb_rule *r, pid_t self,
     case PH_SB_ANY:
         rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 0, NULL);
         break;
-    case PH_SB_ARG0_CHANNEL:
-        c[0] = arg(0, SCMP_CMP_EQ, PH_WIRE_CHANNEL_FD, 0);
+    case PH_SB_ARG0_ABOVE_STDIO:
+        c[0] = arg(0, SCMP_CMP_GT, 2, 0);
         rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, c);
-        c[0] = arg(0, SCMP_CMP_NE, PH_WIRE_CHANNEL_FD, 0);
+        c[0] = arg(0, SCMP_CMP_LE, 2, 0);
         if (rc == 0)
             rc = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EBADF), nr, 1, c);
+        break;
+    case PH_SB_DUPFD_CLOEXEC:
+        c[0] = arg(1, SCMP_CMP_EQ, F_DUPFD_CLOEXEC, 0);
+        c[1] = arg(2, SCMP_CMP_GE, 3, 0);
+        rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 2, c);
         break;
     case PH_SB_NO_EXEC_PROT:
         c[0] = arg(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);

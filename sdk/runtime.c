@@ -5,10 +5,12 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Requests that arrive while a method runs (or waits on a host call) wait
  * here. Bounded so a flooding host cannot exhaust the plugin's memory. */
@@ -120,20 +122,32 @@ static json_t *hello(const ph_plugin *p)
     return notification("ph.hello", params);
 }
 
-/* Receives one message, parsed and classified. Returns 1, 0 on EOF, -1. */
-static int recv_msg(struct ph_rt *rt, json_t **out)
+/* Receives one message, parsed. With fd NULL a descriptor that came with it
+ * is closed; otherwise *fd gets it (owned by the caller) or -1. Returns 1,
+ * 0 on EOF, -1. */
+static int recv_msg_fd(struct ph_rt *rt, json_t **out, int *fd)
 {
     char *text;
     size_t len;
-    int rc = ph_wire_recv(rt->fd, &rt->rx, &text, &len, NULL, rt->err, sizeof rt->err);
+    int rc = ph_wire_recv(rt->fd, &rt->rx, &text, &len, fd, rt->err, sizeof rt->err);
     if (rc <= 0)
         return rc;
     json_t *v = ph_wire_parse(text, len, rt->err, sizeof rt->err);
     free(text);
-    if (!v)
+    if (!v) {
+        if (fd && *fd >= 0) {
+            close(*fd);
+            *fd = -1;
+        }
         return -1;
+    }
     *out = v;
     return 1;
+}
+
+static int recv_msg(struct ph_rt *rt, json_t **out)
+{
+    return recv_msg_fd(rt, out, NULL);
 }
 
 int ph_rt_loaded(int fd, char *err, size_t errlen)
@@ -195,6 +209,27 @@ int ph_rt_notify(struct ph_rt *rt, const char *method, json_t *params)
 int ph_rt_call_host(struct ph_rt *rt, const char *method, json_t *params, json_t **result,
                     json_t **error)
 {
+    return ph_rt_call_host_fd(rt, method, params, result, error, NULL);
+}
+
+/* A descriptor from the host lands on the lowest free number, which may be
+ * 0, 1 or 2 (closed in the sandbox): a stray printf would then write into
+ * the file. It is moved above them (F_DUPFD_CLOEXEC from 3 is the one
+ * fcntl the sandbox allows). Returns the new number or -1 (fd closed). */
+static int above_stdio(int fd)
+{
+    if (fd < 0 || fd > 2)
+        return fd;
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    close(fd);
+    return moved;
+}
+
+int ph_rt_call_host_fd(struct ph_rt *rt, const char *method, json_t *params, json_t **result,
+                       json_t **error, int *fd_out)
+{
+    if (fd_out)
+        *fd_out = -1;
     json_t *id = json_integer(++rt->next_id);
     int rc = send_json(rt, ph_wire_request(id, method, params));
     if (rc < 0) {
@@ -203,7 +238,11 @@ int ph_rt_call_host(struct ph_rt *rt, const char *method, json_t *params, json_t
     }
     for (;;) {
         json_t *msg;
-        if (recv_msg(rt, &msg) <= 0) {
+        int fd = -1;
+        /* A descriptor is kept only when this call asked for one and it
+         * came with this call's own successful answer; any other is
+         * closed at once. */
+        if (recv_msg_fd(rt, &msg, fd_out ? &fd : NULL) <= 0) {
             json_decref(id);
             return -1;
         }
@@ -215,13 +254,19 @@ int ph_rt_call_host(struct ph_rt *rt, const char *method, json_t *params, json_t
             if (m.kind == PH_MSG_RESULT) {
                 *result = json_incref(m.result);
                 json_decref(msg);
+                if (fd_out)
+                    *fd_out = above_stdio(fd);
                 return 0;
             }
+            if (fd >= 0)
+                close(fd);
             if (error)
                 *error = json_incref(m.error);
             json_decref(msg);
             return -1;
         }
+        if (fd >= 0)
+            close(fd);
         if (defer(rt, msg) < 0) {
             json_decref(id);
             return -1;

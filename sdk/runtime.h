@@ -4,7 +4,8 @@
  * loop so that a plugin is only a table of methods (see docs/design.md).
  *
  * It must never make a syscall the sandbox's post-load policy refuses: only
- * sendmsg/recvmsg/poll on the channel, memory and time.
+ * sendmsg/recvmsg/poll on the channel, memory and time, and close and
+ * fcntl(F_DUPFD_CLOEXEC) on a descriptor the host sent.
  */
 #ifndef PH_RUNTIME_H
 #define PH_RUNTIME_H
@@ -44,6 +45,10 @@ void ph_rt_log(struct ph_rt *rt, int level, const char *text);
 int ph_rt_notify(struct ph_rt *rt, const char *method, json_t *params);
 int ph_rt_call_host(struct ph_rt *rt, const char *method, json_t *params, json_t **result,
                     json_t **error);
+/* Like ph_rt_call_host(); *fd_out gets the descriptor of a successful
+ * answer (owned by the caller, numbered 3 or above) or -1. */
+int ph_rt_call_host_fd(struct ph_rt *rt, const char *method, json_t *params, json_t **result,
+                       json_t **error, int *fd_out);
 int ph_rt_poll_cancel(struct ph_rt *rt, ph_ctx *ctx);
 
 #endif

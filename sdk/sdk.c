@@ -68,6 +68,51 @@ int ph_call_host(ph_ctx *ctx, const char *method, json_t *params, json_t **resul
     return ph_rt_call_host(ctx->rt, method, params, result, error);
 }
 
+int ph_open(ph_ctx *ctx, const char *path, const char *mode, int create, int *fd_out,
+            json_t **error)
+{
+    if (error)
+        *error = NULL;
+    if (!fd_out || !path || !mode) {
+        if (error)
+            *error =
+                ph_wire_error_obj(PH_ERR_INVALID_PARAMS, "ph_open: no path, mode or fd_out", NULL);
+        return -1;
+    }
+    *fd_out = -1;
+    if (!ctx->rt) {
+        if (error)
+            *error =
+                ph_wire_error_obj(PH_ERR_INTERNAL, "host calls are not available in tests", NULL);
+        return -1;
+    }
+    json_t *params = json_pack("{s:s,s:s,s:b}", "path", path, "mode", mode, "create", create);
+    json_t *result = NULL;
+    int rc = params ? ph_rt_call_host_fd(ctx->rt, "host.open", params, &result, error, fd_out) : -1;
+    json_decref(params);
+    json_decref(result);
+    if (rc == 0 && *fd_out < 0) {
+        /* An answer without its descriptor is no open file. */
+        if (error)
+            *error =
+                ph_wire_error_obj(PH_ERR_INTERNAL, "host.open answered without a descriptor", NULL);
+        return -1;
+    }
+    return rc;
+}
+
+int ph_drop_grant(ph_ctx *ctx, const char *grant)
+{
+    if (!grant || strcmp(grant, "files") != 0)
+        return -1;
+    if (!ctx->rt)
+        return 0;
+    json_t *params = json_pack("{s:s}", "grant", grant);
+    int rc = params ? ph_rt_notify(ctx->rt, "ph.drop_grant", params) : -1;
+    json_decref(params);
+    return rc;
+}
+
 int ph_notify(ph_ctx *ctx, const char *method, json_t *params)
 {
     if (!method || !ctx->rt)

@@ -44,6 +44,8 @@ enum ph_rpc_code {
     PH_RPC_PLUGIN_NOT_LOADED = -32003, /* unknown plugin, or it failed to start */
     PH_RPC_PLUGIN_PROTOCOL = -32004,   /* plugin broke the wire protocol */
     PH_RPC_PLUGIN_LIMIT = -32005,      /* a resource limit (memory, CPU, size) */
+    PH_RPC_NOT_GRANTED = -32006,       /* host.open: no grant covers the file */
+    PH_RPC_OPEN_FAILED = -32007,       /* host.open: granted, but refused by the checks */
     PH_RPC_CANCELLED = -32800,         /* LSP's RequestCancelled */
 };
 

@@ -97,6 +97,29 @@ void ph_log(ph_ctx *ctx, enum ph_log_level level, const char *fmt, ...)
  * error is not NULL, *error is a new reference to the JSON-RPC error object. */
 int ph_call_host(ph_ctx *ctx, const char *method, json_t *params, json_t **result, json_t **error);
 
+/* Opens a file through the host (host.open): a plugin cannot open files
+ * itself, so the host opens it, only within the files the operator granted
+ * this plugin ("files" in the configuration, docs/configuration.md), and
+ * hands the descriptor over. path is absolute and normal (no ".", "..",
+ * "//"); mode is "r", "w" (truncates), "a" (appends) or "rw"; create (0 or
+ * 1, writing modes only) makes the file if it is missing, mode 0600.
+ * On success returns 0 and *fd_out is a new descriptor owned by the
+ * plugin (close it when done; read, write, lseek and fstat work on it; it
+ * is a regular file and close-on-exec). On failure returns -1 and, if
+ * error is not NULL, *error is a new reference to the JSON-RPC error:
+ * -32006 when no grant covers the file (data.grant names the one
+ * missing), -32007 when it is granted but not a regular file, reached
+ * through a symbolic link, missing, ... (data.errno). */
+int ph_open(ph_ctx *ctx, const char *path, const char *mode, int create, int *fd_out,
+            json_t **error);
+
+/* Gives up one of the plugin's grants for the rest of this process's life:
+ * after ph_drop_grant(ctx, "files") every host.open is refused (-32006),
+ * and nothing the plugin sends can get it back; only a restart of the
+ * plugin process does. Grants only narrow. Returns 0 once the host has
+ * been told, -1 for an unknown grant name. */
+int ph_drop_grant(ph_ctx *ctx, const char *grant);
+
 /* Sends a notification to whoever called this method (forwarded by the host
  * to the client as is). params is borrowed. Returns 0 or -1. */
 int ph_notify(ph_ctx *ctx, const char *method, json_t *params);
