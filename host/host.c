@@ -149,6 +149,10 @@ static void call_free(struct ph_call *c)
     json_decref(c->params);
     json_decref(c->result);
     json_decref(c->error);
+    if (c->in_fd >= 0)
+        close(c->in_fd);
+    if (c->out_fd >= 0)
+        close(c->out_fd);
     free(c);
 }
 
@@ -186,8 +190,11 @@ static int run_done(struct ph_host *h)
         if (!h->done_head)
             h->done_tail = NULL;
         h->pending--;
+        /* A blob caller's callback takes the answer's blob from here. */
+        h->running_call = c;
         if (c->cb)
             c->cb(c->ud, c->id, c->result, c->error);
+        h->running_call = NULL;
         call_free(c);
         n++;
     }
@@ -243,6 +250,12 @@ struct ph_call *ph_call_find(struct ph_host *h, uint64_t id)
 int ph_host_call_async(ph_host *h, const char *plugin, const char *method, json_t *params,
                        ph_call_fn cb, void *ud, uint64_t *call_id, ph_error *err)
 {
+    return ph_call_start(h, plugin, method, params, -1, cb, ud, call_id, err);
+}
+
+int ph_call_start(struct ph_host *h, const char *plugin, const char *method, json_t *params,
+                  int in_fd, ph_call_fn cb, void *ud, uint64_t *call_id, ph_error *err)
+{
     if (!h || !plugin || !method)
         return ph_set_error(err, PH_E_INVALID, "plugin and method are required");
     if (params && !json_is_array(params) && !json_is_object(params))
@@ -276,6 +289,8 @@ int ph_host_call_async(ph_host *h, const char *plugin, const char *method, json_
         return ph_set_error(err, PH_E_NOMEM, "out of memory");
     }
     p->ncalls++;
+    c->in_fd = in_fd;
+    c->out_fd = -1;
     c->plug = p;
     c->params = params ? json_incref(params) : NULL;
     c->cb = cb;
@@ -390,7 +405,8 @@ int ph_host_cancel(ph_host *h, uint64_t call_id)
         struct ph_call *answer = calloc(1, sizeof *answer);
         if (!answer)
             return PH_E_NOMEM;
-        *answer = (struct ph_call){.id = c->id, .cb = c->cb, .ud = c->ud};
+        *answer =
+            (struct ph_call){.id = c->id, .cb = c->cb, .ud = c->ud, .in_fd = -1, .out_fd = -1};
         answer->error = ph_call_error(c->plug, c->method, PH_RPC_CANCELLED, PH_END_NONE, NULL,
                                       "call cancelled by the client");
         if (h->done_tail)

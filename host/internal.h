@@ -69,6 +69,8 @@ struct ph_call {
     int cancelled;          /* answered already; waiting for the plugin to let go */
     int drained;            /* past its deadline, the plugin's socket was read once */
     json_t *result, *error; /* owned; set when done */
+    int in_fd;              /* owned; the request's blob (sealed memfd), -1: none */
+    int out_fd;             /* owned; the answer's blob, checked, -1: none */
     struct ph_call *next, *prev;
 };
 
@@ -156,6 +158,7 @@ struct ph_host {
      * the function wants sent with its answer (host.open), owned, or -1. */
     struct ph_plug *hostfn_caller;
     int hostfn_fd;
+    struct ph_call *running_call; /* whose callback run_done is running */
     json_t *kv;               /* per-plugin stores of the built-in host.kv_* functions */
     ph_hostcall_fn intercept; /* takes every host-function request when set */
     void *intercept_ud;
@@ -179,6 +182,11 @@ void ph_host_event(struct ph_host *h, json_t *event /* stolen */);
 void ph_call_finish(struct ph_host *h, struct ph_call *c, json_t *result, json_t *error);
 /* The live call with this id (borrowed), or NULL. */
 struct ph_call *ph_call_find(struct ph_host *h, uint64_t id);
+/* ph_host_call_async() with a blob for the request: in_fd (a sealed memfd;
+ * -1: none) goes with its first record. The call owns in_fd once this
+ * returns PH_OK; on an error the caller still does. */
+int ph_call_start(struct ph_host *h, const char *plugin, const char *method, json_t *params,
+                  int in_fd, ph_call_fn cb, void *ud, uint64_t *call_id, ph_error *err);
 json_t *ph_call_error(struct ph_plug *p, const char *method, int code, enum ph_end status,
                       json_t *detail /* stolen */, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));

@@ -500,7 +500,11 @@ void ph_plug_send_call(struct ph_plug *p, struct ph_call *c)
     json_t *id = json_integer((json_int_t)c->id);
     json_t *req = ph_wire_request(id, c->method, c->params);
     json_decref(id);
-    int rc = req ? ph_plug_send(p, req) : -1;
+    int in_fd = c->in_fd;
+    c->in_fd = -1;
+    int rc = req ? ph_plug_send_fd(p, req, in_fd) : -1;
+    if (!req && in_fd >= 0)
+        close(in_fd);
     int e = errno;
     json_decref(req);
     json_decref(c->params);
@@ -763,6 +767,30 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
     ph_host_event(h, ev);
 }
 
+/* A blob with an answer: the one descriptor an answer may carry, taken only
+ * as a sealed memfd of exactly the size its one reference says (and no
+ * larger than a message may be), so that mapping it can neither change
+ * under the host nor fault. Moves *fd into the call, or ends the plugin. */
+static int take_blob(struct ph_plug *p, struct ph_call *c, json_t *result, int *fd)
+{
+    size_t size = 0;
+    char why[200], b[260];
+    int refs = ph_wire_blob_find(result, &size, why, sizeof why);
+    if (refs == 0)
+        snprintf(why, sizeof why, "a descriptor without a blob reference");
+    else if (refs == 1 && size > p->host->opt.max_message)
+        snprintf(why, sizeof why, "blob of %zu bytes, over the maximum message size", size);
+    if (refs != 1 || size > p->host->opt.max_message ||
+        ph_wire_blob_check(*fd, size, why, sizeof why) < 0) {
+        snprintf(b, sizeof b, "blob: %s", why);
+        breach(p, b);
+        return -1;
+    }
+    c->out_fd = *fd;
+    *fd = -1;
+    return 0;
+}
+
 static void on_message(struct ph_plug *p, char *text, size_t len, int *fd)
 {
     char why[300];
@@ -794,6 +822,8 @@ static void on_message(struct ph_plug *p, char *text, size_t len, int *fd)
         }
         if (p->host->opt.receipts)
             receipt(p, c);
+        if (m.kind == PH_MSG_RESULT && *fd >= 0 && take_blob(p, c, m.result, fd) < 0)
+            break;
         if (m.kind == PH_MSG_RESULT)
             ph_call_finish(p->host, c, json_incref(m.result), NULL);
         else

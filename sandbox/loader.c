@@ -176,7 +176,7 @@ int main(int argc, char **argv)
     if (ph_rt_check_plugin(plugin, err, sizeof err) < 0)
         return fail("plugin table", err);
     if (plugin->init) {
-        ph_ctx ctx = {.plugin = plugin, .method = "init"};
+        ph_ctx ctx = {.plugin = plugin, .method = "init", .blob_in = -1, .blob_out = -1};
         int rc = plugin->init(&ctx);
         if (rc != 0) {
             const char *m = json_string_value(json_object_get(ctx.error, "message"));

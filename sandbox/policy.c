@@ -15,8 +15,12 @@ const struct ph_sb_rule ph_sb_policy[] = {
     {"write", PH_SB_ARG0_ABOVE_STDIO,
      "the channel and files the host opened for it (host.open); stdout/stderr are closed: "
      "printf must fail, not kill"},
-    {"fcntl", PH_SB_DUPFD_CLOEXEC,
-     "moves a descriptor from the host above 0-2, so printf never writes into a file"},
+    {"fcntl", PH_SB_FCNTL_FD,
+     "moves a descriptor from the host above 0-2 (so printf never writes into a file); "
+     "checks and sets a blob's seals"},
+    {"memfd_create", PH_SB_MEMFD_SEALED,
+     "a blob to return (ph_result_blob): sealable, close-on-exec, never executable "
+     "(mmap PROT_EXEC and execve stay refused)"},
     {"poll", PH_SB_ANY, "ph_cancelled() peeks at the channel"},
     {"ppoll", PH_SB_ANY, "libc may implement poll with ppoll"},
     {"close", PH_SB_ANY, "closing what one has is harmless"},

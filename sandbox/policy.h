@@ -21,7 +21,8 @@ enum ph_sb_cond {
     PH_SB_ARG0_SELF,        /* arg0 is the plugin's own pid (kill, tgkill) */
     PH_SB_GET_ONLY,         /* prlimit64(0, res, NULL, old): reading limits only */
     PH_SB_ARG0_ABOVE_STDIO, /* arg0 > 2; fds 0-2 (closed) get EBADF */
-    PH_SB_DUPFD_CLOEXEC,    /* fcntl(fd, F_DUPFD_CLOEXEC, n >= 3) only */
+    PH_SB_FCNTL_FD,         /* fcntl: F_DUPFD_CLOEXEC to n >= 3, F_GET_SEALS, F_ADD_SEALS */
+    PH_SB_MEMFD_SEALED,     /* memfd_create with CLOEXEC|ALLOW_SEALING[|NOEXEC_SEAL] only */
 };
 
 struct ph_sb_rule {

@@ -49,10 +49,26 @@ static int add_rule(scmp_filter_ctx ctx, const struct ph_sb_rule *r, pid_t self,
         if (rc == 0)
             rc = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EBADF), nr, 1, c);
         break;
-    case PH_SB_DUPFD_CLOEXEC:
+    case PH_SB_FCNTL_FD:
         c[0] = arg(1, SCMP_CMP_EQ, F_DUPFD_CLOEXEC, 0);
         c[1] = arg(2, SCMP_CMP_GE, 3, 0);
         rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 2, c);
+        c[0] = arg(1, SCMP_CMP_EQ, F_GET_SEALS, 0);
+        if (rc == 0)
+            rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, c);
+        c[0] = arg(1, SCMP_CMP_EQ, F_ADD_SEALS, 0);
+        if (rc == 0)
+            rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, c);
+        break;
+    case PH_SB_MEMFD_SEALED:
+        /* Exactly these flag sets: no MFD_HUGETLB, and never without
+         * close-on-exec or sealing. The second is for kernels before 6.3,
+         * which do not know MFD_NOEXEC_SEAL. */
+        c[0] = arg(1, SCMP_CMP_EQ, MFD_CLOEXEC | MFD_ALLOW_SEALING | 0x0008U /* NOEXEC_SEAL */, 0);
+        rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, c);
+        c[0] = arg(1, SCMP_CMP_EQ, MFD_CLOEXEC | MFD_ALLOW_SEALING, 0);
+        if (rc == 0)
+            rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, c);
         break;
     case PH_SB_NO_EXEC_PROT:
         c[0] = arg(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);

@@ -176,21 +176,32 @@ static int is_cancel_of(json_t *msg, json_t *id)
 }
 
 /* Handles a message that arrived while a method was running: cancellation of
- * the current call is noted, everything else waits in the queue. */
-static int defer(struct ph_rt *rt, json_t *msg /* stolen */)
+ * the current call is noted, everything else waits in the queue, with the
+ * blob descriptor that came with it (fd, stolen; -1: none). An entry is
+ * [message, fd]. */
+static int defer(struct ph_rt *rt, json_t *msg /* stolen */, int fd)
 {
     if (rt->current && is_cancel_of(msg, rt->current->req_id)) {
         rt->current->cancelled = 1;
         json_decref(msg);
+        if (fd >= 0)
+            close(fd);
         return 0;
     }
-    if (json_array_size(rt->queue) >= PH_RT_QUEUE_MAX) {
-        json_decref(msg);
+    json_t *entry = json_array_size(rt->queue) < PH_RT_QUEUE_MAX ? json_array() : NULL;
+    if (!entry || json_array_append_new(entry, msg) < 0 ||
+        json_array_append_new(entry, json_integer(fd)) < 0 ||
+        json_array_append_new(rt->queue, entry) < 0) {
+        if (!entry)
+            json_decref(msg);
+        json_decref(entry);
+        if (fd >= 0)
+            close(fd);
         snprintf(rt->err, sizeof rt->err, "host sent more than %d queued messages",
                  PH_RT_QUEUE_MAX);
         return -1;
     }
-    return json_array_append_new(rt->queue, msg);
+    return 0;
 }
 
 void ph_rt_log(struct ph_rt *rt, int level, const char *text)
@@ -242,7 +253,7 @@ int ph_rt_call_host_fd(struct ph_rt *rt, const char *method, json_t *params, jso
         /* A descriptor is kept only when this call asked for one and it
          * came with this call's own successful answer; any other is
          * closed at once. */
-        if (recv_msg_fd(rt, &msg, fd_out ? &fd : NULL) <= 0) {
+        if (recv_msg_fd(rt, &msg, &fd) <= 0) {
             json_decref(id);
             return -1;
         }
@@ -256,6 +267,8 @@ int ph_rt_call_host_fd(struct ph_rt *rt, const char *method, json_t *params, jso
                 json_decref(msg);
                 if (fd_out)
                     *fd_out = above_stdio(fd);
+                else if (fd >= 0)
+                    close(fd);
                 return 0;
             }
             if (fd >= 0)
@@ -265,9 +278,7 @@ int ph_rt_call_host_fd(struct ph_rt *rt, const char *method, json_t *params, jso
             json_decref(msg);
             return -1;
         }
-        if (fd >= 0)
-            close(fd);
-        if (defer(rt, msg) < 0) {
+        if (defer(rt, msg, fd) < 0) {
             json_decref(id);
             return -1;
         }
@@ -282,9 +293,10 @@ int ph_rt_poll_cancel(struct ph_rt *rt, ph_ctx *ctx)
         if (n <= 0 || !(p.revents & POLLIN))
             break;
         json_t *msg;
-        if (recv_msg(rt, &msg) <= 0)
+        int fd;
+        if (recv_msg_fd(rt, &msg, &fd) <= 0)
             break;
-        if (defer(rt, msg) < 0)
+        if (defer(rt, msg, fd) < 0)
             break;
     }
     return ctx->cancelled;
@@ -298,38 +310,74 @@ static const ph_method *find_method(const ph_plugin *p, const char *name)
     return NULL;
 }
 
-static int serve_request(struct ph_rt *rt, ph_wire_msg *m)
+/* Sends msg with fd (stolen; -1: none) on its first record. */
+static int send_json_fd(struct ph_rt *rt, json_t *msg /* stolen */, int fd)
+{
+    size_t len;
+    char *s = msg ? ph_wire_encode(msg, &len) : NULL;
+    json_decref(msg);
+    int rc = s ? ph_wire_send(rt->fd, s, len, fd) : -1;
+    free(s);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+static int serve_request(struct ph_rt *rt, ph_wire_msg *m, int blob_fd)
 {
     const ph_method *meth = find_method(rt->plugin, m->method);
     if (!meth) {
+        if (blob_fd >= 0)
+            close(blob_fd);
         json_t *e = ph_wire_error_obj(-32601, "method not found", NULL);
         return send_json(rt, ph_wire_error_response(m->id, e));
     }
-    ph_ctx ctx = {.plugin = rt->plugin, .method = meth->name, .req_id = m->id, .rt = rt};
+    ph_ctx ctx = {.plugin = rt->plugin,
+                  .method = meth->name,
+                  .req_id = m->id,
+                  .rt = rt,
+                  .blob_in = blob_fd,
+                  .blob_out = -1};
     rt->current = &ctx;
     json_t *result = meth->fn(&ctx, m->params);
     rt->current = NULL;
+    ph_ctx_release_blobs(&ctx);
     json_t *reply;
+    int out = -1;
     if (result) {
         json_decref(ctx.error);
         reply = ph_wire_response(m->id, result);
+        /* The blob goes only with the result that references it. */
+        size_t size;
+        char why[160];
+        if (ctx.blob_out >= 0 && ph_wire_blob_find(result, &size, why, sizeof why) == 1) {
+            out = ctx.blob_out;
+            ctx.blob_out = -1;
+        }
     } else {
         json_t *e = ctx.error ? ctx.error
                               : ph_wire_error_obj(PH_ERR_INTERNAL,
                                                   "method returned no result and no error", NULL);
         reply = ph_wire_error_response(m->id, e);
     }
-    return send_json(rt, reply);
+    if (ctx.blob_out >= 0)
+        close(ctx.blob_out);
+    return send_json_fd(rt, reply, out);
 }
 
-static int dispatch(struct ph_rt *rt, json_t *msg)
+static int dispatch(struct ph_rt *rt, json_t *msg, int fd)
 {
     ph_wire_msg m;
-    if (ph_wire_classify(msg, &m, rt->err, sizeof rt->err) < 0)
+    if (ph_wire_classify(msg, &m, rt->err, sizeof rt->err) < 0) {
+        if (fd >= 0)
+            close(fd);
         return -1;
+    }
+    if (m.kind == PH_MSG_REQUEST)
+        return serve_request(rt, &m, fd);
+    if (fd >= 0)
+        close(fd);
     switch (m.kind) {
-    case PH_MSG_REQUEST:
-        return serve_request(rt, &m);
     case PH_MSG_NOTIFICATION:
         if (strcmp(m.method, "ph.shutdown") == 0)
             rt->stop = 1;
@@ -345,15 +393,16 @@ static int dispatch(struct ph_rt *rt, json_t *msg)
 
 /* Drops queued requests that a queued cancel names, answering them at once so
  * the host can clear its bookkeeping. */
-static int next_message(struct ph_rt *rt, json_t **out)
+static int next_message(struct ph_rt *rt, json_t **out, int *fd)
 {
     if (json_array_size(rt->queue) > 0) {
-        json_t *msg = json_incref(json_array_get(rt->queue, 0));
+        json_t *entry = json_array_get(rt->queue, 0);
+        *out = json_incref(json_array_get(entry, 0));
+        *fd = (int)json_integer_value(json_array_get(entry, 1));
         json_array_remove(rt->queue, 0);
-        *out = msg;
         return 1;
     }
-    return recv_msg(rt, out);
+    return recv_msg_fd(rt, out, fd);
 }
 
 int ph_rt_run(int fd, const ph_plugin *plugin, char *err, size_t errlen)
@@ -367,7 +416,8 @@ int ph_rt_run(int fd, const ph_plugin *plugin, char *err, size_t errlen)
     }
     while (rc == 0 && !rt.stop) {
         json_t *msg;
-        int got = next_message(&rt, &msg);
+        int blob = -1;
+        int got = next_message(&rt, &msg, &blob);
         if (got == 0)
             break;
         if (got < 0) {
@@ -375,11 +425,19 @@ int ph_rt_run(int fd, const ph_plugin *plugin, char *err, size_t errlen)
             rc = -1;
             break;
         }
-        if (dispatch(&rt, msg) < 0) {
+        if (dispatch(&rt, msg, blob) < 0) {
             snprintf(err, errlen, "%s", rt.err[0] ? rt.err : "cannot send a reply");
             rc = -1;
         }
         json_decref(msg);
+    }
+    size_t i;
+    json_t *entry;
+    json_array_foreach(rt.queue, i, entry)
+    {
+        int queued = (int)json_integer_value(json_array_get(entry, 1));
+        if (queued >= 0)
+            close(queued);
     }
     json_decref(rt.queue);
     ph_wire_rx_free(&rt.rx);

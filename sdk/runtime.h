@@ -21,7 +21,17 @@ struct ph_ctx {
     json_t *error;      /* owned; set by ph_error() */
     int cancelled;
     struct ph_rt *rt; /* NULL in ph_test_call() */
+    /* Blobs (docs/protocol.md): the request's descriptor (owned, -1: none),
+     * its read-only mapping once ph_param_blob() made it, and the sealed
+     * memfd ph_result_blob() made for the answer (owned, -1: none). */
+    int blob_in;
+    void *blob_in_map;
+    size_t blob_in_len;
+    int blob_out;
 };
+
+/* Unmaps and closes the request's blob; the answer's stays for sending. */
+void ph_ctx_release_blobs(ph_ctx *ctx);
 
 /* Sends the handshake, then serves requests on fd until the host asks to
  * stop or closes the channel. Returns 0 on an orderly stop, or -1 with err

@@ -6,10 +6,13 @@
 #include "runtime.h"
 #include "wire.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 __attribute__((format(printf, 4, 0))) static json_t *set_error(ph_ctx *ctx, int code, json_t *data,
                                                                const char *fmt, va_list ap)
@@ -113,6 +116,87 @@ int ph_drop_grant(ph_ctx *ctx, const char *grant)
     return rc;
 }
 
+void ph_ctx_release_blobs(ph_ctx *ctx)
+{
+    if (ctx->blob_in_map && ctx->blob_in_len)
+        munmap(ctx->blob_in_map, ctx->blob_in_len);
+    ctx->blob_in_map = NULL;
+    ctx->blob_in_len = 0;
+    if (ctx->blob_in >= 0)
+        close(ctx->blob_in);
+    ctx->blob_in = -1;
+}
+
+int ph_param_blob(ph_ctx *ctx, json_t *params, const char *name, size_t position, const void **data,
+                  size_t *len)
+{
+    static const char empty[1];
+    json_t *ref = ph_param(params, name, position);
+    size_t size = 0;
+    char why[200];
+    json_t *b = json_object_get(ref, "$blob");
+    json_t *sz = json_object_get(ref, "size");
+    if (!json_is_object(ref) || json_object_size(ref) != 2 || !json_is_integer(b) ||
+        json_integer_value(b) != 0 || !json_is_integer(sz) || json_integer_value(sz) < 0) {
+        ph_error(ctx, PH_ERR_INVALID_PARAMS,
+                 "parameter \"%s\" (position %zu) must be a blob reference {\"$blob\": 0, "
+                 "\"size\": N}",
+                 name ? name : "?", position);
+        return -1;
+    }
+    size = (size_t)json_integer_value(sz);
+    if (ctx->blob_in_map || (ctx->blob_in >= 0 && size == 0 && ctx->blob_in_len == 0 &&
+                             ph_wire_blob_check(ctx->blob_in, 0, why, sizeof why) == 0)) {
+        if (ctx->blob_in_len != size) {
+            ph_error(ctx, PH_ERR_INVALID_PARAMS, "blob size %zu differs from the %zu mapped", size,
+                     ctx->blob_in_len);
+            return -1;
+        }
+        *data = ctx->blob_in_map ? ctx->blob_in_map : empty;
+        *len = size;
+        return 0;
+    }
+    if (ctx->blob_in < 0) {
+        ph_error(ctx, PH_ERR_INVALID_PARAMS, "no blob came with this call");
+        return -1;
+    }
+    /* Checked before mapping: sealed against writing and resizing, so the
+     * bytes cannot change under the method or vanish (SIGBUS). */
+    if (ph_wire_blob_check(ctx->blob_in, size, why, sizeof why) < 0) {
+        ph_error(ctx, PH_ERR_INVALID_PARAMS, "%s", why);
+        return -1;
+    }
+    void *m = size ? mmap(NULL, size, PROT_READ, MAP_SHARED, ctx->blob_in, 0) : NULL;
+    if (m == MAP_FAILED) {
+        ph_error(ctx, PH_ERR_INTERNAL, "cannot map the blob: %s", strerror(errno));
+        return -1;
+    }
+    ctx->blob_in_map = m;
+    ctx->blob_in_len = size;
+    *data = m ? m : empty;
+    *len = size;
+    return 0;
+}
+
+json_t *ph_result_blob(ph_ctx *ctx, const void *data, size_t len)
+{
+    char why[200];
+    if (ctx->blob_out >= 0)
+        return ph_error(ctx, PH_ERR_INTERNAL, "one blob per answer: ph_result_blob called twice");
+    if (!data && len)
+        return ph_error(ctx, PH_ERR_INTERNAL, "ph_result_blob: no data");
+    int fd = ph_wire_blob_make(data, len, why, sizeof why);
+    if (fd < 0)
+        return ph_error(ctx, PH_ERR_INTERNAL, "%s", why);
+    json_t *ref = ph_wire_blob_ref(len);
+    if (!ref) {
+        close(fd);
+        return ph_error(ctx, PH_ERR_INTERNAL, "out of memory");
+    }
+    ctx->blob_out = fd;
+    return ref;
+}
+
 int ph_notify(ph_ctx *ctx, const char *method, json_t *params)
 {
     if (!method || !ctx->rt)
@@ -196,8 +280,12 @@ int ph_test_call(const ph_plugin *plugin, const char *method, json_t *params, js
     for (size_t i = 0; plugin->methods[i].name; i++) {
         if (strcmp(plugin->methods[i].name, method) != 0)
             continue;
-        ph_ctx ctx = {.plugin = plugin, .method = plugin->methods[i].name};
+        ph_ctx ctx = {
+            .plugin = plugin, .method = plugin->methods[i].name, .blob_in = -1, .blob_out = -1};
         json_t *r = plugin->methods[i].fn(&ctx, params);
+        ph_ctx_release_blobs(&ctx);
+        if (ctx.blob_out >= 0)
+            close(ctx.blob_out);
         if (r) {
             json_decref(ctx.error);
             *result = r;

@@ -81,6 +81,33 @@ int ph_wire_recv(int fd, ph_wire_rx *rx, char **msg, size_t *len, int *fd_out, c
  * non-blocking socket: returns the next record's flag and chunk. */
 size_t ph_wire_chunk_at(size_t len, size_t off, unsigned char *flag);
 
+/* Blobs: bytes beside a message, never inside its JSON. The sender writes
+ * them into a memfd, seals it (shrink, grow, write, seal) and attaches it
+ * as the message's descriptor; the JSON names it with one reference
+ * object {"$blob": 0, "size": N}. See docs/protocol.md, "Blobs". */
+
+/* A sealed memfd holding a copy of len bytes of data (data may be NULL when
+ * len is 0). Returns the descriptor (close-on-exec, owned by the caller) or
+ * -1 with err filled. */
+int ph_wire_blob_make(const void *data, size_t len, char *err, size_t errlen);
+
+/* Whether fd is a blob as a receiver may map it: a memfd (it answers
+ * F_GET_SEALS) carrying all of shrink, grow, write and seal seals, a
+ * regular file of exactly size bytes. Then no one can write to it, change
+ * its size under a mapping (no SIGBUS), or unseal it. Returns 0, or -1
+ * with err filled. */
+int ph_wire_blob_check(int fd, size_t size, char *err, size_t errlen);
+
+/* Finds the one blob reference in v (searched at any depth). Returns 1
+ * with *size set when there is exactly one well-formed reference, 0 when
+ * there is none, -1 (err filled) when there are several or one is
+ * malformed (an object with a "$blob" member must be exactly
+ * {"$blob": 0, "size": non-negative integer}). */
+int ph_wire_blob_find(json_t *v, size_t *size, char *err, size_t errlen);
+
+/* A new reference to {"$blob": 0, "size": size}. */
+json_t *ph_wire_blob_ref(size_t size);
+
 /* JSON-RPC 2.0 message kinds. */
 enum ph_wire_kind {
     PH_MSG_REQUEST = 1,

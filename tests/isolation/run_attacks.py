@@ -193,6 +193,10 @@ BEYOND = {
     "send_fd_more": ENDED("protocol", breach="descriptor on a continued record"),
     "send_fd_two": ENDED("protocol", breach="more than one descriptor on a record"),
     "send_fd_ctrunc": ENDED("protocol", breach="truncated control data"),
+    # blobs (docs/protocol.md, "Blobs"): only a sealed memfd of the stated size
+    "blob_unsealed": ENDED("protocol", breach="blob: blob is not sealed"),
+    "blob_size_lie": ENDED("protocol", breach="blob: blob size 10 differs"),
+    "blob_socket": ENDED("protocol", breach="blob: blob descriptor is not a memfd"),
     "sandbox_again": ENDED("protocol", breach="ph.sandbox out of place"),
     # forging the host's reports
     "raise_sigsys": [RETURNED(), ENDED("signaled", signal="SIGSYS")],
@@ -238,6 +242,9 @@ MODES_OF = {
     "send_fd_more": METHOD_ONLY,
     "send_fd_two": METHOD_ONLY,
     "send_fd_ctrunc": METHOD_ONLY,
+    "blob_unsealed": METHOD_ONLY,
+    "blob_size_lie": METHOD_ONLY,
+    "blob_socket": METHOD_ONLY,
     "fake_violation": METHOD_ONLY,
     "fake_setup_failed": ("ctor", "init"),
     "peer_vm_readv": METHOD_ONLY,

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -454,6 +455,59 @@ static void test_recv_fd_rules(void)
     close(sv[1]);
 }
 
+static void test_blob(void)
+{
+    char err[200];
+    static const char bytes[] = "blob bytes";
+    int fd = ph_wire_blob_make(bytes, 10, err, sizeof err);
+    CHECKF(fd >= 0, "blob_make: %s", err);
+    CHECKF(ph_wire_blob_check(fd, 10, err, sizeof err) == 0, "a made blob passes: %s", err);
+    CHECK(ph_wire_blob_check(fd, 11, err, sizeof err) == -1 && strstr(err, "size"));
+    /* Sealed: nobody can write to it or map it writable and shared. */
+    CHECK(write(fd, "x", 1) == -1 && errno == EPERM);
+    CHECK(mmap(NULL, 10, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED);
+    char got[10];
+    CHECK(pread(fd, got, 10, 0) == 10 && memcmp(got, bytes, 10) == 0);
+    close(fd);
+    fd = ph_wire_blob_make(NULL, 0, err, sizeof err);
+    CHECK(fd >= 0 && ph_wire_blob_check(fd, 0, err, sizeof err) == 0);
+    close(fd);
+
+    /* Not blobs: an unsealed memfd, a partly sealed one, a pipe, a socket. */
+    int m = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    CHECK(m >= 0 && write(m, bytes, 10) == 10);
+    CHECK(ph_wire_blob_check(m, 10, err, sizeof err) == -1 && strstr(err, "not sealed"));
+    CHECK(fcntl(m, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) == 0);
+    CHECK(ph_wire_blob_check(m, 10, err, sizeof err) == -1 && strstr(err, "not sealed"));
+    close(m);
+    int pp[2], sv[2];
+    CHECK(pipe2(pp, O_CLOEXEC) == 0 && seqpair(sv) == 0);
+    CHECK(ph_wire_blob_check(pp[0], 0, err, sizeof err) == -1 && strstr(err, "not a memfd"));
+    CHECK(ph_wire_blob_check(sv[0], 0, err, sizeof err) == -1 && strstr(err, "not a memfd"));
+    close(pp[0]);
+    close(pp[1]);
+    close(sv[0]);
+    close(sv[1]);
+
+    /* References: exactly one, well-formed, at any depth. */
+    size_t size = 0;
+    json_t *v = json_loads("{\"a\":[1,{\"$blob\":0,\"size\":7}]}", 0, NULL);
+    CHECK(ph_wire_blob_find(v, &size, err, sizeof err) == 1 && size == 7);
+    json_decref(v);
+    v = json_loads("[{\"$blob\":0,\"size\":1},{\"$blob\":0,\"size\":1}]", 0, NULL);
+    CHECK(ph_wire_blob_find(v, &size, err, sizeof err) == -1);
+    json_decref(v);
+    v = json_loads("{\"$blob\":1,\"size\":1}", 0, NULL);
+    CHECK(ph_wire_blob_find(v, &size, err, sizeof err) == -1);
+    json_decref(v);
+    v = json_loads("{\"$blob\":0,\"size\":-1}", 0, NULL);
+    CHECK(ph_wire_blob_find(v, &size, err, sizeof err) == -1);
+    json_decref(v);
+    v = json_loads("{\"blob\":0}", 0, NULL);
+    CHECK(ph_wire_blob_find(v, &size, err, sizeof err) == 0);
+    json_decref(v);
+}
+
 static json_t *parse(const char *text, char *err, size_t errlen)
 {
     err[0] = '\0';
@@ -665,6 +719,7 @@ int main(void)
     test_send_recv_big();
     test_recv_closes_passed_fd();
     test_recv_fd_rules();
+    test_blob();
     test_parse();
     test_classify();
     test_builders();

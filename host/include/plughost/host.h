@@ -250,6 +250,25 @@ int ph_host_call_async(ph_host *host, const char *plugin, const char *method, js
 int ph_host_call(ph_host *host, const char *plugin, const char *method, json_t *params,
                  json_t **result, json_t **rpc_error, ph_error *err);
 
+/* Synchronous call with bytes beside the JSON (a blob, docs/protocol.md):
+ * no escaping, no base64. The host copies len bytes of data (data may be
+ * NULL when len is 0) into a sealed memfd sent with the request, and puts
+ * the reference {"$blob": 0, "size": len} into the params: as member
+ * "blob" of an object (a copy of params; NULL params become {}), or
+ * appended to an array. The plugin maps it with ph_param_blob().
+ * On success *result is a new reference and, if the answer carried a blob
+ * (ph_result_blob()), *out is a read-only mapping of its bytes, owned by
+ * the caller and released with ph_host_blob_free(*out, *out_len); without
+ * one, or for an empty one, *out is NULL and *out_len 0 (the result's
+ * reference tells the two apart). A blob is at most max_message bytes
+ * each way. Failures as ph_host_call(). */
+int ph_host_call_blob(ph_host *host, const char *plugin, const char *method, json_t *params,
+                      const void *data, size_t len, json_t **result, const void **out,
+                      size_t *out_len, json_t **rpc_error, ph_error *err);
+
+/* Releases a blob mapping from ph_host_call_blob(); NULL is a no-op. */
+void ph_host_blob_free(const void *out, size_t len);
+
 /* Asks for cancellation of an in-flight call: the plugin sees
  * ph_cancelled(); the caller is answered with PH_RPC_CANCELLED at once. */
 int ph_host_cancel(ph_host *host, uint64_t call_id);

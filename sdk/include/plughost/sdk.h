@@ -146,6 +146,26 @@ int ph_param_string(ph_ctx *ctx, json_t *params, const char *name, size_t positi
                     const char **out);
 int ph_param_number(ph_ctx *ctx, json_t *params, const char *name, size_t position, double *out);
 
+/* Blobs: bytes passed beside the JSON, without escaping or base64 (see
+ * docs/protocol.md, "Blobs"). A call carries at most one blob in and its
+ * answer at most one out.
+ *
+ * ph_param_blob() reads a parameter (by name or position, as ph_param())
+ * that is a blob reference {"$blob": 0, "size": N} and maps the bytes that
+ * came with the call, read-only: *data (borrowed) stays valid until the
+ * method returns, *len is N. The blob is checked first (a sealed memfd of
+ * exactly N bytes). On a missing, malformed or unsealed blob it sets an
+ * invalid-params error on ctx and returns -1; else 0. */
+int ph_param_blob(ph_ctx *ctx, json_t *params, const char *name, size_t position, const void **data,
+                  size_t *len);
+
+/* Copies len bytes of data into a sealed memfd to go with this call's
+ * answer, and returns a new reference to its blob reference
+ * {"$blob": 0, "size": len}: return it as the result or put it inside the
+ * result (exactly once). Returns NULL after setting an error on ctx (no
+ * memory, or a second blob for the same answer). */
+json_t *ph_result_blob(ph_ctx *ctx, const void *data, size_t len);
+
 /* In-process test helper for plugin authors: calls a method of a plugin
  * table directly, without the host or sandbox, so a unit test can check a
  * method. params is borrowed. Returns 0 with *result a new reference, or -1

@@ -1,5 +1,7 @@
-/* memfd_create(2): anonymous files are the usual first step of fileless
- * execution (write code, then fexecve or mmap it). */
+/* memfd_create(2) with MFD_CLOEXEC alone: anonymous files are the usual
+ * first step of fileless execution (write code, then fexecve or mmap it).
+ * Blobs need memfd_create, so the filter allows it with exactly the blob's
+ * flags (CLOEXEC, ALLOW_SEALING, NOEXEC_SEAL) and no others. */
 #include "attack.h"
 
 #include <errno.h>
