@@ -197,6 +197,10 @@ BEYOND = {
     "blob_unsealed": ENDED("protocol", breach="blob: blob is not sealed"),
     "blob_size_lie": ENDED("protocol", breach="blob: blob size 10 differs"),
     "blob_socket": ENDED("protocol", breach="blob: blob descriptor is not a memfd"),
+    # files through the host (host.open) and grants that only narrow
+    "host_open_ungranted": REFUSED("EACCES"),
+    "host_open_dotdot": REFUSED("EINVAL"),
+    "drop_grant_unknown": ENDED("protocol", breach="ph.drop_grant of an unknown grant"),
     "sandbox_again": ENDED("protocol", breach="ph.sandbox out of place"),
     # forging the host's reports
     "raise_sigsys": [RETURNED(), ENDED("signaled", signal="SIGSYS")],
@@ -245,6 +249,9 @@ MODES_OF = {
     "blob_unsealed": METHOD_ONLY,
     "blob_size_lie": METHOD_ONLY,
     "blob_socket": METHOD_ONLY,
+    "host_open_ungranted": METHOD_ONLY,
+    "host_open_dotdot": METHOD_ONLY,
+    "drop_grant_unknown": METHOD_ONLY,
     "fake_violation": METHOD_ONLY,
     "fake_setup_failed": ("ctor", "init"),
     "peer_vm_readv": METHOD_ONLY,
