@@ -35,6 +35,9 @@ struct ph_cli_opts {
     const char *socket_mode; /* octal; NULL: the configuration's, else 0600 */
     size_t max_clients;      /* 0: the configuration's, else PH_LISTEN_MAX_CLIENTS */
     unsigned stall_ms;       /* 0: PH_LISTEN_STALL_MS */
+    /* call --blob-in FILE / --blob-out FILE: bytes beside the params
+     * (ph_host_call_blob); borrowed from argv, NULL: none. */
+    const char *blob_in, *blob_out;
     /* --allow-user / --allow-group values, borrowed from argv. */
     const char **allow_users, **allow_groups;
     size_t nallow_users, nallow_groups;

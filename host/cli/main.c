@@ -7,6 +7,7 @@
 #include "framing.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,8 @@ static const char usage[] =
     "  --receipts        print each call's cost on stderr: wall and CPU time, peak\n"
     "                    memory of the plugin process\n"
     "  --json            machine-readable output (list)\n"
+    "  --blob-in FILE    call: FILE's bytes go beside the params as a blob\n"
+    "  --blob-out FILE   call: the answer's blob goes to FILE (\"-\": stdout)\n"
     "  --framing=MODE    serve: line, lsp or auto (default: lsp if the input starts\n"
     "                    with a Content- header, else line)\n"
     "  --mcp             serve: speak MCP (newline-delimited JSON-RPC), see serve\n"
@@ -105,7 +108,11 @@ static const char *command_help(const char *cmd)
                  "examples:\n"
                  "  plughost call build/plugins echo.echo '[\"hello\"]'\n"
                  "  plughost call build/plugins textstats.calc '{\"expr\":\"6*7\"}'\n"
-                 "  plughost --timeout 500 --receipts call build/plugins greeter.slow '[20]'\n"},
+                 "  plughost --timeout 500 --receipts call build/plugins greeter.slow '[20]'\n"
+                 "  plughost --blob-in photo.jpg --blob-out small.jpg call plugins img.resize\n"
+                 "    (--blob-in: the file's bytes go beside the params as a blob, member\n"
+                 "    \"blob\" of object params; --blob-out: the answer's blob goes to FILE,\n"
+                 "    \"-\" for stdout; see docs/protocol.md, \"Blobs\")\n"},
         {"serve",
          "usage: plughost serve [--framing=line|lsp|auto] [--mcp] [--listen PATH] DIR\n"
          "  JSON-RPC 2.0 on stdin/stdout; methods PLUGIN.METHOD; batches,\n"
@@ -307,6 +314,73 @@ static json_t *load_error_of(ph_host *h, const char *plugin)
     return found;
 }
 
+/* The whole file (or stdin for "-"), at most max bytes, as a malloc'ed
+ * buffer; NULL with a message on stderr. */
+static char *read_blob(const char *path, size_t max, size_t *len)
+{
+    int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "plughost: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    const char *why = buf ? NULL : "out of memory";
+    while (!why) {
+        if (n == cap) {
+            char *nb = cap <= max ? realloc(buf, cap * 2) : NULL;
+            if (!nb) {
+                why = cap <= max ? "out of memory" : "larger than the maximum message size";
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            why = strerror(errno);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    if (!why && n > max)
+        why = "larger than the maximum message size";
+    if (fd != 0)
+        close(fd);
+    if (why) {
+        fprintf(stderr, "plughost: %s: %s\n", path, why);
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+static int write_blob(const char *path, const void *data, size_t len)
+{
+    int fd =
+        strcmp(path, "-") == 0 ? 1 : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    size_t off = 0;
+    while (fd >= 0 && off < len) {
+        ssize_t w = write(fd, (const char *)data + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    int e = errno;
+    if (fd > 1 && close(fd) < 0 && off == len)
+        off = len + 1;
+    if (fd < 0 || off != len) {
+        fprintf(stderr, "plughost: %s: %s\n", path, strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
 static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
 {
     if (argc < 2 || argc > 3) {
@@ -357,8 +431,38 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
         goto out;
     }
     json_t *result = NULL, *rpc_error = NULL;
-    int st = ph_host_call(h, plugin, dot + 1, params, &result, &rpc_error, &err);
-    if (st == PH_OK) {
+    int st;
+    if (o->blob_in) {
+        size_t in_len = 0, out_len = 0;
+        const void *out = NULL;
+        size_t max = o->host.max_message ? o->host.max_message : ((size_t)64 << 20);
+        char *in = read_blob(o->blob_in, max, &in_len);
+        if (!in)
+            goto out;
+        st = ph_host_call_blob(h, plugin, dot + 1, params, in, in_len, &result, &out, &out_len,
+                               &rpc_error, &err);
+        free(in);
+        if (st == PH_OK && o->blob_out && write_blob(o->blob_out, out, out_len) < 0) {
+            ph_host_blob_free(out, out_len);
+            json_decref(result);
+            goto out;
+        }
+        ph_host_blob_free(out, out_len);
+    } else if (o->blob_out) {
+        fprintf(stderr, "plughost: --blob-out needs --blob-in (a blob call)\n");
+        rc = PH_EXIT_USAGE;
+        goto out;
+    } else {
+        st = ph_host_call(h, plugin, dot + 1, params, &result, &rpc_error, &err);
+    }
+    if (st == PH_OK && o->blob_out && strcmp(o->blob_out, "-") == 0) {
+        /* stdout holds the bytes; the result goes to stderr. */
+        char *s = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY);
+        fprintf(stderr, "%s\n", s ? s : "null");
+        free(s);
+        json_decref(result);
+        rc = PH_EXIT_OK;
+    } else if (st == PH_OK) {
         char *s = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY);
         printf("%s\n", s ? s : "null");
         free(s);
@@ -621,6 +725,16 @@ int main(int argc, char **argv)
                 o.pins = argv[++i];
         } else if (strcmp(a, "--allow-unpinned") == 0) {
             o.allow_unpinned = 1;
+        } else if (strcmp(a, "--blob-in") == 0 || strcmp(a, "--blob-out") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "plughost: %s needs a file\n", a);
+                free_args(rest, &o);
+                return PH_EXIT_USAGE;
+            }
+            if (a[7] == 'i')
+                o.blob_in = argv[++i];
+            else
+                o.blob_out = argv[++i];
         } else if (strcmp(a, "--config") == 0) {
             ph_error cerr;
             json_decref(o.host.config);
