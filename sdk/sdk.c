@@ -265,14 +265,20 @@ int ph_param_number(ph_ctx *ctx, json_t *params, const char *name, size_t positi
     return 0;
 }
 
-int ph_test_call(const ph_plugin *plugin, const char *method, json_t *params, json_t **result,
-                 json_t **error)
+/* Runs a method in-process with blob_in (owned; -1: none) as its request's
+ * blob; *blob_out (if not NULL) receives the answer's blob (owned), or -1. */
+static int test_call(const ph_plugin *plugin, const char *method, json_t *params, int blob_in,
+                     json_t **result, int *blob_out, json_t **error)
 {
     char err[256];
     *result = NULL;
     if (error)
         *error = NULL;
+    if (blob_out)
+        *blob_out = -1;
     if (ph_rt_check_plugin(plugin, err, sizeof err) < 0) {
+        if (blob_in >= 0)
+            close(blob_in);
         if (error)
             *error = ph_wire_error_obj(PH_ERR_INTERNAL, err, NULL);
         return -1;
@@ -280,10 +286,16 @@ int ph_test_call(const ph_plugin *plugin, const char *method, json_t *params, js
     for (size_t i = 0; plugin->methods[i].name; i++) {
         if (strcmp(plugin->methods[i].name, method) != 0)
             continue;
-        ph_ctx ctx = {
-            .plugin = plugin, .method = plugin->methods[i].name, .blob_in = -1, .blob_out = -1};
+        ph_ctx ctx = {.plugin = plugin,
+                      .method = plugin->methods[i].name,
+                      .blob_in = blob_in,
+                      .blob_out = -1};
         json_t *r = plugin->methods[i].fn(&ctx, params);
         ph_ctx_release_blobs(&ctx);
+        if (r && blob_out) {
+            *blob_out = ctx.blob_out;
+            ctx.blob_out = -1;
+        }
         if (ctx.blob_out >= 0)
             close(ctx.blob_out);
         if (r) {
@@ -300,7 +312,64 @@ int ph_test_call(const ph_plugin *plugin, const char *method, json_t *params, js
             json_decref(e);
         return -1;
     }
+    if (blob_in >= 0)
+        close(blob_in);
     if (error)
         *error = ph_wire_error_obj(-32601, "method not found", NULL);
     return -1;
+}
+
+int ph_test_call(const ph_plugin *plugin, const char *method, json_t *params, json_t **result,
+                 json_t **error)
+{
+    return test_call(plugin, method, params, -1, result, NULL, error);
+}
+
+int ph_test_call_blob(const ph_plugin *plugin, const char *method, json_t *params, const void *data,
+                      size_t len, json_t **result, void **out, size_t *out_len, json_t **error)
+{
+    char why[200] = "ph_test_call_blob: no data for a non-empty blob";
+    *result = NULL;
+    *out = NULL;
+    *out_len = 0;
+    if (error)
+        *error = NULL;
+    int fd = data || !len ? ph_wire_blob_make(data, len, why, sizeof why) : -1;
+    json_t *ref = ph_wire_blob_ref(len);
+    json_t *p = !params ? json_object() : json_copy(params);
+    int rc = fd >= 0 && ref && p ? 0 : -1;
+    if (rc == 0)
+        rc = json_is_array(p) ? json_array_append(p, ref) : json_object_set(p, "blob", ref);
+    json_decref(ref);
+    if (rc < 0) {
+        if (fd >= 0)
+            close(fd);
+        json_decref(p);
+        if (error)
+            *error = ph_wire_error_obj(PH_ERR_INTERNAL, fd < 0 ? why : "out of memory", NULL);
+        return -1;
+    }
+    int back = -1;
+    rc = test_call(plugin, method, p, fd, result, &back, error);
+    json_decref(p);
+    if (rc < 0 || back < 0)
+        return rc;
+    /* The answer's blob is checked as the host would before it is read. */
+    size_t size = 0;
+    char *copy = NULL;
+    if (ph_wire_blob_find(*result, &size, why, sizeof why) != 1 ||
+        ph_wire_blob_check(back, size, why, sizeof why) < 0 || !(copy = malloc(size ? size : 1)) ||
+        pread(back, copy, size, 0) != (ssize_t)size) {
+        close(back);
+        free(copy);
+        json_decref(*result);
+        *result = NULL;
+        if (error)
+            *error = ph_wire_error_obj(PH_ERR_INTERNAL, "the method's blob is not readable", NULL);
+        return -1;
+    }
+    close(back);
+    *out = copy;
+    *out_len = size;
+    return 0;
 }

@@ -336,11 +336,73 @@ static void test_validation(void)
     expect_invalid(&t, "duplicate method name");
 }
 
+/* A method taking a blob and returning one, for ph_test_call_blob(). */
+static json_t *m_upper(ph_ctx *ctx, json_t *params)
+{
+    const char *data;
+    size_t len;
+    if (ph_param_blob(ctx, params, "blob", 0, (const void **)&data, &len) < 0)
+        return NULL;
+    char *up = malloc(len ? len : 1);
+    if (!up)
+        return ph_error(ctx, PH_ERR_INTERNAL, "out of memory");
+    for (size_t i = 0; i < len; i++)
+        up[i] = data[i] >= 'a' && data[i] <= 'z' ? (char)(data[i] - 32) : data[i];
+    json_t *ref = ph_result_blob(ctx, up, len);
+    free(up);
+    return ref ? json_pack("{s:o}", "upper", ref) : NULL;
+}
+
+static json_t *m_twice(ph_ctx *ctx, json_t *params)
+{
+    (void)params;
+    json_t *a = ph_result_blob(ctx, "a", 1);
+    json_t *b = ph_result_blob(ctx, "b", 1);
+    json_decref(a);
+    return b;
+}
+
+static void test_blobs(void)
+{
+    static const ph_method blob_methods[] = {
+        {"upper", m_upper, NULL, NULL}, {"twice", m_twice, NULL, NULL}, {0}};
+    static const ph_plugin p = {
+        .abi = PH_SDK_ABI, .name = "b", .version = "1", .methods = blob_methods};
+    json_t *result = NULL, *error = NULL;
+    void *out = NULL;
+    size_t out_len = 0;
+    CHECK(ph_test_call_blob(&p, "upper", NULL, "Hello, blob\0!", 13, &result, &out, &out_len,
+                            &error) == 0);
+    CHECK(out_len == 13 && out && memcmp(out, "HELLO, BLOB\0!", 13) == 0);
+    CHECK(json_integer_value(json_object_get(json_object_get(result, "upper"), "size")) == 13);
+    free(out);
+    json_decref(result);
+    /* Array params get the reference appended; an empty blob is fine. */
+    json_t *arr = json_array();
+    CHECK(ph_test_call_blob(&p, "upper", arr, NULL, 0, &result, &out, &out_len, &error) == 0);
+    /* An empty blob came back: a pointer, no bytes; the caller's array is
+     * not changed. */
+    CHECK(out != NULL && out_len == 0 && json_array_size(arr) == 0);
+    free(out);
+    json_decref(arr);
+    json_decref(result);
+    /* A reference without a blob, and two blobs for one answer. */
+    json_t *params = json_pack("{s:{s:i,s:i}}", "blob", "$blob", 0, "size", 4);
+    CHECK(ph_test_call(&p, "upper", params, &result, &error) == -1 &&
+          json_integer_value(json_object_get(error, "code")) == PH_ERR_INVALID_PARAMS);
+    json_decref(error);
+    json_decref(params);
+    CHECK(ph_test_call(&p, "twice", NULL, &result, &error) == -1 &&
+          strstr(json_string_value(json_object_get(error, "message")), "one blob per answer"));
+    json_decref(error);
+}
+
 int main(void)
 {
     test_results();
     test_errors();
     test_param();
     test_validation();
+    test_blobs();
     return ph_t_summary("test_sdk");
 }

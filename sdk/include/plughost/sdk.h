@@ -174,6 +174,17 @@ json_t *ph_result_blob(ph_ctx *ctx, const void *data, size_t len);
 int ph_test_call(const ph_plugin *plugin, const char *method, json_t *params, json_t **result,
                  json_t **error);
 
+/* ph_test_call() with len bytes of data as the call's blob (data may be
+ * NULL when len is 0): the reference {"$blob": 0, "size": len} goes into
+ * a copy of params as ph_host_call_blob() puts it (member "blob" of an
+ * object, NULL params become {}; appended to an array). On success, if
+ * the method returned a blob, *out is a malloc'ed copy of its bytes (owned
+ * by the caller: free() it; not NULL even for an empty blob) and *out_len
+ * its size; else *out is NULL and
+ * *out_len 0. Failures as ph_test_call(). */
+int ph_test_call_blob(const ph_plugin *plugin, const char *method, json_t *params, const void *data,
+                      size_t len, json_t **result, void **out, size_t *out_len, json_t **error);
+
 #ifdef __cplusplus
 }
 #endif
