@@ -8,8 +8,22 @@
 
 #include <plughost/host.h>
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Descriptors open in this process: a blob the host forgot to close would
+ * show here. */
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
 
 static void call_echo(ph_host *h, const char *method, size_t n)
 {
@@ -59,11 +73,16 @@ int main(int argc, char **argv)
         return ph_t_summary("test_blob");
     CHECKF(ph_host_load_file(h, argv[1], NULL, &err) == PH_OK, "load: %s", err.text);
 
+    call_echo(h, "echo", 1); /* the plugin is up: its descriptors are open */
+    int fds_before = open_fds();
     static const size_t sizes[] = {0, 1, 4097, (size_t)64 << 20};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         call_echo(h, "echo", sizes[i]);
         call_echo(h, "reverse", sizes[i]);
     }
+
+    CHECKF(open_fds() == fds_before, "descriptors: %d before the blob calls, %d after", fds_before,
+           open_fds());
 
     /* A blob in, JSON out: the plugin read every byte. */
     json_t *result = NULL, *rpc = NULL;
