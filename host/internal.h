@@ -123,7 +123,7 @@ struct ph_plug {
     struct ph_timer timer;
     struct ph_hnode by_name; /* in host->plugs_by_name once loaded */
     int named;               /* by_name is linked */
-    int files_dropped;         /* ph.drop_grant "files": host.open refused until restart */
+    int files_dropped;       /* ph.drop_grant "files": host.open refused until restart */
     struct ph_plug *next;
 };
 
@@ -159,8 +159,8 @@ struct ph_host {
     struct ph_plug *hostfn_caller;
     int hostfn_fd;
     struct ph_call *running_call; /* whose callback run_done is running */
-    json_t *kv;               /* per-plugin stores of the built-in host.kv_* functions */
-    ph_hostcall_fn intercept; /* takes every host-function request when set */
+    json_t *kv;                   /* per-plugin stores of the built-in host.kv_* functions */
+    ph_hostcall_fn intercept;     /* takes every host-function request when set */
     void *intercept_ud;
     int rec_fd;   /* transcript (record.c), or -1 */
     json_t *pins; /* owned; the operator's pins (pins.c), or NULL */
