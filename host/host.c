@@ -311,7 +311,7 @@ int ph_call_start(struct ph_host *h, const char *plugin, const char *method, jso
         ph_arm_timer(h);
         return PH_OK;
     }
-    if (p->pin_changes) {
+    if (p->pin_blocked) {
         /* Not offered: the operator's pin no longer matches. */
         ph_call_finish(h, c, NULL, ph_pins_error(p, method));
         ph_arm_timer(h);
@@ -1270,9 +1270,11 @@ json_t *ph_host_describe(ph_host *h)
         if (p->sha256[0])
             json_object_set_new(o, "sha256", json_string(p->sha256));
         if (h->pins && p->hello)
-            json_object_set_new(o, "pin", json_string(p->pin_changes ? "changed" : "ok"));
-        if (p->pin_changes)
-            json_object_set(o, "pin_changes", p->pin_changes);
+            json_object_set_new(o, "pin", json_string(p->pin_blocked ? "changed" : "ok"));
+        if (p->pin_blocked)
+            json_object_set_new(o, "pin_changes",
+                                p->pin_changes ? json_incref(p->pin_changes)
+                                               : json_pack("[s]", "could not be compared"));
         if (p->layers) {
             /* The loader's record, and the cgroup the host made. */
             json_t *layers = json_copy(p->layers);

@@ -83,7 +83,8 @@ struct ph_plug {
     struct ph_plug_settings set; /* resolved at each spawn */
     json_t *audit;               /* owned; audit mode: calls the filter would refuse */
     char sha256[65];             /* of the file as loaded at the last spawn */
-    json_t *pin_changes;         /* owned; not offered: how it differs from its pin */
+    json_t *pin_changes;         /* owned; how it differs from its pin (may be NULL on OOM) */
+    int pin_blocked;             /* not offered: pins are set and the surface is not proven equal */
     uint64_t cpu_mark_ns;        /* receipts: plugin CPU time at its last answer */
     /* This process's cgroup; its layer record outlives the process. */
     struct ph_cg_plug cg;
@@ -211,9 +212,6 @@ int ph_plug_has_method(const struct ph_plug *p, const char *method);
 /* The params schema a method declared in its handshake (borrowed), or NULL. */
 json_t *ph_plug_schema(const struct ph_plug *p, const char *method);
 void ph_plug_send_call(struct ph_plug *p, struct ph_call *c);
-/* For a plugin started before a transcript or pins needed its file's hash:
- * hashes the file at its path now (which may have changed since). */
-void ph_plug_hash_late(struct ph_plug *p);
 
 /* violation.c */
 void ph_plug_on_notify(struct ph_plug *p);
@@ -225,8 +223,8 @@ void ph_record_msg(struct ph_plug *p, int to_plugin, json_t *msg, const char *ra
 void ph_record_started(struct ph_plug *p);
 
 /* pins.c: compares a plugin that finished its handshake with its pin and
- * sets p->pin_changes; the error answering calls while it is set (new
- * reference). */
+ * sets p->pin_blocked (and p->pin_changes, saying why); the error answering
+ * calls while it is blocked (new reference). */
 void ph_pins_check(struct ph_plug *p);
 json_t *ph_pins_error(struct ph_plug *p, const char *method);
 

@@ -93,35 +93,56 @@ static int check_doc(json_t *pins, ph_error *err)
     return PH_OK;
 }
 
-static void add(json_t *changes, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(json_t *changes, const char *fmt, ...)
+/* Appends one change; a change that cannot be recorded marks the whole
+ * comparison failed (*ok = 0), so that a lost append never reads as "no
+ * change". */
+static void add(json_t *changes, int *ok, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void add(json_t *changes, int *ok, const char *fmt, ...)
 {
     char text[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    json_array_append_new(changes, json_string(text));
+    if (!changes || json_array_append_new(changes, json_string(text)) < 0)
+        *ok = 0;
 }
 
 /* What differs between a plugin's surface and its pin: an array of short
- * texts, empty when they agree. New reference. */
+ * texts, empty when they agree. New reference, or NULL when the comparison
+ * itself failed (out of memory): the caller must then treat the plugin as
+ * changed, never as equal. */
 static json_t *compare(const struct ph_plug *p, json_t *pin)
 {
+    int ok = 1;
     json_t *changes = json_array();
     json_t *now = surface(p);
-    if (!pin) {
-        add(changes, "%s is not pinned", base_name(p->file));
+    if (!changes || !now) {
+        json_decref(changes);
         json_decref(now);
+        return NULL;
+    }
+    if (!pin) {
+        add(changes, &ok, "%s is not pinned", base_name(p->file));
+        json_decref(now);
+        if (!ok) {
+            json_decref(changes);
+            return NULL;
+        }
         return changes;
     }
     const char *pname = json_string_value(json_object_get(pin, "plugin"));
     if (!pname || strcmp(pname, p->name) != 0)
-        add(changes, "plugin name changed (pinned \"%s\", now \"%s\")", pname ? pname : "?",
+        add(changes, &ok, "plugin name changed (pinned \"%s\", now \"%s\")", pname ? pname : "?",
             p->name);
     const char *psha = json_string_value(json_object_get(pin, "sha256"));
-    if (!psha || strcmp(psha, p->sha256) != 0)
-        add(changes, "file changed (sha256 pinned %.12s..., now %.12s...)", psha ? psha : "?",
+    if (!p->sha256[0])
+        add(changes, &ok,
+            "file not verified (it was started before pins were set; it is checked at its next "
+            "start)");
+    else if (!psha || strcmp(psha, p->sha256) != 0)
+        add(changes, &ok, "file changed (sha256 pinned %.12s..., now %.12s...)", psha ? psha : "?",
             p->sha256);
     json_t *pm = json_object_get(pin, "methods"), *nm = json_object_get(now, "methods");
     const char *name;
@@ -130,7 +151,7 @@ static json_t *compare(const struct ph_plug *p, json_t *pin)
     {
         json_t *b = json_object_get(nm, name);
         if (!b) {
-            add(changes, "method %s removed", name);
+            add(changes, &ok, "method %s removed", name);
             continue;
         }
         static const struct {
@@ -141,15 +162,19 @@ static json_t *compare(const struct ph_plug *p, json_t *pin)
         for (size_t k = 0; k < 3; k++) {
             json_t *x = json_object_get(a, parts[k].key), *y = json_object_get(b, parts[k].key);
             if ((x || y) && !(x && y && json_equal(x, y)))
-                add(changes, "method %s: %s changed", name, parts[k].what);
+                add(changes, &ok, "method %s: %s changed", name, parts[k].what);
         }
     }
     json_object_foreach(nm, name, a)
     {
         if (!json_object_get(pm, name))
-            add(changes, "method %s added", name);
+            add(changes, &ok, "method %s added", name);
     }
     json_decref(now);
+    if (!ok) {
+        json_decref(changes);
+        return NULL;
+    }
     return changes;
 }
 
@@ -159,22 +184,27 @@ void ph_pins_check(struct ph_plug *p)
     if (!p->hello || !p->name)
         return;
     json_t *changes = NULL;
-    if (h->pins)
-        ph_plug_hash_late(p);
+    int blocked = 0;
     if (h->pins) {
         json_t *pin = json_object_get(json_object_get(h->pins, "plugins"), base_name(p->file));
-        changes = pin || !h->pins_allow_unpinned ? compare(p, pin) : NULL;
+        if (pin || !h->pins_allow_unpinned) {
+            /* Offered only when proven equal: a comparison that failed
+             * (changes NULL) blocks the plugin like a difference does. */
+            changes = compare(p, pin);
+            blocked = !changes || json_array_size(changes) > 0;
+        }
         if (changes && json_array_size(changes) == 0) {
             json_decref(changes);
             changes = NULL;
         }
     }
     /* Said once per change, not at every restart of the same file. */
-    int news = changes && !(p->pin_changes && json_equal(changes, p->pin_changes));
+    int news = blocked && !(p->pin_changes && changes && json_equal(changes, p->pin_changes));
     json_decref(p->pin_changes);
     p->pin_changes = changes;
+    p->pin_blocked = blocked;
     if (news)
-        ph_host_event(h, json_pack("{s:s,s:s,s:s,s:O}", "type", "pin_mismatch", "plugin", p->name,
+        ph_host_event(h, json_pack("{s:s,s:s,s:s,s:O?}", "type", "pin_mismatch", "plugin", p->name,
                                    "file", base_name(p->file), "changes", changes));
 }
 
@@ -189,8 +219,10 @@ json_t *ph_pins_error(struct ph_plug *p, const char *method)
             n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? "; " : "",
                                   json_string_value(c));
     }
+    if (!p->pin_changes)
+        snprintf(list, sizeof list, "the comparison could not be made: out of memory");
     return ph_call_error(p, method, PH_RPC_PLUGIN_NOT_LOADED, PH_END_NONE,
-                         json_pack("{s:O}", "pin_changes", p->pin_changes),
+                         json_pack("{s:O?}", "pin_changes", p->pin_changes),
                          "plugin %s is not offered: its surface does not match its pin (%s); if "
                          "the change is expected, renew the pin with `plughost pin --output "
                          "PINS %s`",
@@ -201,11 +233,13 @@ int ph_host_set_pins(ph_host *h, json_t *pins, int allow_unpinned, ph_error *err
 {
     if (pins && check_doc(pins, err) < 0)
         return err ? err->status : PH_E_INVALID;
-    json_t *old = h->pins;
-    h->pins = pins ? json_deep_copy(pins) : NULL;
-    json_decref(old);
-    if (pins && !h->pins)
+    /* Copy first, swap on success: a failed copy must leave the old pins in
+     * force, never switch pinning off. */
+    json_t *copy = pins ? json_deep_copy(pins) : NULL;
+    if (pins && !copy)
         return ph_set_error(err, PH_E_NOMEM, "out of memory");
+    json_decref(h->pins);
+    h->pins = copy;
     h->pins_allow_unpinned = allow_unpinned;
     for (struct ph_plug *p = h->plugs; p; p = p->next)
         ph_pins_check(p);

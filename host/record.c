@@ -75,8 +75,9 @@ static json_t *stamp(struct ph_host *h)
 
 static json_t *plugin_line(struct ph_plug *p)
 {
-    return json_pack("{s:s?,s:s,s:s,s:s,s:i}", "plugin", p->name, "file", base_name(p->file),
-                     "path", p->file, "sha256", p->sha256, "pid", (int)p->pid);
+    return json_pack("{s:s?,s:s,s:s,s:s?,s:i}", "plugin", p->name, "file", base_name(p->file),
+                     "path", p->file, "sha256", p->sha256[0] ? p->sha256 : NULL, "pid",
+                     (int)p->pid);
 }
 
 int ph_host_record(ph_host *h, int fd, ph_error *err)
@@ -97,7 +98,6 @@ int ph_host_record(ph_host *h, int fd, ph_error *err)
     for (struct ph_plug *p = h->plugs; p; p = p->next) {
         if (!p->name)
             continue;
-        ph_plug_hash_late(p);
         json_array_append_new(plugins, plugin_line(p));
     }
     put(h, json_pack("{s:i,s:s,s:i,s:o}", "plughost_transcript", PH_TRANSCRIPT_VERSION, "plughost",

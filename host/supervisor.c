@@ -409,18 +409,6 @@ static void trace(struct ph_plug *p, const char *dir, const char *bytes, size_t 
                                      "length", (json_int_t)n));
 }
 
-void ph_plug_hash_late(struct ph_plug *p)
-{
-    if (p->sha256[0])
-        return;
-    int fd = open(p->file, O_RDONLY | O_CLOEXEC);
-    char hash[65];
-    if (fd >= 0 && ph_sha256_fd(fd, hash) == 0)
-        memcpy(p->sha256, hash, sizeof hash);
-    if (fd >= 0)
-        close(fd);
-}
-
 int ph_plug_send_fd(struct ph_plug *p, json_t *msg, int fd)
 {
     size_t len;
@@ -718,7 +706,7 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
                                    (json_int_t)((p->ready_ns - p->spawn_ns) / 1000)));
         for (struct ph_call *c = h->calls.next; c != &h->calls;) {
             struct ph_call *next = c->next;
-            if (c->plug == p && !c->sent && p->pin_changes)
+            if (c->plug == p && !c->sent && p->pin_blocked)
                 ph_call_finish(h, c, NULL, ph_pins_error(p, c->method));
             else if (c->plug == p && !c->sent)
                 ph_plug_send_call(p, c);

@@ -716,7 +716,7 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--record") == 0 || strcmp(a, "--pins") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "plughost: %s needs a file\n", a);
-                free(rest);
+                free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
             if (strcmp(a, "--record") == 0)

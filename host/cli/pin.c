@@ -11,9 +11,11 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static json_t *load_pins(const char *path, ph_error *err)
@@ -46,11 +48,23 @@ int ph_cli_pins(ph_host *h, const struct ph_cli_opts *o, ph_error *err)
 
 static int write_pins(const char *path, json_t *pins)
 {
+    /* mkstemp, not a predictable name: in a directory others can write, a
+     * planted symlink at PATH.tmp.PID must not make pin truncate its target. */
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "we");
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= sizeof tmp) {
+        fprintf(stderr, "plughost: pin: %s: path too long\n", path);
+        return -1;
+    }
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    /* mkostemp makes it 0600; a pins file is no secret and services that
+     * read it may run as another user. */
+    FILE *f = fd >= 0 && fchmod(fd, 0644) == 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
         fprintf(stderr, "plughost: pin: %s: %s\n", tmp, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
         return -1;
     }
     int bad = json_dumpf(pins, f, JSON_INDENT(2) | JSON_SORT_KEYS) < 0 || fputc('\n', f) == EOF;

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Exit codes of replay (documented in docs/clients.md). */
@@ -204,10 +205,17 @@ static int wait_until(struct replay *r, int (*ready)(struct replay *, void *), v
                       unsigned timeout_ms)
 {
     ph_error err;
-    for (unsigned waited = 0; !ready(r, arg); waited += 50) {
-        if (waited >= timeout_ms)
+    /* A deadline, not a count of turns: ph_host_process returns early on
+     * every event, so a chatty plugin would otherwise use the time up. */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long deadline = now.tv_sec * 1000LL + now.tv_nsec / 1000000 + timeout_ms;
+    while (!ready(r, arg)) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long left = deadline - (now.tv_sec * 1000LL + now.tv_nsec / 1000000);
+        if (left <= 0)
             return -1;
-        if (ph_host_process(r->host, 50, &err) < 0) {
+        if (ph_host_process(r->host, left < 50 ? (int)left : 50, &err) < 0) {
             fprintf(stderr, "plughost: %s\n", err.text);
             return -1;
         }
