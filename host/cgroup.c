@@ -13,9 +13,10 @@
  * same is done in each of those two trees, and the child moves itself in
  * before it execs anything (ph_cg_plug_join, from supervisor.c).
  *
- * It must never touch cgroups outside the subtree it creates, with one
- * exception stated where it happens (the v2 leaf arrangement moves the host
- * process itself), and never report the layer as in force unless the kernel
+ * It must never touch cgroups outside the subtree it creates, with two
+ * exceptions stated where they happen (the v2 leaf arrangement moves the
+ * host process itself; the sweep removes subtrees of hosts verifiably
+ * dead), and never report the layer as in force unless the kernel
  * accepted every limit.
  */
 #include "cgroup.h"
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/magic.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -155,37 +157,84 @@ static int only_self(const char *dir, pid_t self)
     return seen;
 }
 
-/* A host that dies (killed, crashed) leaves its cgroups behind, empty
- * since its plugins die with it. The next host removes those under
- * parent: directories named prefix* (FILE.N but keep, when prefix is "")
- * last changed over min_age seconds ago, and their children. rmdir
- * refuses a cgroup that holds a process or a child cgroup, so a live host's
- * running plugins are never touched, and the age spares a host just
- * starting; a live host whose tree is removed while idle makes it again
- * (ensure_base). */
-static void sweep(const char *parent, const char *prefix, const char *keep, time_t min_age)
+/* This process's pid namespace (its inode), and when this process started
+ * (/proc/PID/stat field 22, clock ticks since boot): with the pid they
+ * name a host for as long as it lives and never another one, pid reuse
+ * included. */
+static unsigned long pid_ns(void)
+{
+    struct stat st;
+    return stat("/proc/self/ns/pid", &st) == 0 ? (unsigned long)st.st_ino : 0;
+}
+
+static unsigned long long start_time(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    if (read_text(path, buf, sizeof buf) < 0)
+        return 0;
+    /* The command name may hold anything, ")" included: after the last. */
+    char *s = strrchr(buf, ')');
+    for (int field = 2; s && field < 22; field++)
+        s = strchr(s + 1, ' ');
+    return s ? strtoull(s + 1, NULL, 10) : 0;
+}
+
+#define PH_CG_PREFIX "plughost."
+
+/* A host's subtree is named plughost.NS-PID-START.K (and the leaf it may
+ * move itself into, the same with ".host"): the pid alone is not unique,
+ * since hosts in different pid namespaces (containers, the test suite's
+ * unshare) share the hierarchy and may all be pid 1, and pids are reused.
+ * K tells apart hosts in one process (doctor's inside a self-testing
+ * host). */
+static int base_name(char *out, size_t len, const char *parent, pid_t self, unsigned k,
+                     const char *suffix)
+{
+    int n = snprintf(out, len, "%s/" PH_CG_PREFIX "%lu-%d-%llu.%u%s", parent, pid_ns(), (int)self,
+                     start_time(self), k, suffix);
+    return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+/* Whether name is one of ours (see base_name) whose host is verifiably
+ * gone: it was in our pid namespace (another namespace's pids mean nothing
+ * here), and its pid is free or now names a process started at another
+ * time. Anything else, a live host, a name we do not make, a pid we cannot
+ * judge, is not ours to remove. */
+static int stale_base(const char *name)
+{
+    unsigned long ns;
+    int pid, used = 0;
+    unsigned long long start;
+    unsigned k;
+    if (sscanf(name, PH_CG_PREFIX "%lu-%d-%llu.%u%n", &ns, &pid, &start, &k, &used) != 4 ||
+        strncmp(name, PH_CG_PREFIX, strlen(PH_CG_PREFIX)) != 0 ||
+        (name[used] && strcmp(name + used, ".host") != 0))
+        return 0;
+    if (pid <= 0 || ns == 0 || ns != pid_ns())
+        return 0;
+    if (kill(pid, 0) < 0 && errno == ESRCH)
+        return 1;
+    unsigned long long now = start_time(pid);
+    return now != 0 && now != start;
+}
+
+/* A host that dies (killed, crashed) leaves its subtree behind, empty
+ * since its plugins die with it. The next host removes, under parent, the
+ * subtrees of dead hosts only (stale_base) and their children, which are
+ * that host's plugin cgroups. rmdir refuses a cgroup that still holds a
+ * process or a child, so even a misjudged one loses nothing running. */
+static void sweep(const char *parent)
 {
     DIR *d = opendir(parent);
     if (!d)
         return;
-    time_t now = time(NULL);
     struct dirent *e;
     while ((e = readdir(d))) {
-        const char *dot = strrchr(e->d_name, '.');
-        if (e->d_type != DT_DIR || e->d_name[0] == '.' ||
-            strncmp(e->d_name, prefix, strlen(prefix)) != 0 ||
-            (keep && strcmp(e->d_name, keep) == 0))
-            continue;
-        /* Without a prefix, only names of plugin cgroups (FILE.N), never
-         * another host's tree (plughost*). */
-        if (!*prefix && (!dot || !dot[1] || strspn(dot + 1, "0123456789") != strlen(dot + 1) ||
-                         strncmp(e->d_name, "plughost", 8) == 0))
+        if (e->d_type != DT_DIR || !stale_base(e->d_name))
             continue;
         char dir[PH_CG_PATH + 256];
-        struct stat st;
         snprintf(dir, sizeof dir, "%s/%s", parent, e->d_name);
-        if (stat(dir, &st) < 0 || now - st.st_mtime < min_age)
-            continue;
         DIR *sub = opendir(dir);
         struct dirent *f;
         while (sub && (f = readdir(sub))) {
@@ -202,19 +251,65 @@ static void sweep(const char *parent, const char *prefix, const char *keep, time
     closedir(d);
 }
 
-#define PH_CG_STALE_S 60
+void (*ph_cg_made_hook)(const char *dir);
 
-/* A host's own subtree is named plughost.NS-PID.K: the pid alone is not
- * unique, since hosts in different pid namespaces (containers, the test
- * suite's unshare) share the hierarchy and may all be pid 1; the pid
- * namespace's inode tells them apart. The same name again is only ever a
- * leftover of a dead host (that pid, in that namespace, is us now). */
-static int base_name(char *out, size_t len, const char *parent, pid_t self, unsigned k)
+/* Every cgroup this module makes is new: an existing one of that name is
+ * someone else's (EEXIST is an error, never a cgroup to reuse). */
+static int make_cgroup(const char *path)
 {
-    struct stat st;
-    unsigned long ns = stat("/proc/self/ns/pid", &st) == 0 ? (unsigned long)st.st_ino : 0;
-    int n = snprintf(out, len, "%s/plughost.%lu-%d.%u", parent, ns, (int)self, k);
-    return n > 0 && (size_t)n < len ? 0 : -1;
+    if (mkdir(path, 0755) < 0)
+        return -1;
+    if (ph_cg_made_hook)
+        ph_cg_made_hook(path);
+    return 0;
+}
+
+/* Whether some cgroup below dir holds a process. v2 says so in
+ * cgroup.events; without it (a fake tree), each cgroup.procs is read. */
+static int populated(const char *dir, int depth)
+{
+    char buf[256];
+    if (read_at(dir, "cgroup.events", buf, sizeof buf) == 0) {
+        const char *p = strstr(buf, "populated ");
+        return p && p[10] == '1';
+    }
+    if (read_at(dir, "cgroup.procs", buf, sizeof buf) == 0 && buf[strspn(buf, " \n")])
+        return 1;
+    DIR *d = depth < 16 ? opendir(dir) : NULL;
+    if (!d)
+        return 0;
+    int found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d))) {
+        if (e->d_type != DT_DIR || e->d_name[0] == '.')
+            continue;
+        char sub[PH_CG_PATH + 256];
+        snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
+        found = populated(sub, depth + 1);
+    }
+    closedir(d);
+    return found;
+}
+
+/* Whether dir has a child cgroup other than the one named except
+ * (populated_only: one that holds a process). */
+static int other_child(const char *dir, const char *except, int populated_only)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d))) {
+        if (e->d_type != DT_DIR || e->d_name[0] == '.' ||
+            (except && strcmp(e->d_name, except) == 0))
+            continue;
+        char sub[PH_CG_PATH + 256];
+        snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
+        found = !populated_only || populated(sub, 0);
+    }
+    closedir(d);
+    return found;
 }
 
 static void strip_last(char *path)
@@ -232,20 +327,23 @@ static void strip_last(char *path)
  * exempt), so the host, which lives in some cgroup O, cannot simply give
  * O children with memory.max. In order of preference:
  *
- *  - O holds the host alone (a systemd service with Delegate=yes, or
- *    `systemd-run --scope -p Delegate=yes`): O is ours to arrange. The host
- *    moves itself into a leaf O/plughost-host, then enables +memory +pids
- *    in O, whose other children are the plugins. This is what systemd's
- *    delegation rules ask of a delegated service, and what container
- *    runtimes do with their own init. It is the one place the host moves
- *    something it did not create, itself, and ph_cg_host_free moves it
- *    back.
+ *  - O holds the host alone, and no child of O holds a process (a systemd
+ *    service with Delegate=yes, or `systemd-run --scope -p Delegate=yes`):
+ *    O is ours to arrange. The host moves itself into a leaf
+ *    O/plughost.NS-PID-START.K.host, enables +memory +pids in O, and puts
+ *    the plugins under its own sibling O/plughost.NS-PID-START.K, so that a
+ *    second host arranging O the same way later has a subtree of its own.
+ *    This is what systemd's delegation rules ask of a delegated service,
+ *    and what container runtimes do with their own init. It is the one
+ *    place the host moves something it did not create, itself, and
+ *    ph_cg_host_free moves it back when O has no other child left.
  *    This includes a container whose cgroup namespace root holds only the
  *    host: that root is not the machine's, and has no exemption.
- *  - O is shared (a root login shell's session scope, or the machine's root
- *    cgroup): the nearest ancestor (O itself if it is the root, which the
- *    rule exempts) that already enables memory and pids for its children
- *    (the root at worst) gets a sibling subtree plughost.NS-PID.K. Only root, or whoever
+ *  - O is shared (a root login shell's session scope, the machine's root
+ *    cgroup, or an O where another host sits in its leaf): the nearest
+ *    ancestor (O itself if it is the root, which the rule exempts) that
+ *    already enables memory and pids for its children (the root at worst)
+ *    gets a sibling subtree plughost.NS-PID-START.K. Only root, or whoever
  *    was delegated that ancestor, may do it.
  */
 int ph_cg_setup_v2(struct ph_cg_host *cg, const char *mnt, const char *own, pid_t self)
@@ -270,38 +368,52 @@ int ph_cg_setup_v2(struct ph_cg_host *cg, const char *mnt, const char *own, pid_
     }
     pid_line(line, sizeof line, self);
     unsigned k = atomic_fetch_add(&host_seq, 1);
-    if (only_self(dir, self)) {
+    /* O is ours alone only if no other process is in it or below it: a
+     * child holding processes (another host's leaf, say) makes it shared. */
+    if (only_self(dir, self) && !other_child(dir, NULL, 1)) {
         char leaf[PH_CG_PATH];
-        if (snprintf(leaf, sizeof leaf, "%s/plughost-host", dir) >= (int)sizeof leaf ||
-            (mkdir(leaf, 0755) < 0 && errno != EEXIST)) {
+        sweep(dir);
+        if (base_name(leaf, sizeof leaf, dir, self, k, ".host") < 0 ||
+            base_name(cg->base, sizeof cg->base, dir, self, k, "") < 0) {
+            say(cg->detail, sizeof cg->detail, "cgroup v2: path too long");
+            cg->base[0] = '\0';
+            return -1;
+        }
+        if (make_cgroup(leaf) < 0) {
             say(cg->detail, sizeof cg->detail, "cgroup v2: cannot create %s: %s", leaf,
                 strerror(errno));
+            cg->base[0] = '\0';
             return -1;
         }
-        if (write_at(leaf, "cgroup.procs", line) < 0) {
-            say(cg->detail, sizeof cg->detail, "cgroup v2: cannot move the host into %s: %s", leaf,
-                strerror(errno));
+        const char *failed = NULL;
+        int e = 0, moved = 0, enabled = 0;
+        if (write_at(leaf, "cgroup.procs", line) < 0)
+            failed = "cannot move the host into";
+        else if ((moved = 1, write_at(dir, "cgroup.subtree_control", "+memory +pids") < 0))
+            failed = "cannot enable memory and pids in the parent of";
+        else if ((enabled = 1, make_cgroup(cg->base) < 0))
+            failed = "cannot create the plugins' parent beside";
+        else if (write_at(cg->base, "cgroup.subtree_control", "+memory +pids") < 0) {
+            failed = "cannot enable memory and pids beside";
+            rmdir(cg->base);
+        }
+        if (failed) {
+            e = errno;
+            if (enabled && !other_child(dir, strrchr(leaf, '/') + 1, 0))
+                (void)write_at(dir, "cgroup.subtree_control", "-memory -pids");
+            if (moved)
+                (void)write_at(dir, "cgroup.procs", line);
             rmdir(leaf);
+            say(cg->detail, sizeof cg->detail, "cgroup v2: %s %s: %s", failed, leaf, strerror(e));
+            cg->base[0] = '\0';
             return -1;
         }
-        if (write_at(dir, "cgroup.subtree_control", "+memory +pids") < 0) {
-            int e = errno;
-            (void)write_at(dir, "cgroup.procs", line);
-            rmdir(leaf);
-            say(cg->detail, sizeof cg->detail, "cgroup v2: cannot enable memory and pids in %s: %s",
-                dir, strerror(e));
-            return -1;
-        }
-        /* O is ours alone: another child named like a plugin's cgroup
-         * (FILE.N) is a dead host's. */
-        sweep(dir, "", "plughost-host", 0);
-        say(cg->base, sizeof cg->base, "%s", dir);
         say(cg->leaf, sizeof cg->leaf, "%s", leaf);
-        cg->created = 0;
+        cg->created = 1;
         say(cg->detail, sizeof cg->detail,
             "cgroup v2: one cgroup per plugin under %s (the host moved itself into "
             "%s: v2 allows no process beside child cgroups)",
-            dir, leaf);
+            cg->base, leaf);
         cg->version = 2;
         return 0;
     }
@@ -333,12 +445,12 @@ int ph_cg_setup_v2(struct ph_cg_host *cg, const char *mnt, const char *own, pid_
         }
         strip_last(anc);
     }
-    sweep(adir, "plughost.", NULL, PH_CG_STALE_S);
-    if (base_name(cg->base, sizeof cg->base, adir, self, k) < 0) {
+    sweep(adir);
+    if (base_name(cg->base, sizeof cg->base, adir, self, k, "") < 0) {
         say(cg->detail, sizeof cg->detail, "cgroup v2: path too long");
         return -1;
     }
-    if (mkdir(cg->base, 0755) < 0 && errno != EEXIST) {
+    if (make_cgroup(cg->base) < 0) {
         say(cg->detail, sizeof cg->detail,
             "cgroup v2 at %s: the host shares its cgroup %s with other processes, and "
             "cannot create %s beside it: %s; run plughost as root or in a cgroup of its own "
@@ -366,19 +478,19 @@ int ph_cg_setup_v2(struct ph_cg_host *cg, const char *mnt, const char *own, pid_
 int ph_cg_setup_v1(struct ph_cg_host *cg, const char *mem_dir, const char *pids_dir, pid_t self)
 {
     unsigned k = atomic_fetch_add(&host_seq, 1);
-    if (base_name(cg->base, sizeof cg->base, mem_dir, self, k) < 0 ||
-        base_name(cg->base_pids, sizeof cg->base_pids, pids_dir, self, k) < 0) {
+    if (base_name(cg->base, sizeof cg->base, mem_dir, self, k, "") < 0 ||
+        base_name(cg->base_pids, sizeof cg->base_pids, pids_dir, self, k, "") < 0) {
         say(cg->detail, sizeof cg->detail, "cgroup v1: path too long");
         return -1;
     }
-    sweep(mem_dir, "plughost.", NULL, PH_CG_STALE_S);
-    sweep(pids_dir, "plughost.", NULL, PH_CG_STALE_S);
-    if (mkdir(cg->base, 0755) < 0 && errno != EEXIST) {
+    sweep(mem_dir);
+    sweep(pids_dir);
+    if (make_cgroup(cg->base) < 0) {
         say(cg->detail, sizeof cg->detail, "cgroup v1: cannot create %s: %s", cg->base,
             strerror(errno));
         return -1;
     }
-    if (mkdir(cg->base_pids, 0755) < 0 && errno != EEXIST) {
+    if (make_cgroup(cg->base_pids) < 0) {
         say(cg->detail, sizeof cg->detail, "cgroup v1: cannot create %s: %s", cg->base_pids,
             strerror(errno));
         rmdir(cg->base);
@@ -528,18 +640,25 @@ void ph_cg_host_free(struct ph_cg_host *cg)
 {
     if (!cg->version)
         return;
-    if (cg->leaf[0]) {
-        /* Undo the leaf arrangement: controllers off, the host back home. */
-        char line[32];
-        pid_line(line, sizeof line, getpid());
-        if (write_at(cg->base, "cgroup.subtree_control", "-memory -pids") == 0 &&
-            write_at(cg->base, "cgroup.procs", line) == 0)
-            rmdir(cg->leaf);
-    }
     if (cg->created) {
         rmdir(cg->base);
         if (cg->version == 1)
             rmdir(cg->base_pids);
+    }
+    if (cg->leaf[0]) {
+        /* Undo the leaf arrangement, controllers off and the host back in
+         * O, only if O has no child left but our leaf: another host's
+         * subtree there relies on the controllers, and the host cannot go
+         * back into a cgroup that enables them. Left in place, the leaf is
+         * swept by a later host once this process is gone. */
+        char o[PH_CG_PATH], line[32];
+        say(o, sizeof o, "%s", cg->leaf);
+        strip_last(o);
+        pid_line(line, sizeof line, getpid());
+        if (!other_child(o, strrchr(cg->leaf, '/') + 1, 0) &&
+            write_at(o, "cgroup.subtree_control", "-memory -pids") == 0 &&
+            write_at(o, "cgroup.procs", line) == 0)
+            rmdir(cg->leaf);
     }
     cg->version = 0;
 }
@@ -557,22 +676,6 @@ static void rmdir_patient(const char *path)
         struct timespec ms = {0, 1000000};
         nanosleep(&ms, NULL);
     }
-}
-
-/* Makes the plugins' parent again if another host swept it away while this
- * one had no plugin running (see sweep). */
-static int ensure_base(const struct ph_cg_host *cg)
-{
-    if (!cg->created)
-        return 0;
-    if (mkdir(cg->base, 0755) < 0 && errno != EEXIST)
-        return -1;
-    if (cg->version == 1)
-        return mkdir(cg->base_pids, 0755) < 0 && errno != EEXIST ? -1 : 0;
-    char buf[256];
-    if (read_at(cg->base, "cgroup.subtree_control", buf, sizeof buf) == 0 && both(buf))
-        return 0;
-    return write_at(cg->base, "cgroup.subtree_control", "+memory +pids");
 }
 
 int ph_cg_plug_create(struct ph_cg_host *cg, struct ph_cg_plug *c, const char *label,
@@ -604,15 +707,15 @@ int ph_cg_plug_create(struct ph_cg_host *cg, struct ph_cg_plug *c, const char *l
     say(c->path, sizeof c->path, "%.*s/%s", PH_CG_PATH - 90, cg->base, name);
     if (cg->version == 1)
         say(c->path_pids, sizeof c->path_pids, "%.*s/%s", PH_CG_PATH - 90, cg->base_pids, name);
-    /* An existing one is a leftover of a host that died (its plugins died
-     * with it): empty, and given fresh limits below. */
-    if (ensure_base(cg) < 0 || (mkdir(c->path, 0755) < 0 && errno != EEXIST)) {
+    /* The name is fresh (our base, our sequence): one that exists is not
+     * ours to give limits to. */
+    if (make_cgroup(c->path) < 0) {
         snprintf(why, whylen, "cannot create %s: %s", c->path, strerror(errno));
         c->path[0] = '\0';
         ph_cg_plug_skip(c, why);
         return -1;
     }
-    if (cg->version == 1 && mkdir(c->path_pids, 0755) < 0 && errno != EEXIST) {
+    if (cg->version == 1 && make_cgroup(c->path_pids) < 0) {
         snprintf(why, whylen, "cannot create %s: %s", c->path_pids, strerror(errno));
         rmdir(c->path);
         c->path[0] = c->path_pids[0] = '\0';

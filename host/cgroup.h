@@ -24,8 +24,8 @@ struct ph_cg_host {
     char base[PH_CG_PATH];      /* v2: parent of the plugin cgroups; v1: in the memory tree */
     char base_pids[PH_CG_PATH]; /* v1: parent of the plugin cgroups in the pids tree */
     char leaf[PH_CG_PATH];      /* v2: the leaf the host moved itself into, or "" */
-    int created;                /* base made here (removed by ph_cg_host_free) */
-    unsigned seq;               /* numbers the plugin cgroups */
+    int created;  /* base made here (removed by ph_cg_host_free): always, once active */
+    unsigned seq; /* numbers the plugin cgroups */
 };
 
 /* One plugin process's cgroup. */
@@ -55,6 +55,11 @@ int ph_cg_setup_v2(struct ph_cg_host *cg, const char *mnt, const char *own, pid_
 /* The v1 arrangement, given each hierarchy's directory holding the host.
  * Returns 0 or -1 with the reason in cg->detail. */
 int ph_cg_setup_v1(struct ph_cg_host *cg, const char *mem_dir, const char *pids_dir, pid_t self);
+
+/* Tests on fake trees only (NULL otherwise): called with each cgroup
+ * directory this module makes, so that the test can give it the control
+ * files the kernel would. */
+extern void (*ph_cg_made_hook)(const char *dir);
 
 /* Undoes the host's arrangement (the plugin cgroups are gone by then). */
 void ph_cg_host_free(struct ph_cg_host *cg);

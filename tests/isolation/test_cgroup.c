@@ -12,7 +12,8 @@
  *                  RLIMIT_AS) is reported as status "limit"; with both at
  *                  the same figure RLIMIT_AS refuses first; with the
  *                  "threads" grant pids.max is 64 and holds; a dead
- *                  host's leftover tree is swept by the next host.
+ *                  host's leftover tree is swept by the next host, a live
+ *                  host's tree and its empty children are not.
  *   denied ECHO    every cgroup mount read-only: the layer is skipped and
  *                  says why, plugins still run, and "require": ["cgroup"]
  *                  refuses the host with one message.
@@ -181,18 +182,31 @@ static int gone(const char *path)
     return stat(path, &st) < 0 && errno == ENOENT;
 }
 
-/* What a host killed on the spot leaves: an empty tree under parent,
- * last changed age seconds ago. */
-static void leftover(const char *parent, const char *name, time_t age)
+/* What a host killed on the spot leaves: an empty tree under parent. */
+static void leftover(const char *parent, const char *name)
 {
     char dir[1200];
     snprintf(dir, sizeof dir, "%s/%s", parent, name);
     CHECKF(mkdir(dir, 0755) == 0, "mkdir %s: %s", dir, strerror(errno));
     snprintf(dir, sizeof dir, "%s/%s/echo.0", parent, name);
     CHECK(mkdir(dir, 0755) == 0);
-    snprintf(dir, sizeof dir, "%s/%s", parent, name);
-    struct timespec t[2] = {{time(NULL) - age, 0}, {time(NULL) - age, 0}};
-    CHECK(utimensat(AT_FDCWD, dir, t, 0) == 0);
+}
+
+/* /proc/PID/stat's start time, which a host's tree is named after. */
+static unsigned long long start_of(pid_t pid)
+{
+    char p[64], buf[1024];
+    snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(p, "re");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *s = strrchr(buf, ')');
+    for (int i = 2; s && i < 22; i++)
+        s = strchr(s + 1, ' ');
+    return s ? strtoull(s + 1, NULL, 10) : 0;
 }
 
 static void live(const char *echo, const char *hog)
@@ -231,16 +245,26 @@ static void live(const char *echo, const char *hog)
     ph_host_free(h);
     CHECKF(echo_cg[0] && gone(echo_cg), "%s removed after the host stopped the plugin", echo_cg);
 
-    /* A dead host's tree, an hour old, is removed by the next host; one a
-     * second old may be a host starting up, and stays. */
-    char parent[1024];
+    /* A dead host's tree (its pid free in our pid namespace) is removed
+     * by the next host; a live host's (this process, another sequence
+     * number), empty plugin cgroup included, stays whatever its age. */
+    char parent[1024], dead_name[128], live_name[128];
     snprintf(parent, sizeof parent, "%s", echo_cg);
     for (int up = 0; up < 2 && strrchr(parent, '/'); up++)
         *strrchr(parent, '/') = '\0';
     int sibling = strstr(echo_cg, "/plughost.") != NULL;
+    struct stat nst;
+    unsigned long ns = stat("/proc/self/ns/pid", &nst) == 0 ? (unsigned long)nst.st_ino : 0;
+    pid_t dead = fork();
+    if (dead == 0)
+        _exit(0);
+    waitpid(dead, NULL, 0);
+    snprintf(dead_name, sizeof dead_name, "plughost.%lu-%d-5.0", ns, (int)dead);
+    snprintf(live_name, sizeof live_name, "plughost.%lu-%d-%llu.999", ns, (int)getpid(),
+             start_of(getpid()));
     if (sibling) {
-        leftover(parent, "plughost.1.999", 3600);
-        leftover(parent, "plughost.1.998", 1);
+        leftover(parent, dead_name);
+        leftover(parent, live_name);
     }
 
     /* The cgroup is the tighter bound: 64 MiB resident, 1 GiB address
@@ -250,11 +274,11 @@ static void live(const char *echo, const char *hog)
     CHECKF(h, "host: %s", h ? "" : err.text);
     if (sibling) {
         char d[1200];
-        snprintf(d, sizeof d, "%s/plughost.1.999", parent);
-        CHECKF(gone(d), "stale %s swept", d);
-        snprintf(d, sizeof d, "%s/plughost.1.998/echo.0", parent);
-        CHECKF(!gone(d) && rmdir(d) == 0, "fresh %s kept", d);
-        snprintf(d, sizeof d, "%s/plughost.1.998", parent);
+        snprintf(d, sizeof d, "%s/%s", parent, dead_name);
+        CHECKF(gone(d), "dead host's %s swept", d);
+        snprintf(d, sizeof d, "%s/%s/echo.0", parent, live_name);
+        CHECKF(!gone(d) && rmdir(d) == 0, "live host's %s kept", d);
+        snprintf(d, sizeof d, "%s/%s", parent, live_name);
         CHECK(rmdir(d) == 0);
     }
     if (!h)
