@@ -636,8 +636,62 @@ void ph_cg_host_setup(struct ph_cg_host *cg, int required)
     say(cg->detail, sizeof cg->detail, "%s; %s", why2, why1);
 }
 
+/* A reaped task leaves its cgroup a moment later on some kernels, so an
+ * rmdir right after the reap may say EBUSY. The removal runs in the host's
+ * loop (ph_plug_on_exit), where waiting would stall every client: the
+ * cgroup is kept on a list and tried again at the host's next plugin start
+ * or end (retry_pending), and at its end. Beyond PH_CG_PENDING_MAX, or out
+ * of memory, it is left: empty, inside the host's own subtree, and swept
+ * with it by a later host once this one is gone. */
+#define PH_CG_PENDING_MAX 64
+
+static void retry_pending(struct ph_cg_host *cg)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < cg->npending; i++) {
+        if (rmdir(cg->pending[i]) < 0 && errno == EBUSY)
+            cg->pending[kept++] = cg->pending[i];
+        else
+            free(cg->pending[i]);
+    }
+    cg->npending = kept;
+}
+
+static void remove_or_defer(struct ph_cg_host *cg, const char *path)
+{
+    if (rmdir(path) == 0 || errno != EBUSY || cg->npending >= PH_CG_PENDING_MAX)
+        return;
+    char *copy = strdup(path);
+    if (!copy)
+        return;
+    if (cg->npending == cg->cap) {
+        size_t cap = cg->cap ? 2 * cg->cap : 4;
+        char **more = realloc(cg->pending, cap * sizeof *more);
+        if (!more) {
+            free(copy);
+            return;
+        }
+        cg->pending = more;
+        cg->cap = cap;
+    }
+    cg->pending[cg->npending++] = copy;
+}
+
 void ph_cg_host_free(struct ph_cg_host *cg)
 {
+    /* The host is ending, not serving: a short wait for the kernel to let
+     * go of the last plugins' cgroups is affordable here (100 ms at most). */
+    retry_pending(cg);
+    for (int i = 0; i < 100 && cg->npending; i++) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+        retry_pending(cg);
+    }
+    for (size_t i = 0; i < cg->npending; i++)
+        free(cg->pending[i]);
+    free(cg->pending);
+    cg->pending = NULL;
+    cg->npending = cg->cap = 0;
     if (!cg->version)
         return;
     if (cg->created) {
@@ -669,15 +723,6 @@ void ph_cg_plug_skip(struct ph_cg_plug *c, const char *why)
     c->layer = json_pack("{s:b,s:s}", "active", 0, "reason", why);
 }
 
-static void rmdir_patient(const char *path)
-{
-    /* A reaped task leaves its cgroup a moment later on some kernels. */
-    for (int i = 0; i < 100 && rmdir(path) < 0 && errno == EBUSY; i++) {
-        struct timespec ms = {0, 1000000};
-        nanosleep(&ms, NULL);
-    }
-}
-
 int ph_cg_plug_create(struct ph_cg_host *cg, struct ph_cg_plug *c, const char *label,
                       size_t memory_max, unsigned pids_max, char *why, size_t whylen)
 {
@@ -707,6 +752,7 @@ int ph_cg_plug_create(struct ph_cg_host *cg, struct ph_cg_plug *c, const char *l
     say(c->path, sizeof c->path, "%.*s/%s", PH_CG_PATH - 90, cg->base, name);
     if (cg->version == 1)
         say(c->path_pids, sizeof c->path_pids, "%.*s/%s", PH_CG_PATH - 90, cg->base_pids, name);
+    retry_pending(cg);
     /* The name is fresh (our base, our sequence): one that exists is not
      * ours to give limits to. */
     if (make_cgroup(c->path) < 0) {
@@ -825,13 +871,14 @@ long ph_cg_plug_oom_kills(const struct ph_cg_plug *c)
     return at ? strtol(at + 9, NULL, 10) : 0;
 }
 
-void ph_cg_plug_remove(struct ph_cg_plug *c)
+void ph_cg_plug_remove(struct ph_cg_host *cg, struct ph_cg_plug *c)
 {
     ph_cg_plug_spawned(c);
+    retry_pending(cg);
     if (c->path[0])
-        rmdir_patient(c->path);
+        remove_or_defer(cg, c->path);
     if (c->path_pids[0])
-        rmdir_patient(c->path_pids);
+        remove_or_defer(cg, c->path_pids);
     c->path[0] = c->path_pids[0] = '\0';
     c->version = 0;
 }

@@ -24,8 +24,10 @@ struct ph_cg_host {
     char base[PH_CG_PATH];      /* v2: parent of the plugin cgroups; v1: in the memory tree */
     char base_pids[PH_CG_PATH]; /* v1: parent of the plugin cgroups in the pids tree */
     char leaf[PH_CG_PATH];      /* v2: the leaf the host moved itself into, or "" */
-    int created;  /* base made here (removed by ph_cg_host_free): always, once active */
-    unsigned seq; /* numbers the plugin cgroups */
+    int created;    /* base made here (removed by ph_cg_host_free): always, once active */
+    unsigned seq;   /* numbers the plugin cgroups */
+    char **pending; /* owned: plugin cgroups whose rmdir said EBUSY, to retry */
+    size_t npending, cap;
 };
 
 /* One plugin process's cgroup. */
@@ -81,8 +83,11 @@ void ph_cg_plug_spawned(struct ph_cg_plug *c);
  * struck in the cgroup (0 if none or unknown). */
 long ph_cg_plug_oom_kills(const struct ph_cg_plug *c);
 
-/* After the process is reaped: removes the cgroup. The layer record stays. */
-void ph_cg_plug_remove(struct ph_cg_plug *c);
+/* After the process is reaped: removes the cgroup, or, if the kernel still
+ * counts the task in it (EBUSY), puts it on cg's list to retry at the next
+ * create or remove and at ph_cg_host_free. Never waits. Also retries that
+ * list. The layer record stays. */
+void ph_cg_plug_remove(struct ph_cg_host *cg, struct ph_cg_plug *c);
 
 /* Records in c->layer that the plugin runs without a cgroup, and why. */
 void ph_cg_plug_skip(struct ph_cg_plug *c, const char *why);

@@ -271,7 +271,7 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     pid_t pid = clone3_(h->ns_flags, &pidfd, p->cg.version == 2 ? p->cg.dirfd : -1);
     if (pid < 0 && p->cg.version == 2 && !h->cg.required) {
         snprintf(cgwhy, sizeof cgwhy, "clone3 into %s: %s", p->cg.path, strerror(errno));
-        ph_cg_plug_remove(&p->cg);
+        ph_cg_plug_remove(&h->cg, &p->cg);
         ph_cg_plug_skip(&p->cg, cgwhy);
         pid = clone3_(h->ns_flags, &pidfd, -1);
     }
@@ -281,7 +281,7 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
         close(sv[1]);
         if (pfd >= 0)
             close(pfd);
-        ph_cg_plug_remove(&p->cg);
+        ph_cg_plug_remove(&h->cg, &p->cg);
         return ph_set_error(err, PH_E_SYSTEM, "clone3: %s", strerror(e));
     }
     if (pid == 0)
@@ -1087,7 +1087,7 @@ void ph_plug_on_exit(struct ph_plug *p)
     json_t *detail = p->cause_data ? json_deep_copy(p->cause_data) : json_object();
     char msg[600];
     enum ph_end end = classify_end(p, &si, ph_cg_plug_oom_kills(&p->cg), detail, msg, sizeof msg);
-    ph_cg_plug_remove(&p->cg);
+    ph_cg_plug_remove(&h->cg, &p->cg);
     close_fd(p, &p->sock);
     close_fd(p, &p->notify_fd);
     close_fd(p, &p->pidfd);

@@ -13,7 +13,9 @@
  *                  the same figure RLIMIT_AS refuses first; with the
  *                  "threads" grant pids.max is 64 and holds; a dead
  *                  host's leftover tree is swept by the next host, a live
- *                  host's tree and its empty children are not.
+ *                  host's tree and its empty children are not; removing
+ *                  a cgroup the kernel still counts a task in (EBUSY)
+ *                  returns at once and is retried at the next pass.
  *   denied ECHO    every cgroup mount read-only: the layer is skipped and
  *                  says why, plugins still run, and "require": ["cgroup"]
  *                  refuses the host with one message.
@@ -26,6 +28,10 @@
 #include "check.h"
 
 #include <plughost/host.h>
+
+/* The layer's internal interface, for the EBUSY case no public call can
+ * stage (tests/unit builds against it the same way). */
+#include "../../host/cgroup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -334,6 +340,69 @@ static void live(const char *echo, const char *hog)
 /* The "threads" grant: pids.max 64, and the kernel holds the plugin to it
  * (63 threads beside the main one), which RLIMIT_NPROC does not do for a
  * granted plugin. */
+static long long now_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+/* ph_cg_plug_remove runs in the host's loop: on a cgroup that still holds
+ * a task it must not wait, and the cgroup must go at a later pass. */
+static void deferred(void)
+{
+    struct ph_cg_host cg;
+    ph_cg_host_setup(&cg, 0);
+    CHECKF(cg.version, "layer active: %s", cg.detail);
+    if (!cg.version)
+        return;
+    struct ph_cg_plug c, c2;
+    memset(&c, 0, sizeof c);
+    memset(&c2, 0, sizeof c2);
+    char why[512], path[PH_CG_PATH], procs[PH_CG_PATH + 16];
+    CHECKF(ph_cg_plug_create(&cg, &c, "/x/busy.so", 64 << 20, 4, why, sizeof why) == 0, "%s", why);
+    snprintf(path, sizeof path, "%s", c.path);
+    snprintf(procs, sizeof procs, "%s/cgroup.procs", c.path);
+    int sync[2];
+    CHECK(pipe(sync) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(procs, O_WRONLY);
+        int ok = c.version == 1 ? ph_cg_plug_join(&c) == 0 : fd >= 0 && write(fd, "0", 1) == 1;
+        if (write(sync[1], ok ? "y" : "n", 1) != 1)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    char b = 0;
+    CHECK(pid > 0 && read(sync[0], &b, 1) == 1 && b == 'y');
+    long long t0 = now_us();
+    ph_cg_plug_remove(&cg, &c);
+    long long took = now_us() - t0;
+    CHECKF(took < 20000, "remove of a busy cgroup returned after %lld us", took);
+    CHECKF(!gone(path) && cg.npending >= 1, "%s kept for later (%zu pending)", path, cg.npending);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    close(sync[0]);
+    close(sync[1]);
+    /* The next plugin's start retries it; the kernel may take a moment to
+     * let go after the reap. */
+    for (int i = 0; i < 200 && !gone(path); i++) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+        if (ph_cg_plug_create(&cg, &c2, "/x/next.so", 64 << 20, 4, why, sizeof why) == 0)
+            ph_cg_plug_remove(&cg, &c2);
+        json_decref(c2.layer);
+        c2.layer = NULL;
+    }
+    CHECKF(gone(path) && cg.npending == 0, "%s removed at a later pass", path);
+    char base[PH_CG_PATH];
+    snprintf(base, sizeof base, "%s", cg.base);
+    ph_cg_host_free(&cg);
+    CHECKF(gone(base), "%s removed with the host", base);
+    json_decref(c.layer);
+}
+
 static void threads(const char *threader)
 {
     char path[256], cmd[600];
@@ -481,6 +550,7 @@ int main(int argc, char **argv)
     if (strcmp(mode, "live") == 0 && argc == 5) {
         live(argv[2], argv[3]);
         threads(argv[4]);
+        deferred();
     } else if (strcmp(mode, "denied") == 0) {
         CHECK(remount_cgroups_ro() > 0);
         skipped(argv[2], "Read-only file system");

@@ -212,7 +212,7 @@ int main(void)
     snprintf(want, sizeof want, "%s%s/memory.events", root, pl);
     unlink(want);
     unfake(c.path);
-    ph_cg_plug_remove(&c);
+    ph_cg_plug_remove(&cg, &c);
     CHECK(!exists(pl));
     json_decref(c.layer);
     /* A plugin cgroup's name that exists already is someone else's: never
@@ -268,7 +268,7 @@ int main(void)
     snprintf(want, sizeof want, "%s/memory.max", ca.path + strlen(root));
     CHECK(strcmp(get(want), "8192000") == 0);
     unfake(cb.path);
-    ph_cg_plug_remove(&cb);
+    ph_cg_plug_remove(&b, &cb);
     json_decref(cb.layer);
     unfake(b.base);
     ph_cg_host_free(&b);
@@ -278,7 +278,7 @@ int main(void)
      * controllers on as well (and stays in its leaf). */
     dir_at("/two/theirs");
     unfake(ca.path);
-    ph_cg_plug_remove(&ca);
+    ph_cg_plug_remove(&a, &ca);
     json_decref(ca.layer);
     unfake(a.base);
     snprintf(want, sizeof want, "%s/cgroup.procs", a.leaf + strlen(root));
