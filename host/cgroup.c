@@ -22,6 +22,7 @@
 #include "cgroup.h"
 
 #include <dirent.h>
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -835,7 +836,7 @@ int ph_cg_plug_create(struct ph_cg_host *cg, struct ph_cg_plug *c, const char *l
     return 0;
 }
 
-int ph_cg_plug_join(const struct ph_cg_plug *c)
+int ph_cg_plug_join(const struct ph_cg_plug *c, int cgroup_ns)
 {
     /* "0" is the writer itself, whatever pid namespace it is in. The move
      * waits for an RCU grace period the first time in a while (v1 takes a
@@ -844,6 +845,15 @@ int ph_cg_plug_join(const struct ph_cg_plug *c)
     for (int i = 0; c->version == 1 && i < 2; i++)
         if (write(c->procs_fd[i], "0", 1) != 1)
             return -1;
+    /* The cgroup namespace from clone3 is rooted where the child was born:
+     * in v1 the host's cgroup, so the plugin would see its path below the
+     * host's (/plughost.NS-PID-START.K/FILE.N: the host's pid namespace,
+     * pid and start time). A new one, made now, is rooted at the plugin's
+     * own cgroup, and the plugin sees "/". v2 children are born in their
+     * cgroup (CLONE_INTO_CGROUP), which roots the namespace there already;
+     * doing it there too costs nothing and does not rely on it. */
+    if (cgroup_ns && c->version && unshare(CLONE_NEWCGROUP) < 0)
+        return -1;
     return 0;
 }
 

@@ -71,10 +71,12 @@ void ph_cg_host_free(struct ph_cg_host *cg);
 int ph_cg_plug_create(struct ph_cg_host *cg, struct ph_cg_plug *c, const char *label,
                       size_t memory_max, unsigned pids_max, char *why, size_t whylen);
 
-/* v1, in the child between clone and exec: moves the calling process into
- * its cgroups (v2 children are born there). Only write(2), so safe there.
+/* In the child between clone and exec: v1, moves the calling process into
+ * its cgroups (v2 children are born there); then, with cgroup_ns (the child
+ * was given a cgroup namespace), makes a new cgroup namespace rooted at the
+ * plugin's own cgroup. Only write(2) and unshare(2), so safe there.
  * Returns 0, or -1 with errno set. */
-int ph_cg_plug_join(const struct ph_cg_plug *c);
+int ph_cg_plug_join(const struct ph_cg_plug *c, int cgroup_ns);
 
 /* In the host once the child exists: closes what only the child needed. */
 void ph_cg_plug_spawned(struct ph_cg_plug *c);

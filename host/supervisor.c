@@ -130,8 +130,9 @@ static void child_exec(int chan, int plugin_fd, pid_t parent, const char *loader
     static char *const empty_env[] = {NULL};
     /* cgroup v1 has no CLONE_INTO_CGROUP: this process, still host code,
      * moves itself into its cgroups first, so nothing it execs ever runs
-     * outside them (and the host's loop does not wait for the move). */
-    if (cg && ph_cg_plug_join(cg) < 0) {
+     * outside them (and the host's loop does not wait for the move); then
+     * its cgroup namespace is made again, rooted at its own cgroup. */
+    if (cg && ph_cg_plug_join(cg, (ns_flags & CLONE_NEWCGROUP) != 0) < 0) {
         char m[600];
         int n = snprintf(m, sizeof m,
                          "{\"jsonrpc\":\"2.0\",\"method\":\"ph.setup_failed\",\"params\":"
@@ -286,7 +287,7 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     }
     if (pid == 0)
         child_exec(sv[1], pfd, parent, h->loader, argv, h->ns_flags, uid, gid,
-                   p->cg.version == 1 ? &p->cg : NULL);
+                   p->cg.version ? &p->cg : NULL);
     close(sv[1]);
     if (pfd >= 0)
         close(pfd);

@@ -142,6 +142,37 @@ static int ends_with(const char *s, const char *tail)
 
 /* A running plugin is where its record says, with those limits. Returns
  * its cgroup path (static) or NULL. */
+/* What pid sees of its own cgroup in the hierarchy holding controller
+ * ("" for v2): /proc/PID/cgroup read from inside pid's cgroup namespace
+ * (by a child that joins it), since the file shows paths relative to the
+ * reader's namespace. */
+static int own_view(int pid, const char *controller, char *out, size_t len)
+{
+    int p[2];
+    if (pipe(p) < 0)
+        return -1;
+    pid_t c = fork();
+    if (c == 0) {
+        char ns[64], shown[512] = "";
+        snprintf(ns, sizeof ns, "/proc/%d/ns/cgroup", pid);
+        int fd = open(ns, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns(fd, CLONE_NEWCGROUP) < 0 ||
+            proc_cgroup(pid, controller, shown, sizeof shown) < 0)
+            _exit(1);
+        _exit(write(p[1], shown, strlen(shown)) == (ssize_t)strlen(shown) ? 0 : 1);
+    }
+    close(p[1]);
+    ssize_t n = c > 0 ? read(p[0], out, len - 1) : -1;
+    close(p[0]);
+    int st = 0;
+    if (c > 0)
+        waitpid(c, &st, 0);
+    if (n < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        return -1;
+    out[n] = '\0';
+    return 0;
+}
+
 static const char *check_placed(ph_host *h, const char *name, long long mem, long long pids)
 {
     static char where[1024];
@@ -177,6 +208,14 @@ static const char *check_placed(ph_host *h, const char *name, long long mem, lon
         CHECK(read_num(path, "memory.limit_in_bytes") == mem);
         CHECK(ppath && read_num(ppath, "pids.max") == pids);
         CHECK(ppath && read_num(ppath, "pids.current") == 1);
+    }
+    /* The plugin's cgroup namespace is rooted at its own cgroup: it sees
+     * "/", nothing of the host's tree above it. */
+    const char *const ctl[] = {"", "memory", "pids"};
+    for (int i = version == 2 ? 0 : 1; i < (version == 2 ? 1 : 3); i++) {
+        char own[512] = "?";
+        CHECKF(own_view(pid, ctl[i], own, sizeof own) == 0 && strcmp(own, "/") == 0,
+               "%s sees its %s cgroup as %s", name, *ctl[i] ? ctl[i] : "v2", own);
     }
     json_decref(d);
     return where;
@@ -368,7 +407,7 @@ static void deferred(void)
     pid_t pid = fork();
     if (pid == 0) {
         int fd = open(procs, O_WRONLY);
-        int ok = c.version == 1 ? ph_cg_plug_join(&c) == 0 : fd >= 0 && write(fd, "0", 1) == 1;
+        int ok = c.version == 1 ? ph_cg_plug_join(&c, 0) == 0 : fd >= 0 && write(fd, "0", 1) == 1;
         if (write(sync[1], ok ? "y" : "n", 1) != 1)
             _exit(1);
         pause();
@@ -504,6 +543,11 @@ static void clone_into(void)
         char shown[256] = "";
         CHECKF(proc_cgroup(pid, "", shown, sizeof shown) == 0 && strcmp(shown, name) == 0,
                "child in %s: %s", name, shown);
+        /* Born there, its new cgroup namespace is rooted there too (the
+         * kernel takes the namespace's root from the target cgroup). */
+        char own[256] = "?";
+        CHECKF(own_view(pid, "", own, sizeof own) == 0 && strcmp(own, "/") == 0,
+               "child's own view of its v2 cgroup: %s", own);
         CHECK(write(go[1], "g", 1) == 1);
         siginfo_t si;
         CHECK(waitid((idtype_t)P_PIDFD, (id_t)pfd, &si, WEXITED) == 0 && si.si_status == 0);
