@@ -386,26 +386,31 @@ int ph_cg_setup_v2(struct ph_cg_host *cg, const char *mnt, const char *own, pid_
             cg->base[0] = '\0';
             return -1;
         }
-        const char *failed = NULL;
-        int e = 0, moved = 0, enabled = 0;
+        const char *failed = NULL, *where = leaf;
+        int moved = 0, enabled = 0;
         if (write_at(leaf, "cgroup.procs", line) < 0)
             failed = "cannot move the host into";
-        else if ((moved = 1, write_at(dir, "cgroup.subtree_control", "+memory +pids") < 0))
-            failed = "cannot enable memory and pids in the parent of";
-        else if ((enabled = 1, make_cgroup(cg->base) < 0))
-            failed = "cannot create the plugins' parent beside";
-        else if (write_at(cg->base, "cgroup.subtree_control", "+memory +pids") < 0) {
-            failed = "cannot enable memory and pids beside";
+        else if ((moved = 1, write_at(dir, "cgroup.subtree_control", "+memory +pids") < 0)) {
+            failed = "cannot enable memory and pids in";
+            where = dir;
+        } else if ((enabled = 1, make_cgroup(cg->base) < 0)) {
+            failed = "cannot create";
+            where = cg->base;
+        } else if (write_at(cg->base, "cgroup.subtree_control", "+memory +pids") < 0) {
+            failed = "cannot enable memory and pids in";
+            where = cg->base;
+            int e = errno;
             rmdir(cg->base);
+            errno = e;
         }
         if (failed) {
-            e = errno;
+            int e = errno;
+            say(cg->detail, sizeof cg->detail, "cgroup v2: %s %s: %s", failed, where, strerror(e));
             if (enabled && !other_child(dir, strrchr(leaf, '/') + 1, 0))
                 (void)write_at(dir, "cgroup.subtree_control", "-memory -pids");
             if (moved)
                 (void)write_at(dir, "cgroup.procs", line);
             rmdir(leaf);
-            say(cg->detail, sizeof cg->detail, "cgroup v2: %s %s: %s", failed, leaf, strerror(e));
             cg->base[0] = '\0';
             return -1;
         }

@@ -240,6 +240,15 @@ int main(void)
     CHECK(strcmp(get("/svc/cgroup.procs"), me) == 0);
     CHECK(access(leaf_abs, F_OK) < 0 && access(cg.base, F_OK) < 0);
 
+    /* Alone, but O refuses the controllers (its subtree_control missing
+     * stands for the kernel saying no): the reason names O. */
+    put("/nosub/cgroup.controllers", "memory pids\n");
+    put("/nosub/cgroup.procs", me);
+    memset(&cg, 0, sizeof cg);
+    CHECK(ph_cg_setup_v2(&cg, root, "/nosub", self) < 0 && cg.version == 0);
+    snprintf(want, sizeof want, "cannot enable memory and pids in %s/nosub:", root);
+    CHECKF(strstr(cg.detail, want), "%s", cg.detail);
+
     /* A second host that finds itself alone in O, where a first host moved
      * itself into its leaf (here pid 1 stands for it): O is shared, so the
      * second host neither moves nor touches the first one's plugins, and on
