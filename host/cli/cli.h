@@ -32,9 +32,11 @@ struct ph_cli_opts {
     /* serve --listen (serve_listen.c): a socket path, or "systemd" /
      * "systemd:NAME" for socket activation; NULL: stdin/stdout. */
     const char *listen;
-    const char *socket_mode; /* octal; NULL: the configuration's, else 0600 */
-    size_t max_clients;      /* 0: the configuration's, else PH_LISTEN_MAX_CLIENTS */
-    unsigned stall_ms;       /* 0: PH_LISTEN_STALL_MS */
+    const char *socket_mode;   /* octal; NULL: the configuration's, else 0600 */
+    size_t max_clients;        /* 0: the configuration's, else PH_LISTEN_MAX_CLIENTS */
+    unsigned stall_ms;         /* 0: PH_LISTEN_STALL_MS */
+    size_t max_client_message; /* 0: PH_LISTEN_MAX_MESSAGE */
+    size_t max_per_user;       /* 0: PH_LISTEN_PER_USER(max_clients) */
     /* call --blob-in FILE / --blob-out FILE: bytes beside the params
      * (ph_host_call_blob); borrowed from argv, NULL: none. */
     const char *blob_in, *blob_out;

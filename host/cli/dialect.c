@@ -2,6 +2,14 @@
  * dialect: see dialect.h.
  */
 #include "dialect.h"
+#include "session.h"
+
+/* Both sessions embed struct ph_sess as their first member (session.h). */
+static const struct ph_sess *sess(const struct ph_dialect *d)
+{
+    return d->mcp ? (const struct ph_sess *)(const void *)d->mcp
+                  : (const struct ph_sess *)(const void *)d->rpc;
+}
 
 int ph_dialect_new(struct ph_dialect *d, int mcp, ph_host *host, const struct ph_serve_opts *o,
                    ph_serve_write_fn out, void *ud)
@@ -75,4 +83,9 @@ void ph_dialect_plugins_changed(struct ph_dialect *d)
 {
     if (d->mcp)
         ph_mcp_tools_changed(d->mcp);
+}
+
+int ph_dialect_buffered(const struct ph_dialect *d)
+{
+    return ph_sess_buffered(sess(d));
 }

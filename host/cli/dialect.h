@@ -32,6 +32,8 @@ void ph_dialect_cancel_all(struct ph_dialect *d);
 int ph_dialect_wants_input(const struct ph_dialect *d);
 size_t ph_dialect_inflight(const struct ph_dialect *d);
 int ph_dialect_done(const struct ph_dialect *d);
+/* ph_sess_buffered. */
+int ph_dialect_buffered(const struct ph_dialect *d);
 /* ph_serve_event / ph_mcp_event. */
 int ph_dialect_event(struct ph_dialect *d, json_t *ev);
 /* The plugins changed: an MCP client hears of new tools. */

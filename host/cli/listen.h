@@ -33,6 +33,16 @@
  * (--stall-timeout). */
 #define PH_LISTEN_STALL_MS 30000
 
+/* A client's largest message (--max-client-message): its partial message
+ * is buffered up to this, so max_clients of them cost at most that many
+ * times this. The plugin channel's own limit (--max-message) is larger. */
+#define PH_LISTEN_MAX_MESSAGE ((size_t)1 << 20)
+
+/* Connections one uid other than root and plughost's own may hold at once
+ * (--max-clients-per-user): half the slots, so one allowed user cannot
+ * take them all. */
+#define PH_LISTEN_PER_USER(max_clients) (((max_clients) + 1) / 2)
+
 /* JSON-RPC errors a turned-away connection gets, on one line, before it is
  * closed (docs/protocol.md). */
 #define PH_LISTEN_RPC_REFUSED (-32010) /* SO_PEERCRED: not an allowed user or group */

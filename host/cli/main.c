@@ -133,7 +133,12 @@ static const char *command_help(const char *cmd)
          "  A refused peer gets one JSON-RPC error line (-32010) and is closed.\n"
          "    --socket-mode MODE   octal, e.g. 0660 (default 0600)\n"
          "    --max-clients N      at once (default 64); the next gets -32011\n"
-         "    --stall-timeout MS   drop a client whose answers wait unread (30000)\n"
+         "    --max-clients-per-user N  at once from one uid other than root and\n"
+         "                         plughost's own (default: half of --max-clients)\n"
+         "    --max-client-message N  largest client message in bytes (1048576)\n"
+         "    --stall-timeout MS   drop a client whose answers wait unread, or whose\n"
+         "                         partial message makes no progress; when full, an\n"
+         "                         idle client this long makes room (30000)\n"
          "    --listen=systemd[:NAME]  the socket systemd passed (LISTEN_FDS; NAME is\n"
          "                         its FileDescriptorName); see docs/systemd/\n"
          "  SIGTERM: stop accepting, remove the socket, finish the calls in flight.\n"
@@ -787,7 +792,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--timeout") == 0 || strcmp(a, "--handshake-timeout") == 0 ||
                    strcmp(a, "--max-message") == 0 || strcmp(a, "--memory") == 0 ||
                    strcmp(a, "--cpu") == 0 || strcmp(a, "--max-inflight") == 0 ||
-                   strcmp(a, "--max-clients") == 0 || strcmp(a, "--stall-timeout") == 0) {
+                   strcmp(a, "--max-clients") == 0 || strcmp(a, "--stall-timeout") == 0 ||
+                   strcmp(a, "--max-client-message") == 0 ||
+                   strcmp(a, "--max-clients-per-user") == 0) {
             if (parse_num(a, i + 1 < argc ? argv[i + 1] : NULL, &n) < 0) {
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
@@ -807,6 +814,10 @@ int main(int argc, char **argv)
                 o.max_clients = (size_t)n;
             else if (strcmp(a, "--stall-timeout") == 0)
                 o.stall_ms = n > UINT32_MAX ? UINT32_MAX : (unsigned)n;
+            else if (strcmp(a, "--max-client-message") == 0)
+                o.max_client_message = (size_t)n;
+            else if (strcmp(a, "--max-clients-per-user") == 0)
+                o.max_per_user = (size_t)n;
             else
                 o.host.cpu_limit_s = (unsigned)n;
         } else if (strcmp(a, "--ignore-handshake") == 0 || strcmp(a, "--require-all") == 0) {
@@ -849,10 +860,11 @@ int main(int argc, char **argv)
         if (nrest != 2) {
             fputs(usage, stderr);
             rc = PH_EXIT_USAGE;
-        } else if (!o.listen &&
-                   (o.socket_mode || o.nallow_users || o.nallow_groups || o.max_clients)) {
-            fprintf(stderr, "plughost: --socket-mode, --allow-user, --allow-group and "
-                            "--max-clients go with --listen\n");
+        } else if (!o.listen && (o.socket_mode || o.nallow_users || o.nallow_groups ||
+                                 o.max_clients || o.max_client_message || o.max_per_user)) {
+            fprintf(stderr, "plughost: --socket-mode, --allow-user, --allow-group, "
+                            "--max-clients, --max-client-message and --max-clients-per-user "
+                            "go with --listen\n");
             rc = PH_EXIT_USAGE;
         } else if (o.mcp && o.framing == PH_FRAMING_LSP) {
             /* MCP's stdio transport is defined with lines only. */

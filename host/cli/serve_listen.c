@@ -52,6 +52,7 @@ struct client {
     char *out; /* [off, len) not sent yet */
     size_t off, len, cap;
     uint64_t moved_ms; /* last time output was pending and moved */
+    uint64_t in_ms;    /* last input, or since input is read again */
     uint32_t watching; /* epoll events registered */
     int in_eof;        /* the client half-closed: no more requests */
     const char *drop;  /* why it must go, or NULL */
@@ -64,6 +65,7 @@ struct server {
     int epfd, lfd, sfd;
     int accepting;
     size_t max_clients, open; /* connections with an open fd */
+    size_t max_per_user;      /* for uids other than root and our own */
     uint64_t stall_ms;
     unsigned serial;
     struct ph_listen_allow allow;
@@ -209,10 +211,50 @@ static void watch(struct client *c)
     if (want == c->watching)
         return;
     struct epoll_event ev = {.events = want, .data.ptr = c};
+    /* While its input was not read, the client could not make progress:
+     * its input clock starts again now. */
+    if ((want & EPOLLIN) && !(c->watching & EPOLLIN))
+        c->in_ms = now_ms();
     if (epoll_ctl(c->sv->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
         c->watching = want;
     else
         c->drop = "epoll_ctl failed";
+}
+
+static void hang_up(struct client *c, const char *why);
+
+/* A client that holds a slot and nothing else: connected, nothing in
+ * flight, nothing buffered either way, and silent for --stall-timeout. */
+static int idle(const struct client *c, uint64_t now)
+{
+    return c->fd >= 0 && !c->drop && !c->in_eof && c->len == c->off &&
+           ph_dialect_inflight(&c->d) == 0 && !ph_dialect_buffered(&c->d) &&
+           now - c->in_ms >= c->sv->stall_ms;
+}
+
+/* When every slot is taken, the client idle the longest makes room: silent
+ * connections must not keep out one that has work. Returns 1 if one left. */
+static int evict_idle(struct server *sv)
+{
+    uint64_t now = now_ms();
+    struct client *victim = NULL;
+    for (struct client *c = sv->clients; c; c = c->next)
+        if (idle(c, now) && (!victim || c->in_ms < victim->in_ms))
+            victim = c;
+    if (!victim)
+        return 0;
+    hang_up(victim, "idle while every slot was taken (--stall-timeout)");
+    return 1;
+}
+
+/* Connections uid holds now. Root and plughost's own user are not counted
+ * against a limit: they can stop the server anyway. */
+static size_t held_by(const struct server *sv, uid_t uid)
+{
+    size_t n = 0;
+    for (const struct client *c = sv->clients; c; c = c->next)
+        n += c->fd >= 0 && c->peer.uid == uid;
+    return n;
 }
 
 static void accept_one(struct server *sv, int fd)
@@ -227,7 +269,16 @@ static void accept_one(struct server *sv, int fd)
         turn_away(fd, PH_LISTEN_RPC_REFUSED, "Not allowed", ok < 0 ? err.text : why);
         return;
     }
-    if (sv->open >= sv->max_clients) {
+    if (peer.uid != 0 && peer.uid != geteuid() && held_by(sv, peer.uid) >= sv->max_per_user) {
+        char d[160];
+        snprintf(d, sizeof d, "uid %u has %zu connections, the most one user may hold",
+                 (unsigned)peer.uid, sv->max_per_user);
+        fprintf(stderr, "plughost: refused a connection from uid %u pid %d: %s\n",
+                (unsigned)peer.uid, (int)peer.pid, d);
+        turn_away(fd, PH_LISTEN_RPC_FULL, "Too many clients", d);
+        return;
+    }
+    if (sv->open >= sv->max_clients && !evict_idle(sv)) {
         char d[120];
         snprintf(d, sizeof d, "%zu clients are connected, the most this server takes",
                  sv->max_clients);
@@ -245,6 +296,7 @@ static void accept_one(struct server *sv, int fd)
     c->fd = fd;
     c->peer = peer;
     c->serial = ++sv->serial;
+    c->in_ms = now_ms();
     struct ph_serve_opts so = sv->so;
     so.log_ud = c;
     if (ph_dialect_new(&c->d, sv->o->mcp, sv->host, &so, client_write, c) < 0) {
@@ -308,6 +360,7 @@ static void client_input(struct client *c, uint32_t events)
     char buf[65536];
     ssize_t r = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
     if (r > 0) {
+        c->in_ms = now_ms();
         ph_dialect_feed(&c->d, buf, (size_t)r);
     } else if (r == 0) {
         /* shutdown(SHUT_WR): the client still reads, as a pipe's reader
@@ -364,6 +417,17 @@ static int tend(struct server *sv, int stopping)
                 next = next < 0 || left < next ? left : next;
             }
         }
+        /* Read and waiting for the rest of a message: a client that stops
+         * half-way would hold its buffer and its slot for ever. */
+        if (c->fd >= 0 && !c->drop && (c->watching & EPOLLIN) && ph_dialect_buffered(&c->d)) {
+            if (now - c->in_ms >= sv->stall_ms) {
+                c->drop = "a partial message made no progress (--stall-timeout)";
+            } else {
+                uint64_t l = sv->stall_ms - (now - c->in_ms);
+                int left = l > INT_MAX ? INT_MAX : (int)l;
+                next = next < 0 || left < next ? left : next;
+            }
+        }
         if (c->drop)
             hang_up(c, c->drop);
         else if (c->fd >= 0 && (c->in_eof || stopping) && ph_dialect_done(&c->d) &&
@@ -399,6 +463,7 @@ static int config_serve(struct server *sv, const struct ph_cli_opts *o, unsigned
         sv->max_clients = (size_t)json_integer_value(json_object_get(cfg, "max_clients"));
     if (!sv->max_clients)
         sv->max_clients = PH_LISTEN_MAX_CLIENTS;
+    sv->max_per_user = o->max_per_user ? o->max_per_user : PH_LISTEN_PER_USER(sv->max_clients);
     /* The file and the command line add up: both name who may connect. */
     for (int g = 0; g < 2; g++) {
         size_t i;
@@ -527,7 +592,9 @@ int ph_cli_serve_listen(const struct ph_cli_opts *o, const char *path)
     sv.accepting = 1;
     sv.so = (struct ph_serve_opts){
         .framing = o->framing,
-        .max_message = o->host.max_message,
+        /* Not the plugin channel's limit: every client may buffer a
+         * partial message this large. */
+        .max_message = o->max_client_message ? o->max_client_message : PH_LISTEN_MAX_MESSAGE,
         .max_inflight = per_client_inflight(&sv, o),
         .log = session_log,
         .routed_events = 1,

@@ -221,3 +221,8 @@ int ph_sess_done(const struct ph_sess *s)
 {
     return s->input_done && s->inflight == 0 && !ph_frame_rx_buffered(&s->rx);
 }
+
+int ph_sess_buffered(const struct ph_sess *s)
+{
+    return ph_frame_rx_buffered(&s->rx);
+}

@@ -68,5 +68,8 @@ void ph_sess_eof(struct ph_sess *s);
 void ph_sess_stop(struct ph_sess *s);
 int ph_sess_wants_input(const struct ph_sess *s);
 int ph_sess_done(const struct ph_sess *s);
+/* 1 while client input is read and not handled yet (a partial message,
+ * or whole ones the cap holds back). */
+int ph_sess_buffered(const struct ph_sess *s);
 
 #endif

@@ -320,6 +320,134 @@ def fair_share(t, ph, plugins, tmp):
         sv.stop()
 
 
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for ln in f:
+            if ln.startswith("VmRSS:"):
+                return int(ln.split()[1])
+    return 0
+
+
+def hold_as(path, uid, gid, n):
+    """Opens n connections as another user from a forked child and holds
+    them; returns (pid, pipe to read what each got, pipe to release)."""
+    r, w = os.pipe()
+    rr, ww = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            os.close(ww)
+            as_user(uid, gid)
+            cs = [Conn(path) for _ in range(n)]
+            got = []
+            for k, c in enumerate(cs):
+                try:
+                    c.send(req(k, "echo.echo", [k]))
+                except BrokenPipeError:
+                    pass
+                got.append(c.recv(10))
+            os.write(w, json.dumps(got).encode())
+            os.close(w)
+            os.read(rr, 1)  # hold them until the parent says
+        except Exception as e:  # noqa: BLE001
+            os.write(w, json.dumps([{"exception": repr(e)}]).encode())
+        os._exit(0)
+    os.close(w)
+    os.close(rr)
+    out = b""
+    while True:
+        b = os.read(r, 65536)
+        if not b:
+            break
+        out += b
+    os.close(r)
+    return pid, json.loads(out or b"[]"), ww
+
+
+def client_limits(t, ph, plugins, tmp):
+    """What one allowed client may cost: its partial message is capped by
+    --max-client-message, a partial message that stops is dropped after
+    --stall-timeout, an idle client makes room when every slot is taken,
+    and one uid holds at most --max-clients-per-user connections."""
+    path = os.path.join(tmp, "limits.sock")
+    sv = Server(ph, plugins, path, ["--listen", path, "--max-clients", "4",
+                                    "--stall-timeout", "800", "--socket-mode", "0666",
+                                    "--allow-user", str(NOBODY)])
+    try:
+        # Four clients each send 8 MiB without a newline: each is told
+        # once the message is too large, and the server does not keep it.
+        before = rss_kib(sv.p.pid)
+        cs = [Conn(path) for _ in range(4)]
+        chunk = b"x" * (1 << 20)
+        for _ in range(8):
+            for c in cs:
+                c.s.sendall(chunk)
+        errs = [c.recv(5) for c in cs]
+        t.check(all(e and e.get("error", {}).get("code") == -32700
+                    and "1048576" in e["error"].get("data", {}).get("detail", "")
+                    for e in errs),
+                "a message past the 1 MiB client cap is refused with -32700", errs[:1])
+        grew = rss_kib(sv.p.pid) - before
+        t.check(grew < 16 * 1024, "4 clients x 8 MiB unterminated: RSS grew < 16 MiB",
+                f"{grew} KiB")
+        for c in cs:
+            c.s.sendall(b"\n" + json.dumps(req(1, "echo.echo", ["after"])).encode() + b"\n")
+        got = [c.recv(5) for c in cs]
+        t.check(all(g and g.get("result") == ["after"] for g in got),
+                "after the oversized line each client is served again", got[:1])
+        for c in cs:
+            c.close()
+        time.sleep(0.3)  # their slots are freed
+
+        # A partial message that makes no progress: dropped.
+        p = Conn(path)
+        p.s.sendall(b'{"jsonrpc": "2.0", "id": 1, "meth')
+        t0 = time.monotonic()
+        m = p.recv(10)
+        t.check(m is None and 0.6 < time.monotonic() - t0 < 5
+                and sv.wait_stderr("a partial message made no progress"),
+                "a client stuck half-way through a message is dropped after --stall-timeout",
+                f"{m} {time.monotonic() - t0:.1f}s")
+        p.close()
+        time.sleep(0.3)
+
+        # One uid other than root and plughost's own holds at most half the
+        # slots (2 of 4); root is not counted.
+        pid, got, release = hold_as(path, NOBODY, NOBODY, 3)
+        t.check(len(got) == 3 and got[0] and got[0].get("result") == [0]
+                and got[1] and got[1].get("result") == [1],
+                "uid 65534 gets two connections", got)
+        t.check(got[2] and got[2].get("error", {}).get("code") == -32011
+                and "one user" in got[2]["error"]["data"]["detail"],
+                "its third is refused: --max-clients-per-user defaults to half", got[2:])
+        # Every slot taken (2 by nobody, 2 by root); after --stall-timeout
+        # of silence the longest idle makes room for a newcomer.
+        a, b = Conn(path), Conn(path)
+        a.send(req(1, "echo.echo", ["a"]))
+        b.send(req(1, "echo.echo", ["b"]))
+        t.check(a.recv() is not None and b.recv() is not None, "4 slots taken")
+        time.sleep(1.0)
+        b.send(req(2, "echo.echo", ["b again"]))  # b is no longer idle
+        t.check(b.recv() is not None, "b answered")
+        n = Conn(path)
+        n.send(req(1, "echo.echo", ["new"]))
+        r = n.recv(5)
+        t.check(r and r.get("result") == ["new"],
+                "with every slot taken, a newcomer is served in an idle client's place", r)
+        t.check(sv.wait_stderr("idle while every slot was taken"), "the eviction is logged")
+        b.send(req(3, "echo.echo", ["b still"]))
+        r = b.recv(5)
+        t.check(r and r.get("result") == ["b still"], "the active client was kept", r)
+        os.close(release)
+        os.waitpid(pid, 0)
+        for x in (a, b, n):
+            x.close()
+    finally:
+        rc = sv.stop()
+    t.check(rc == 0, "exit 0", f"{rc} {sv.stderr()}")
+
+
 def sigterm_finishes(t, ph, plugins, tmp):
     path = os.path.join(tmp, "term.sock")
     sv = Server(ph, plugins, path, ["--listen", path])
@@ -473,7 +601,8 @@ def peer_credentials(t, ph, plugins, tmp):
 
 def slow_reader(t, ph, plugins, tmp):
     path = os.path.join(tmp, "slow.sock")
-    sv = Server(ph, plugins, path, ["--listen", path, "--stall-timeout", "1500"])
+    sv = Server(ph, plugins, path, ["--listen", path, "--stall-timeout", "1500",
+                                    "--max-client-message", str(16 << 20)])
     try:
         big = "x" * 65536
         # Two batches whose answers (about 6.5 MB each) are never read: the
@@ -704,6 +833,7 @@ def main():
     try:
         many_clients(t, args.plughost, args.plugins, tmp)
         fair_share(t, args.plughost, args.plugins, tmp)
+        client_limits(t, args.plughost, args.plugins, tmp)
         second_signal_cancels(t, args.plughost, args.plugins, tmp)
         sigterm_finishes(t, args.plughost, args.plugins, tmp)
         socket_safety(t, args.plughost, args.plugins, tmp)
