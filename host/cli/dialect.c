@@ -5,10 +5,14 @@
 #include "session.h"
 
 /* Both sessions embed struct ph_sess as their first member (session.h). */
-static const struct ph_sess *sess(const struct ph_dialect *d)
+static struct ph_sess *sess(const struct ph_dialect *d)
 {
-    return d->mcp ? (const struct ph_sess *)(const void *)d->mcp
-                  : (const struct ph_sess *)(const void *)d->rpc;
+    return d->mcp ? (struct ph_sess *)(void *)d->mcp : (struct ph_sess *)(void *)d->rpc;
+}
+
+void ph_dialect_abort(struct ph_dialect *d)
+{
+    ph_sess_abort(sess(d));
 }
 
 int ph_dialect_new(struct ph_dialect *d, int mcp, ph_host *host, const struct ph_serve_opts *o,

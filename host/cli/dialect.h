@@ -29,6 +29,8 @@ void ph_dialect_flush(struct ph_dialect *d);
 void ph_dialect_eof(struct ph_dialect *d);
 void ph_dialect_stop(struct ph_dialect *d);
 void ph_dialect_cancel_all(struct ph_dialect *d);
+/* ph_sess_abort: the client is dropped; its unread input is discarded. */
+void ph_dialect_abort(struct ph_dialect *d);
 int ph_dialect_wants_input(const struct ph_dialect *d);
 size_t ph_dialect_inflight(const struct ph_dialect *d);
 int ph_dialect_done(const struct ph_dialect *d);

@@ -494,7 +494,7 @@ void ph_mcp_free(ph_mcp *m)
         ph_sess_batch_release(p->batch);
         free_pending(p);
     }
-    ph_frame_rx_free(&m->sess.rx);
+    ph_sess_free(&m->sess);
     json_decref(m->tools);
     json_decref(m->routes);
     free(m);

@@ -258,6 +258,6 @@ void ph_serve_free(ph_serve *s)
         json_decref(p->id);
         free(p);
     }
-    ph_frame_rx_free(&s->sess.rx);
+    ph_sess_free(&s->sess);
     free(s);
 }

@@ -36,6 +36,10 @@ struct ph_serve_opts {
     enum ph_framing framing;
     size_t max_message;  /* largest client message in bytes; 0: PH_WIRE_DEFAULT_MAX */
     size_t max_inflight; /* 0: PH_SERVE_MAX_INFLIGHT */
+    /* 0: a batch is admitted whole, even past the cap. Else a batch longer
+     * than this is refused with one -32600, and a shorter one waits until
+     * it fits under max_inflight with the calls already in flight. */
+    size_t max_batch;
     /* Host events the session does not turn into client messages (logs,
      * traces, endings) go here; NULL drops them. */
     ph_event_fn on_event;

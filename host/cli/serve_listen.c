@@ -380,10 +380,12 @@ static void hang_up(struct client *c, const char *why)
     size_t inflight = ph_dialect_inflight(&c->d);
     if (why && inflight == 0 && strcmp(why, "disconnected") == 0) {
         say(c, "disconnected");
-        ph_dialect_stop(&c->d);
+        ph_dialect_abort(&c->d);
     } else if (why) {
         say(c, "dropped: %s; cancelling %zu call(s) in flight", why, inflight);
-        ph_dialect_stop(&c->d);
+        /* Not ph_dialect_stop: that would parse and answer (or, for a held
+         * batch, start) everything it sent, for nobody to read. */
+        ph_dialect_abort(&c->d);
         ph_dialect_cancel_all(&c->d);
     } else {
         say(c, "closed");
@@ -545,7 +547,8 @@ static int open_socket(struct server *sv, unsigned mode, const char **made_path,
  * clients together; past that a call is refused "busy". Unless told
  * otherwise, each client may have max_queue / max_clients calls in flight,
  * so that however the others behave a client is never refused for want of
- * room: it is only read more slowly. */
+ * room: it is only read more slowly. Batches are held to the same cap
+ * (max_batch). */
 static size_t per_client_inflight(const struct server *sv, const struct ph_cli_opts *o)
 {
     json_t *d = json_object_get(json_object_get(o->host.config, "defaults"), "max_queue");
@@ -599,6 +602,9 @@ int ph_cli_serve_listen(const struct ph_cli_opts *o, const char *path)
         .log = session_log,
         .routed_events = 1,
     };
+    /* A batch counts against the cap like its elements one by one would,
+     * or one batch could fill a plugin's whole queue. */
+    sv.so.max_batch = sv.so.max_inflight;
     ph_host_set_event_handler(sv.host, on_event, &sv);
     int signals = 0, failed = 0;
     ph_error err;

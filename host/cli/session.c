@@ -111,19 +111,29 @@ json_t *ph_sess_error(const struct ph_sess *s, json_t *id, int code, const char 
     return r;
 }
 
-static void handle_message(struct ph_sess *s, const char *text, size_t len)
+static int batch_fits(const struct ph_sess *s, const json_t *v)
 {
-    char why[300];
-    json_t *v = ph_wire_parse(text, len, why, sizeof why);
-    if (!v) {
-        ph_sess_respond(s, NULL, ph_sess_error(s, NULL, PH_RPC_PARSE_ERROR, "Parse error", why));
-        return;
-    }
+    return s->stopping || s->inflight + json_array_size(v) <= s->opt.max_inflight;
+}
+
+static void handle_value(struct ph_sess *s, json_t *v)
+{
     if (!json_is_array(v)) {
         s->handle_one(s, v, NULL);
     } else if (json_array_size(v) == 0) {
         ph_sess_respond(s, NULL,
                         ph_sess_error(s, NULL, PH_RPC_INVALID_REQUEST, "Invalid Request", NULL));
+    } else if (s->opt.max_batch && json_array_size(v) > s->opt.max_batch) {
+        char d[160];
+        snprintf(d, sizeof d,
+                 "a batch of %zu is longer than this server takes (%zu, the client's in-flight "
+                 "cap)",
+                 json_array_size(v), s->opt.max_batch);
+        ph_sess_respond(s, NULL,
+                        ph_sess_error(s, NULL, PH_RPC_INVALID_REQUEST, "Invalid Request", d));
+    } else if (s->opt.max_batch && !batch_fits(s, v)) {
+        /* Held, not refused: it runs whole once earlier calls make room. */
+        s->held = json_incref(v);
     } else {
         struct ph_sess_batch *b = calloc(1, sizeof *b);
         if (b)
@@ -136,26 +146,47 @@ static void handle_message(struct ph_sess *s, const char *text, size_t len)
         } else {
             size_t i;
             json_t *el;
-            /* A batch is admitted whole even past the cap: it is already in
-             * memory, and splitting it would delay its single answer. */
+            /* Without opt.max_batch a batch is admitted whole even past
+             * the cap: it is already in memory, and splitting it would
+             * delay its single answer. */
             b->outstanding = 1; /* held while the elements are read */
             json_array_foreach(v, i, el) s->handle_one(s, el, b);
             b->closed = 1;
             ph_sess_batch_done_one(s, b);
         }
     }
+}
+
+static void handle_message(struct ph_sess *s, const char *text, size_t len)
+{
+    char why[300];
+    json_t *v = ph_wire_parse(text, len, why, sizeof why);
+    if (!v) {
+        ph_sess_respond(s, NULL, ph_sess_error(s, NULL, PH_RPC_PARSE_ERROR, "Parse error", why));
+        return;
+    }
+    handle_value(s, v);
     json_decref(v);
 }
 
 static int blocked(const struct ph_sess *s)
 {
-    return !s->stopping && s->inflight >= s->opt.max_inflight;
+    if (s->stopping)
+        return 0;
+    return s->inflight >= s->opt.max_inflight || (s->held && !batch_fits(s, s->held));
 }
 
 /* Handles buffered messages until none is complete or the cap is reached. */
 void ph_sess_pump(struct ph_sess *s)
 {
     while (!blocked(s)) {
+        if (s->held) {
+            json_t *v = s->held;
+            s->held = NULL;
+            handle_value(s, v);
+            json_decref(v);
+            continue;
+        }
         const char *body;
         size_t len;
         char why[300];
@@ -219,10 +250,32 @@ int ph_sess_wants_input(const struct ph_sess *s)
 
 int ph_sess_done(const struct ph_sess *s)
 {
-    return s->input_done && s->inflight == 0 && !ph_frame_rx_buffered(&s->rx);
+    return s->input_done && s->inflight == 0 && !s->held && !ph_frame_rx_buffered(&s->rx);
+}
+
+void ph_sess_abort(struct ph_sess *s)
+{
+    s->stopping = 1;
+    s->input_done = 1;
+    /* Pumping would parse and answer every buffered request of a client
+     * nobody will read; a held batch would even be started. */
+    if (s->held || ph_frame_rx_buffered(&s->rx))
+        ph_sess_say(s, "its unread input is discarded");
+    json_decref(s->held);
+    s->held = NULL;
+    enum ph_framing mode = s->rx.mode;
+    ph_frame_rx_free(&s->rx);
+    ph_frame_rx_init(&s->rx, mode, s->opt.max_message);
+}
+
+void ph_sess_free(struct ph_sess *s)
+{
+    json_decref(s->held);
+    s->held = NULL;
+    ph_frame_rx_free(&s->rx);
 }
 
 int ph_sess_buffered(const struct ph_sess *s)
 {
-    return ph_frame_rx_buffered(&s->rx);
+    return s->held || ph_frame_rx_buffered(&s->rx);
 }

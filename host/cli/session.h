@@ -7,7 +7,8 @@
  * plugin calls, mcp.c maps MCP's methods to tools.
  *
  * It must never read or block by itself, answer a request twice, or grow
- * past the in-flight cap plus one message.
+ * past the in-flight cap plus one message (and, with opt.max_batch, never
+ * past the cap at all).
  */
 #ifndef PH_CLI_SESSION_H
 #define PH_CLI_SESSION_H
@@ -35,6 +36,7 @@ struct ph_sess {
     void *out_ud;
     int out_dead;
     ph_frame_rx rx;
+    json_t *held; /* a batch read and waiting for room (opt.max_batch), owned */
     size_t inflight;
     int input_done; /* eof or stop: nothing more will be fed */
     int stopping;
@@ -66,6 +68,12 @@ int ph_sess_feed(struct ph_sess *s, const char *bytes, size_t n);
 void ph_sess_pump(struct ph_sess *s);
 void ph_sess_eof(struct ph_sess *s);
 void ph_sess_stop(struct ph_sess *s);
+/* The client is being dropped: input read and not handled yet is discarded
+ * unanswered, nothing more is taken; calls in flight are the caller's to
+ * cancel. Unlike ph_sess_stop, nothing buffered is parsed or started. */
+void ph_sess_abort(struct ph_sess *s);
+/* Frees what the session holds (not s itself, which is embedded). */
+void ph_sess_free(struct ph_sess *s);
 int ph_sess_wants_input(const struct ph_sess *s);
 int ph_sess_done(const struct ph_sess *s);
 /* 1 while client input is read and not handled yet (a partial message,

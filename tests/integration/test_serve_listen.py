@@ -448,6 +448,65 @@ def client_limits(t, ph, plugins, tmp):
     t.check(rc == 0, "exit 0", f"{rc} {sv.stderr()}")
 
 
+def batch_cap(t, ph, plugins, tmp):
+    """A batch counts against the client's in-flight cap: longer than the
+    cap it is refused, shorter it waits until it fits; a dropped client's
+    unread input is discarded, not started."""
+    path = os.path.join(tmp, "batch.sock")
+    sv = Server(ph, plugins, path, ["--listen", path, "--max-clients", "2",
+                                    "--max-inflight", "4"])
+    try:
+        a = Conn(path)
+        a.send([req(i, "echo.echo", [i]) for i in range(5000)])
+        m = a.recv()
+        t.check(isinstance(m, dict) and m.get("error", {}).get("code") == -32600
+                and "longer than" in m["error"]["data"]["detail"],
+                "a batch longer than the client's cap (4) is refused whole", str(m)[:300])
+        # One slow call in flight, then a batch of 4 fast calls to another
+        # plugin: 1 + 4 is past the cap, so the batch waits for the slow one.
+        a.send(req("slow", "greeter.slow", {"n": 50}))
+        a.send([req(i, "echo.echo", [i]) for i in range(4)])
+        order = []
+        while len(order) < 2:
+            m = a.recv()
+            if m is None:
+                break
+            if isinstance(m, list):
+                order.append(("batch", sorted(x.get("result", [None])[0] for x in m)))
+            elif m.get("id") == "slow":
+                order.append(("slow", m.get("result")))
+        t.check(order == [("slow", 50), ("batch", [0, 1, 2, 3])],
+                "a batch that does not fit beside the calls in flight waits, then runs whole",
+                order)
+
+        # A client dropped with requests still unread: they are discarded,
+        # not parsed or started; only what was in flight is cancelled.
+        d = Conn(path)
+        d.send(req("s", "greeter.slow", {"n": 1000}))
+        t.check(d.recv() is not None, "the long call is running")
+        d.s.sendall(b"".join((json.dumps(req(i, "greeter.slow", {"n": 1})) + "\n").encode()
+                             for i in range(2000)))
+        time.sleep(0.3)
+        d.close()
+        t.check(sv.wait_stderr("its unread input is discarded"),
+                "a dropped client's unread requests are discarded", sv.stderr()[-2000:])
+        cancelled = [int(x.split(b"cancelling ")[1].split(b" ")[0]) for x in sv.err
+                     if b"dropped: disconnected; cancelling" in x]
+        t.check(cancelled and cancelled[-1] <= 4,
+                "only its calls in flight (at most its cap of 4) are cancelled", cancelled)
+        t0 = time.monotonic()
+        a.send(req(9, "greeter.slow", {"n": 1}))
+        r = a.answer(9, timeout=20)
+        t.check(r and r.get("result") == 1 and time.monotonic() - t0 < 4,
+                "the plugin is free for another client at once",
+                f"{r} {time.monotonic() - t0:.1f}s")
+        t.check("killed" not in sv.stderr(), "and was not killed", sv.stderr()[-2000:])
+        a.close()
+    finally:
+        rc = sv.stop()
+    t.check(rc == 0, "exit 0", f"{rc}")
+
+
 def sigterm_finishes(t, ph, plugins, tmp):
     path = os.path.join(tmp, "term.sock")
     sv = Server(ph, plugins, path, ["--listen", path])
@@ -602,9 +661,11 @@ def peer_credentials(t, ph, plugins, tmp):
 def slow_reader(t, ph, plugins, tmp):
     path = os.path.join(tmp, "slow.sock")
     sv = Server(ph, plugins, path, ["--listen", path, "--stall-timeout", "1500",
-                                    "--max-client-message", str(16 << 20)])
+                                    "--max-client-message", str(16 << 20),
+                                    "--max-inflight", "200"])
     try:
         big = "x" * 65536
+        # (--max-inflight 200: both batches of 100 fit under the cap.)
         # Two batches whose answers (about 6.5 MB each) are never read: the
         # second cannot be buffered beside the first. The first waits for a
         # 1 s call, so the second is read and run before either answer
@@ -834,6 +895,7 @@ def main():
         many_clients(t, args.plughost, args.plugins, tmp)
         fair_share(t, args.plughost, args.plugins, tmp)
         client_limits(t, args.plughost, args.plugins, tmp)
+        batch_cap(t, args.plughost, args.plugins, tmp)
         second_signal_cancels(t, args.plughost, args.plugins, tmp)
         sigterm_finishes(t, args.plughost, args.plugins, tmp)
         socket_safety(t, args.plughost, args.plugins, tmp)
