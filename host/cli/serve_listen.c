@@ -39,6 +39,10 @@
  * a client that sends faster than it reads slows only itself. */
 #define OUT_PAUSE ((size_t)1 << 20)
 #define LISTEN_BACKLOG 128
+/* Out of descriptors or memory, accepting is paused this long and then
+ * tried again: what frees them (a client leaving, a plugin restarting,
+ * another process) need not be anything this loop sees. */
+#define ACCEPT_RETRY_MS 250
 
 /* epoll data for the fixed descriptors; clients use their pointer. */
 enum { TAG_LISTEN = 1, TAG_SIGNAL, TAG_HOST };
@@ -64,6 +68,8 @@ struct server {
     ph_host *host;
     int epfd, lfd, sfd;
     int accepting;
+    int starved;              /* accept failed for want of resources; logged once */
+    uint64_t paused_ms;       /* when accepting was paused */
     size_t max_clients, open; /* connections with an open fd */
     size_t max_per_user;      /* for uids other than root and our own */
     uint64_t stall_ms;
@@ -324,8 +330,24 @@ static void set_accepting(struct server *sv, int on)
     if (sv->lfd < 0 || sv->accepting == on)
         return;
     struct epoll_event ev = {.events = on ? EPOLLIN : 0, .data.u64 = TAG_LISTEN};
-    if (epoll_ctl(sv->epfd, EPOLL_CTL_MOD, sv->lfd, &ev) == 0)
+    if (epoll_ctl(sv->epfd, EPOLL_CTL_MOD, sv->lfd, &ev) == 0) {
         sv->accepting = on;
+        sv->paused_ms = now_ms();
+    }
+}
+
+/* While accepting is paused: re-arms it once ACCEPT_RETRY_MS have passed,
+ * else returns the ms left (-1: not paused). */
+static int accept_retry(struct server *sv)
+{
+    if (sv->lfd < 0 || sv->accepting)
+        return -1;
+    uint64_t waited = now_ms() - sv->paused_ms;
+    if (waited >= ACCEPT_RETRY_MS) {
+        set_accepting(sv, 1);
+        return sv->accepting ? -1 : ACCEPT_RETRY_MS;
+    }
+    return (int)(ACCEPT_RETRY_MS - waited);
 }
 
 static void accept_all(struct server *sv)
@@ -333,14 +355,22 @@ static void accept_all(struct server *sv)
     for (int i = 0; i < 64; i++) {
         int fd = accept4(sv->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
+            if (sv->starved)
+                fprintf(stderr, "plughost: accepting connections again\n");
+            sv->starved = 0;
             accept_one(sv, fd);
             continue;
         }
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
             /* The pending connection stays in the backlog; waking for it
-             * again at once would spin. Taken up when a client leaves. */
-            fprintf(stderr, "plughost: accept: %s; not accepting until a client leaves\n",
-                    strerror(errno));
+             * again at once would spin, so it is tried again when a client
+             * leaves or after ACCEPT_RETRY_MS, whichever comes first. */
+            if (!sv->starved)
+                fprintf(stderr,
+                        "plughost: accept: %s; pausing, trying again every %d ms and when a "
+                        "client leaves\n",
+                        strerror(errno), ACCEPT_RETRY_MS);
+            sv->starved = 1;
             set_accepting(sv, 0);
         }
         return; /* EAGAIN, or a connection that died in the backlog */
@@ -617,6 +647,9 @@ int ph_cli_serve_listen(const struct ph_cli_opts *o, const char *path)
         int timeout = ph_host_pending(sv.host) ? 100 : -1;
         if (stall >= 0 && (timeout < 0 || stall < timeout))
             timeout = stall;
+        int retry = accept_retry(&sv);
+        if (retry >= 0 && (timeout < 0 || retry < timeout))
+            timeout = retry;
         struct epoll_event evs[64];
         int n = epoll_wait(sv.epfd, evs, 64, timeout);
         if (n < 0 && errno != EINTR) {

@@ -507,6 +507,44 @@ def batch_cap(t, ph, plugins, tmp):
     t.check(rc == 0, "exit 0", f"{rc}")
 
 
+def out_of_fds(t, ph, plugins, tmp):
+    """Out of descriptors, the server pauses accepting and tries again on
+    its own: a pending connection is taken once descriptors free up, even
+    though no client left to say so."""
+    import resource
+    path = os.path.join(tmp, "fds.sock")
+    sv = Server(ph, plugins, path, ["--listen", path])
+    try:
+        first = Conn(path)
+        first.send(req(1, "echo.echo", [1]))
+        t.check(first.recv() is not None, "a first client is served")
+        used = len(os.listdir(f"/proc/{sv.p.pid}/fd"))
+        _, hard = resource.prlimit(sv.p.pid, resource.RLIMIT_NOFILE)
+        # No descriptor left for another connection.
+        resource.prlimit(sv.p.pid, resource.RLIMIT_NOFILE, (used, hard))
+        late = Conn(path)  # queued in the backlog
+        late.send(req(2, "echo.echo", ["late"]))
+        m = late.recv(1.0)
+        t.check(m is None and sv.wait_stderr("pausing, trying again"),
+                "with no descriptor left the connection waits in the backlog",
+                f"{m} {sv.stderr()[-500:]}")
+        first.send(req(3, "echo.echo", [3]))
+        r = first.recv(5)
+        t.check(r and r.get("result") == [3], "the connected client is still served", r)
+        resource.prlimit(sv.p.pid, resource.RLIMIT_NOFILE, (hard, hard))
+        t0 = time.monotonic()
+        m = late.recv(5)
+        t.check(m and m.get("result") == ["late"] and time.monotonic() - t0 < 2,
+                "descriptors free again: the waiting client is accepted within the retry "
+                "interval, with no client having left", f"{m} {time.monotonic() - t0:.2f}s")
+        t.check(sv.wait_stderr("accepting connections again"), "and the log says so")
+        first.close()
+        late.close()
+    finally:
+        rc = sv.stop()
+    t.check(rc == 0, "exit 0", f"{rc}")
+
+
 def sigterm_finishes(t, ph, plugins, tmp):
     path = os.path.join(tmp, "term.sock")
     sv = Server(ph, plugins, path, ["--listen", path])
@@ -896,6 +934,7 @@ def main():
         fair_share(t, args.plughost, args.plugins, tmp)
         client_limits(t, args.plughost, args.plugins, tmp)
         batch_cap(t, args.plughost, args.plugins, tmp)
+        out_of_fds(t, args.plughost, args.plugins, tmp)
         second_signal_cancels(t, args.plughost, args.plugins, tmp)
         sigterm_finishes(t, args.plughost, args.plugins, tmp)
         socket_safety(t, args.plughost, args.plugins, tmp)
