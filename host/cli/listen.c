@@ -242,38 +242,40 @@ int ph_listen_activated(const char *name, int *fd, char *path, size_t pathlen, p
         free(names);
         return fail(err, PH_E_INVALID, "socket activation: LISTEN_FDS=\"%s\" is not a count", sfds);
     }
-    char *shown = names ? strdup(names) : NULL; /* strtok_r cuts names up */
     int chosen = -1;
-    char *save = NULL, *tok = names ? strtok_r(names, ":", &save) : NULL;
+    /* The i-th name is the i-th field between colons, empty ones included
+     * ("a::b" names three descriptors, the second unnamed): strtok would
+     * merge the empty field and shift every later name onto the wrong
+     * descriptor. Fields past the last are empty too. */
+    const char *field = names;
     for (unsigned long i = 0; i < nfds; i++) {
         int f = LISTEN_FDS_START + (int)i;
         /* Whatever happens next, no plugin may inherit one. */
         int fl = fcntl(f, F_GETFD);
         if (fl < 0 || fcntl(f, F_SETFD, fl | FD_CLOEXEC) < 0) {
             free(names);
-            free(shown);
             return fail(err, PH_E_INVALID, "socket activation: fd %d: %s", f, strerror(errno));
         }
-        const char *n = tok ? tok : "";
-        if (chosen < 0 && (name ? strcmp(n, name) == 0 : nfds == 1))
+        const char *n = field ? field : "";
+        const char *end = strchrnul(n, ':');
+        size_t nlen = (size_t)(end - n);
+        if (chosen < 0 && (name ? strlen(name) == nlen && memcmp(n, name, nlen) == 0 : nfds == 1))
             chosen = f;
-        tok = tok ? strtok_r(NULL, ":", &save) : NULL;
+        field = *end == ':' ? end + 1 : NULL;
     }
     if (chosen < 0) {
         int rc = name ? fail(err, PH_E_INVALID,
                              "socket activation: no socket named \"%s\" among the %lu passed "
                              "(LISTEN_FDNAMES=\"%s\"; FileDescriptorName= names them)",
-                             name, nfds, shown ? shown : "")
+                             name, nfds, names ? names : "")
                       : fail(err, PH_E_INVALID,
                              "socket activation: %lu sockets passed (LISTEN_FDNAMES=\"%s\"); "
                              "choose one with --listen=systemd:NAME",
-                             nfds, shown ? shown : "");
+                             nfds, names ? names : "");
         free(names);
-        free(shown);
         return rc;
     }
     free(names);
-    free(shown);
     for (unsigned long i = 0; i < nfds; i++)
         if (LISTEN_FDS_START + (int)i != chosen)
             close(LISTEN_FDS_START + (int)i);

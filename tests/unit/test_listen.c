@@ -185,6 +185,30 @@ static void activation(void)
     CHECK(fcntl(4, F_GETFD) & FD_CLOEXEC);
     CHECK(env_clear());
 
+    /* An empty name keeps its place: in "a::b" the third descriptor is
+     * "b" (strtok would have merged the fields and given "b" the second),
+     * and a name past the list's end is no descriptor's. */
+    CHECK(dup2(4, 5) == 5); /* b.sock, the one to be named "b" */
+    snprintf(path, sizeof path, "%s/c.sock", dir);
+    int c = listening_unix(path);
+    CHECK(c > 5 || c == 3);
+    CHECK(c >= 0 && dup2(c, 4) == 4 && dup2(c, 3) == 3);
+    if (c > 5)
+        close(c);
+    set_env(NULL, "3", "a::b");
+    CHECKF(ph_listen_activated("b", &fd, got, sizeof got, &err) == 1, "%s", err.text);
+    snprintf(path, sizeof path, "%s/b.sock", dir);
+    CHECKF(fd == 5 && strcmp(got, path) == 0, "fd %d, %s", fd, got);
+    CHECK(fcntl(3, F_GETFD) < 0 && fcntl(4, F_GETFD) < 0);
+    CHECK(env_clear());
+    CHECK(dup2(5, 4) == 4);
+    close(5);
+    CHECK(dup2(4, 3) == 3);
+    set_env(NULL, "2", ":");
+    CHECKF(ph_listen_activated("a", &fd, got, sizeof got, &err) < 0, "%s", err.text);
+    set_env(NULL, "2", "x");
+    CHECKF(ph_listen_activated("y", &fd, got, sizeof got, &err) < 0, "%s", err.text);
+
     /* Two passed and no name: which one is not guessed. */
     a = dup(4);
     CHECK(dup2(4, 3) == 3);
