@@ -111,9 +111,12 @@ json_t *ph_sess_error(const struct ph_sess *s, json_t *id, int code, const char 
     return r;
 }
 
+/* With nothing in flight a batch always fits, so a held one cannot wait
+ * for ever whatever max_batch is. */
 static int batch_fits(const struct ph_sess *s, const json_t *v)
 {
-    return s->stopping || s->inflight + json_array_size(v) <= s->opt.max_inflight;
+    return s->stopping || s->inflight == 0 ||
+           s->inflight + json_array_size(v) <= s->opt.max_inflight;
 }
 
 static void handle_value(struct ph_sess *s, json_t *v)
