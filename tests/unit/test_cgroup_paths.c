@@ -64,7 +64,7 @@ static void cgroup_dir(const char *rel)
                                         "cgroup.controllers", "memory.max",
                                         "memory.swap.max",    "pids.max"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        char p[512];
+        char p[2048];
         snprintf(p, sizeof p, "%s/%s", rel, files[i]);
         put(p, "");
     }
