@@ -95,14 +95,21 @@ static int write_text(const char *path, const char *text)
 static int write_at(const char *dir, const char *file, const char *text)
 {
     char path[PH_CG_PATH + 64];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
+    /* A cut path would name another file: refuse it instead. */
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, file) >= sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
     return write_text(path, text);
 }
 
 static int read_at(const char *dir, const char *file, char *buf, size_t len)
 {
     char path[PH_CG_PATH + 64];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, file) >= sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
     return read_text(path, buf, len);
 }
 
@@ -285,8 +292,12 @@ static int populated(const char *dir, int depth)
         if (e->d_type != DT_DIR || e->d_name[0] == '.')
             continue;
         char sub[PH_CG_PATH + 256];
-        snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
-        found = populated(sub, depth + 1);
+        /* A path too long to look into counts as populated: never remove or
+         * claim what could not be checked. */
+        if ((size_t)snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name) >= sizeof sub)
+            found = 1;
+        else
+            found = populated(sub, depth + 1);
     }
     closedir(d);
     return found;

@@ -934,12 +934,22 @@ def main():
         fair_share(t, args.plughost, args.plugins, tmp)
         client_limits(t, args.plughost, args.plugins, tmp)
         batch_cap(t, args.plughost, args.plugins, tmp)
-        out_of_fds(t, args.plughost, args.plugins, tmp)
+        # Under valgrind (.ci/valgrind sets PH_UNDER_VALGRIND) two cases
+        # measure what valgrind changes rather than plughost: it keeps
+        # descriptors of its own above the limit prlimit sets, and it slows
+        # the host past slow_reader's time bounds. Both run in the plain
+        # and the sanitizer passes.
+        under_vg = os.environ.get("PH_UNDER_VALGRIND") == "1"
+        if under_vg:
+            print("skipped under valgrind: out_of_fds, slow_reader")
+        else:
+            out_of_fds(t, args.plughost, args.plugins, tmp)
         second_signal_cancels(t, args.plughost, args.plugins, tmp)
         sigterm_finishes(t, args.plughost, args.plugins, tmp)
         socket_safety(t, args.plughost, args.plugins, tmp)
         peer_credentials(t, args.plughost, args.plugins, tmp)
-        slow_reader(t, args.plughost, args.plugins, tmp)
+        if not under_vg:
+            slow_reader(t, args.plughost, args.plugins, tmp)
         activation(t, args.plughost, args.plugins, tmp)
         activation_with_path(t, args.plughost, args.plugins, tmp)
         mcp_over_socket(t, args.plughost, args.plugins, tmp)
