@@ -91,6 +91,23 @@ def plugin_dir(*files):
     return d
 
 
+def children(pid):
+    """Pids whose parent is pid, from /proc (a host's plugins are its direct
+    children)."""
+    out = []
+    for e in os.listdir("/proc"):
+        if not e.isdigit():
+            continue
+        try:
+            with open(f"/proc/{e}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                out.append(int(e))
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
 def remove_dir(d):
     shutil.rmtree(d, ignore_errors=True)
 

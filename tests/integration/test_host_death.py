@@ -6,29 +6,11 @@ file as the backstop. Runs in its own pid namespace (see CMakeLists.txt), so
 a failure cannot leave strays on the machine."""
 
 import json
-import os
 import signal
 import subprocess
 import time
 
 import harness
-
-
-def children_of(pid):
-    """Pids whose parent is pid, from /proc (the plugins are the host's
-    direct children)."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid:
-                out.append(int(d))
-        except (OSError, IndexError, ValueError):
-            pass
-    return out
 
 
 def alive(pid):
@@ -56,7 +38,7 @@ def main():
         p.stdin.write(b'{"jsonrpc":"2.0","id":2,"method":"crashy.hang"}\n')
         p.stdin.flush()
         time.sleep(0.3)
-        kids = children_of(p.pid)
+        kids = harness.children(p.pid)
         ck.check(len(kids) >= 2, f"plugins running as the host's children: {kids}")
         p.send_signal(signal.SIGKILL)
         p.wait(timeout=10)

@@ -155,25 +155,10 @@ def connect_as(path, uid, gid, groups=()):
     return json.loads(out or b"{}")
 
 
-def children(pid):
-    out = []
-    for e in os.listdir("/proc"):
-        if not e.isdigit():
-            continue
-        try:
-            with open(f"/proc/{e}/stat") as f:
-                st = f.read()
-        except OSError:
-            continue
-        if int(st[st.rindex(")") + 2:].split()[1]) == pid:
-            out.append(int(e))
-    return out
-
-
 def descendants(pid):
     out, todo = [], [pid]
     while todo:
-        for c in children(todo.pop()):
+        for c in harness.children(todo.pop()):
             out.append(c)
             todo.append(c)
     return out

@@ -24,23 +24,6 @@ def req(method, params, id_):
     return m
 
 
-def children(pid):
-    """Pids whose parent is pid (the plugin processes of a serve)."""
-    out = []
-    for e in os.listdir("/proc"):
-        if not e.isdigit():
-            continue
-        try:
-            with open(f"/proc/{e}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[1]) == pid:
-            out.append(int(e))
-    return out
-
-
 def alive(pid):
     """True if pid exists and is not a zombie."""
     try:
@@ -59,7 +42,7 @@ def slow_call_finishes(t, ph, d, sig):
         first = s.recv()
         t.check(isinstance(first, dict) and first.get("method") == "$/progress",
                 f"{name}: the slow call is running (first progress seen)", first)
-        kids = children(s.p.pid)
+        kids = harness.children(s.p.pid)
         t.check(len(kids) >= 1, f"{name}: plugin processes found ({kids})", kids)
         t0 = time.monotonic()
         s.p.send_signal(sig)
@@ -95,7 +78,7 @@ def hung_call_times_out(t, ph, d):
     try:
         s.send(req("crashy.ok", None, 0))
         t.check((s.recv() or {}).get("result") == "ok", "crashy is up")
-        kids = children(s.p.pid)
+        kids = harness.children(s.p.pid)
         s.send(req("crashy.hang", None, 1))
         time.sleep(0.2)
         t0 = time.monotonic()
@@ -119,7 +102,7 @@ def second_signal_cancels(t, ph, d):
     try:
         s.send(req("crashy.ok", None, 0))
         s.recv()
-        kids = children(s.p.pid)
+        kids = harness.children(s.p.pid)
         s.send(req("crashy.hang", None, "h"))
         time.sleep(0.2)
         s.p.send_signal(signal.SIGTERM)
@@ -147,7 +130,7 @@ def idle(t, ph, d):
     try:
         s.send(req("echo.echo", [1], 1))
         t.check((s.recv() or {}).get("result") == [1], "idle: a call answered first")
-        kids = children(s.p.pid)
+        kids = harness.children(s.p.pid)
         # Half a message is pending when the signal comes: dropped, no answer.
         s.p.stdin.write(b'{"jsonrpc":"2.0","id":2,"meth')
         s.p.stdin.flush()
