@@ -457,17 +457,26 @@ void ph_arm_timer(struct ph_host *h)
     const struct ph_timer *tp = ph_timers_first(&h->plug_timers);
     if (tc)
         next = tc->at;
-    if (tp && tp->at < next)
+    int for_call = tc != NULL;
+    if (tp && tp->at < next) {
         next = tp->at;
+        for_call = 0;
+    }
     /* A timer already set to fire no later than needed stays as it is: it
      * may wake the loop early once, which is cheaper than a syscall on
-     * every call (each new call moves the nearest deadline). */
-    if (h->armed_ms != UINT64_MAX && h->armed_ms > ph_now_ms() && next != UINT64_MAX &&
-        h->armed_ms <= next)
+     * every call (each new call moves the nearest deadline). That holds
+     * when the last call was just answered too (next == UINT64_MAX):
+     * disarming would cost a syscall per call in a one-at-a-time exchange,
+     * leaving it costs one wake-up that finds nothing, call_timeout after
+     * the last call. A plugin deadline (handshake, restart) is disarmed at
+     * once, so a host that only loaded plugins never wakes. */
+    if (h->armed_ms != UINT64_MAX && h->armed_ms > ph_now_ms() && h->armed_ms <= next &&
+        (next != UINT64_MAX || h->armed_for_call))
         return;
     if (next == h->armed_ms)
         return;
     h->armed_ms = next;
+    h->armed_for_call = for_call;
     struct itimerspec its = {0};
     if (next != UINT64_MAX) {
         /* Absolute on the monotonic clock; at least 1 ns so it arms. */

@@ -140,6 +140,7 @@ struct ph_host {
     char *loader;
     int epfd, timerfd;
     uint64_t armed_ms; /* deadline the timerfd is set to; UINT64_MAX: none */
+    int armed_for_call; /* armed_ms is a call's deadline, not a plugin's */
     struct ph_watch w_timer;
     struct ph_plug *plugs, **plugs_tail; /* appended at the tail: listings keep load order */
     /* Indexes over plugs and calls, so that nothing on a call's path
