@@ -7,6 +7,7 @@
  * parse a plugin's bytes itself (supervisor.c hands it checked messages).
  */
 #include "internal.h"
+#include "jscan.h"
 #include "schema.h"
 
 #include <dirent.h>
@@ -147,6 +148,8 @@ static void call_free(struct ph_call *c)
         c->plug->ncalls--;
     free(c->method);
     json_decref(c->params);
+    free(c->params_text);
+    free(c->result_text);
     json_decref(c->result);
     json_decref(c->error);
     if (c->in_fd >= 0)
@@ -154,6 +157,17 @@ static void call_free(struct ph_call *c)
     if (c->out_fd >= 0)
         close(c->out_fd);
     free(c);
+}
+
+/* Its callback runs from ph_host_process(), in the order calls finished. */
+static void call_done(struct ph_host *h, struct ph_call *c)
+{
+    c->next = NULL;
+    if (h->done_tail)
+        h->done_tail->next = c;
+    else
+        h->done_head = c;
+    h->done_tail = c;
 }
 
 /* Moves a call to the done list; its callback runs from ph_host_process().
@@ -173,12 +187,42 @@ void ph_call_finish(struct ph_host *h, struct ph_call *c, json_t *result, json_t
                    : (error ? error : ph_wire_error_obj(PH_RPC_INTERNAL_ERROR, "no answer", NULL));
     if (result)
         json_decref(error);
-    c->next = NULL;
-    if (h->done_tail)
-        h->done_tail->next = c;
-    else
-        h->done_head = c;
-    h->done_tail = c;
+    call_done(h, c);
+}
+
+void ph_call_finish_text(struct ph_host *h, struct ph_call *c, char *text, size_t len)
+{
+    call_unlink(h, c);
+    if (c->cancelled) {
+        free(text);
+        call_free(c);
+        return;
+    }
+    c->result_text = text;
+    c->result_len = len;
+    call_done(h, c);
+}
+
+/* A raw call's callback gets text whichever way the answer came: a result
+ * the host had to parse (a trace, a record, bytes the scanner would not
+ * vouch for) is encoded compactly here. */
+static void answer_raw(struct ph_call *c)
+{
+    if (c->result_text) {
+        c->raw_cb(c->ud, c->id, c->result_text, c->result_len, NULL);
+        return;
+    }
+    char *text = c->result ? json_dumps(c->result, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    if (text) {
+        c->raw_cb(c->ud, c->id, text, strlen(text), NULL);
+        free(text);
+        return;
+    }
+    json_t *oom = NULL;
+    if (c->result)
+        oom = ph_wire_error_obj(PH_RPC_INTERNAL_ERROR, "cannot encode the result", NULL);
+    c->raw_cb(c->ud, c->id, NULL, 0, oom ? oom : c->error);
+    json_decref(oom);
 }
 
 static int run_done(struct ph_host *h)
@@ -192,7 +236,9 @@ static int run_done(struct ph_host *h)
         h->pending--;
         /* A blob caller's callback takes the answer's blob from here. */
         h->running_call = c;
-        if (c->cb)
+        if (c->raw_cb)
+            answer_raw(c);
+        else if (c->cb)
             c->cb(c->ud, c->id, c->result, c->error);
         h->running_call = NULL;
         call_free(c);
@@ -247,6 +293,20 @@ struct ph_call *ph_call_find(struct ph_host *h, uint64_t id)
     return NULL;
 }
 
+/* What a call starts from: its params as a tree, or as checked text. */
+struct call_args {
+    json_t *params;   /* borrowed */
+    const char *text; /* borrowed; a raw call's params (copied) */
+    size_t text_len;
+    int in_fd;
+    ph_call_fn cb;
+    ph_call_raw_fn raw_cb;
+    void *ud;
+};
+
+static int call_begin(struct ph_host *h, const char *plugin, const char *method,
+                      const struct call_args *a, uint64_t *call_id, ph_error *err);
+
 int ph_host_call_async(ph_host *h, const char *plugin, const char *method, json_t *params,
                        ph_call_fn cb, void *ud, uint64_t *call_id, ph_error *err)
 {
@@ -256,6 +316,52 @@ int ph_host_call_async(ph_host *h, const char *plugin, const char *method, json_
 int ph_call_start(struct ph_host *h, const char *plugin, const char *method, json_t *params,
                   int in_fd, ph_call_fn cb, void *ud, uint64_t *call_id, ph_error *err)
 {
+    struct call_args a = {.params = params, .in_fd = in_fd, .cb = cb, .ud = ud};
+    return call_begin(h, plugin, method, &a, call_id, err);
+}
+
+/* Whether the host must read a raw call's params itself. */
+static int needs_tree(struct ph_host *h, const char *plugin, const char *method)
+{
+    if (h->opt.trace || h->rec_fd >= 0)
+        return 1;
+    struct ph_plug *p = find_plug(h, plugin);
+    return p && ph_plug_schema(p, method) != NULL;
+}
+
+int ph_host_call_raw_async(ph_host *h, const char *plugin, const char *method, const char *params,
+                           size_t params_len, ph_call_raw_fn cb, void *ud, uint64_t *call_id,
+                           ph_error *err)
+{
+    if (!h || !plugin || !method || !cb || (params_len && !params))
+        return ph_set_error(err, PH_E_INVALID, "plugin, method and a callback are required");
+    struct call_args a = {.in_fd = -1, .raw_cb = cb, .ud = ud};
+    json_t *tree = NULL;
+    if (params_len) {
+        struct ph_jscan_span sp;
+        enum ph_jscan_result r = ph_jscan_value(params, params_len, &sp, NULL);
+        if (r == PH_JSCAN_OK && sp.kind != PH_JS_ARRAY && sp.kind != PH_JS_OBJECT)
+            return ph_set_error(err, PH_E_INVALID, "params must be an array or an object");
+        if (r == PH_JSCAN_OK && !needs_tree(h, plugin, method)) {
+            a.text = sp.text;
+            a.text_len = sp.len;
+        } else {
+            /* jansson decides what the scanner would not vouch for. */
+            char why[300];
+            if (!(tree = ph_wire_parse(params, params_len, why, sizeof why)))
+                return ph_set_error(err, PH_E_INVALID, "params: %s", why);
+            a.params = tree;
+        }
+    }
+    int rc = call_begin(h, plugin, method, &a, call_id, err);
+    json_decref(tree);
+    return rc;
+}
+
+static int call_begin(struct ph_host *h, const char *plugin, const char *method,
+                      const struct call_args *a, uint64_t *call_id, ph_error *err)
+{
+    json_t *params = a->params;
     if (!h || !plugin || !method)
         return ph_set_error(err, PH_E_INVALID, "plugin and method are required");
     if (params && !json_is_array(params) && !json_is_object(params))
@@ -275,9 +381,19 @@ int ph_call_start(struct ph_host *h, const char *plugin, const char *method, jso
                             "try again when some are answered",
                             plugin, p->ncalls);
     struct ph_call *c = calloc(1, sizeof *c);
-    if (!c || !(c->method = strdup(method)) || ph_timers_adopt(&h->call_timers) < 0) {
-        if (c)
+    if (c && a->text) {
+        /* A raw call waiting for its plugin keeps its own copy. */
+        c->params_text = malloc(a->text_len);
+        if (c->params_text)
+            memcpy(c->params_text, a->text, a->text_len);
+        c->params_len = a->text_len;
+    }
+    if (!c || (a->text && !c->params_text) || !(c->method = strdup(method)) ||
+        ph_timers_adopt(&h->call_timers) < 0) {
+        if (c) {
             free(c->method);
+            free(c->params_text);
+        }
         free(c);
         return ph_set_error(err, PH_E_NOMEM, "out of memory");
     }
@@ -285,16 +401,18 @@ int ph_call_start(struct ph_host *h, const char *plugin, const char *method, jso
     if (ph_htab_add(&h->calls_by_id, &c->by_id, ph_hash_u64(c->id)) < 0) {
         ph_timers_release(&h->call_timers);
         free(c->method);
+        free(c->params_text);
         free(c);
         return ph_set_error(err, PH_E_NOMEM, "out of memory");
     }
     p->ncalls++;
-    c->in_fd = in_fd;
+    c->in_fd = a->in_fd;
     c->out_fd = -1;
     c->plug = p;
     c->params = params ? json_incref(params) : NULL;
-    c->cb = cb;
-    c->ud = ud;
+    c->cb = a->cb;
+    c->raw_cb = a->raw_cb;
+    c->ud = a->ud;
     call_set_deadline(h, c, ph_now_ms() + p->set.call_timeout_ms);
     c->prev = h->calls.prev;
     c->next = &h->calls;
@@ -405,8 +523,8 @@ int ph_host_cancel(ph_host *h, uint64_t call_id)
         struct ph_call *answer = calloc(1, sizeof *answer);
         if (!answer)
             return PH_E_NOMEM;
-        *answer =
-            (struct ph_call){.id = c->id, .cb = c->cb, .ud = c->ud, .in_fd = -1, .out_fd = -1};
+        *answer = (struct ph_call){
+            .id = c->id, .cb = c->cb, .raw_cb = c->raw_cb, .ud = c->ud, .in_fd = -1, .out_fd = -1};
         answer->error = ph_call_error(c->plug, c->method, PH_RPC_CANCELLED, PH_END_NONE, NULL,
                                       "call cancelled by the client");
         if (h->done_tail)
@@ -416,6 +534,7 @@ int ph_host_cancel(ph_host *h, uint64_t call_id)
         h->done_tail = answer;
         c->cancelled = 1;
         c->cb = NULL;
+        c->raw_cb = NULL;
         /* The answer now carries the call's place in the pending count. */
         if (!c->sent) {
             call_unlink(h, c);

@@ -57,9 +57,12 @@ enum ph_plug_state {
 struct ph_call {
     uint64_t id; /* also the JSON-RPC id sent to the plugin */
     struct ph_plug *plug;
-    char *method;   /* owned */
-    json_t *params; /* owned until sent */
+    char *method;      /* owned */
+    json_t *params;    /* owned until sent */
+    char *params_text; /* owned until sent; instead of params (a raw call) */
+    size_t params_len;
     ph_call_fn cb;
+    ph_call_raw_fn raw_cb; /* instead of cb: the answer as text */
     void *ud;
     uint64_t deadline_ms;
     struct ph_timer timer; /* in host->call_timers, at deadline_ms */
@@ -69,8 +72,10 @@ struct ph_call {
     int cancelled;          /* answered already; waiting for the plugin to let go */
     int drained;            /* past its deadline, the plugin's socket was read once */
     json_t *result, *error; /* owned; set when done */
-    int in_fd;              /* owned; the request's blob (sealed memfd), -1: none */
-    int out_fd;             /* owned; the answer's blob, checked, -1: none */
+    char *result_text;      /* owned; a raw call's result forwarded as checked bytes */
+    size_t result_len;
+    int in_fd;  /* owned; the request's blob (sealed memfd), -1: none */
+    int out_fd; /* owned; the answer's blob, checked, -1: none */
     struct ph_call *next, *prev;
 };
 
@@ -139,7 +144,7 @@ struct ph_host {
     ph_host_options opt;
     char *loader;
     int epfd, timerfd;
-    uint64_t armed_ms; /* deadline the timerfd is set to; UINT64_MAX: none */
+    uint64_t armed_ms;  /* deadline the timerfd is set to; UINT64_MAX: none */
     int armed_for_call; /* armed_ms is a call's deadline, not a plugin's */
     struct ph_watch w_timer;
     struct ph_plug *plugs, **plugs_tail; /* appended at the tail: listings keep load order */
@@ -182,6 +187,8 @@ uint64_t ph_now_ms(void);
 uint64_t ph_now_ns(void);
 void ph_host_event(struct ph_host *h, json_t *event /* stolen */);
 void ph_call_finish(struct ph_host *h, struct ph_call *c, json_t *result, json_t *error);
+/* ph_call_finish() of a raw call with its result's checked text (taken). */
+void ph_call_finish_text(struct ph_host *h, struct ph_call *c, char *text, size_t len);
 /* The live call with this id (borrowed), or NULL. */
 struct ph_call *ph_call_find(struct ph_host *h, uint64_t id);
 /* ph_host_call_async() with a blob for the request: in_fd (a sealed memfd;

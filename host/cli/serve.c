@@ -10,6 +10,7 @@
  */
 #include "serve.h"
 #include "session.h"
+#include "jscan.h"
 #include "wire.h"
 
 #include <stdarg.h>
@@ -21,7 +22,9 @@
 struct pending {
     struct ph_serve *s;
     uint64_t call_id;
-    json_t *id; /* owned; NULL for notifications */
+    json_t *id;    /* owned; NULL for notifications */
+    char *id_text; /* owned; a forwarded call's id as the client wrote it */
+    size_t id_len;
     struct ph_sess_batch *batch;
     struct pending *prev, *next;
 };
@@ -31,11 +34,9 @@ struct ph_serve {
     struct pending *pending;
 };
 
-static void on_answer(void *ud, uint64_t call_id, json_t *result, json_t *error)
+static void pending_unlink(struct pending *p)
 {
-    struct pending *p = ud;
     struct ph_serve *s = p->s;
-    (void)call_id;
     if (p->prev)
         p->prev->next = p->next;
     else
@@ -43,6 +44,21 @@ static void on_answer(void *ud, uint64_t call_id, json_t *result, json_t *error)
     if (p->next)
         p->next->prev = p->prev;
     s->sess.inflight--;
+}
+
+static void pending_free(struct pending *p)
+{
+    json_decref(p->id);
+    free(p->id_text);
+    free(p);
+}
+
+static void on_answer(void *ud, uint64_t call_id, json_t *result, json_t *error)
+{
+    struct pending *p = ud;
+    struct ph_serve *s = p->s;
+    (void)call_id;
+    pending_unlink(p);
     if (p->id) {
         json_t *msg = result ? ph_wire_response(p->id, json_incref(result))
                              : ph_wire_error_response(p->id, json_incref(error));
@@ -50,8 +66,44 @@ static void on_answer(void *ud, uint64_t call_id, json_t *result, json_t *error)
     }
     if (p->batch)
         ph_sess_batch_done_one(&s->sess, p->batch);
-    json_decref(p->id);
-    free(p);
+    pending_free(p);
+}
+
+/* A forwarded call's answer: the client's id and the plugin's result,
+ * both checked bytes, written around without a jansson tree. */
+static void on_raw_answer(void *ud, uint64_t call_id, const char *result, size_t len, json_t *error)
+{
+    struct pending *p = ud;
+    struct ph_serve *s = p->s;
+    (void)call_id;
+    pending_unlink(p);
+    if (result) {
+        static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
+        static const char mid[] = ",\"result\":";
+        size_t n = sizeof head - 1 + p->id_len + sizeof mid - 1 + len + 1;
+        char *b = malloc(n);
+        if (b) {
+            char *o = b;
+            memcpy(o, head, sizeof head - 1);
+            o += sizeof head - 1;
+            memcpy(o, p->id_text, p->id_len);
+            o += p->id_len;
+            memcpy(o, mid, sizeof mid - 1);
+            o += sizeof mid - 1;
+            memcpy(o, result, len);
+            o += len;
+            *o = '}';
+            ph_sess_emit_text(&s->sess, b, n);
+            free(b);
+        } else {
+            ph_sess_respond(&s->sess, NULL,
+                            ph_sess_error(&s->sess, p->id, PH_RPC_INTERNAL_ERROR, "Internal error",
+                                          "out of memory"));
+        }
+    } else {
+        ph_sess_respond(&s->sess, NULL, ph_wire_error_response(p->id, json_incref(error)));
+    }
+    pending_free(p);
 }
 
 /* Sends a host event to the client if it is the client's: progress of one
@@ -192,6 +244,76 @@ static void handle_one(struct ph_sess *sess, json_t *req, struct ph_sess_batch *
     s->sess.inflight++;
 }
 
+/* The fast path for the common request, one object with exactly
+ * "jsonrpc": "2.0", an integer or plain string "id", a "method" naming
+ * PLUGIN.METHOD without escapes and optional array or object "params":
+ * its bytes, checked by the scanner, go to the plugin as they are, and the
+ * plugin's result comes back the same way. Anything else (batches,
+ * notifications, cancellations, errors to report, what the scanner will not
+ * vouch for) returns 0 and takes handle_one's path, so both paths answer
+ * alike. */
+static int handle_raw(struct ph_sess *sess, const char *text, size_t len)
+{
+    struct ph_serve *s = (struct ph_serve *)sess;
+    struct ph_jscan_member m[4];
+    size_t n;
+    if (s->sess.stopping || ph_jscan_object(text, len, m, 4, &n, NULL) != PH_JSCAN_OK)
+        return 0;
+    const struct ph_jscan_span *id = ph_jscan_get(m, n, "id");
+    const struct ph_jscan_span *method = ph_jscan_get(m, n, "method");
+    const struct ph_jscan_span *params = ph_jscan_get(m, n, "params");
+    if (!ph_jscan_is_string(ph_jscan_get(m, n, "jsonrpc"), "2.0") || !id || !method ||
+        n != 3 + (params != NULL) || method->kind != PH_JS_STRING ||
+        (id->kind != PH_JS_INTEGER && id->kind != PH_JS_STRING) ||
+        (params && params->kind != PH_JS_ARRAY && params->kind != PH_JS_OBJECT))
+        return 0;
+    const char *name = method->text + 1;
+    size_t name_len = method->len - 2;
+    const char *dot = memchr(name, '.', name_len);
+    char plugin[256], meth[256];
+    size_t plen = dot ? (size_t)(dot - name) : 0;
+    if (!dot || plen == 0 || plen >= sizeof plugin || name_len - plen - 1 >= sizeof meth ||
+        memchr(name, '\\', name_len) || (name_len >= 4 && memcmp(name, "rpc.", 4) == 0) ||
+        (id->kind == PH_JS_STRING && memchr(id->text, '\\', id->len)))
+        return 0;
+    memcpy(plugin, name, plen);
+    plugin[plen] = '\0';
+    memcpy(meth, dot + 1, name_len - plen - 1);
+    meth[name_len - plen - 1] = '\0';
+    struct pending *p = calloc(1, sizeof *p);
+    if (p) {
+        p->s = s;
+        p->id = id->kind == PH_JS_STRING ? json_stringn(id->text + 1, id->len - 2)
+                                         : json_integer(strtoll(id->text, NULL, 10));
+        p->id_text = malloc(id->len);
+        p->id_len = id->len;
+        if (p->id_text)
+            memcpy(p->id_text, id->text, id->len);
+    }
+    if (!p || !p->id || !p->id_text) {
+        if (p)
+            pending_free(p);
+        return 0; /* the parsing path reports running out of memory */
+    }
+    ph_error err;
+    if (ph_host_call_raw_async(s->sess.host, plugin, meth, params ? params->text : NULL,
+                               params ? params->len : 0, on_raw_answer, p, &p->call_id, &err) < 0) {
+        int nf = err.status == PH_E_NOTFOUND;
+        ph_sess_respond(&s->sess, NULL,
+                        ph_sess_error(&s->sess, p->id,
+                                      nf ? PH_RPC_METHOD_NOT_FOUND : PH_RPC_INTERNAL_ERROR,
+                                      nf ? "Method not found" : "Internal error", err.text));
+        pending_free(p);
+        return 1;
+    }
+    p->next = s->pending;
+    if (s->pending)
+        s->pending->prev = p;
+    s->pending = p;
+    s->sess.inflight++;
+    return 1;
+}
+
 ph_serve *ph_serve_new(ph_host *host, const struct ph_serve_opts *opts, ph_serve_write_fn out,
                        void *ud)
 {
@@ -199,6 +321,7 @@ ph_serve *ph_serve_new(ph_host *host, const struct ph_serve_opts *opts, ph_serve
     if (!s)
         return NULL;
     ph_sess_init(&s->sess, host, opts, out, ud, opts ? opts->framing : PH_FRAMING_AUTO, handle_one);
+    s->sess.handle_raw = handle_raw;
     if (!s->sess.opt.routed_events)
         ph_host_set_event_handler(host, on_event, s);
     return s;
@@ -255,8 +378,7 @@ void ph_serve_free(ph_serve *s)
         struct pending *p = s->pending;
         s->pending = p->next;
         ph_sess_batch_release(p->batch);
-        json_decref(p->id);
-        free(p);
+        pending_free(p);
     }
     ph_sess_free(&s->sess);
     free(s);

@@ -23,6 +23,7 @@ void ph_sess_init(struct ph_sess *s, ph_host *host, const struct ph_serve_opts *
     s->out = out;
     s->out_ud = ud;
     s->handle_one = handle_one;
+    s->handle_raw = NULL; /* a dialect with a fast path sets it */
     ph_frame_rx_init(&s->rx, framing, s->opt.max_message);
 }
 
@@ -47,7 +48,14 @@ void ph_sess_emit(struct ph_sess *s, json_t *msg)
     char *body = json_dumps(msg, JSON_COMPACT);
     if (!body)
         return;
-    size_t n = strlen(body);
+    ph_sess_emit_text(s, body, strlen(body));
+    free(body);
+}
+
+void ph_sess_emit_text(struct ph_sess *s, const char *body, size_t n)
+{
+    if (s->out_dead)
+        return;
     char head[64];
     int hn = 0;
     if (ph_frame_rx_mode(&s->rx) == PH_FRAMING_LSP)
@@ -65,7 +73,6 @@ void ph_sess_emit(struct ph_sess *s, json_t *msg)
         }
         free(frame);
     }
-    free(body);
 }
 
 void ph_sess_batch_done_one(struct ph_sess *s, struct ph_sess_batch *b)
@@ -162,6 +169,8 @@ static void handle_value(struct ph_sess *s, json_t *v)
 
 static void handle_message(struct ph_sess *s, const char *text, size_t len)
 {
+    if (s->handle_raw && s->handle_raw(s, text, len))
+        return;
     char why[300];
     json_t *v = ph_wire_parse(text, len, why, sizeof why);
     if (!v) {

@@ -27,6 +27,11 @@ struct ph_sess;
 /* The dialect: handles one request object (alone, or an element of b). */
 typedef void (*ph_sess_handle_fn)(struct ph_sess *s, json_t *req, struct ph_sess_batch *b);
 
+/* A dialect's fast path: handles one whole message from its bytes
+ * (borrowed) and returns 1, or returns 0 having done nothing, and the
+ * message is parsed and given to ph_sess_handle_fn as usual. */
+typedef int (*ph_sess_raw_fn)(struct ph_sess *s, const char *text, size_t len);
+
 /* Embedded as the first member of a dialect's session, which the handler
  * gets back by a cast. The dialect counts inflight up and down. */
 struct ph_sess {
@@ -42,6 +47,7 @@ struct ph_sess {
     int stopping;
     int omit_null_id; /* MCP: an unreadable id is left out, not null */
     ph_sess_handle_fn handle_one;
+    ph_sess_raw_fn handle_raw; /* NULL: every message is parsed */
 };
 
 /* Fills s; opts may be NULL. */
@@ -52,6 +58,9 @@ void ph_sess_init(struct ph_sess *s, ph_host *host, const struct ph_serve_opts *
 void ph_sess_say(struct ph_sess *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Writes one message (borrowed), framed as the client's input is. */
 void ph_sess_emit(struct ph_sess *s, json_t *msg);
+/* The same for a message already encoded (borrowed): n bytes of compact
+ * JSON, no raw newline in them. */
+void ph_sess_emit_text(struct ph_sess *s, const char *body, size_t n);
 /* Sends a response, or adds it to b; takes msg (NULL: nothing to send). */
 void ph_sess_respond(struct ph_sess *s, struct ph_sess_batch *b, json_t *msg);
 /* One element of b is answered; the batch goes out with its last answer. */

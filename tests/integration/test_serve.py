@@ -156,6 +156,61 @@ def id_types(t, ph, d):
                 f"id {bad}: -32600 with id null", json.dumps(resps))
 
 
+def forwarded_bytes(t, ph, d):
+    """serve forwards a plain request's bytes (handle_raw in serve.c) and
+    parses everything else; the two paths must answer alike. Each line is
+    sent alone (the fast path when it qualifies) and as the one element of
+    a batch (always parsed), and the answers compared."""
+    deep = "[" * 70 + "1" + "]" * 70
+    wide = "{" + ",".join('"k%d":%d' % (i, i) for i in range(40)) + "}"
+    cases = [
+        ('{"jsonrpc":"2.0","id":1,"method":"echo.echo","params":[1,"x",{"k":[true,null]}]}',
+         [1, "x", {"k": [True, None]}]),
+        ('{ "jsonrpc" : "2.0" , "id" : 2 , "method" : "echo.echo" , '
+         '"params" : { "a" : [ 1 , 2.5 ] } }', {"a": [1, 2.5]}),
+        ('{"params":["last"],"method":"echo.echo","id":3,"jsonrpc":"2.0"}', ["last"]),
+        ('{"jsonrpc":"2.0","id":4,"method":"echo.echo","params":["\\u00e9\\ud83d\\ude00"]}',
+         ["\u00e9\U0001F600"]),
+        ('{"jsonrpc":"2.0","id":"a\\"b","method":"echo.echo","params":[5]}', [5]),
+        ('{"jsonrpc":"2.0","id":6,"method":"echo\\u002eecho","params":[6]}', [6]),
+        ('{"jsonrpc":"2.0","id":7,"method":"echo.echo","params":%s}' % deep, json.loads(deep)),
+        ('{"jsonrpc":"2.0","id":8,"method":"echo.echo","params":%s}' % wide, json.loads(wide)),
+        ('{"jsonrpc":"2.0","id":9,"method":"echo.echo","params":[123456789012345678,-0.5e-3]}',
+         [123456789012345678, -0.0005]),
+    ]
+    for line, want in cases:
+        id_ = json.loads(line)["id"]
+        r, resps = serve_once(ph, d, [line, "[" + line + "]"])
+        single = [x for x in resps if isinstance(x, dict)]
+        batch = [x for x in resps if isinstance(x, list)]
+        t.check(r.rc == 0 and len(single) == 1 and is_result(single[0], want, id_),
+                f"forwarded: {line[:60]}", json.dumps(resps)[:300])
+        t.check(len(batch) == 1 and batch[0] == single,
+                f"forwarded and parsed answers agree: {line[:50]}", json.dumps(resps)[:300])
+
+    # Refused alike on both paths: what jansson refuses is a parse error
+    # even where the scanner had no opinion, and errors keep their codes.
+    refused = [
+        ('{"jsonrpc":"2.0","id":1,"method":"echo.echo","params":[12345678901234567890]}', -32700),
+        ('{"jsonrpc":"2.0","id":1,"method":"echo.echo","params":[1e400]}', -32700),
+        ('{"jsonrpc":"2.0","id":1,"method":"echo.echo","params":["\\u0000"]}', -32700),
+        ('{"jsonrpc":"2.0","id":1,"id":2,"method":"echo.echo","params":[]}', -32700),
+        ('{"jsonrpc":"2.0","id":1,"method":"echo.echo","params":["\\xff"]}', -32700),
+        ('{"jsonrpc":"2.0","id":1,"method":"echo.nosuch","params":[]}', -32601),
+        ('{"jsonrpc":"2.0","id":1,"method":"nope.echo"}', -32601),
+        ('{"jsonrpc":"2.0","id":1,"method":"rpc.echo","params":[]}', -32601),
+        ('{"jsonrpc":"2.0","id":1,"method":"echo.echo","params":7}', -32600),
+        ('{"jsonrpc":"1.0","id":1,"method":"echo.echo","params":[]}', -32600),
+    ]
+    for line, code in refused:
+        data = (line + "\n").encode("utf-8", "surrogateescape")
+        r = harness.run(ph, ["serve", d], stdin=data.replace(b"\\xff", b"\xff"))
+        resps = [json.loads(x) for x in r.out.splitlines() if x.strip()]
+        t.check(r.rc == 0 and len(resps) == 1 and isinstance(resps[0], dict)
+                and resps[0].get("error", {}).get("code") == code,
+                f"refused with {code}: {line[:60]}", json.dumps(resps)[:300])
+
+
 def pipelined(t, ph, d):
     n = 300
     lines = []
@@ -288,6 +343,7 @@ def main():
     try:
         spec_examples(t, ph, d)
         id_types(t, ph, d)
+        forwarded_bytes(t, ph, d)
         pipelined(t, ph, d)
     finally:
         harness.remove_dir(d)

@@ -243,6 +243,26 @@ json_t *ph_host_describe(ph_host *host);
 int ph_host_call_async(ph_host *host, const char *plugin, const char *method, json_t *params,
                        ph_call_fn cb, void *ud, uint64_t *call_id, ph_error *err);
 
+/* The answer to ph_host_call_raw_async(): either result (borrowed, valid
+ * only during the callback) is the result's JSON text, result_len bytes,
+ * not NUL-terminated and compact (no whitespace outside strings, so never
+ * a raw newline), and error is NULL; or result is NULL and error is the
+ * JSON-RPC error object (borrowed). */
+typedef void (*ph_call_raw_fn)(void *ud, uint64_t call_id, const char *result, size_t result_len,
+                               json_t *error);
+
+/* ph_host_call_async() for a caller that holds JSON text and wants text
+ * back, as a server forwarding a client's bytes does: params is the JSON
+ * text of an array or an object (borrowed; params_len 0: none). The host
+ * checks the bytes each way with its scanner (sdk/jscan.h) and forwards
+ * them without building a jansson tree, except where it must read them (a
+ * params schema, a record, a trace) or the scanner cannot vouch for them:
+ * then it parses them as ph_host_call_async() does. Params that are not
+ * JSON fail with PH_E_INVALID. Everything else as ph_host_call_async(). */
+int ph_host_call_raw_async(ph_host *host, const char *plugin, const char *method,
+                           const char *params, size_t params_len, ph_call_raw_fn cb, void *ud,
+                           uint64_t *call_id, ph_error *err);
+
 /* Synchronous call: runs the host's loop until the answer arrives. On
  * success *result is a new reference. On a failure of the call, returns
  * PH_E_PLUGIN and *rpc_error (if not NULL) is a new reference to the
