@@ -657,8 +657,13 @@ int ph_cli_serve_listen(const struct ph_cli_opts *o, const char *path)
             failed = 1;
             break;
         }
+        /* The host is processed when its descriptor is ready, on a timeout,
+         * and after signals; not for every client's bytes. */
+        int host_due = n <= 0;
         for (int i = 0; i < n; i++) {
             uint64_t tag = evs[i].data.u64;
+            if (tag == TAG_HOST || tag == TAG_SIGNAL || tag == TAG_LISTEN)
+                host_due = 1;
             if (tag == TAG_LISTEN) {
                 accept_all(&sv);
             } else if (tag == TAG_SIGNAL) {
@@ -703,7 +708,7 @@ int ph_cli_serve_listen(const struct ph_cli_opts *o, const char *path)
                     client_input(c, evs[i].events);
             }
         }
-        if (ph_host_process(sv.host, 0, &err) < 0) {
+        if (host_due && ph_host_process(sv.host, 0, &err) < 0) {
             fprintf(stderr, "plughost: %s\n", err.text);
             failed = 1;
             break;

@@ -171,7 +171,8 @@ int ph_cli_serve(const struct ph_cli_opts *o, const char *path)
         struct pollfd pf[3] = {{.fd = reading ? STDIN_FILENO : -1, .events = POLLIN},
                                {.fd = ph_host_fd(host), .events = POLLIN},
                                {.fd = sfd, .events = POLLIN}};
-        if (poll(pf, 3, ph_host_pending(host) ? 100 : -1) < 0 && errno != EINTR) {
+        int ready = poll(pf, 3, ph_host_pending(host) ? 100 : -1);
+        if (ready < 0 && errno != EINTR) {
             fprintf(stderr, "plughost: poll: %s\n", strerror(errno));
             break;
         }
@@ -194,7 +195,11 @@ int ph_cli_serve(const struct ph_cli_opts *o, const char *path)
             }
             signals += got;
         }
-        if (ph_host_process(host, 0, &err) < 0) {
+        /* Only when the host's descriptor says so (an answer, a deadline,
+         * or answers waiting: host.h's contract), or on the periodic
+         * timeout: a woken client costs no empty epoll_wait per call. */
+        if ((ready <= 0 || (pf[1].revents & POLLIN) || got > 0 || hup > 0) &&
+            ph_host_process(host, 0, &err) < 0) {
             fprintf(stderr, "plughost: %s\n", err.text);
             break;
         }
