@@ -1268,17 +1268,41 @@ static size_t starting(struct ph_plug **list, size_t n)
     return k;
 }
 
+/* A start taking longer than this no longer holds its place in the
+ * window: a plugin that stalls its handshake (until handshake_timeout_ms)
+ * must not hold up the others. A normal start takes a few ms. */
+#define PH_LOAD_STRAGGLER_NS (250ull * 1000000)
+
+/* Plugins of list[0..n) still starting and younger than a straggler; *wake_ms
+ * is when the oldest of them becomes one (-1: none). */
+static size_t young_starting(struct ph_plug **list, size_t n, int *wake_ms)
+{
+    uint64_t now = ph_now_ns(), oldest = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct ph_plug *p = list[i];
+        if (!p || p->state != PH_P_LOADING || now - p->spawn_ns >= PH_LOAD_STRAGGLER_NS)
+            continue;
+        k++;
+        if (!oldest || p->spawn_ns < oldest)
+            oldest = p->spawn_ns;
+    }
+    *wake_ms = oldest ? (int)((oldest + PH_LOAD_STRAGGLER_NS - now) / 1000000) + 1 : -1;
+    return k;
+}
+
 static int load_files(struct ph_host *h, char **files, size_t n, const int *want, ph_error *err)
 {
     int rc = PH_OK;
     struct ph_plug **list = calloc(n ? n : 1, sizeof *list);
     if (!list)
         return ph_set_error(err, PH_E_NOMEM, "out of memory");
-    size_t window = load_window(), next = 0, live = 0;
+    size_t window = load_window(), next = 0;
     while (rc == PH_OK && next < n) {
         /* A scan of every start so far: microseconds for a thousand, next
          * to a millisecond per start. */
-        live = starting(list, next);
+        int wait_ms = -1;
+        size_t live = young_starting(list, next, &wait_ms);
         while (rc == PH_OK && next < n && live < window) {
             if ((!want || want[next]) && spawn_new(h, files[next], &list[next]) < 0)
                 rc = ph_set_error(err, PH_E_NOMEM, "out of memory");
@@ -1286,7 +1310,9 @@ static int load_files(struct ph_host *h, char **files, size_t n, const int *want
                 live++;
             next++;
         }
-        if (rc == PH_OK && next < n && ph_host_process(h, -1, err) < 0)
+        if (rc == PH_OK && next < n && live >= window &&
+            ph_host_process(h, wait_ms < 0 ? (int)(PH_LOAD_STRAGGLER_NS / 1000000) : wait_ms, err) <
+                0)
             rc = err ? err->status : PH_E_SYSTEM;
     }
     if (finish_loading(h, list, n, err) < 0)
