@@ -383,10 +383,11 @@ static int call_begin(struct ph_host *h, const char *plugin, const char *method,
     struct ph_call *c = calloc(1, sizeof *c);
     if (c && a->text) {
         /* A raw call waiting for its plugin keeps its own copy. */
-        c->params_text = malloc(a->text_len);
+        /* Compact, as the parsing path would encode them: the request's
+         * size (max_message) must not depend on the client's spacing. */
+        c->params_text = malloc(a->text_len ? a->text_len : 1);
         if (c->params_text)
-            memcpy(c->params_text, a->text, a->text_len);
-        c->params_len = a->text_len;
+            c->params_len = ph_jscan_compact(a->text, a->text_len, c->params_text);
     }
     if (!c || (a->text && !c->params_text) || !(c->method = strdup(method)) ||
         ph_timers_adopt(&h->call_timers) < 0) {

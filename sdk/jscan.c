@@ -374,6 +374,29 @@ enum ph_jscan_result ph_jscan_object(const char *text, size_t len, struct ph_jsc
     return r;
 }
 
+size_t ph_jscan_compact(const char *text, size_t len, char *out)
+{
+    size_t o = 0;
+    int in_string = 0, escaped = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (in_string) {
+            if (escaped)
+                escaped = 0;
+            else if (c == '\\')
+                escaped = 1;
+            else if (c == '"')
+                in_string = 0;
+        } else if (is_ws(c)) {
+            continue;
+        } else if (c == '"') {
+            in_string = 1;
+        }
+        out[o++] = (char)c;
+    }
+    return o;
+}
+
 const struct ph_jscan_span *ph_jscan_get(const struct ph_jscan_member *members, size_t n,
                                          const char *key)
 {

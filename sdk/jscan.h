@@ -69,6 +69,11 @@ struct ph_jscan_member {
 enum ph_jscan_result ph_jscan_object(const char *text, size_t len, struct ph_jscan_member *members,
                                      size_t max, size_t *n, int *ws);
 
+/* Copies text[0..len), which ph_jscan_value() accepted, to out (room for
+ * len bytes) without the whitespace outside its strings, the way a compact
+ * encoder writes it. Returns the length written. */
+size_t ph_jscan_compact(const char *text, size_t len, char *out);
+
 /* Finds key among members; NULL if absent. Borrowed. */
 const struct ph_jscan_span *ph_jscan_get(const struct ph_jscan_member *members, size_t n,
                                          const char *key);

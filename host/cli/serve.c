@@ -274,8 +274,9 @@ static int handle_raw(struct ph_sess *sess, const char *text, size_t len)
     size_t plen = dot ? (size_t)(dot - name) : 0;
     if (!dot || plen == 0 || plen >= sizeof plugin || name_len - plen - 1 >= sizeof meth ||
         memchr(name, '\\', name_len) || (name_len >= 4 && memcmp(name, "rpc.", 4) == 0) ||
-        (id->kind == PH_JS_STRING && memchr(id->text, '\\', id->len)))
-        return 0;
+        (id->kind == PH_JS_STRING && memchr(id->text, '\\', id->len)) ||
+        (id->len >= 2 && id->text[0] == '-' && id->text[1] == '0'))
+        return 0; /* -0: the parsing path answers with 0 */
     memcpy(plugin, name, plen);
     plugin[plen] = '\0';
     memcpy(meth, dot + 1, name_len - plen - 1);

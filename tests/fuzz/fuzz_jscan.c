@@ -62,6 +62,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!ws && (memchr(sp.text, '\n', sp.len) || memchr(sp.text, '\r', sp.len)))
             abort();
         json_decref(w);
+        /* The compact copy is the same value with no whitespace left. */
+        char *comp = malloc(sp.len ? sp.len : 1);
+        if (!comp)
+            abort();
+        size_t cl = ph_jscan_compact(sp.text, sp.len, comp);
+        int cws = 1;
+        w = ph_wire_parse(comp, cl, err, sizeof err);
+        if (cl > sp.len || ph_jscan_value(comp, cl, NULL, &cws) != PH_JSCAN_OK || cws || !w ||
+            !json_equal(v, w))
+            abort();
+        json_decref(w);
+        free(comp);
         /* The member view agrees with the value view on objects. */
         struct ph_jscan_member m[PH_JSCAN_MAX_KEYS];
         size_t n;

@@ -188,6 +188,10 @@ def forwarded_bytes(t, ph, d):
         t.check(len(batch) == 1 and batch[0] == single,
                 f"forwarded and parsed answers agree: {line[:50]}", json.dumps(resps)[:300])
 
+    # The client's id spelling -0 is answered as the parsing path does, 0.
+    r, resps = serve_once(ph, d, ['{"jsonrpc":"2.0","id":-0,"method":"echo.echo","params":[1]}'])
+    t.check(len(resps) == 1 and r.out.count(b'"id":0,') == 1, "id -0 answered as 0", r.describe())
+
     # Refused alike on both paths: what jansson refuses is a parse error
     # even where the scanner had no opinion, and errors keep their codes.
     refused = [

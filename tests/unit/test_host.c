@@ -343,7 +343,7 @@ static void test_cancel(ph_host *h)
 /* A raw call's answer, kept as text. */
 struct raw_slot {
     int answers;
-    char text[512];
+    char text[4096];
     int code; /* of the error; 0 with a result */
 };
 
@@ -455,6 +455,32 @@ static void test_raw(ph_host *h)
         CHECKF(to == 1 && from == 1, "transcript: %d to, %d from", to, from);
         fclose(rec);
     }
+}
+
+/* The request's size limit does not depend on the caller's spacing: raw
+ * params reach the plugin compacted, as the tree API encodes them. */
+static void test_raw_spacing(const char *echo_so)
+{
+    ph_host_options o = {.max_message = 1300};
+    ph_host *h = NULL;
+    ph_error err;
+    CHECK(ph_host_new(&o, &h, &err) == PH_OK);
+    if (!h)
+        return;
+    CHECK(ph_host_load_file(h, echo_so, NULL, &err) == PH_OK);
+    char params[2048];
+    size_t n = 0;
+    params[n++] = '[';
+    for (int i = 0; i < 300; i++)
+        n += (size_t)snprintf(params + n, sizeof params - n, "%s%d", i ? ", " : "", i);
+    params[n++] = ']';
+    params[n] = '\0';
+    CHECKF(n > 1300, "spaced params of %zu bytes", n);
+    struct raw_slot r;
+    CHECKF(raw_call(h, params, &r, &err) == PH_OK, "raw: %s", err.text);
+    CHECKF(r.code == 0 && strlen(r.text) > 1000 && !strchr(r.text, ' '),
+           "spaced params over the limit, compact under it: code %d", r.code);
+    ph_host_free(h);
 }
 
 /* A plugin that never answers: cancellation must reach the application
@@ -590,6 +616,7 @@ int main(int argc, char **argv)
     CHECKF(ev.ended == ended_after_load, "echo ended %d times", ev.ended - ended_after_load);
     ph_host_free(h);
 
+    test_raw_spacing(echo_so);
     test_free_in_flight(echo_so);
     test_cancel_hung(echo_so, crashy_so);
     return ph_t_summary("test_host");

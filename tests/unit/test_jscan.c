@@ -159,6 +159,18 @@ static int differential(const char *name, const char *text, size_t len)
             json_decref(w);
         }
         CHECKF(sp.text >= c && sp.text + sp.len <= c + len, "%s: span outside the text", name);
+        /* Compacted, it is the same value with no whitespace left. */
+        char *comp = malloc(sp.len ? sp.len : 1);
+        if (comp && v) {
+            size_t cl = ph_jscan_compact(sp.text, sp.len, comp);
+            int cws = 1;
+            json_t *w = ph_wire_parse(comp, cl, err, sizeof err);
+            CHECKF(cl <= sp.len && ph_jscan_value(comp, cl, NULL, &cws) == OK && cws == 0 && w &&
+                       json_equal(v, w),
+                   "%s: compact copy differs", name);
+            json_decref(w);
+        }
+        free(comp);
     } else if (r == BAD) {
         bad_seen++;
         CHECKF(v == NULL, "%s: scanner refuses, jansson accepts", name);
