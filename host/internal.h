@@ -106,6 +106,9 @@ struct ph_plug {
     ph_wire_rx rx;
     struct ph_out *out_head, *out_tail;
     int watching_out; /* EPOLLOUT registered: only changed when needed */
+    /* Calls sent and not yet finished: while 0 the host awaits nothing
+     * from this plugin, so a read may stop after one message. */
+    unsigned awaited;
     uint64_t handshake_deadline_ms;
     uint64_t spawn_ns, ready_ns;
     /* Why the host ended it, or what the sandbox saw; decides the status

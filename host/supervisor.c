@@ -557,6 +557,7 @@ void ph_plug_send_call(struct ph_plug *p, struct ph_call *c)
     json_decref(c->params);
     c->params = NULL;
     c->sent = 1;
+    p->awaited++;
     if (p->host->opt.receipts) {
         c->sent_ns = ph_now_ns();
         if (!p->cpu_mark_ns)
@@ -942,7 +943,6 @@ void ph_plug_drain(struct ph_plug *p)
 static void read_records(struct ph_plug *p, int budget, int drain)
 {
     static unsigned char rec[PH_WIRE_RECORD + 1];
-    (void)drain;
     /* Nothing after a breach, a kill or a refused call counts: the plugin's
      * later bytes are those of a plugin already condemned. */
     for (; budget > 0 && p->sock >= 0 && p->cause == PH_END_NONE; budget--) {
@@ -1013,6 +1013,11 @@ static void read_records(struct ph_plug *p, int budget, int drain)
         free(text);
         if (msg_fd >= 0)
             close(msg_fd);
+        /* Nothing more awaited: anything else it sent wakes the loop again
+         * (level-triggered), so the recvmsg that would mostly say EAGAIN
+         * is saved on every one-at-a-time call. */
+        if (!drain && p->awaited == 0)
+            return;
     }
 }
 
