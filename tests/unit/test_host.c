@@ -282,6 +282,44 @@ static void test_async(ph_host *h)
     CHECK(ph_host_pending(h) == 0);
 }
 
+/* ph_host_call reads its answer before a turn of the loop when it is
+ * there already; answers to async calls sent before it may come first in
+ * that read, and must each reach their own callback once, from this call
+ * (the loop's work) and not later a second time. */
+static void test_sync_amid_async(ph_host *h)
+{
+    struct slot slots[4];
+    memset(slots, 0, sizeof slots);
+    ph_error err;
+    for (int round = 0; round < 50; round++) {
+        for (int i = 0; i < 4; i++) {
+            json_t *params = json_pack("[i,i]", round, i);
+            CHECK(ph_host_call_async(h, "echo", "echo", params, on_answer, &slots[i], &slots[i].id,
+                                     &err) == PH_OK);
+            json_decref(params);
+        }
+        json_t *params = json_pack("[s,i]", "sync", round);
+        json_t *res = NULL, *rpc = NULL;
+        CHECKF(ph_host_call(h, "echo", "echo", params, &res, &rpc, &err) == PH_OK, "round %d: %s",
+               round, err.text);
+        CHECK(res && json_equal(res, params));
+        json_decref(res);
+        json_decref(params);
+        /* Served in order: every earlier call was answered before it. */
+        for (int i = 0; i < 4; i++) {
+            CHECKF(slots[i].answers == 1, "round %d call %d answered %d times", round, i,
+                   slots[i].answers);
+            CHECK(json_integer_value(json_array_get(slots[i].result, 1)) == i);
+            slot_clear(&slots[i]);
+        }
+        CHECK(ph_host_pending(h) == 0);
+    }
+    /* Nothing left over for the loop to deliver again. */
+    ph_host_process(h, 20, &err);
+    for (int i = 0; i < 4; i++)
+        CHECK(slots[i].answers == 0);
+}
+
 static void test_fd_pollable(ph_host *h)
 {
     ph_error err;
@@ -609,6 +647,7 @@ int main(int argc, char **argv)
     int ended_after_load = ev.ended;
     test_sync(h);
     test_async(h);
+    test_sync_amid_async(h);
     test_fd_pollable(h);
     test_cancel(h);
     test_raw(h); /* last: it leaves a record running */
