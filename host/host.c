@@ -496,7 +496,11 @@ static void sync_cb(void *ud, uint64_t id, json_t *result, json_t *error)
  * and has usually answered by the time sendmsg returns here: reading the
  * answer now saves a turn of the loop (epoll_wait, the timer's arming).
  * When it is not there yet (another core, a busy one), this recvmsg's
- * EAGAIN replaces the one that used to end every read. */
+ * EAGAIN replaces the one that used to end every read. The loop's other
+ * work (other calls' answers and deadlines, another plugin's end or
+ * seccomp notification) is not left waiting on an application that only
+ * makes sync calls: a turn that does not sleep follows whenever another
+ * call is pending, or a millisecond has passed since the last turn. */
 static void read_early(struct ph_host *h, uint64_t id)
 {
     struct ph_call *c = ph_call_find(h, id);
@@ -507,7 +511,10 @@ static void read_early(struct ph_host *h, uint64_t id)
     if (ph_call_find(h, id))
         return;
     run_done(h);
-    ph_arm_timer(h);
+    if (h->pending > 0 || ph_now_ms() != h->turn_ms)
+        (void)ph_host_process(h, 0, NULL); /* an error shows again on the next call */
+    else
+        ph_arm_timer(h);
 }
 
 int ph_host_call(ph_host *h, const char *plugin, const char *method, json_t *params,
@@ -712,6 +719,7 @@ int ph_host_process(ph_host *h, int timeout_ms, ph_error *err)
     ph_arm_timer(h);
     struct epoll_event ev[64];
     int n = epoll_wait(h->epfd, ev, 64, timeout_ms);
+    h->turn_ms = ph_now_ms();
     if (n < 0) {
         if (errno == EINTR)
             return handled;

@@ -149,6 +149,7 @@ struct ph_host {
     int epfd, timerfd;
     uint64_t armed_ms;  /* deadline the timerfd is set to; UINT64_MAX: none */
     int armed_for_call; /* armed_ms is a call's deadline, not a plugin's */
+    uint64_t turn_ms;   /* when ph_host_process last looked at every descriptor */
     struct ph_watch w_timer;
     struct ph_plug *plugs, **plugs_tail; /* appended at the tail: listings keep load order */
     /* Indexes over plugs and calls, so that nothing on a call's path

@@ -10,6 +10,7 @@
 
 #include <plughost/host.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -592,6 +593,43 @@ static void test_cancel_hung(const char *echo_so, const char *crashy_so)
     ph_host_free(h);
 }
 
+/* An application that only makes sync calls, each answered at once, still
+ * hears of everything else: here another plugin killed from outside while
+ * idle, whose end only its pidfd reports. */
+static void test_sync_loop_sees_ends(const char *echo_so, const char *crashy_so)
+{
+    if (!crashy_so || access(crashy_so, R_OK) != 0)
+        return;
+    ph_host *h;
+    ph_error err;
+    struct events ev = {0};
+    CHECK(ph_host_new(NULL, &h, &err) == PH_OK);
+    ph_host_set_event_handler(h, on_event, &ev);
+    CHECK(ph_host_load_file(h, echo_so, NULL, &err) == PH_OK);
+    CHECK(ph_host_load_file(h, crashy_so, NULL, &err) == PH_OK);
+    json_t *d = ph_host_describe(h);
+    pid_t pid = 0;
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(d, "plugins"), i, p)
+    {
+        if (strcmp(str_at(p, "name"), "crashy") == 0)
+            pid = (pid_t)json_integer_value(json_object_get(p, "pid"));
+    }
+    json_decref(d);
+    CHECKF(pid > 0 && kill(pid, SIGKILL) == 0, "cannot kill crashy (pid %d)", (int)pid);
+    long long t0 = now_ms();
+    int calls = 0;
+    while (ev.ended == 0 && now_ms() - t0 < 3000) {
+        json_t *res = NULL;
+        CHECK(ph_host_call(h, "echo", "echo", NULL, &res, NULL, &err) == PH_OK);
+        json_decref(res);
+        calls++;
+    }
+    CHECKF(ev.ended == 1, "crashy's end not reported after %d sync calls to echo", calls);
+    ph_host_free(h);
+}
+
 static void test_free_in_flight(const char *echo_so)
 {
     ph_host *h;
@@ -658,5 +696,6 @@ int main(int argc, char **argv)
     test_raw_spacing(echo_so);
     test_free_in_flight(echo_so);
     test_cancel_hung(echo_so, crashy_so);
+    test_sync_loop_sees_ends(echo_so, crashy_so);
     return ph_t_summary("test_host");
 }
