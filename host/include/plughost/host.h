@@ -263,7 +263,11 @@ int ph_host_call_raw_async(ph_host *host, const char *plugin, const char *method
                            const char *params, size_t params_len, ph_call_raw_fn cb, void *ud,
                            uint64_t *call_id, ph_error *err);
 
-/* Synchronous call: runs the host's loop until the answer arrives. On
+/* Synchronous call: runs the host's loop until the answer arrives. An
+ * answer already there once the request is sent (usual for a plugin on
+ * the caller's core) is read at once; the loop then turns without
+ * sleeping only when other calls are pending or a millisecond has passed
+ * since its last turn, so other plugins' events are never held longer. On
  * success *result is a new reference. On a failure of the call, returns
  * PH_E_PLUGIN and *rpc_error (if not NULL) is a new reference to the
  * JSON-RPC error object. */
