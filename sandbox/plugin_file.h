@@ -2,8 +2,9 @@
  * plugin_file: the loader's private copy of the plugin file. The host opens
  * the file (and checks its pin) and hands the descriptor over; the loader
  * copies the bytes into storage only it can reach (its own tmpfs root, or a
- * sealed memfd), hashing them as it goes, and loads the copy. So the bytes
- * checked are the bytes run, even if the file changes on disk meanwhile.
+ * sealed memfd), hashing them as it goes when the operator pinned a hash,
+ * and loads the copy. So the bytes checked are the bytes run, even if the
+ * file changes on disk meanwhile.
  *
  * It must never load anything but the copy, and never keep the host's
  * descriptor past the copy.
