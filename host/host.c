@@ -557,11 +557,7 @@ int ph_host_cancel(ph_host *h, uint64_t call_id)
             .id = c->id, .cb = c->cb, .raw_cb = c->raw_cb, .ud = c->ud, .in_fd = -1, .out_fd = -1};
         answer->error = ph_call_error(c->plug, c->method, PH_RPC_CANCELLED, PH_END_NONE, NULL,
                                       "call cancelled by the client");
-        if (h->done_tail)
-            h->done_tail->next = answer;
-        else
-            h->done_head = answer;
-        h->done_tail = answer;
+        call_done(h, answer);
         c->cancelled = 1;
         c->cb = NULL;
         c->raw_cb = NULL;
