@@ -171,6 +171,24 @@ static void cancel(struct ph_serve *s, json_t *params)
         }
 }
 
+#define PLUGIN_MAX 256
+
+/* PLUGIN.METHOD, the one rule both paths read a method name by: the
+ * plugin's name (before the first dot, copied into plugin) and where the
+ * method starts. 0 for anything else: no dot, an empty or too long plugin
+ * name, or JSON-RPC's reserved "rpc." prefix. */
+static int split_method(const char *name, size_t len, char plugin[PLUGIN_MAX], const char **method)
+{
+    const char *dot = memchr(name, '.', len);
+    size_t plen = dot ? (size_t)(dot - name) : 0;
+    if (!dot || plen == 0 || plen >= PLUGIN_MAX || (len >= 4 && memcmp(name, "rpc.", 4) == 0))
+        return 0;
+    memcpy(plugin, name, plen);
+    plugin[plen] = '\0';
+    *method = dot + 1;
+    return 1;
+}
+
 /* Handles one request object (alone or from a batch). */
 static void handle_one(struct ph_sess *sess, json_t *req, struct ph_sess_batch *b)
 {
@@ -199,18 +217,15 @@ static void handle_one(struct ph_sess *sess, json_t *req, struct ph_sess_batch *
                 ph_sess_error(&s->sess, m.id, PH_RPC_INTERNAL_ERROR, "Server shutting down", NULL));
         return;
     }
-    const char *dot = strchr(m.method, '.');
-    char plugin[256];
-    size_t plen = dot ? (size_t)(dot - m.method) : 0;
-    if (!dot || plen == 0 || plen >= sizeof plugin || strncmp(m.method, "rpc.", 4) == 0) {
+    char plugin[PLUGIN_MAX];
+    const char *method;
+    if (!split_method(m.method, strlen(m.method), plugin, &method)) {
         if (is_req)
             ph_sess_respond(
                 &s->sess, b,
                 ph_sess_error(&s->sess, m.id, PH_RPC_METHOD_NOT_FOUND, "Method not found", NULL));
         return;
     }
-    memcpy(plugin, m.method, plen);
-    plugin[plen] = '\0';
     struct pending *p = calloc(1, sizeof *p);
     if (!p) {
         if (is_req)
@@ -220,7 +235,7 @@ static void handle_one(struct ph_sess *sess, json_t *req, struct ph_sess_batch *
         return;
     }
     ph_error err;
-    if (ph_host_call_async(s->sess.host, plugin, dot + 1, m.params, on_answer, p, &p->call_id,
+    if (ph_host_call_async(s->sess.host, plugin, method, m.params, on_answer, p, &p->call_id,
                            &err) < 0) {
         free(p);
         if (is_req) {
@@ -269,18 +284,17 @@ static int handle_raw(struct ph_sess *sess, const char *text, size_t len)
         return 0;
     const char *name = method->text + 1;
     size_t name_len = method->len - 2;
-    const char *dot = memchr(name, '.', name_len);
-    char plugin[256], meth[256];
-    size_t plen = dot ? (size_t)(dot - name) : 0;
-    if (!dot || plen == 0 || plen >= sizeof plugin || name_len - plen - 1 >= sizeof meth ||
-        memchr(name, '\\', name_len) || (name_len >= 4 && memcmp(name, "rpc.", 4) == 0) ||
+    char plugin[PLUGIN_MAX], meth[256];
+    const char *mstart;
+    size_t mlen = 0;
+    if (split_method(name, name_len, plugin, &mstart))
+        mlen = name_len - (size_t)(mstart - name);
+    if (!mlen || mlen >= sizeof meth || memchr(name, '\\', name_len) ||
         (id->kind == PH_JS_STRING && memchr(id->text, '\\', id->len)) ||
         (id->len >= 2 && id->text[0] == '-' && id->text[1] == '0'))
         return 0; /* -0: the parsing path answers with 0 */
-    memcpy(plugin, name, plen);
-    plugin[plen] = '\0';
-    memcpy(meth, dot + 1, name_len - plen - 1);
-    meth[name_len - plen - 1] = '\0';
+    memcpy(meth, mstart, mlen);
+    meth[mlen] = '\0';
     struct pending *p = calloc(1, sizeof *p);
     if (p) {
         p->s = s;
