@@ -195,6 +195,38 @@ static enum ph_jscan_result literal(struct scan *s, const char *word)
 static enum ph_jscan_result value(struct scan *s, int depth, struct ph_jscan_span *out,
                                   struct ph_jscan_member *members, size_t max, size_t *count);
 
+/* Steps over a container's opening byte and the whitespace after it;
+ * 1 when the container closes at once (and is consumed). */
+static int opened_empty(struct scan *s, unsigned char close)
+{
+    s->p++;
+    skip_ws(s);
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        return 1;
+    }
+    return 0;
+}
+
+/* After a member or an element: 1 when the container closes (consumed),
+ * 0 past a comma and its whitespace (another item follows), -1 for
+ * anything else. */
+static int after_item(struct scan *s, unsigned char close)
+{
+    skip_ws(s);
+    if (s->p >= s->end)
+        return -1;
+    if (*s->p == close) {
+        s->p++;
+        return 1;
+    }
+    if (*s->p != ',')
+        return -1;
+    s->p++;
+    skip_ws(s);
+    return 0;
+}
+
 /* Members seen so far in one object, to refuse a key given twice. */
 struct keys {
     const unsigned char *key[PH_JSCAN_MAX_KEYS];
@@ -207,12 +239,8 @@ static enum ph_jscan_result object(struct scan *s, int depth, struct ph_jscan_me
 {
     struct keys k;
     k.n = 0;
-    s->p++;
-    skip_ws(s);
-    if (s->p < s->end && *s->p == '}') {
-        s->p++;
+    if (opened_empty(s, '}'))
         return PH_JSCAN_OK;
-    }
     for (;;) {
         if (s->p >= s->end || *s->p != '"')
             return PH_JSCAN_INVALID;
@@ -246,43 +274,23 @@ static enum ph_jscan_result object(struct scan *s, int depth, struct ph_jscan_me
             members[*count] = (struct ph_jscan_member){(const char *)key, key_len, v};
             (*count)++;
         }
-        skip_ws(s);
-        if (s->p >= s->end)
-            return PH_JSCAN_INVALID;
-        if (*s->p == '}') {
-            s->p++;
-            return PH_JSCAN_OK;
-        }
-        if (*s->p != ',')
-            return PH_JSCAN_INVALID;
-        s->p++;
-        skip_ws(s);
+        int next = after_item(s, '}');
+        if (next != 0)
+            return next > 0 ? PH_JSCAN_OK : PH_JSCAN_INVALID;
     }
 }
 
 static enum ph_jscan_result array(struct scan *s, int depth)
 {
-    s->p++;
-    skip_ws(s);
-    if (s->p < s->end && *s->p == ']') {
-        s->p++;
+    if (opened_empty(s, ']'))
         return PH_JSCAN_OK;
-    }
     for (;;) {
         enum ph_jscan_result r = value(s, depth + 1, NULL, NULL, 0, NULL);
         if (r != PH_JSCAN_OK)
             return r;
-        skip_ws(s);
-        if (s->p >= s->end)
-            return PH_JSCAN_INVALID;
-        if (*s->p == ']') {
-            s->p++;
-            return PH_JSCAN_OK;
-        }
-        if (*s->p != ',')
-            return PH_JSCAN_INVALID;
-        s->p++;
-        skip_ws(s);
+        int next = after_item(s, ']');
+        if (next != 0)
+            return next > 0 ? PH_JSCAN_OK : PH_JSCAN_INVALID;
     }
 }
 
