@@ -432,6 +432,21 @@ static void hang_up(struct client *c, const char *why)
     set_accepting(c->sv, 1);
 }
 
+/* One of a client's stall clocks, running since `since`: past stall_ms the
+ * client is marked to be dropped for why; otherwise the ms left are folded
+ * into *next (the nearest deadline, -1: none yet). */
+static void stall_clock(const struct server *sv, struct client *c, uint64_t now, uint64_t since,
+                        const char *why, int *next)
+{
+    if (now - since >= sv->stall_ms) {
+        c->drop = why;
+        return;
+    }
+    uint64_t l = sv->stall_ms - (now - since);
+    int left = l > INT_MAX ? INT_MAX : (int)l;
+    *next = *next < 0 || left < *next ? left : *next;
+}
+
 /* Drops, closes and frees clients as their state says; returns the next
  * output deadline in ms from now (-1: none). */
 static int tend(struct server *sv, int stopping)
@@ -440,26 +455,14 @@ static int tend(struct server *sv, int stopping)
     int next = -1;
     for (struct client **pp = &sv->clients; *pp;) {
         struct client *c = *pp;
-        if (c->fd >= 0 && !c->drop && c->len > c->off) {
-            if (now - c->moved_ms >= sv->stall_ms) {
-                c->drop = "its answers have waited unread too long (--stall-timeout)";
-            } else {
-                uint64_t l = sv->stall_ms - (now - c->moved_ms);
-                int left = l > INT_MAX ? INT_MAX : (int)l;
-                next = next < 0 || left < next ? left : next;
-            }
-        }
+        if (c->fd >= 0 && !c->drop && c->len > c->off)
+            stall_clock(sv, c, now, c->moved_ms,
+                        "its answers have waited unread too long (--stall-timeout)", &next);
         /* Read and waiting for the rest of a message: a client that stops
          * half-way would hold its buffer and its slot for ever. */
-        if (c->fd >= 0 && !c->drop && (c->watching & EPOLLIN) && ph_dialect_buffered(&c->d)) {
-            if (now - c->in_ms >= sv->stall_ms) {
-                c->drop = "a partial message made no progress (--stall-timeout)";
-            } else {
-                uint64_t l = sv->stall_ms - (now - c->in_ms);
-                int left = l > INT_MAX ? INT_MAX : (int)l;
-                next = next < 0 || left < next ? left : next;
-            }
-        }
+        if (c->fd >= 0 && !c->drop && (c->watching & EPOLLIN) && ph_dialect_buffered(&c->d))
+            stall_clock(sv, c, now, c->in_ms,
+                        "a partial message made no progress (--stall-timeout)", &next);
         if (c->drop)
             hang_up(c, c->drop);
         else if (c->fd >= 0 && (c->in_eof || stopping) && ph_dialect_done(&c->d) &&
