@@ -25,6 +25,18 @@ import harness  # noqa: E402
 NOBODY = 65534
 
 
+def read_to_end(fd):
+    """Everything a child writes on fd until it closes its end; closes fd."""
+    out = b""
+    while True:
+        b = os.read(fd, 65536)
+        if not b:
+            break
+        out += b
+    os.close(fd)
+    return out
+
+
 def req(id_, method, params=None):
     m = {"jsonrpc": "2.0", "id": id_, "method": method}
     if params is not None:
@@ -144,13 +156,7 @@ def connect_as(path, uid, gid, groups=()):
             os.write(w, json.dumps({"exception": repr(e)}).encode())
         os._exit(0)
     os.close(w)
-    out = b""
-    while True:
-        b = os.read(r, 65536)
-        if not b:
-            break
-        out += b
-    os.close(r)
+    out = read_to_end(r)
     os.waitpid(pid, 0)
     return json.loads(out or b"{}")
 
@@ -340,13 +346,7 @@ def hold_as(path, uid, gid, n):
         os._exit(0)
     os.close(w)
     os.close(rr)
-    out = b""
-    while True:
-        b = os.read(r, 65536)
-        if not b:
-            break
-        out += b
-    os.close(r)
+    out = read_to_end(r)
     return pid, json.loads(out or b"[]"), ww
 
 

@@ -26,6 +26,7 @@
  *                  clone3 with spawn's flags and CLONE_INTO_CGROUP works.
  */
 #include "check.h"
+#include "proc_start.h"
 
 #include <plughost/host.h>
 
@@ -237,23 +238,6 @@ static void leftover(const char *parent, const char *name)
     CHECK(mkdir(dir, 0755) == 0);
 }
 
-/* /proc/PID/stat's start time, which a host's tree is named after. */
-static unsigned long long start_of(pid_t pid)
-{
-    char p[64], buf[1024];
-    snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(p, "re");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *s = strrchr(buf, ')');
-    for (int i = 2; s && i < 22; i++)
-        s = strchr(s + 1, ' ');
-    return s ? strtoull(s + 1, NULL, 10) : 0;
-}
-
 static void live(const char *echo, const char *hog)
 {
     ph_error err;
@@ -306,7 +290,7 @@ static void live(const char *echo, const char *hog)
     waitpid(dead, NULL, 0);
     snprintf(dead_name, sizeof dead_name, "plughost.%lu-%d-5.0", ns, (int)dead);
     snprintf(live_name, sizeof live_name, "plughost.%lu-%d-%llu.999", ns, (int)getpid(),
-             start_of(getpid()));
+             ph_t_start_time(getpid()));
     if (sibling) {
         leftover(parent, dead_name);
         leftover(parent, live_name);

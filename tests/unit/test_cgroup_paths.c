@@ -13,6 +13,7 @@
  * the machine's v2 hierarchy has memory and pids).
  */
 #include "check.h"
+#include "proc_start.h"
 #include "cgroup.h"
 
 #include <dirent.h>
@@ -110,22 +111,6 @@ static void dir_at(const char *rel)
     mkdir(p, 0755);
 }
 
-static unsigned long long start_of(pid_t pid)
-{
-    char p[64], buf[1024];
-    snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(p, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *s = strrchr(buf, ')');
-    for (int i = 2; s && i < 22; i++)
-        s = strchr(s + 1, ' ');
-    return s ? strtoull(s + 1, NULL, 10) : 0;
-}
-
 /* How many entries of the fake root are named prefix*. */
 static int count_mine(const char *prefix)
 {
@@ -168,7 +153,7 @@ int main(void)
      * sibling subtree, both named after this host. */
     ph_cg_made_hook = made;
     char mine[128];
-    snprintf(mine, sizeof mine, "plughost.%lu-%d-%llu.", ns, (int)self, start_of(self));
+    snprintf(mine, sizeof mine, "plughost.%lu-%d-%llu.", ns, (int)self, ph_t_start_time(self));
     put("/svc/cgroup.controllers", "memory pids\n");
     put("/svc/cgroup.subtree_control", "");
     put("/svc/cgroup.procs", me);
@@ -307,8 +292,9 @@ int main(void)
     char gone1[256], gone2[256], gone3[256], live[256], other[256];
     snprintf(gone1, sizeof gone1, "/sw/plughost.%lu-%d-5.0", ns, (int)dead);
     snprintf(gone2, sizeof gone2, "/sw/plughost.%lu-%d-5.0.host", ns, (int)dead);
-    snprintf(gone3, sizeof gone3, "/sw/plughost.%lu-%d-%llu.0", ns, (int)pp, start_of(pp) + 1);
-    snprintf(live, sizeof live, "/sw/plughost.%lu-%d-%llu.0", ns, (int)pp, start_of(pp));
+    snprintf(gone3, sizeof gone3, "/sw/plughost.%lu-%d-%llu.0", ns, (int)pp,
+             ph_t_start_time(pp) + 1);
+    snprintf(live, sizeof live, "/sw/plughost.%lu-%d-%llu.0", ns, (int)pp, ph_t_start_time(pp));
     snprintf(other, sizeof other, "/sw/plughost.%lu-%d-5.0", ns + 1, (int)dead);
     put("/sw/cgroup.controllers", "memory pids\n");
     put("/sw/cgroup.subtree_control", "");
