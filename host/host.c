@@ -322,15 +322,6 @@ int ph_call_start(struct ph_host *h, const char *plugin, const char *method, jso
     return call_begin(h, plugin, method, &a, call_id, err);
 }
 
-/* Whether the host must read a raw call's params itself. */
-static int needs_tree(struct ph_host *h, const char *plugin, const char *method)
-{
-    if (h->opt.trace || h->rec_fd >= 0)
-        return 1;
-    struct ph_plug *p = find_plug(h, plugin);
-    return p && ph_plug_schema(p, method) != NULL;
-}
-
 int ph_host_call_raw_async(ph_host *h, const char *plugin, const char *method, const char *params,
                            size_t params_len, ph_call_raw_fn cb, void *ud, uint64_t *call_id,
                            ph_error *err)
@@ -344,7 +335,7 @@ int ph_host_call_raw_async(ph_host *h, const char *plugin, const char *method, c
         enum ph_jscan_result r = ph_jscan_value(params, params_len, &sp, NULL);
         if (r == PH_JSCAN_OK && sp.kind != PH_JS_ARRAY && sp.kind != PH_JS_OBJECT)
             return ph_set_error(err, PH_E_INVALID, "params must be an array or an object");
-        if (r == PH_JSCAN_OK && !needs_tree(h, plugin, method)) {
+        if (r == PH_JSCAN_OK) {
             a.text = sp.text;
             a.text_len = sp.len;
         } else {
@@ -375,29 +366,43 @@ static int call_begin(struct ph_host *h, const char *plugin, const char *method,
         return ph_set_error(err, PH_E_NOTFOUND, "plugin \"%s\" has no method \"%s\"", plugin,
                             method);
     json_t *schema = ph_plug_schema(p, method);
+    /* A raw call's bytes are read only where the host must read them: a
+     * schema to check them against, a trace or a record to write. */
+    const char *text = a->text;
+    json_t *tree = NULL;
+    if (text && (schema || h->opt.trace || h->rec_fd >= 0)) {
+        char why[300];
+        if (!(tree = ph_wire_parse(text, a->text_len, why, sizeof why)))
+            return ph_set_error(err, PH_E_INVALID, "params: %s", why);
+        params = tree;
+        text = NULL;
+    }
     char bad_params[300];
     int invalid = schema && ph_schema_validate(schema, params, bad_params, sizeof bad_params) < 0;
-    if (p->ncalls >= h->opt.max_queue)
+    if (p->ncalls >= h->opt.max_queue) {
+        json_decref(tree);
         return ph_set_error(err, PH_E_BUSY,
                             "plugin \"%s\" has %u calls queued or in flight (max_queue); "
                             "try again when some are answered",
                             plugin, p->ncalls);
+    }
     struct ph_call *c = calloc(1, sizeof *c);
-    if (c && a->text) {
-        /* A raw call waiting for its plugin keeps its own copy. */
-        /* Compact, as the parsing path would encode them: the request's
-         * size (max_message) must not depend on the client's spacing. */
+    if (c && text) {
+        /* A raw call waiting for its plugin keeps its own copy, compact as
+         * the parsing path would encode it: the request's size
+         * (max_message) must not depend on the client's spacing. */
         c->params_text = malloc(a->text_len ? a->text_len : 1);
         if (c->params_text)
-            c->params_len = ph_jscan_compact(a->text, a->text_len, c->params_text);
+            c->params_len = ph_jscan_compact(text, a->text_len, c->params_text);
     }
-    if (!c || (a->text && !c->params_text) || !(c->method = strdup(method)) ||
+    if (!c || (text && !c->params_text) || !(c->method = strdup(method)) ||
         ph_timers_adopt(&h->call_timers) < 0) {
         if (c) {
             free(c->method);
             free(c->params_text);
         }
         free(c);
+        json_decref(tree);
         return ph_set_error(err, PH_E_NOMEM, "out of memory");
     }
     c->id = ++h->next_call_id;
@@ -406,6 +411,7 @@ static int call_begin(struct ph_host *h, const char *plugin, const char *method,
         free(c->method);
         free(c->params_text);
         free(c);
+        json_decref(tree);
         return ph_set_error(err, PH_E_NOMEM, "out of memory");
     }
     p->ncalls++;
@@ -413,6 +419,7 @@ static int call_begin(struct ph_host *h, const char *plugin, const char *method,
     c->out_fd = -1;
     c->plug = p;
     c->params = params ? json_incref(params) : NULL;
+    json_decref(tree); /* the call holds it now */
     c->cb = a->cb;
     c->raw_cb = a->raw_cb;
     c->ud = a->ud;

@@ -215,6 +215,23 @@ def forwarded_bytes(t, ph, d):
                 f"refused with {code}: {line[:60]}", json.dumps(resps)[:300])
 
 
+def forwarded_with_schema(t, ph, crashy):
+    """A forwarded request to a method with a params schema: the host reads
+    those bytes after all, to check them (echo_v3 declares an array)."""
+    v3 = os.path.join(os.path.dirname(os.path.dirname(crashy)), "variants", "echo_v3.so")
+    d = harness.plugin_dir(v3)
+    try:
+        r, resps = serve_once(ph, d, [
+            '{"jsonrpc":"2.0","id":1,"method":"echo.echo","params":[1, 2]}',
+            '{"jsonrpc":"2.0","id":2,"method":"echo.echo","params":{"a": 1}}'])
+        got = {x.get("id"): x for x in resps if isinstance(x, dict)}
+        t.check(is_result(got.get(1), [1, 2], 1), "schema: an array passes", json.dumps(resps))
+        t.check(is_error(got.get(2), -32602, 2), "schema: an object is -32602 from the host",
+                json.dumps(resps))
+    finally:
+        harness.remove_dir(d)
+
+
 def pipelined(t, ph, d):
     n = 300
     lines = []
@@ -353,6 +370,7 @@ def main():
         harness.remove_dir(d)
 
     if args.crashy and os.path.exists(args.crashy):
+        forwarded_with_schema(t, ph, args.crashy)
         d = harness.plugin_dir(echo, args.crashy)
         try:
             crash_isolation(t, ph, d)
