@@ -1509,6 +1509,9 @@ json_t *ph_host_describe(ph_host *h)
         if (p->ready_ns > p->spawn_ns)
             json_object_set_new(o, "spawn_us",
                                 json_integer((json_int_t)((p->ready_ns - p->spawn_ns) / 1000)));
+        json_t *stages = p->state == PH_P_READY ? ph_plug_spawn_stages(p) : NULL;
+        if (stages)
+            json_object_set_new(o, "spawn_stages_us", stages);
         json_array_append_new(plugins, o);
     }
     json_t *fns = json_array();

@@ -110,7 +110,11 @@ struct ph_plug {
      * from this plugin, so a read may stop after one message. */
     unsigned awaited;
     uint64_t handshake_deadline_ms;
-    uint64_t spawn_ns, ready_ns;
+    /* Where a start's time goes (ph_plug_spawn_stages): the host's own
+     * moments, and the loader's (main, filter built, root made, confined),
+     * all CLOCK_MONOTONIC, which no namespace here shifts. */
+    uint64_t spawn_ns, cloned_ns, sandbox_ns, loaded_ns, ready_ns;
+    uint64_t loader_ns[4];
     /* Why the host ended it, or what the sandbox saw; decides the status
      * reported when the process is reaped. */
     enum ph_end cause;
@@ -208,6 +212,9 @@ int ph_set_error(ph_error *err, int status, const char *fmt, ...)
 
 /* supervisor.c */
 void ph_ns_probe(struct ph_host *h);
+/* The start of a ready plugin, stage by stage in microseconds, or NULL if
+ * the moments are not all known or out of order. New reference. */
+json_t *ph_plug_spawn_stages(const struct ph_plug *p);
 int ph_plug_spawn(struct ph_plug *p, ph_error *err);
 void ph_plug_on_sock(struct ph_plug *p, uint32_t events);
 /* Reads every record the plugin has sent so far, even if it is ending. */

@@ -289,6 +289,9 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     if (pid == 0)
         child_exec(sv[1], pfd, parent, h->loader, argv, h->ns_flags, uid, gid,
                    p->cg.version ? &p->cg : NULL);
+    p->cloned_ns = ph_now_ns();
+    p->sandbox_ns = p->loaded_ns = p->ready_ns = 0;
+    memset(p->loader_ns, 0, sizeof p->loader_ns);
     close(sv[1]);
     if (pfd >= 0)
         close(pfd);
@@ -317,6 +320,31 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     memset(p->hostfn_calls, 0, (h->nfns ? h->nfns : 1) * sizeof *p->hostfn_calls);
     p->handshake_deadline_ms = ph_now_ms() + p->set.handshake_timeout_ms;
     return PH_OK;
+}
+
+json_t *ph_plug_spawn_stages(const struct ph_plug *p)
+{
+    static const char *const name[] = {"clone",   "exec",     "filter", "root",
+                                       "confine", "handover", "dlopen", "hello"};
+    /* The host's clone3 (namespaces included); the child's set-up, exec and
+     * dynamic linking up to the loader's main; its seccomp program; its
+     * private root; capabilities, limits, Landlock and the filter; the
+     * listener's way to the host; the plugin's mapping under the
+     * notifications; init and the handshake. */
+    /* A child scheduled before its parent can reach main before the host
+     * notes that clone3 returned: the clone then ended by main. */
+    uint64_t cloned =
+        p->loader_ns[0] && p->cloned_ns > p->loader_ns[0] ? p->loader_ns[0] : p->cloned_ns;
+    const uint64_t at[] = {p->spawn_ns,     cloned,          p->loader_ns[0],
+                           p->loader_ns[1], p->loader_ns[2], p->loader_ns[3],
+                           p->sandbox_ns,   p->loaded_ns,    p->ready_ns};
+    for (size_t i = 1; i < sizeof at / sizeof at[0]; i++)
+        if (!at[i - 1] || at[i] < at[i - 1])
+            return NULL;
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < sizeof name / sizeof name[0]; i++)
+        json_object_set_new(o, name[i], json_integer((json_int_t)((at[i + 1] - at[i]) / 1000)));
+    return o;
 }
 
 void ph_plug_kill(struct ph_plug *p, enum ph_end cause, json_t *data)
@@ -725,6 +753,13 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
             return ph_plug_kill(p, PH_END_KILLED, json_pack("{s:s}", "reason", "epoll failed"));
         json_decref(p->layers);
         p->layers = json_incref(json_object_get(m->params, "layers"));
+        p->sandbox_ns = ph_now_ns();
+        /* Only for reporting: anything odd here just leaves the stages out. */
+        json_t *t = json_object_get(m->params, "startup_ns");
+        for (size_t i = 0; i < 4 && json_array_size(t) == 4; i++) {
+            json_int_t v = json_integer_value(json_array_get(t, i));
+            p->loader_ns[i] = v > 0 ? (uint64_t)v : 0;
+        }
         return;
     }
     if (strcmp(m->method, "ph.loaded") == 0) {
@@ -734,6 +769,7 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
         if (p->state != PH_P_LOADING || p->notify_fd < 0 || p->loaded)
             return breach(p, "ph.loaded out of place");
         p->loaded = 1;
+        p->loaded_ns = ph_now_ns();
         json_t *go = ph_wire_request(NULL, "ph.proceed", NULL);
         if (!go || ph_plug_send(p, go) < 0)
             ph_plug_kill(p, PH_END_KILLED, json_pack("{s:s}", "reason", "cannot answer ph.loaded"));
@@ -761,9 +797,15 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
         p->ready_ns = ph_now_ns();
         ph_record_started(p);
         ph_pins_check(p);
-        ph_host_event(h, json_pack("{s:s,s:s,s:i,s:I}", "type", "started", "plugin", p->name, "pid",
-                                   (int)p->pid, "spawn_us",
-                                   (json_int_t)((p->ready_ns - p->spawn_ns) / 1000)));
+        json_t *ev =
+            json_pack("{s:s,s:s,s:i,s:I}", "type", "started", "plugin", p->name, "pid", (int)p->pid,
+                      "spawn_us", (json_int_t)((p->ready_ns - p->spawn_ns) / 1000));
+        json_t *stages = ph_plug_spawn_stages(p);
+        if (ev && stages)
+            json_object_set_new(ev, "spawn_stages_us", stages);
+        else
+            json_decref(stages);
+        ph_host_event(h, ev);
         for (struct ph_call *c = h->calls.next; c != &h->calls;) {
             struct ph_call *next = c->next;
             if (c->plug == p && !c->sent && p->pin_blocked)

@@ -55,6 +55,17 @@ static int parse_ull(const char *s, unsigned long long *out)
 }
 
 /* Sends the listener with a message saying which layers are in force. */
+/* CLOCK_MONOTONIC, the host's clock too: it reports where a start's time
+ * goes (host/supervisor.c ph_plug_spawn_stages). */
+static json_int_t stamp(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static json_int_t startup[4]; /* main, filter built, root made, confined */
+
 static int send_listener(int listener, int landlock_abi, const char *ns, int pivoted,
                          const struct ph_sb_limits *lim, const char *filter_hash)
 {
@@ -69,6 +80,9 @@ static int send_listener(int listener, int landlock_abi, const char *ns, int piv
     json_object_set_new(layers, "seccomp_filter_sha256", json_string(filter_hash));
     json_object_set_new(layers, "grants",
                         lim->threads ? json_pack("[s]", "threads") : json_array());
+    startup[3] = stamp();
+    json_object_set_new(params, "startup_ns",
+                        json_pack("[I,I,I,I]", startup[0], startup[1], startup[2], startup[3]));
     json_t *msg = ph_wire_request(NULL, "ph.sandbox", params);
     json_decref(params);
     size_t len;
@@ -91,6 +105,7 @@ static int send_listener(int listener, int landlock_abi, const char *ns, int piv
 
 int main(int argc, char **argv)
 {
+    startup[0] = stamp();
     char err[512];
     struct stat st;
     if (fstat(PH_WIRE_CHANNEL_FD, &st) < 0 || !S_ISSOCK(st.st_mode))
@@ -127,6 +142,7 @@ int main(int argc, char **argv)
     ph_sha256_init(&fh);
     ph_sha256_update(&fh, prog.filter, prog.len * sizeof *prog.filter);
     ph_sha256_hex(&fh, filter_hash);
+    startup[1] = stamp();
     int pivoted = 0;
     if (strstr(ns, "mnt")) {
         if (ph_sb_ns_pivot(plugin_fd, pin, err, sizeof err) < 0)
@@ -141,6 +157,7 @@ int main(int argc, char **argv)
         snprintf(memfd_path, sizeof memfd_path, "/proc/self/fd/%d", m);
         path = memfd_path;
     }
+    startup[2] = stamp();
     if (plugin_fd >= 0)
         close(plugin_fd);
     if (ph_sb_drop_caps(err, sizeof err) < 0)

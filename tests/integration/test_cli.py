@@ -60,6 +60,14 @@ def main():
     t.check([m.get("name") for m in e.get("methods", [])] == ["echo"],
             "list --json: echo's methods", json.dumps(e.get("methods")))
     t.check(d.get("errors") == [], "list --json: no errors", json.dumps(d.get("errors")))
+    # Where the start's time went: every stage, none negative, within the whole.
+    st = e.get("spawn_stages_us", {})
+    names = ["clone", "exec", "filter", "root", "confine", "handover", "dlopen", "hello"]
+    t.check(sorted(st) == sorted(names)
+            and all(isinstance(st[k], int) and st[k] >= 0 for k in names)
+            and isinstance(e.get("spawn_us"), int) and 0 < sum(st.values()) <= e["spawn_us"],
+            "list --json: echo's spawn_stages_us add up to no more than spawn_us",
+            json.dumps({"stages": st, "spawn_us": e.get("spawn_us")}))
     # The cgroup record: in force with its figures, or why not; never absent.
     cg = e.get("layers", {}).get("cgroup", {})
     t.check((cg.get("active") is True and cg.get("version") in (1, 2)

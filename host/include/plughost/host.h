@@ -140,7 +140,10 @@ typedef struct ph_host_options {
  * "plugin". A "notification" carries "call_id" when the host knows which call
  * the plugin was serving as it sent it (always for a plugin without the
  * threads grant that has a call out), so an application with several
- * clients can give it to that call's client alone. */
+ * clients can give it to that call's client alone. A "started" event
+ * carries "pid", "spawn_us" and, when every moment of the start is known,
+ * "spawn_stages_us": where that time went, stage by stage (docs/performance.md,
+ * "Where spawn time goes"); `plughost list --json` shows the same. */
 typedef void (*ph_event_fn)(void *ud, json_t *event);
 
 /* Completion of an asynchronous call. Exactly one of result and error is
