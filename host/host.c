@@ -532,6 +532,7 @@ int ph_host_call(ph_host *h, const char *plugin, const char *method, json_t *par
     int rc = ph_host_call_async(h, plugin, method, params, sync_cb, &a, &id, err);
     if (rc < 0)
         return rc;
+    ph_host_release(h); /* a call waited for is written at once, corked or not */
     read_early(h, id);
     while (!a.done) {
         rc = ph_host_process(h, -1, err);
@@ -594,12 +595,38 @@ size_t ph_host_pending(const ph_host *h)
 
 /* ---- loop ---- */
 
+void ph_host_cork(ph_host *h)
+{
+    h->cork++;
+}
+
+void ph_host_uncork(ph_host *h)
+{
+    if (h->cork && --h->cork == 0)
+        ph_host_release(h);
+}
+
+void ph_host_release(struct ph_host *h)
+{
+    if (!h->held)
+        return;
+    while (h->held) {
+        struct ph_plug *p = h->held;
+        h->held = p->held_next;
+        p->held = 0;
+        p->held_next = NULL;
+        ph_plug_flush(p);
+    }
+    ph_arm_timer(h);
+}
+
 void ph_arm_timer(struct ph_host *h)
 {
     uint64_t next = UINT64_MAX;
-    if (h->done_head) {
-        /* Answers are waiting: make ph_host_fd() readable now, so an
-         * application sleeping in poll() comes back to deliver them. */
+    if (h->done_head || h->held) {
+        /* Answers are waiting, or writes held back by a cork: make
+         * ph_host_fd() readable now, so an application sleeping in poll()
+         * comes back to deliver or send them. */
         struct itimerspec now = {.it_value = {0, 1}};
         timerfd_settime(h->timerfd, 0, &now, NULL);
         h->armed_ms = 0;
@@ -716,6 +743,8 @@ int ph_host_fd(const ph_host *h)
 
 int ph_host_process(ph_host *h, int timeout_ms, ph_error *err)
 {
+    /* Nothing held back waits while the loop sleeps, corked or not. */
+    ph_host_release(h);
     int handled = run_done(h);
     if (handled > 0)
         timeout_ms = 0;
@@ -756,6 +785,7 @@ int ph_host_process(ph_host *h, int timeout_ms, ph_error *err)
     }
     check_deadlines(h);
     handled += n + run_done(h);
+    ph_host_release(h); /* what callbacks wrote while corked */
     /* Re-armed for the state just reached, so a deadline that no longer
      * exists (a handshake done, a call answered) cannot wake an idle host. */
     ph_arm_timer(h);
@@ -955,6 +985,8 @@ void ph_host_free(ph_host *h)
 {
     if (!h)
         return;
+    h->cork = 0;
+    ph_host_release(h);
     /* Ask every plugin to stop, give them a moment, then make sure:
      * nothing outlives the host. */
     json_t *bye = ph_wire_request(NULL, "ph.shutdown", NULL);

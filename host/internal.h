@@ -109,6 +109,9 @@ struct ph_plug {
     /* Calls sent and not yet finished: while 0 the host awaits nothing
      * from this plugin, so a read may stop after one message. */
     unsigned awaited;
+    /* On the host's held list: written to while corked (ph_host_cork). */
+    int held;
+    struct ph_plug *held_next;
     uint64_t handshake_deadline_ms;
     /* Where a start's time goes (ph_plug_spawn_stages): the host's own
      * moments, and the loader's (main, filter built, root made, confined),
@@ -156,6 +159,8 @@ struct ph_host {
     uint64_t turn_ms;   /* when ph_host_process last looked at every descriptor */
     struct ph_watch w_timer;
     struct ph_plug *plugs, **plugs_tail; /* appended at the tail: listings keep load order */
+    unsigned cork;                       /* ph_host_cork depth: while > 0, writes wait */
+    struct ph_plug *held;                /* plugins with writes waiting for the uncork */
     /* Indexes over plugs and calls, so that nothing on a call's path
      * scans every plugin or call (docs/performance.md, many plugins). */
     struct ph_htab plugs_by_name, calls_by_id;
@@ -191,6 +196,10 @@ struct ph_host {
 
 /* host.c */
 void ph_arm_timer(struct ph_host *h);
+/* Writes what ph_host_cork held back, plugin by plugin. */
+void ph_host_release(struct ph_host *h);
+/* Puts a plugin with writes waiting on the held list. */
+void ph_plug_hold(struct ph_plug *p);
 uint64_t ph_now_ms(void);
 uint64_t ph_now_ns(void);
 void ph_host_event(struct ph_host *h, json_t *event /* stolen */);

@@ -368,6 +368,18 @@ static void breach(struct ph_plug *p, const char *why)
 
 /* ---- sending ---- */
 
+void ph_plug_hold(struct ph_plug *p)
+{
+    struct ph_host *h = p->host;
+    if (p->held)
+        return;
+    p->held = 1;
+    p->held_next = h->held;
+    h->held = p;
+    if (!p->held_next)
+        ph_arm_timer(h); /* ph_host_fd() readable while anything is held */
+}
+
 void ph_plug_flush(struct ph_plug *p)
 {
     while (p->out_head && p->sock >= 0) {
@@ -468,6 +480,10 @@ static int queue_text(struct ph_plug *p, char *s, size_t len, int fd, json_t *ms
     else
         p->out_head = o;
     p->out_tail = o;
+    if (p->host->cork) {
+        ph_plug_hold(p);
+        return 0;
+    }
     ph_plug_flush(p);
     return 0;
 }
@@ -1289,6 +1305,11 @@ void ph_plug_free(struct ph_plug *p)
 {
     if (!p)
         return;
+    for (struct ph_plug **q = &p->host->held; p->held && *q; q = &(*q)->held_next)
+        if (*q == p) {
+            *q = p->held_next;
+            p->held = 0;
+        }
     if (p->pidfd >= 0) {
         ph_plug_kill(p, PH_END_KILLED, NULL);
         ph_plug_on_exit(p);

@@ -160,7 +160,10 @@ static void handle_value(struct ph_sess *s, json_t *v)
              * the cap: it is already in memory, and splitting it would
              * delay its single answer. */
             b->outstanding = 1; /* held while the elements are read */
+            /* Each plugin gets its share of the batch in one go. */
+            ph_host_cork(s->host);
             json_array_foreach(v, i, el) s->handle_one(s, el, b);
+            ph_host_uncork(s->host);
             b->closed = 1;
             ph_sess_batch_done_one(s, b);
         }

@@ -340,6 +340,116 @@ static void test_fd_pollable(ph_host *h)
     CHECK(poll(&pf, 1, 50) == 0);
 }
 
+/* How often the process has gone to sleep: it only grows when it was
+ * woken, so an unchanged count says nothing reached it. */
+static long sleeps_of(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long n = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+static pid_t pid_of(ph_host *h, const char *name)
+{
+    json_t *d = ph_host_describe(h);
+    pid_t pid = 0;
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(d, "plugins"), i, p)
+    {
+        if (strcmp(str_at(p, "name"), name) == 0)
+            pid = (pid_t)json_integer_value(json_object_get(p, "pid"));
+    }
+    json_decref(d);
+    return pid;
+}
+
+static void issue(ph_host *h, struct slot *slots, int n, int tag)
+{
+    ph_error err;
+    for (int i = 0; i < n; i++) {
+        json_t *params = json_pack("[i,i]", tag, i);
+        CHECK(ph_host_call_async(h, "echo", "echo", params, on_answer, &slots[i], &slots[i].id,
+                                 &err) == PH_OK);
+        json_decref(params);
+    }
+}
+
+static void expect_answers(ph_host *h, struct slot *slots, int n, int tag)
+{
+    struct all_answered aa = {slots, (size_t)n};
+    CHECK(drive(h, all_answered, &aa, 10000) == 0);
+    for (int i = 0; i < n; i++) {
+        CHECKF(slots[i].answers == 1, "tag %d call %d answered %d times", tag, i, slots[i].answers);
+        CHECK(json_integer_value(json_array_get(slots[i].result, 0)) == tag);
+        CHECK(json_integer_value(json_array_get(slots[i].result, 1)) == i);
+        slot_clear(&slots[i]);
+    }
+}
+
+/* ph_host_cork holds writes back until the outermost uncork, and no
+ * longer than the next turn of the loop or a synchronous call; the plugin
+ * is not woken while they are held. */
+static void test_cork(ph_host *h)
+{
+    ph_error err;
+    struct slot slots[8];
+    memset(slots, 0, sizeof slots);
+    pid_t pid = pid_of(h, "echo");
+    CHECKF(pid > 0 && sleeps_of(pid) >= 0, "no pid or no /proc status for echo (%d)", (int)pid);
+    struct pollfd pf = {.fd = ph_host_fd(h), .events = POLLIN};
+
+    /* Nested: held through the inner uncork, sent at the outer one. */
+    ph_host_cork(h);
+    ph_host_cork(h);
+    long before = sleeps_of(pid);
+    issue(h, slots, 8, 1);
+    ph_host_uncork(h);
+    usleep(100 * 1000);
+    CHECKF(sleeps_of(pid) == before, "echo woken while corked (%ld -> %ld sleeps)", before,
+           sleeps_of(pid));
+    /* Held writes make the descriptor readable: a poll-driven application
+     * comes back to send them even if it never uncorks. */
+    CHECKF(poll(&pf, 1, 0) == 1 && (pf.revents & POLLIN), "ph_host_fd not readable while held");
+    ph_host_uncork(h);
+    expect_answers(h, slots, 8, 1);
+    /* It answered; the count grows once it is back asleep. */
+    for (int i = 0; i < 100 && sleeps_of(pid) == before; i++)
+        usleep(10 * 1000);
+    CHECKF(sleeps_of(pid) > before, "echo never woken after the uncork");
+
+    /* A forgotten uncork: the next turn of the loop sends them. */
+    ph_host_cork(h);
+    issue(h, slots, 8, 2);
+    expect_answers(h, slots, 8, 2);
+
+    /* A synchronous call goes at once, with what was held before it. */
+    issue(h, slots, 4, 3);
+    json_t *params = json_pack("[s]", "sync"), *res = NULL;
+    CHECKF(ph_host_call(h, "echo", "echo", params, &res, NULL, &err) == PH_OK, "%s", err.text);
+    CHECK(res && json_equal(res, params));
+    json_decref(res);
+    json_decref(params);
+    expect_answers(h, slots, 4, 3);
+    ph_host_uncork(h);
+    ph_host_uncork(h); /* unbalanced: ignored */
+
+    /* Uncorked again: a call goes as it is made. */
+    before = sleeps_of(pid);
+    issue(h, slots, 1, 4);
+    usleep(100 * 1000);
+    CHECKF(sleeps_of(pid) > before, "echo not woken by an uncorked call");
+    expect_answers(h, slots, 1, 4);
+    CHECK(ph_host_pending(h) == 0);
+}
+
 static void test_cancel(ph_host *h)
 {
     ph_error err;
@@ -687,6 +797,7 @@ int main(int argc, char **argv)
     test_async(h);
     test_sync_amid_async(h);
     test_fd_pollable(h);
+    test_cork(h);
     test_cancel(h);
     test_raw(h); /* last: it leaves a record running */
     CHECK(ph_host_pending(h) == 0);
