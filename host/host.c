@@ -1422,6 +1422,13 @@ static void drop_plugin(struct ph_host *h, struct ph_plug *p, const char *why)
                                          NULL, "plugin %s was %s", p->name, why));
         c = next;
     }
+    /* Their answers are delivered after the plugin is gone: they must not
+     * point at it then. */
+    for (struct ph_call *c = h->done_head; c; c = c->next)
+        if (c->plug == p) {
+            p->ncalls--;
+            c->plug = NULL;
+        }
     plug_unlink(h, p);
     ph_host_event(h,
                   json_pack("{s:s,s:s,s:s}", "type", "unloaded", "plugin", p->name, "reason", why));
