@@ -160,7 +160,9 @@ struct ph_host {
     struct ph_watch w_timer;
     struct ph_plug *plugs, **plugs_tail; /* appended at the tail: listings keep load order */
     unsigned cork;                       /* ph_host_cork depth: while > 0, writes wait */
-    struct ph_plug *held;                /* plugins with writes waiting for the uncork */
+    /* Plugins with writes waiting for the uncork, in the order of their
+     * first held write. */
+    struct ph_plug *held, **held_tail;
     /* Indexes over plugs and calls, so that nothing on a call's path
      * scans every plugin or call (docs/performance.md, many plugins). */
     struct ph_htab plugs_by_name, calls_by_id;

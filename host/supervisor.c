@@ -373,10 +373,14 @@ void ph_plug_hold(struct ph_plug *p)
     struct ph_host *h = p->host;
     if (p->held)
         return;
+    int first = h->held == NULL;
     p->held = 1;
-    p->held_next = h->held;
-    h->held = p;
-    if (!p->held_next)
+    p->held_next = NULL;
+    if (first)
+        h->held_tail = &h->held;
+    *h->held_tail = p;
+    h->held_tail = &p->held_next;
+    if (first)
         ph_arm_timer(h); /* ph_host_fd() readable while anything is held */
 }
 
@@ -1308,7 +1312,10 @@ void ph_plug_free(struct ph_plug *p)
     for (struct ph_plug **q = &p->host->held; p->held && *q; q = &(*q)->held_next)
         if (*q == p) {
             *q = p->held_next;
+            if (p->host->held_tail == &p->held_next)
+                p->host->held_tail = q;
             p->held = 0;
+            break;
         }
     if (p->pidfd >= 0) {
         ph_plug_kill(p, PH_END_KILLED, NULL);

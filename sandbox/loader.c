@@ -54,7 +54,6 @@ static int parse_ull(const char *s, unsigned long long *out)
     return (errno || end == s || *end) ? -1 : 0;
 }
 
-/* Sends the listener with a message saying which layers are in force. */
 /* CLOCK_MONOTONIC, the host's clock too: it reports where a start's time
  * goes (host/supervisor.c ph_plug_spawn_stages). */
 static json_int_t stamp(void)
@@ -66,6 +65,7 @@ static json_int_t stamp(void)
 
 static json_int_t startup[4]; /* main, filter built, root made, confined */
 
+/* Sends the listener with a message saying which layers are in force. */
 static int send_listener(int listener, int landlock_abi, const char *ns, int pivoted,
                          const struct ph_sb_limits *lim, const char *filter_hash)
 {

@@ -304,13 +304,16 @@ int ph_host_cancel(ph_host *host, uint64_t call_id);
  * when ph_host_process() has work. Borrowed; valid while the host lives. */
 int ph_host_fd(const ph_host *host);
 
-/* Holds back what the host writes to its plugins until the matching
- * ph_host_uncork(), then writes it plugin by plugin. For an application
- * that starts many calls at once over several plugins: each plugin then
- * wakes once for its share of the batch instead of once per call
- * (docs/performance.md, finding 5). Pairs nest. Held messages also go out
- * when ph_host_process() or ph_host_call() runs, and ph_host_fd() turns
- * readable while any are held, so a forgotten uncork delays, never loses. */
+/* Holds back what the host writes to its plugins until the outermost
+ * ph_host_uncork(), then writes it plugin by plugin, each plugin's messages
+ * in their order. For an application that starts many calls at once over
+ * several plugins: each plugin then wakes once for its share of the batch
+ * instead of once per call (docs/performance.md, finding 5). Pairs nest;
+ * an uncork without a cork does nothing. Anything that runs the loop
+ * (ph_host_process, ph_host_call and the other synchronous calls, loading,
+ * reloading, ph_host_free) writes what is held first, corked or not, so
+ * cork only the stretch where calls are started. ph_host_fd() turns
+ * readable while anything is held: a forgotten uncork delays, never loses. */
 void ph_host_cork(ph_host *host);
 void ph_host_uncork(ph_host *host);
 
