@@ -726,16 +726,7 @@ static void test_sync_loop_sees_ends(const char *echo_so, const char *crashy_so)
     ph_host_set_event_handler(h, on_event, &ev);
     CHECK(ph_host_load_file(h, echo_so, NULL, &err) == PH_OK);
     CHECK(ph_host_load_file(h, crashy_so, NULL, &err) == PH_OK);
-    json_t *d = ph_host_describe(h);
-    pid_t pid = 0;
-    size_t i;
-    json_t *p;
-    json_array_foreach(json_object_get(d, "plugins"), i, p)
-    {
-        if (strcmp(str_at(p, "name"), "crashy") == 0)
-            pid = (pid_t)json_integer_value(json_object_get(p, "pid"));
-    }
-    json_decref(d);
+    pid_t pid = pid_of(h, "crashy");
     CHECKF(pid > 0 && kill(pid, SIGKILL) == 0, "cannot kill crashy (pid %d)", (int)pid);
     long long t0 = now_ms();
     int calls = 0;
