@@ -1121,6 +1121,13 @@ static void plug_destroy(struct ph_host *h, struct ph_plug *p)
         ph_plug_kill(p, PH_END_KILLED, NULL);
         ph_plug_on_exit(p);
     }
+    /* Answers to its calls are delivered after it is gone: they must not
+     * point at it then. */
+    for (struct ph_call *c = h->done_head; c; c = c->next)
+        if (c->plug == p) {
+            p->ncalls--;
+            c->plug = NULL;
+        }
     if (p->named)
         ph_htab_del(&h->plugs_by_name, &p->by_name);
     ph_timers_del(&h->plug_timers, &p->timer);
@@ -1422,13 +1429,6 @@ static void drop_plugin(struct ph_host *h, struct ph_plug *p, const char *why)
                                          NULL, "plugin %s was %s", p->name, why));
         c = next;
     }
-    /* Their answers are delivered after the plugin is gone: they must not
-     * point at it then. */
-    for (struct ph_call *c = h->done_head; c; c = c->next)
-        if (c->plug == p) {
-            p->ncalls--;
-            c->plug = NULL;
-        }
     plug_unlink(h, p);
     ph_host_event(h,
                   json_pack("{s:s,s:s,s:s}", "type", "unloaded", "plugin", p->name, "reason", why));
