@@ -200,8 +200,6 @@ struct ph_host {
 void ph_arm_timer(struct ph_host *h);
 /* Writes what ph_host_cork held back, plugin by plugin. */
 void ph_host_release(struct ph_host *h);
-/* Puts a plugin with writes waiting on the held list. */
-void ph_plug_hold(struct ph_plug *p);
 uint64_t ph_now_ms(void);
 uint64_t ph_now_ns(void);
 void ph_host_event(struct ph_host *h, json_t *event /* stolen */);
@@ -227,6 +225,8 @@ void ph_ns_probe(struct ph_host *h);
  * the moments are not all known or out of order. New reference. */
 json_t *ph_plug_spawn_stages(const struct ph_plug *p);
 int ph_plug_spawn(struct ph_plug *p, ph_error *err);
+/* Puts a plugin with writes waiting on the host's held list (corked). */
+void ph_plug_hold(struct ph_plug *p);
 void ph_plug_on_sock(struct ph_plug *p, uint32_t events);
 /* Reads every record the plugin has sent so far, even if it is ending. */
 void ph_plug_drain(struct ph_plug *p);

@@ -583,23 +583,21 @@ void ph_plug_send_call(struct ph_plug *p, struct ph_call *c)
 {
     int in_fd = c->in_fd;
     c->in_fd = -1;
-    int rc;
+    size_t len = 0;
+    json_t *req = NULL;
+    char *text;
     if (c->params_text) {
-        size_t len = 0;
-        char *text = raw_request(c, &len);
-        rc = text ? queue_text(p, text, len, in_fd, NULL) : -1;
-        if (!text && in_fd >= 0)
-            close(in_fd);
+        text = raw_request(c, &len);
     } else {
         json_t *id = json_integer((json_int_t)c->id);
-        json_t *req = ph_wire_request(id, c->method, c->params);
+        req = ph_wire_request(id, c->method, c->params);
         json_decref(id);
-        rc = req ? ph_plug_send_fd(p, req, in_fd) : -1;
-        if (!req && in_fd >= 0)
-            close(in_fd);
-        json_decref(req);
+        text = req ? ph_wire_encode(req, &len) : NULL;
     }
+    /* Takes the text and the blob; without text it closes the blob. */
+    int rc = queue_text(p, text, len, in_fd, req);
     int e = errno;
+    json_decref(req);
     free(c->params_text);
     c->params_text = NULL;
     json_decref(c->params);

@@ -34,6 +34,15 @@ struct ph_serve {
     struct pending *pending;
 };
 
+static void pending_link(struct ph_serve *s, struct pending *p)
+{
+    p->next = s->pending;
+    if (s->pending)
+        s->pending->prev = p;
+    s->pending = p;
+    s->sess.inflight++;
+}
+
 static void pending_unlink(struct pending *p)
 {
     struct ph_serve *s = p->s;
@@ -252,11 +261,7 @@ static void handle_one(struct ph_sess *sess, json_t *req, struct ph_sess_batch *
     p->batch = b;
     if (b)
         b->outstanding++;
-    p->next = s->pending;
-    if (s->pending)
-        s->pending->prev = p;
-    s->pending = p;
-    s->sess.inflight++;
+    pending_link(s, p);
 }
 
 /* The fast path for the common request, one object with exactly
@@ -321,11 +326,7 @@ static int handle_raw(struct ph_sess *sess, const char *text, size_t len)
         pending_free(p);
         return 1;
     }
-    p->next = s->pending;
-    if (s->pending)
-        s->pending->prev = p;
-    s->pending = p;
-    s->sess.inflight++;
+    pending_link(s, p);
     return 1;
 }
 

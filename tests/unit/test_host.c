@@ -245,6 +245,18 @@ static void test_sync(ph_host *h)
     CHECK(ph_host_pending(h) == 0);
 }
 
+/* n async calls of echo with params [tag, i], answers into slots[i]. */
+static void issue(ph_host *h, struct slot *slots, int n, int tag)
+{
+    ph_error err;
+    for (int i = 0; i < n; i++) {
+        json_t *params = json_pack("[i,i]", tag, i);
+        CHECK(ph_host_call_async(h, "echo", "echo", params, on_answer, &slots[i], &slots[i].id,
+                                 &err) == PH_OK);
+        json_decref(params);
+    }
+}
+
 static void test_async(ph_host *h)
 {
     struct slot slots[NCALLS];
@@ -293,12 +305,7 @@ static void test_sync_amid_async(ph_host *h)
     memset(slots, 0, sizeof slots);
     ph_error err;
     for (int round = 0; round < 50; round++) {
-        for (int i = 0; i < 4; i++) {
-            json_t *params = json_pack("[i,i]", round, i);
-            CHECK(ph_host_call_async(h, "echo", "echo", params, on_answer, &slots[i], &slots[i].id,
-                                     &err) == PH_OK);
-            json_decref(params);
-        }
+        issue(h, slots, 4, round);
         json_t *params = json_pack("[s,i]", "sync", round);
         json_t *res = NULL, *rpc = NULL;
         CHECKF(ph_host_call(h, "echo", "echo", params, &res, &rpc, &err) == PH_OK, "round %d: %s",
@@ -369,17 +376,6 @@ static pid_t pid_of(ph_host *h, const char *name)
     }
     json_decref(d);
     return pid;
-}
-
-static void issue(ph_host *h, struct slot *slots, int n, int tag)
-{
-    ph_error err;
-    for (int i = 0; i < n; i++) {
-        json_t *params = json_pack("[i,i]", tag, i);
-        CHECK(ph_host_call_async(h, "echo", "echo", params, on_answer, &slots[i], &slots[i].id,
-                                 &err) == PH_OK);
-        json_decref(params);
-    }
 }
 
 static void expect_answers(ph_host *h, struct slot *slots, int n, int tag)
