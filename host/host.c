@@ -7,6 +7,7 @@
  * parse a plugin's bytes itself (supervisor.c hands it checked messages).
  */
 #include "internal.h"
+#include "load_window.h"
 #include "jscan.h"
 #include "schema.h"
 
@@ -895,6 +896,39 @@ static int self_test(struct ph_host *h, ph_error *err)
                         failed[0] ? failed : e.text);
 }
 
+/* Reads one of the kernel's overflow ids, the "nobody" of namespaces. */
+static long overflow_id(const char *path)
+{
+    char buf[32] = "";
+    FILE *f = fopen(path, "re");
+    if (f) {
+        if (!fgets(buf, sizeof buf, f))
+            buf[0] = '\0';
+        fclose(f);
+    }
+    long v = buf[0] ? strtol(buf, NULL, 10) : 65534;
+    return v > 0 ? v : 65534;
+}
+
+/* The ids plugins run as outside their namespaces: a root host never lends
+ * them root (so RLIMIT_NPROC holds and an escaped plugin is nobody); any
+ * other host can only lend its own. */
+static int run_ids(struct ph_host *h, ph_error *err)
+{
+    if (geteuid() != 0) {
+        h->run_uid = geteuid();
+        h->run_gid = getegid();
+        return 0;
+    }
+    h->run_uid = h->opt.run_uid ? (uid_t)h->opt.run_uid
+                                : (uid_t)overflow_id("/proc/sys/kernel/overflowuid");
+    h->run_gid = h->opt.run_gid ? (gid_t)h->opt.run_gid
+                                : (gid_t)overflow_id("/proc/sys/kernel/overflowgid");
+    if (h->run_uid == 0 || h->run_gid == 0)
+        return ph_set_error(err, PH_E_INVALID, "plugins must not run as uid or gid 0");
+    return 0;
+}
+
 int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
 {
     *out = NULL;
@@ -960,6 +994,13 @@ int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
      * sends use MSG_NOSIGNAL, this covers writes to clients. */
     signal(SIGPIPE, SIG_IGN);
     ph_ns_probe(h);
+    long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, 1UL /* VERSION */);
+    h->landlock_abi = abi > 0 ? (int)abi : 0;
+    ph_lw_host_init(h);
+    if (run_ids(h, err) < 0) {
+        ph_host_free(h);
+        return PH_E_SYSTEM;
+    }
     int want_cg = 0;
     size_t ri;
     json_t *rl;

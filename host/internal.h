@@ -2,8 +2,10 @@
  * Internal structures of the host library, shared by its modules:
  *   host.c       the public API, the event loop and call bookkeeping
  *   supervisor.c spawning, the handshake, messages from plugins, and endings
- *   violation.c  seccomp notifications: the dynamic linker's calls while
- *                loading, and naming every refused call
+ *   violation.c  seccomp notifications: naming every refused call, and
+ *                what `plughost profile` may let through
+ *   load_window.c the calls the host answers itself: the dynamic linker's
+ *                while loading, fstat() of a held descriptor
  *   hostfn.c     the table of host functions plugins may call
  *   record.c     the transcript of every message (ph_host_record)
  *   pins.c       the operator's pins of each plugin's method surface
@@ -29,6 +31,15 @@
 #define PH_PLUGIN_IN_ROOT "/plugin.so"
 /* The plugin file's descriptor in the child, beside the channel on 3. */
 #define PH_PLUGIN_FD 4
+
+/* Why no plugin starts on a machine without filesystem containment. */
+#define PH_NO_CONTAINMENT_TEXT                                                                    \
+    "no filesystem containment for plugins: this machine gives neither a private mount "        \
+    "namespace (run as root, or allow unprivileged user namespaces: sysctl "                    \
+    "kernel.unprivileged_userns_clone=1 and user.max_user_namespaces > 0) nor Landlock (a "      \
+    "kernel built with CONFIG_SECURITY_LANDLOCK and booted with landlock in lsm=); see "         \
+    "`plughost doctor`. To run plugins anyway, accept the weaker mode by name: "                 \
+    "--accept-weaker=no-fs-containment (docs/security.md, \"Reduced modes\")"
 
 enum ph_watch_kind { PH_W_SOCK = 1, PH_W_NOTIFY, PH_W_PIDFD, PH_W_TIMER };
 
@@ -132,6 +143,13 @@ struct ph_plug {
     unsigned *hostfn_calls;    /* per host function, this process's count */
     int initial;               /* first start: a failure is a load error */
     int loaded;                /* ph.loaded seen: the dynamic linker's window is shut */
+    /* From the loader's ph.sandbox, sent before any plugin code ran: the
+     * filesystem is contained (private root or Landlock), and the file the
+     * dynamic linker maps as the plugin (load_window.c). */
+    int lw_contained;
+    char lw_plugin_path[64];
+    dev_t lw_plugin_dev;
+    ino_t lw_plugin_ino;
     int stopping;              /* sent ph.shutdown: exit 0 is the expected end */
     /* The handshake deadline or the restart time, whichever applies, in
      * host->plug_timers; host.c re-arms it after every call into the
@@ -190,6 +208,15 @@ struct ph_host {
     uint64_t rec_seq, rec_start_ns;
     json_t *config;    /* owned; the operator's configuration, or NULL */
     uint64_t ns_flags; /* CLONE_NEW* that work here (probed once) */
+    int landlock_abi;  /* the kernel's Landlock ABI, 0: none (probed once) */
+    /* Devices of the library directories: executable code may come only
+     * from root's files there (load_window.c). */
+    dev_t lib_dev[8];
+    size_t nlib_dev;
+    /* The uid and gid plugins run as, outside any user namespace: never
+     * root (ph_plug_run_as). */
+    uid_t run_uid;
+    gid_t run_gid;
     char ns_names[64]; /* the same, as the loader's argument */
 
     /* The cgroup layer, arranged once (cgroup.c). */

@@ -66,8 +66,10 @@ static pid_t clone3_(uint64_t flags, int *pidfd, int cgroup_fd)
 }
 
 /* Finds the namespaces this machine lets us create, most first: all of
- * them, then all but the user namespace (root without user namespaces),
- * then none. A layer that is not available is reported, never faked. */
+ * them, then all but the user namespace, then none. A root host starts at
+ * the second: it needs no user namespace to make the others, and one would
+ * map the plugin to root outside; its loader becomes an unprivileged user
+ * instead. A layer that is not available is reported, never faked. */
 void ph_ns_probe(struct ph_host *h)
 {
     uint64_t all = 0;
@@ -75,7 +77,7 @@ void ph_ns_probe(struct ph_host *h)
         all |= ns_table[i].flag;
     const uint64_t tries[] = {all, all & ~(uint64_t)CLONE_NEWUSER, 0};
     h->ns_flags = 0;
-    for (size_t t = 0; t < sizeof tries / sizeof tries[0]; t++) {
+    for (size_t t = geteuid() == 0 ? 1 : 0; t < sizeof tries / sizeof tries[0]; t++) {
         int pidfd = -1;
         pid_t pid = clone3_(tries[t], &pidfd, -1);
         if (pid == 0)
@@ -99,9 +101,10 @@ void ph_ns_probe(struct ph_host *h)
         snprintf(h->ns_names, sizeof h->ns_names, "none");
 }
 
-/* Maps the host's uid and gid to 0 in the child's new user namespace, so
- * the loader keeps, across exec, the capabilities it needs to build its
- * root, which it then drops. */
+/* Maps the host's uid and gid (never root: a root host makes no user
+ * namespace, ph_ns_probe) to 0 in the child's new user namespace, so the
+ * loader keeps, across exec, the capabilities it needs to build its root,
+ * which it then drops. */
 static int map_ids(uid_t uid, gid_t gid)
 {
     char line[64];
@@ -192,6 +195,13 @@ static int watch(struct ph_plug *p, int fd, struct ph_watch *w, enum ph_watch_ki
 int ph_plug_spawn(struct ph_plug *p, ph_error *err)
 {
     struct ph_host *h = p->host;
+    /* Fail closed: without a layer that contains the filesystem, the
+     * loading window stays shut and no plugin starts, unless the operator
+     * accepted that (each child proves its own containment again in
+     * ph.sandbox). */
+    if (!(h->ns_flags & CLONE_NEWNS) && h->landlock_abi < 1 &&
+        !(h->opt.accept_weaker & PH_WEAKER_NO_FS_CONTAINMENT))
+        return ph_set_error(err, PH_E_SYSTEM, "%s", PH_NO_CONTAINMENT_TEXT);
     int probe = strcmp(p->file, "--probe") == 0;
     int rc = probe ? PH_OK : ph_plug_settings(h, p->file, &p->set, err);
     if (rc < 0)
@@ -237,13 +247,19 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
              p->set.address_space_limit ? p->set.address_space_limit : p->set.memory_limit);
     snprintf(cpu, sizeof cpu, "%u", p->set.cpu_limit_s);
     snprintf(file, sizeof file, "/proc/self/fd/%d", PH_PLUGIN_FD);
+    /* A root host has the loader become an unprivileged user itself, after
+     * it has built its root (ph_host_options.run_uid). */
+    char run_as[48] = "-";
+    if (geteuid() == 0)
+        snprintf(run_as, sizeof run_as, "%u:%u", (unsigned)h->run_uid, (unsigned)h->run_gid);
     char *const argv[] = {"plughost-loader",
                           probe ? "--probe" : file,
                           mem,
                           cpu,
                           h->ns_names,
-                          p->set.threads ? "threads" : "none",
+                          p->set.threads ? "threads" : h->opt.audit ? "profile" : "none",
                           p->set.sha256[0] ? p->set.sha256 : "-",
+                          run_as,
                           NULL};
     pid_t parent = getpid();
     uid_t uid = geteuid();
@@ -311,6 +327,10 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     p->cpu_mark_ns = 0;
     p->watching_out = 0;
     p->loaded = 0;
+    p->lw_contained = 0;
+    p->lw_plugin_path[0] = '\0';
+    p->lw_plugin_dev = 0;
+    p->lw_plugin_ino = 0;
     p->stopping = 0;
     p->files_dropped = 0;
     p->cause = PH_END_NONE;
@@ -772,6 +792,29 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
         json_decref(p->layers);
         p->layers = json_incref(json_object_get(m->params, "layers"));
         p->sandbox_ns = ph_now_ns();
+        /* Sent by the loader before any plugin code ran: what it proved in
+         * this child decides whether the loading window may open. */
+        const char *root = json_string_value(json_object_get(p->layers, "root"));
+        json_int_t abi = json_integer_value(json_object_get(p->layers, "landlock_abi"));
+        p->lw_contained = (root && strcmp(root, "libraries only") == 0 &&
+                           (h->ns_flags & CLONE_NEWNS)) ||
+                          abi >= 1;
+        json_t *pl = json_object_get(m->params, "plugin");
+        const char *ppath = json_string_value(json_object_get(pl, "path"));
+        p->lw_plugin_path[0] = '\0';
+        p->lw_plugin_dev = 0;
+        p->lw_plugin_ino = 0;
+        if (ppath && strlen(ppath) < sizeof p->lw_plugin_path) {
+            snprintf(p->lw_plugin_path, sizeof p->lw_plugin_path, "%s", ppath);
+            p->lw_plugin_dev = (dev_t)json_integer_value(json_object_get(pl, "dev"));
+            p->lw_plugin_ino = (ino_t)json_integer_value(json_object_get(pl, "ino"));
+        }
+        if (!p->lw_contained && !(h->opt.accept_weaker & PH_WEAKER_NO_FS_CONTAINMENT)) {
+            json_decref(p->setup_failure);
+            p->setup_failure = json_pack("{s:s,s:s}", "stage", "containment", "message",
+                                         PH_NO_CONTAINMENT_TEXT);
+            return ph_plug_kill(p, PH_END_SETUP_ERROR, NULL);
+        }
         /* Only for reporting: anything odd here just leaves the stages out. */
         json_t *t = json_object_get(m->params, "startup_ns");
         for (size_t i = 0; i < 4 && json_array_size(t) == 4; i++) {

@@ -1,15 +1,18 @@
 /*
  * violation: the host end of the seccomp listener. Every syscall the filter
- * does not allow stops here, in the kernel, until the host decides. While a
- * plugin loads (before its handshake) the dynamic linker's read-only opens
- * and executable mappings may continue; anything else, and everything after
- * the handshake, is a violation: the plugin is killed before the call
- * returns, and the call is named from the kernel's own record, which the
- * plugin cannot forge.
+ * does not allow stops here, in the kernel, until the host decides. The few
+ * calls load_window.c answers (the dynamic linker's while a plugin loads,
+ * fstat of a held descriptor) are decided there; anything else is a
+ * violation: the plugin is killed before the call returns, and the call is
+ * named from the kernel's own record, which the plugin cannot forge. Under
+ * `plughost profile` it is recorded instead, and only calls the other layers
+ * bound may continue.
  *
- * It must never let a call continue after the handshake.
+ * It must never let a call continue that load_window.c or the profile table
+ * did not allow.
  */
 #include "internal.h"
+#include "load_window.h"
 #include "symbolize.h"
 
 #include <fcntl.h>
@@ -23,6 +26,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <errno.h>
 #include <sched.h>
 
 #define X32_BIT 0x40000000u
@@ -43,20 +47,6 @@ const char *ph_signal_name(int sig)
         if (names[i].sig == sig)
             return names[i].name;
     return "signal";
-}
-
-/* The dynamic linker's needs while loading; Landlock and the library-only
- * root still decide which files an open may reach. Nothing here can make
- * memory both writable and executable, or executable without a file. */
-static int loader_call(const struct seccomp_data *d)
-{
-    if (d->arch != AUDIT_ARCH_X86_64)
-        return 0;
-    if (d->nr == SYS_openat)
-        return (d->args[2] & ~(unsigned long long)(O_CLOEXEC | O_LARGEFILE)) == O_RDONLY;
-    if (d->nr == SYS_mmap)
-        return !(d->args[2] & PROT_WRITE) && !(d->args[3] & MAP_ANONYMOUS) && (int)d->args[4] >= 0;
-    return 0;
 }
 
 static json_t *describe(const struct seccomp_data *d)
@@ -241,6 +231,171 @@ static void record_audit(struct ph_plug *p, json_t *detail)
     json_object_set_new(p->audit, key, detail);
 }
 
+/* What `plughost profile` may let a plugin do past the filter: calls whose
+ * reach the other layers bound (files under the private root or Landlock,
+ * sockets in an empty network namespace, threads of the one process). Any
+ * other call (processes, namespaces, bpf, io_uring, perf, keys, ptrace,
+ * mounts, modules, executable memory, every other kernel-facing call, and
+ * every call through another ABI) fails with EPERM. A table, so a review
+ * reads one list (tests/integration/test_profile.py tries the refusals). */
+static const char *const profile_may_continue[] = {
+    /* files */
+    "open",
+    "openat",
+    "creat",
+    "stat",
+    "lstat",
+    "newfstatat",
+    "statx",
+    "access",
+    "faccessat",
+    "faccessat2",
+    "readlink",
+    "readlinkat",
+    "getdents",
+    "getdents64",
+    "getcwd",
+    "chdir",
+    "fchdir",
+    "mkdir",
+    "mkdirat",
+    "rmdir",
+    "unlink",
+    "unlinkat",
+    "rename",
+    "renameat",
+    "renameat2",
+    "link",
+    "linkat",
+    "symlink",
+    "symlinkat",
+    "chmod",
+    "fchmod",
+    "fchmodat",
+    "truncate",
+    "ftruncate",
+    "fsync",
+    "fdatasync",
+    "pread64",
+    "pwrite64",
+    "readv",
+    "writev",
+    "preadv",
+    "pwritev",
+    "preadv2",
+    "pwritev2",
+    "sendfile",
+    "copy_file_range",
+    "fadvise64",
+    "fallocate",
+    "flock",
+    "utimensat",
+    "statfs",
+    "fstatfs",
+    "dup",
+    "dup2",
+    "dup3",
+    "pipe",
+    "pipe2",
+    "fcntl",
+    "umask",
+    /* events and time */
+    "epoll_create",
+    "epoll_create1",
+    "epoll_ctl",
+    "epoll_wait",
+    "epoll_pwait",
+    "epoll_pwait2",
+    "eventfd",
+    "eventfd2",
+    "timerfd_create",
+    "timerfd_settime",
+    "timerfd_gettime",
+    "select",
+    "pselect6",
+    "alarm",
+    "setitimer",
+    "getitimer",
+    "timer_create",
+    "timer_settime",
+    "timer_gettime",
+    "timer_delete",
+    "timer_getoverrun",
+    "rt_sigpending",
+    "rt_sigtimedwait",
+    "rt_sigsuspend",
+    "pause",
+    "futex_waitv",
+    /* about itself */
+    "uname",
+    "getuid",
+    "geteuid",
+    "getgid",
+    "getegid",
+    "getgroups",
+    "getppid",
+    "getpgrp",
+    "getpgid",
+    "getsid",
+    "getresuid",
+    "getresgid",
+    "sysinfo",
+    "getrusage",
+    "times",
+    "getcpu",
+    "sched_getaffinity",
+    "sched_getparam",
+    "sched_getscheduler",
+    "sched_get_priority_max",
+    "sched_get_priority_min",
+    "getpriority",
+    "arch_prctl",
+    "set_tid_address",
+    "set_robust_list",
+    "get_robust_list",
+    "rseq",
+    "membarrier",
+    "msync",
+    "mincore",
+    "mlock",
+    "munlock",
+    /* threads (clone: checked below) */
+    "clone",
+};
+
+/* Sockets of these families only where the network namespace is empty. */
+static const char *const profile_sockets[] = {
+    "socket",      "socketpair",  "connect",    "bind",       "listen",   "accept",   "accept4",
+    "getsockname", "getpeername", "getsockopt", "setsockopt", "shutdown", "sendmmsg", "recvmmsg"};
+
+/* 0 if profile may let the call continue, else the errno it fails with. */
+static int profile_refusal(const struct ph_plug *p, const struct seccomp_data *d, const char *name)
+{
+    if (d->arch != AUDIT_ARCH_X86_64 || ((unsigned)d->nr & X32_BIT) || !name)
+        return EPERM;
+    /* Executable memory is never profiled into existence. */
+    if ((d->nr == SYS_mmap || d->nr == SYS_mprotect) && (d->args[2] & PROT_EXEC))
+        return EPERM;
+    /* clone3 keeps its flags in memory: ENOSYS makes libc fall back to
+     * clone, whose flags are in a register. */
+    if (d->nr == SYS_clone3)
+        return ENOSYS;
+    if (d->nr == SYS_clone) {
+        const unsigned long long needed = CLONE_THREAD | CLONE_VM | CLONE_SIGHAND | CLONE_FILES;
+        const unsigned long long forbidden =
+            CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
+            CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_UNTRACED | CLONE_PTRACE | CLONE_VFORK;
+        return (d->args[0] & (needed | forbidden)) == needed ? 0 : EPERM;
+    }
+    for (size_t i = 0; i < sizeof profile_sockets / sizeof profile_sockets[0]; i++)
+        if (strcmp(name, profile_sockets[i]) == 0)
+            return (p->host->ns_flags & CLONE_NEWNET) ? 0 : EPERM;
+    for (size_t i = 0; i < sizeof profile_may_continue / sizeof profile_may_continue[0]; i++)
+        if (strcmp(name, profile_may_continue[i]) == 0)
+            return 0;
+    return EPERM;
+}
+
 void ph_plug_on_notify(struct ph_plug *p)
 {
     struct seccomp_notif *req = NULL;
@@ -255,10 +410,16 @@ void ph_plug_on_notify(struct ph_plug *p)
         return;
     }
     resp->id = req->id;
-    if (p->state == PH_P_LOADING && !p->loaded && p->cause == PH_END_NONE &&
-        loader_call(&req->data)) {
-        resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-        (void)seccomp_notify_respond(p->notify_fd, resp);
+    enum ph_lw_verdict v = ph_lw_decide(p, req, resp);
+    if (v != PH_LW_REFUSE) {
+        /* The decision read /proc and the process's memory: answer only if
+         * the call is still the one that was checked (seccomp_unotify(2)). */
+        if (seccomp_notify_id_valid(p->notify_fd, req->id) == 0) {
+            resp->flags = v == PH_LW_CONTINUE ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0;
+            if (v == PH_LW_CONTINUE)
+                resp->error = resp->val = 0;
+            (void)seccomp_notify_respond(p->notify_fd, resp);
+        }
         seccomp_notify_free(req, resp);
         return;
     }
@@ -278,12 +439,21 @@ void ph_plug_on_notify(struct ph_plug *p)
         json_object_set_new(detail, "function", json_string(where));
     in_flight(p, detail);
     if (p->host->opt.audit) {
-        /* Audit (`plughost profile`): the operator chose to let the plugin
-         * run past the filter to learn what it uses; seccomp's other layers
-         * (Landlock, namespaces, rlimits) still hold. */
+        /* Audit (`plughost profile`): the operator lets the plugin run past
+         * the filter to learn what it uses, but only with calls that stay
+         * inside the other layers. What the sandbox exists to close fails
+         * with an errno instead, and is recorded as refused. */
+        int err =
+            profile_refusal(p, &req->data, json_string_value(json_object_get(detail, "syscall")));
+        if (err)
+            json_object_set_new(detail, "refused_in_profile", json_true());
         record_audit(p, detail);
-        resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-        (void)seccomp_notify_respond(p->notify_fd, resp);
+        if (seccomp_notify_id_valid(p->notify_fd, req->id) == 0) {
+            resp->flags = err ? 0 : SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+            resp->error = -err;
+            resp->val = 0;
+            (void)seccomp_notify_respond(p->notify_fd, resp);
+        }
         seccomp_notify_free(req, resp);
         return;
     }

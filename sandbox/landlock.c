@@ -78,7 +78,10 @@ int ph_sb_landlock_apply(const char *plugin_path, char *err, size_t errlen)
         return -1;
     }
     uint64_t dir_read = LL_READ | LANDLOCK_ACCESS_FS_READ_DIR;
-    if (add_path(rs, plugin_path, LL_READ) < 0) {
+    /* A sealed memfd copy (no private root) lives on the kernel's internal
+     * mount, which Landlock neither restricts nor takes a rule for. */
+    if (plugin_path && strncmp(plugin_path, "/proc/self/fd/", 14) != 0 &&
+        add_path(rs, plugin_path, LL_READ) < 0) {
         snprintf(err, errlen, "landlock: rule for %s: %s", plugin_path, strerror(errno));
         close(rs);
         return -1;

@@ -40,7 +40,7 @@ int ph_sb_limits_apply(const struct ph_sb_limits *lim, char *err, size_t errlen)
         set(RLIMIT_FSIZE, "FSIZE", lim->memory, lim->memory, err, errlen) < 0 ||
         set(RLIMIT_AS, "AS", lim->memory, lim->memory, err, errlen) < 0 ||
         set(RLIMIT_CPU, "CPU", lim->cpu_s, lim->cpu_s + 1, err, errlen) < 0 ||
-        (!lim->threads && set(RLIMIT_NPROC, "NPROC", 0, 0, err, errlen) < 0) ||
+        (!lim->nproc_room && set(RLIMIT_NPROC, "NPROC", 0, 0, err, errlen) < 0) ||
         set(RLIMIT_NOFILE, "NOFILE", 64, 64, err, errlen) < 0 ||
         set(RLIMIT_MEMLOCK, "MEMLOCK", 0, 0, err, errlen) < 0 ||
         set(RLIMIT_MSGQUEUE, "MSGQUEUE", 0, 0, err, errlen) < 0)

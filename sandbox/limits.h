@@ -13,7 +13,8 @@
 struct ph_sb_limits {
     unsigned long long memory; /* RLIMIT_AS, bytes */
     unsigned long long cpu_s;  /* RLIMIT_CPU, seconds */
-    int threads;               /* "threads" grant: RLIMIT_NPROC cannot be 0 */
+    int threads;               /* the "threads" grant */
+    int nproc_room;            /* threads or profile: RLIMIT_NPROC cannot be 0 */
 };
 
 /* Returns 0 or -1 with err filled. */

@@ -10,12 +10,14 @@
  *
  * It must never trust the plugin file: it is opened only under the sandbox.
  *
- * Usage: plughost-loader PLUGIN_PATH MEMORY_BYTES CPU_SECONDS NAMESPACES GRANTS
- * with the channel socket on fd 3 and nothing else open. NAMESPACES is the
+ * Usage: plughost-loader PLUGIN_PATH MEMORY_BYTES CPU_SECONDS NAMESPACES GRANTS SHA256
+ * RUN_AS with the channel socket on fd 3 and nothing else open. RUN_AS is
+ * "UID:GID" for a loader started as root outside a user namespace, which
+ * must become that user before any plugin code runs, else "-". NAMESPACES is the
  * comma-separated list the host created for this child ("none" if none);
- * GRANTS is "threads" or "none"; SHA256 is the operator's pin or "-". PLUGIN_PATH is
- * /proc/self/fd/N when the host opened (and checked) the file for us: that descriptor is closed as
- * soon as the file is mapped or bound into the new root.
+ * GRANTS is "threads", "profile" (audit mode) or "none"; SHA256 is the operator's pin or "-".
+ * PLUGIN_PATH is /proc/self/fd/N when the host opened (and checked) the file for us: that
+ * descriptor is closed as soon as the file is mapped or bound into the new root.
  */
 #include "landlock.h"
 #include "limits.h"
@@ -67,15 +69,16 @@ static json_int_t startup[4]; /* main, filter built, root made, confined */
 
 /* Sends the listener with a message saying which layers are in force. */
 static int send_listener(int listener, int landlock_abi, const char *ns, int pivoted,
-                         const struct ph_sb_limits *lim, const char *filter_hash)
+                         const struct ph_sb_limits *lim, const char *filter_hash,
+                         json_t *plugin /* stolen */)
 {
     json_t *params = json_pack(
         "{s:{s:s,s:i,s:b,s:b,s:s,s:s,s:s,s:{s:I,s:I,s:i,s:I,s:i,s:i},s:b,s:s}}", "layers",
         "seccomp", "notify", "landlock_abi", landlock_abi, "no_new_privs", 1, "environment_empty",
         1, "namespaces", ns, "root", pivoted ? "libraries only" : "host", "capabilities", "none",
         "rlimits", "as", (json_int_t)lim->memory, "cpu_s", (json_int_t)lim->cpu_s, "core", 0,
-        "fsize", (json_int_t)lim->memory, "nofile", 64, "nproc", lim->threads ? -1 : 0, "setsid", 1,
-        "umask", "077");
+        "fsize", (json_int_t)lim->memory, "nofile", 64, "nproc", lim->nproc_room ? -1 : 0, "setsid",
+        1, "umask", "077");
     json_t *layers = json_object_get(params, "layers");
     json_object_set_new(layers, "seccomp_filter_sha256", json_string(filter_hash));
     json_object_set_new(layers, "grants",
@@ -83,6 +86,10 @@ static int send_listener(int listener, int landlock_abi, const char *ns, int piv
     startup[3] = stamp();
     json_object_set_new(params, "startup_ns",
                         json_pack("[I,I,I,I]", startup[0], startup[1], startup[2], startup[3]));
+    /* The file the dynamic linker will map as the plugin: the host lets
+     * executable memory come from it (host/load_window.c). Sent before any
+     * plugin code runs, so the host can believe it. */
+    json_object_set_new(params, "plugin", plugin ? plugin : json_null());
     json_t *msg = ph_wire_request(NULL, "ph.sandbox", params);
     json_decref(params);
     size_t len;
@@ -110,13 +117,20 @@ int main(int argc, char **argv)
     struct stat st;
     if (fstat(PH_WIRE_CHANNEL_FD, &st) < 0 || !S_ISSOCK(st.st_mode))
         return PH_SB_EXIT_SETUP; /* no channel: nobody to tell */
-    if (argc != 7)
+    if (argc != 8)
         return fail("arguments", "usage: plughost-loader PLUGIN MEMORY_BYTES CPU_SECONDS "
-                                 "NAMESPACES GRANTS SHA256");
+                                 "NAMESPACES GRANTS SHA256 RUN_AS");
+    long run_uid = -1, run_gid = -1;
+    if (strcmp(argv[7], "-") != 0 &&
+        (sscanf(argv[7], "%ld:%ld", &run_uid, &run_gid) != 2 || run_uid <= 0 || run_gid <= 0))
+        return fail("arguments", "RUN_AS must be UID:GID, neither 0, or -");
     const char *path = argv[1];
     int probe = strcmp(path, "--probe") == 0;
     const char *ns = argv[4];
     int threads = strcmp(argv[5], "threads") == 0;
+    /* `plughost profile`: no thread rules in the filter (so the host sees
+     * and records each clone), but room for the threads it then allows. */
+    int profile = strcmp(argv[5], "profile") == 0;
     const char *pin = argv[6];
     char memfd_path[64];
     int plugin_fd = -1;
@@ -126,6 +140,7 @@ int main(int argc, char **argv)
         return fail("arguments", "the plugin must come as a descriptor from the host");
     struct ph_sb_limits lim;
     lim.threads = threads;
+    lim.nproc_room = threads || profile;
     if (parse_ull(argv[2], &lim.memory) < 0 || parse_ull(argv[3], &lim.cpu_s) < 0)
         return fail("arguments", "memory and CPU limits must be decimal numbers");
 
@@ -160,8 +175,20 @@ int main(int argc, char **argv)
     startup[2] = stamp();
     if (plugin_fd >= 0)
         close(plugin_fd);
-    if (ph_sb_drop_caps(err, sizeof err) < 0)
+    json_t *plugin_id = NULL;
+    if (!probe) {
+        struct stat pst;
+        if (stat(path, &pst) < 0) {
+            snprintf(err, sizeof err, "stat %s: %s", path, strerror(errno));
+            return fail("plugin file", err);
+        }
+        plugin_id = json_pack("{s:s,s:I,s:I}", "path", path, "dev", (json_int_t)pst.st_dev, "ino",
+                              (json_int_t)pst.st_ino);
+    }
+    if (ph_sb_drop_caps(run_uid, run_gid, err, sizeof err) < 0) {
+        json_decref(plugin_id);
         return fail("capabilities", err);
+    }
     if (ph_sb_limits_apply(&lim, err, sizeof err) < 0)
         return fail("limits", err);
     int abi = ph_sb_landlock_apply(path, err, sizeof err);
@@ -172,7 +199,7 @@ int main(int argc, char **argv)
     int listener = ph_sb_seccomp_install(&prog, err, sizeof err);
     if (listener < 0)
         return fail("seccomp", err);
-    if (send_listener(listener, abi, ns, pivoted, &lim, filter_hash) < 0)
+    if (send_listener(listener, abi, ns, pivoted, &lim, filter_hash, plugin_id) < 0)
         return fail("seccomp", "cannot hand the listener to the host");
     close(listener);
 

@@ -7,6 +7,8 @@
 #include "plugin_file.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <stdio.h>
@@ -95,13 +97,35 @@ int ph_sb_ns_pivot(int plugin_fd, const char *pin, char *err, size_t errlen)
     return 0;
 }
 
-int ph_sb_drop_caps(char *err, size_t errlen)
+int ph_sb_drop_caps(long run_uid, long run_gid, char *err, size_t errlen)
 {
+    /* The bounding set first, while CAP_SETPCAP is still held; a loader
+     * that never had it (no user namespace, host not root) gets EPERM and
+     * has nothing to drop, and no_new_privs keeps exec from adding any. */
     for (int cap = 0; cap <= 63; cap++)
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL && errno != EPERM)
             return fail(err, errlen, "drop from the bounding set", "a capability");
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
         return fail(err, errlen, "clear", "ambient capabilities");
+    if (run_uid >= 0) {
+        if (run_uid == 0 || run_gid <= 0) {
+            snprintf(err, errlen, "refusing to run a plugin as uid %ld gid %ld", run_uid, run_gid);
+            return -1;
+        }
+        if (setgroups(0, NULL) < 0)
+            return fail(err, errlen, "setgroups", "(none)");
+        if (setresgid((gid_t)run_gid, (gid_t)run_gid, (gid_t)run_gid) < 0)
+            return fail(err, errlen, "setresgid", "(the plugin's gid)");
+        if (setresuid((uid_t)run_uid, (uid_t)run_uid, (uid_t)run_uid) < 0)
+            return fail(err, errlen, "setresuid", "(the plugin's uid)");
+        /* A change of credentials clears the parent-death signal. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+            return fail(err, errlen, "prctl", "(PR_SET_PDEATHSIG)");
+        if (setresuid(0, 0, 0) == 0 || getuid() != (uid_t)run_uid || geteuid() != (uid_t)run_uid) {
+            snprintf(err, errlen, "could not leave root for uid %ld", run_uid);
+            return -1;
+        }
+    }
     struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
     struct __user_cap_data_struct data[2];
     memset(data, 0, sizeof data);

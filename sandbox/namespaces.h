@@ -22,7 +22,10 @@
 int ph_sb_ns_pivot(int plugin_fd, const char *pin, char *err, size_t errlen);
 
 /* Drops every capability: bounding set, ambient, effective, permitted,
- * inheritable. Returns 0 or -1 with err filled. */
-int ph_sb_drop_caps(char *err, size_t errlen);
+ * inheritable. If run_uid is not -1 the process first becomes run_uid and
+ * run_gid with no supplementary groups (a host that is root must never run
+ * a plugin as root outside its namespace), and checks that it cannot go
+ * back. Returns 0 or -1 with err filled. */
+int ph_sb_drop_caps(long run_uid, long run_gid, char *err, size_t errlen);
 
 #endif

@@ -17,7 +17,6 @@
 enum ph_sb_cond {
     PH_SB_ANY,              /* any arguments */
     PH_SB_NO_EXEC_PROT,     /* arg2 (prot) lacks PROT_EXEC */
-    PH_SB_EMPTY_PATH,       /* newfstatat(fd, "", buf, AT_EMPTY_PATH): fstat only */
     PH_SB_ARG0_SELF,        /* arg0 is the plugin's own pid (kill, tgkill) */
     PH_SB_GET_ONLY,         /* prlimit64(0, res, NULL, old): reading limits only */
     PH_SB_ARG0_ABOVE_STDIO, /* arg0 > 2; fds 0-2 (closed) get EBADF */

@@ -74,10 +74,6 @@ static int add_rule(scmp_filter_ctx ctx, const struct ph_sb_rule *r, pid_t self,
         c[0] = arg(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
         rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, c);
         break;
-    case PH_SB_EMPTY_PATH:
-        c[0] = arg(3, SCMP_CMP_EQ, AT_EMPTY_PATH, 0);
-        rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, c);
-        break;
     case PH_SB_ARG0_SELF:
         c[0] = arg(0, SCMP_CMP_EQ, (scmp_datum_t)self, 0);
         rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, c);
@@ -97,8 +93,9 @@ static int add_rule(scmp_filter_ctx ctx, const struct ph_sb_rule *r, pid_t self,
     return 0;
 }
 
-/* The "threads" grant: clone only as a thread of this process (never a new
- * process or namespace), and clone3, whose flags live in memory where the
+/* The "threads" grant: clone only as a thread of this process sharing its
+ * descriptor table (never a new process or namespace: the host reads one
+ * table through the process's pidfd), and clone3, whose flags live in memory where the
  * filter cannot see them, fails with ENOSYS so that libc falls back to
  * clone. */
 static int add_thread_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
@@ -106,7 +103,7 @@ static int add_thread_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
     const scmp_datum_t forbidden = CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
                                    CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_UNTRACED |
                                    CLONE_PTRACE | CLONE_VFORK;
-    const scmp_datum_t needed = CLONE_THREAD | CLONE_VM | CLONE_SIGHAND;
+    const scmp_datum_t needed = CLONE_THREAD | CLONE_VM | CLONE_SIGHAND | CLONE_FILES;
     struct scmp_arg_cmp c[1] = {arg(0, SCMP_CMP_MASKED_EQ, forbidden | needed, needed)};
     int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, c);
     if (rc == 0)

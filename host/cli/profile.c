@@ -6,8 +6,10 @@
  * and fails when the plugin asks for more, so CI can refuse a new version
  * of a plugin that widens what it needs.
  *
- * It must never be how a plugin runs in earnest: audit mode lets refused
- * calls through (the other layers still hold), which is the point.
+ * It must never be how a plugin runs in earnest: audit mode lets some
+ * refused calls through (those the other layers still bound, listed in
+ * host/violation.c), which is the point; what the sandbox exists to close
+ * fails with an errno even here, and is marked refused.
  */
 #include "cli.h"
 
@@ -180,10 +182,12 @@ int ph_cli_profile(const struct ph_cli_opts *o, int argc, char **argv)
         const char *fn = json_string_value(json_object_get(v, "function"));
         const char *path = json_string_value(json_object_get(v, "path"));
         const char *g = grant_for(key);
-        printf("  %-24s x%-5lld %s%s%s%s%s%s\n", key,
+        int refused = json_is_true(json_object_get(v, "refused_in_profile"));
+        printf("  %-24s x%-5lld %s%s%s%s%s%s%s\n", key,
                (long long)json_integer_value(json_object_get(v, "count")),
                g ? "grant: " : "no grant allows it", g ? g : "", fn ? ", from " : "", fn ? fn : "",
-               path ? ", path " : "", path ? path : "");
+               path ? ", path " : "", path ? path : "",
+               refused ? ", refused (failed with an errno) even in profile" : "");
     }
     json_t *ungrantable;
     json_t *manifest = manifest_from(audit, &ungrantable);

@@ -92,6 +92,7 @@ ATTACKS = {
     "name_to_handle_at": "name_to_handle_at",
     "access": "access",
     "stat": "newfstatat",
+    "fstatat_path": "newfstatat",
     "statx": "statx",
     "mkdir": "mkdir",
     # network and IPC
@@ -216,6 +217,13 @@ BEYOND = {
     "proc_self_fd": V("openat"),
     "sysfs": V("openat"),
     "dev_mem": V("openat"),
+    # executable memory only from the plugin file and root's libraries
+    # (host/load_window.c), in every phase
+    "memfd_exec": V("mmap"),
+    "memfd_exec_noexec": V("mmap"),
+    "memfd_exec_alias": V("mmap"),
+    # fstat of a held descriptor is answered by the host
+    "fstat_held": RETURNED(),
 }
 
 # attack -> the modes it is built and run in, where not ("method", "ctor").
@@ -235,6 +243,11 @@ MODES_OF = {
     "proc_self_fd": ALL_MODES,
     "sysfs": ALL_MODES,
     "dev_mem": ALL_MODES,
+    "memfd_exec": ALL_MODES,
+    "memfd_exec_noexec": ALL_MODES,
+    "memfd_exec_alias": ALL_MODES,
+    "fstatat_path": ALL_MODES,
+    "fstat_held": ALL_MODES,
     "hello_again": ALL_MODES,
     "raise_sigsys": ALL_MODES,
     "flood_log": METHOD_ONLY,
@@ -284,18 +297,14 @@ OVERRIDES = {
     ("write_stdout", "method"): REFUSED("EBADF"),
     ("write_stdout", "ctor"): REFUSED("EBADF"),
     # While loading, the host lets the dynamic linker's read-only openat
-    # through (host/violation.c). Landlock refuses paths outside the library
-    # directories (EACCES); in a private mount namespace, whose root holds
-    # only the libraries and the plugin, the path does not even exist
-    # (ENOENT). Either way no file is reached. A write-mode openat
-    # (open_write_tmp) is still a violation.
-    ("open_read", "ctor"): [REFUSED("EACCES"), REFUSED("ENOENT")],
-    ("proc_pid_mem", "ctor"): [REFUSED("EACCES"), REFUSED("ENOENT")],
-    ("proc_pid_maps", "ctor"): [REFUSED("EACCES"), REFUSED("ENOENT")],
-    # Landlock does not check O_PATH opens, so only the host's rule or the
-    # mount namespace can keep /etc/passwd out of reach: the dynamic linker
-    # never opens O_PATH, so the rule should refuse it outright.
-    ("open_path", "ctor"): [V("openat"), REFUSED("ENOENT")],
+    # through only for the library directories, the linker's cache and the
+    # plugin file (host/load_window.c): any other path is a violation named
+    # by the host itself, whatever layers the machine has. Landlock and the
+    # private root would refuse it again in the kernel.
+    ("open_read", "ctor"): V("openat"),
+    ("proc_pid_mem", "ctor"): V("openat"),
+    ("proc_pid_maps", "ctor"): V("openat"),
+    ("open_path", "ctor"): V("openat"),
     # init() runs after the loader reports ph.loaded, when the window is shut:
     # any open from init is a violation, stricter than from a constructor.
     ("open_read", "init"): V("openat"),
@@ -306,11 +315,10 @@ OVERRIDES = {
     # never needs a writable and executable mapping, nor mprotect to add
     # PROT_EXEC to memory, so the loading window must not grant them either.
     # Read-only opens of /proc, /sys and /dev from a constructor: the same
-    # window, the same answer as open_read. proc_self_mem opens for writing,
-    # which the window never lets through.
-    ("proc_self_fd", "ctor"): [REFUSED("EACCES"), REFUSED("ENOENT")],
-    ("sysfs", "ctor"): [REFUSED("EACCES"), REFUSED("ENOENT")],
-    ("dev_mem", "ctor"): [REFUSED("EACCES"), REFUSED("ENOENT")],
+    # window, the same answer as open_read.
+    ("proc_self_fd", "ctor"): V("openat"),
+    ("sysfs", "ctor"): V("openat"),
+    ("dev_mem", "ctor"): V("openat"),
     ("proc_self_fd", "init"): V("openat"),
     ("sysfs", "init"): V("openat"),
     ("dev_mem", "init"): V("openat"),

@@ -132,7 +132,23 @@ typedef struct ph_host_options {
      * active; a larger address space lets the cgroup be the bound that
      * bites (docs/security.md, "cgroups"). */
     size_t address_space_limit;
+    /* Weaker confinement the operator accepts, PH_WEAKER_* bits (config
+     * "accept_weaker", CLI --accept-weaker). Without a bit, a machine that
+     * cannot give the layer makes the host refuse to start plugins. */
+    unsigned accept_weaker;
+    /* The uid and gid plugins run as when the host is root (outside their
+     * user namespace); 0: the kernel's overflow ids (usually 65534). Root
+     * (0) itself is never used. A host that is not root runs them as its
+     * own user. */
+    unsigned run_uid, run_gid;
 } ph_host_options;
+
+/* Neither a private mount namespace nor Landlock: while a plugin loads, the
+ * dynamic linker's opens are checked by the host alone, so a loading plugin
+ * (its ELF constructors) can read any library-directory file the host user
+ * can, and an escape from seccomp meets no filesystem layer. Name:
+ * "no-fs-containment". */
+#define PH_WEAKER_NO_FS_CONTAINMENT 1u
 
 /* Event delivered to the application: plugin logs, notifications, state
  * changes. event is borrowed: an object with at least "type" ("log",

@@ -1,0 +1,34 @@
+/*
+ * load_window: the calls past the seccomp filter that the host answers
+ * itself instead of killing the plugin (see load_window.c): the dynamic
+ * linker's opens and executable mappings while a plugin loads, and fstat()
+ * of a descriptor the plugin holds.
+ */
+#ifndef PH_HOST_LOAD_WINDOW_H
+#define PH_HOST_LOAD_WINDOW_H
+
+#include "internal.h"
+
+#include <linux/seccomp.h>
+
+enum ph_lw_verdict {
+    PH_LW_REFUSE = 0, /* not a call this module allows: a violation */
+    PH_LW_CONTINUE,   /* let the kernel run it as made */
+    PH_LW_ANSWERED,   /* the host did it; resp holds the result */
+};
+
+/* Notes the devices the library directories live on (once per host). */
+void ph_lw_host_init(struct ph_host *h);
+/* Whether the loading window is open for p: loading, not yet loaded, and
+ * its filesystem contained (or the operator accepted that it is not). */
+int ph_lw_window_open(const struct ph_plug *p);
+/* Decides one notification; fills resp's error and val for ANSWERED. Reads
+ * the frozen process's memory and /proc: the caller re-checks the
+ * notification id before it answers. */
+enum ph_lw_verdict ph_lw_decide(struct ph_plug *p, const struct seccomp_notif *req,
+                                struct seccomp_notif_resp *resp);
+/* newfstatat(fd, "", buf, AT_EMPTY_PATH), answered by the host. */
+enum ph_lw_verdict ph_lw_fstat(struct ph_plug *p, const struct seccomp_notif *req,
+                               struct seccomp_notif_resp *resp);
+
+#endif

@@ -1,0 +1,40 @@
+"""`plughost profile` never opens the filter: a plugin that tries to create
+processes and namespaces, load bpf, set up io_uring, open perf events, use
+keys, ptrace, mount, load modules, exec, or make executable memory gets an
+errno for each, keeps running, and each attempt is recorded as refused.
+Runs inside a pid namespace (CMakeLists.txt)."""
+
+import json
+
+import harness
+
+EXPECT = ["fork", "unshare_user_net", "setns", "bpf", "io_uring_setup", "perf_event_open",
+          "keyctl", "add_key", "ptrace", "mount", "init_module", "execve", "mmap_exec",
+          "process_vm_readv", "ioctl"]
+
+
+def main():
+    args = harness.parse_args(__doc__.splitlines()[0])
+    ck = harness.Checker("test_profile_refusals")
+    import os
+    escaper = os.path.join(os.path.dirname(args.crashy), "escaper.so")
+    r = harness.run(args.plughost, ["profile", escaper, "try_all"])
+    out = r.out.decode(errors="replace")
+    ck.check(r.rc == 0 and "call escaper.try_all: result" in out, "plugin ran to its end",
+             r.describe())
+    line = next((l for l in out.splitlines() if l.startswith("call escaper.try_all: result")), "")
+    try:
+        res = json.loads(line.split("result", 1)[1])
+    except ValueError:
+        res = {}
+    for name in EXPECT:
+        e = res.get(name, {})
+        ck.check(e.get("ret") == -1 and e.get("errno") in ("Operation not permitted",
+                                                          "Function not implemented"),
+                 "%s fails with an errno under profile" % name, json.dumps(e))
+    ck.check("refused" in out, "the report marks refusals", out)
+    return ck.finish()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
