@@ -308,6 +308,22 @@ static int check_config(struct checker *ck, json_t *c)
                         ck, path, 1,
                         "unknown layer (seccomp, landlock, namespaces, namespace:NAME, cgroup)");
             }
+        } else if (strcmp(key, "accept_weaker") == 0) {
+            size_t i;
+            json_t *l;
+            if (!json_is_array(v))
+                return bad(ck, path, 1, "must be an array of weaker mode names");
+            json_array_foreach(v, i, l)
+            {
+                if (ph_config_weaker_bit(json_string_value(l)) == 0)
+                    return bad(ck, path, 1, "unknown weaker mode (no-fs-containment)");
+            }
+        } else if (strcmp(key, "run_as") == 0) {
+            json_t *u = json_object_get(v, "uid"), *g = json_object_get(v, "gid");
+            if (!json_is_object(v) || json_object_size(v) != 2 || !json_is_integer(u) ||
+                !json_is_integer(g) || json_integer_value(u) <= 0 || json_integer_value(g) <= 0 ||
+                json_integer_value(u) > 0x7fffffff || json_integer_value(g) > 0x7fffffff)
+                return bad(ck, path, 1, "must be {\"uid\": N, \"gid\": N}, neither 0");
         } else if (strcmp(key, "self_test") == 0) {
             if (!json_is_boolean(v))
                 return bad(ck, path, 1, "must be true or false");
@@ -315,7 +331,9 @@ static int check_config(struct checker *ck, json_t *c)
             if (check_serve(ck, v) < 0)
                 return -1;
         } else {
-            return bad(ck, path, 1, "unknown key (defaults, plugins, require, self_test, serve)");
+            return bad(ck, path, 1,
+                       "unknown key (defaults, plugins, require, accept_weaker, run_as, "
+                       "self_test, serve)");
         }
     }
     return 0;
@@ -369,10 +387,23 @@ int ph_config_load(const char *path, json_t **out, ph_error *err)
     return PH_OK;
 }
 
+unsigned ph_config_weaker_bit(const char *name)
+{
+    return name && strcmp(name, "no-fs-containment") == 0 ? PH_WEAKER_NO_FS_CONTAINMENT : 0;
+}
+
 void ph_config_defaults(ph_host_options *o, json_t *config)
 {
     const char *key;
     json_t *v;
+    size_t i;
+    json_array_foreach(json_object_get(config, "accept_weaker"), i, v) o->accept_weaker |=
+        ph_config_weaker_bit(json_string_value(v));
+    json_t *run_as = json_object_get(config, "run_as");
+    if (run_as && !o->run_uid) {
+        o->run_uid = (unsigned)json_integer_value(json_object_get(run_as, "uid"));
+        o->run_gid = (unsigned)json_integer_value(json_object_get(run_as, "gid"));
+    }
     json_object_foreach(json_object_get(config, "defaults"), key, v)
     {
         int idx = find_number(key);

@@ -55,8 +55,24 @@ static void kernel_layers(struct ph_host *h, json_t *layers)
         char name[32];
         snprintf(name, sizeof name, "namespace:%s", ns[i]);
         int on = strstr(h->ns_names, ns[i]) != NULL;
-        layer(layers, name, on, on ? "created for every plugin" : "cannot be created here");
+        char why[160];
+        snprintf(why, sizeof why, "%s", on ? "created for every plugin" : "cannot be created here");
+        if (!on && i == 0 && geteuid() == 0)
+            snprintf(why, sizeof why,
+                     "not used by a root host: plugins run as uid %u gid %u instead",
+                     (unsigned)h->run_uid, (unsigned)h->run_gid);
+        layer(layers, name, on, why);
     }
+    /* The precondition of the loading window (host/load_window.c). */
+    int mnt = strstr(h->ns_names, "mnt") != NULL;
+    int fs = mnt || abi > 0;
+    snprintf(detail, sizeof detail, "%s",
+             mnt       ? "private root of libraries only (mount namespace)"
+             : abi > 0 ? "Landlock only: no mount namespace here"
+             : (h->opt.accept_weaker & PH_WEAKER_NO_FS_CONTAINMENT)
+                 ? "NONE: accepted by the operator (no-fs-containment)"
+                 : "NONE: plugins are refused (--accept-weaker=no-fs-containment)");
+    layer(layers, "fs-containment", fs, detail);
     /* Arranged (or refused) by ph_host_new, from what the kernel allowed;
      * the probe check below shows a plugin really sits in its cgroup. */
     layer(layers, "cgroup", h->cg.version != 0, h->cg.detail);

@@ -58,6 +58,8 @@ static const char usage[] =
     "  --cpu S           CPU-time limit per plugin in seconds (default 60)\n"
     "  --config FILE     operator configuration: defaults, per-plugin limits,\n"
     "                    grants, sha256 pins, required layers (docs/configuration.md)\n"
+    "  --accept-weaker MODE  run plugins under a named weaker confinement the\n"
+    "                    machine forces (no-fs-containment; docs/security.md)\n"
     "  --trace           log every message exchanged with plugins on stderr\n"
     "  --record FILE     call, serve: write every message exchanged with plugins,\n"
     "                    whole, to FILE as JSON Lines (for plughost replay)\n"
@@ -740,6 +742,15 @@ int main(int argc, char **argv)
                 o.blob_in = argv[++i];
             else
                 o.blob_out = argv[++i];
+        } else if (strcmp(a, "--accept-weaker") == 0 || strncmp(a, "--accept-weaker=", 16) == 0) {
+            const char *mode = a[15] == '=' ? a + 16 : i + 1 < argc ? argv[++i] : NULL;
+            unsigned bit = ph_config_weaker_bit(mode);
+            if (!bit) {
+                fprintf(stderr, "plughost: --accept-weaker takes a mode name: no-fs-containment\n");
+                free_args(rest, &o);
+                return PH_EXIT_USAGE;
+            }
+            o.host.accept_weaker |= bit;
         } else if (strcmp(a, "--config") == 0) {
             ph_error cerr;
             json_decref(o.host.config);

@@ -683,6 +683,7 @@ def check_list(rep, plughost, hargs, directory, plugin, exps, timeout):
               for e in listing.get("errors", [])}
     if "echo" not in names:
         rep.fail(what, "echo is not listed next to the hostile plugin: %s" % out[:500])
+    check_list.loaded = plugin in names
     reasons = []
     for exp in exps:
         if exp["status"] in KILLS:
@@ -772,7 +773,11 @@ def check_serve(rep, plughost, hargs, directory, plugin, attack, exps, mode, err
     with open(errpath, "w+b") as errfile:
         srv = Server(plughost, hargs, directory, errfile)
         rid = 0
-        if mode == "method" or loads(exps):
+        # Where more than one outcome is right (raise_sigsys: ignored by a
+        # pid namespace's init, fatal to any other process), `list` saw
+        # which one this machine gives.
+        loaded = loads(exps) if len(exps) == 1 else getattr(check_list, "loaded", loads(exps))
+        if mode == "method" or loaded:
             rid += 1
             ans = srv.request(rid, plugin + ".ping")
             if isinstance(ans, dict) and ans.get("result") == "pong":
@@ -919,6 +924,9 @@ def main():
     ap.add_argument("--mode", required=True, choices=MODES)
     ap.add_argument("--timeout", type=float, default=20.0, help="seconds per plughost command")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--host-arg", action="append", default=[],
+                    help="an option for every plughost command (the layer matrix's "
+                         "--accept-weaker)")
     a = ap.parse_args()
 
     plugin = PREFIX[a.mode] + a.attack
@@ -927,7 +935,7 @@ def main():
     if a.mode not in modes_of(a.attack):
         ap.error("attack %s is not run in mode %s" % (a.attack, a.mode))
     exps = expectations(a.attack, a.mode)
-    hargs = HOST_ARGS.get(a.attack, [])
+    hargs = a.host_arg + HOST_ARGS.get(a.attack, [])
     print("attack %s, mode %s, expecting %s" % (a.attack, a.mode,
                                                 " or ".join(describe(e) for e in exps)))
 

@@ -150,6 +150,10 @@ typedef struct ph_host_options {
  * "no-fs-containment". */
 #define PH_WEAKER_NO_FS_CONTAINMENT 1u
 
+/* The PH_WEAKER_* bit of a weaker mode's name ("no-fs-containment"), or 0
+ * for a name that is not one. */
+unsigned ph_config_weaker_bit(const char *name);
+
 /* Event delivered to the application: plugin logs, notifications, state
  * changes. event is borrowed: an object with at least "type" ("log",
  * "notification", "progress", "started", "ended", "load_error", "trace") and
