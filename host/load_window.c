@@ -18,6 +18,7 @@
 #include "load_window.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/magic.h>
@@ -58,8 +59,7 @@ void ph_lw_host_init(struct ph_host *h)
     }
 }
 
-/* The number of threads of pid's process, or -1. */
-static int thread_count(pid_t pid)
+int ph_lw_thread_count(pid_t pid)
 {
     char path[64], buf[2048];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
@@ -152,6 +152,33 @@ static int exec_source_allowed(const struct ph_plug *p, int fd)
     return 0;
 }
 
+/* The threads grant: a thread of this process, sharing its memory,
+ * handlers and descriptors (flags from a register, which nothing can
+ * change), while it has fewer than PH_LW_MAX_THREADS. Past that the clone
+ * fails with EAGAIN, as RLIMIT_NPROC would make it, so a host that is not
+ * root (no cgroup pids.max) still bounds them. Clones that are frozen here
+ * at the same moment all see the same count, so the bound can be passed by
+ * at most the number of threads cloning at once. */
+static enum ph_lw_verdict thread_clone(const struct ph_plug *p, const struct seccomp_notif *req,
+                                       struct seccomp_notif_resp *resp)
+{
+    const unsigned long long needed = CLONE_THREAD | CLONE_VM | CLONE_SIGHAND | CLONE_FILES;
+    const unsigned long long forbidden = CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
+                                         CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP |
+                                         CLONE_UNTRACED | CLONE_PTRACE | CLONE_VFORK;
+    (void)p;
+    if ((req->data.args[0] & (needed | forbidden)) != needed)
+        return PH_LW_REFUSE;
+    int n = ph_lw_thread_count((pid_t)req->pid);
+    if (n < 1)
+        return PH_LW_REFUSE;
+    if (n >= PH_LW_MAX_THREADS) {
+        resp->error = -EAGAIN;
+        return PH_LW_ANSWERED;
+    }
+    return PH_LW_CONTINUE;
+}
+
 int ph_lw_window_open(const struct ph_plug *p)
 {
     return p->state == PH_P_LOADING && !p->loaded && p->cause == PH_END_NONE &&
@@ -166,13 +193,15 @@ enum ph_lw_verdict ph_lw_decide(struct ph_plug *p, const struct seccomp_notif *r
         return PH_LW_REFUSE;
     if (d->nr == SYS_newfstatat)
         return ph_lw_fstat(p, req, resp);
+    if (d->nr == SYS_clone && p->set.threads)
+        return thread_clone(p, req, resp);
     if (!ph_lw_window_open(p))
         return PH_LW_REFUSE;
     if (d->nr != SYS_openat && d->nr != SYS_mmap)
         return PH_LW_REFUSE;
     /* One thread, frozen here: nothing can swap the path's bytes or the
      * descriptor's number between this check and the kernel's use. */
-    if (thread_count((pid_t)req->pid) != 1)
+    if (ph_lw_thread_count((pid_t)req->pid) != 1)
         return PH_LW_REFUSE;
     if (d->nr == SYS_openat) {
         char path[4096];

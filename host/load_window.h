@@ -1,8 +1,9 @@
 /*
  * load_window: the calls past the seccomp filter that the host answers
  * itself instead of killing the plugin (see load_window.c): the dynamic
- * linker's opens and executable mappings while a plugin loads, and fstat()
- * of a descriptor the plugin holds.
+ * linker's opens and executable mappings while a plugin loads, fstat() of
+ * a descriptor the plugin holds, and thread creation under the threads
+ * grant.
  */
 #ifndef PH_HOST_LOAD_WINDOW_H
 #define PH_HOST_LOAD_WINDOW_H
@@ -10,6 +11,11 @@
 #include "internal.h"
 
 #include <linux/seccomp.h>
+
+/* Threads of one plugin process under the threads grant, the main one
+ * included: the cgroup's pids.max where that layer is active, and the
+ * host's own count everywhere (load_window.c). */
+#define PH_LW_MAX_THREADS PH_CG_THREADS_PIDS
 
 enum ph_lw_verdict {
     PH_LW_REFUSE = 0, /* not a call this module allows: a violation */
@@ -27,6 +33,9 @@ int ph_lw_window_open(const struct ph_plug *p);
  * notification id before it answers. */
 enum ph_lw_verdict ph_lw_decide(struct ph_plug *p, const struct seccomp_notif *req,
                                 struct seccomp_notif_resp *resp);
+/* The number of threads of pid's process (pid may name any of them), or
+ * -1. */
+int ph_lw_thread_count(pid_t pid);
 /* newfstatat(fd, "", buf, AT_EMPTY_PATH), answered by the host. */
 enum ph_lw_verdict ph_lw_fstat(struct ph_plug *p, const struct seccomp_notif *req,
                                struct seccomp_notif_resp *resp);

@@ -385,7 +385,11 @@ static int profile_refusal(const struct ph_plug *p, const struct seccomp_data *d
         const unsigned long long forbidden =
             CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
             CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_UNTRACED | CLONE_PTRACE | CLONE_VFORK;
-        return (d->args[0] & (needed | forbidden)) == needed ? 0 : EPERM;
+        if ((d->args[0] & (needed | forbidden)) != needed)
+            return EPERM;
+        /* The same bound as under the threads grant. */
+        int n = ph_lw_thread_count(p->pid);
+        return n >= 1 && n < PH_LW_MAX_THREADS ? 0 : EAGAIN;
     }
     for (size_t i = 0; i < sizeof profile_sockets / sizeof profile_sockets[0]; i++)
         if (strcmp(name, profile_sockets[i]) == 0)

@@ -93,21 +93,16 @@ static int add_rule(scmp_filter_ctx ctx, const struct ph_sb_rule *r, pid_t self,
     return 0;
 }
 
-/* The "threads" grant: clone only as a thread of this process sharing its
- * descriptor table (never a new process or namespace: the host reads one
- * table through the process's pidfd), and clone3, whose flags live in memory where the
- * filter cannot see them, fails with ENOSYS so that libc falls back to
- * clone. */
+/* The "threads" grant. clone is not allowed here: it goes to the host like
+ * an unlisted call, which lets it continue only as a thread of this process
+ * sharing its descriptor table (never a new process or namespace), and only
+ * while the process has fewer threads than its bound, with or without a
+ * cgroup (host/load_window.c). clone3, whose flags live in memory where
+ * neither the filter nor the host can trust them, fails with ENOSYS so that
+ * libc falls back to clone. */
 static int add_thread_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
 {
-    const scmp_datum_t forbidden = CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
-                                   CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_UNTRACED |
-                                   CLONE_PTRACE | CLONE_VFORK;
-    const scmp_datum_t needed = CLONE_THREAD | CLONE_VM | CLONE_SIGHAND | CLONE_FILES;
-    struct scmp_arg_cmp c[1] = {arg(0, SCMP_CMP_MASKED_EQ, forbidden | needed, needed)};
-    int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, c);
-    if (rc == 0)
-        rc = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, NULL);
+    int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, NULL);
     static const char *const extra[] = {"set_robust_list", "rseq", "sched_getaffinity",
                                         "get_robust_list"};
     for (size_t i = 0; rc == 0 && i < sizeof extra / sizeof extra[0]; i++)
