@@ -103,13 +103,15 @@ static const char *command_help(const char *cmd)
                  "examples:\n"
                  "  plughost list build/plugins\n"
                  "  plughost list --json build/plugins | jq '.plugins[].layers'\n"},
-        {"call", "usage: plughost call DIR PLUGIN.METHOD [PARAMS]\n"
-                 "  Calls one method; PARAMS is a JSON array (by position) or object (by name).\n"
+        {"call", "usage: plughost call DIR PLUGIN.METHOD [PARAMS | - | @FILE]\n"
+                 "  Calls one method; PARAMS is a JSON array (by position) or object (by name),\n"
+                 "  or read from stdin (-) or FILE (@FILE) when too large for an argument.\n"
                  "  The result goes to stdout; on failure stderr ends with 'error: {...}'\n"
                  "  and the exit code says why (see plughost --help).\n"
                  "examples:\n"
                  "  plughost call build/plugins echo.echo '[\"hello\"]'\n"
                  "  plughost call build/plugins textstats.calc '{\"expr\":\"6*7\"}'\n"
+                 "  plughost call build/plugins textstats.stats @big.json\n"
                  "  plughost --timeout 500 --receipts call build/plugins greeter.slow '[20]'\n"
                  "  plughost --blob-in photo.jpg --blob-out small.jpg call plugins img.resize\n"
                  "    (--blob-in: the file's bytes go beside the params as a blob, member\n"
@@ -403,7 +405,24 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
     json_t *params = NULL;
     if (argc == 3) {
         json_error_t je;
-        params = json_loads(argv[2], JSON_REJECT_DUPLICATES, &je);
+        /* "-" and "@FILE": params too large for one argument (Linux caps
+         * one at 128 KiB), bounded like any message to a plugin. */
+        const char *from = strcmp(argv[2], "-") == 0 ? "-" : argv[2][0] == '@' ? argv[2] + 1 : NULL;
+        if (from && strcmp(from, "-") == 0 && o->blob_in && strcmp(o->blob_in, "-") == 0) {
+            fprintf(stderr, "plughost: params and --blob-in cannot both come from stdin\n");
+            return PH_EXIT_USAGE;
+        }
+        if (from) {
+            size_t len = 0;
+            size_t max = o->host.max_message ? o->host.max_message : ((size_t)64 << 20);
+            char *text = read_blob(from, max, &len);
+            if (!text)
+                return PH_EXIT_USAGE;
+            params = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+            free(text);
+        } else {
+            params = json_loads(argv[2], JSON_REJECT_DUPLICATES, &je);
+        }
         if (!json_is_array(params) && !json_is_object(params)) {
             fprintf(stderr, "plughost: params must be a JSON array or object%s%s\n",
                     params ? "" : ": ", params ? "" : je.text);

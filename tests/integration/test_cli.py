@@ -5,6 +5,7 @@ exit codes, traces, broken plugin files and message size limits."""
 import json
 import os
 import re
+import tempfile
 import sys
 
 sys.dont_write_bytecode = True  # keep the source tree clean
@@ -36,6 +37,24 @@ def main():
                        (["--timeout"], "--timeout without a value")):
         r = harness.run(ph, argv)
         t.check(r.rc == 2, f"usage error exits 2: {what}", r.describe())
+
+    # Params too large for one argument (Linux caps one at 128 KiB): from
+    # stdin ("-") or a file ("@FILE"), bounded like any message.
+    big = json.dumps(["x" * 300000]).encode()
+    r = harness.run(ph, ["call", echo, "echo.echo", "-"], stdin=big)
+    t.check(r.rc == 0 and r.out.strip() == big, "call reads 300 kB params from stdin",
+            r.describe()[:300])
+    with tempfile.NamedTemporaryFile(suffix=".json") as f:
+        f.write(big)
+        f.flush()
+        r = harness.run(ph, ["call", echo, "echo.echo", "@" + f.name])
+        t.check(r.rc == 0 and r.out.strip() == big, "call reads 300 kB params from @FILE",
+                r.describe()[:300])
+        r = harness.run(ph, ["--max-message", "1000", "call", echo, "echo.echo", "@" + f.name])
+        t.check(r.rc == 2 and b"larger than the maximum message size" in r.err,
+                "params from a file past --max-message are refused", r.describe()[:300])
+    r = harness.run(ph, ["call", echo, "echo.echo", "@/nonexistent/params.json"])
+    t.check(r.rc == 2, "a missing params file is a usage error", r.describe())
 
     # list, text and JSON, on the real example directory.
     r = harness.run(ph, ["list", args.plugins])
