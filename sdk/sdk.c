@@ -265,6 +265,25 @@ int ph_param_number(ph_ctx *ctx, json_t *params, const char *name, size_t positi
     return 0;
 }
 
+int ph_param_integer(ph_ctx *ctx, json_t *params, const char *name, size_t position,
+                     json_int_t *out)
+{
+    json_t *v = ph_param(params, name, position);
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return 0;
+    }
+    /* The range first: converting a double past 2^63 is undefined. */
+    double d = json_is_real(v) ? json_real_value(v) : 0.5;
+    if (!(d < 9223372036854775808.0 && d >= -9223372036854775808.0) || d != (double)(long long)d) {
+        ph_error(ctx, PH_ERR_INVALID_PARAMS, "parameter \"%s\" (position %zu) must be an integer",
+                 name ? name : "?", position);
+        return -1;
+    }
+    *out = (json_int_t)d;
+    return 0;
+}
+
 /* Runs a method in-process with blob_in (owned; -1: none) as its request's
  * blob; *blob_out (if not NULL) receives the answer's blob (owned), or -1. */
 static int test_call(const ph_plugin *plugin, const char *method, json_t *params, int blob_in,

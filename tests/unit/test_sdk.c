@@ -18,6 +18,14 @@ static json_t *m_add(ph_ctx *ctx, json_t *params)
     return json_real(a + b);
 }
 
+static json_t *m_square(ph_ctx *ctx, json_t *params)
+{
+    json_int_t n;
+    if (ph_param_integer(ctx, params, "n", 0, &n) < 0)
+        return NULL;
+    return json_integer(n * n);
+}
+
 static json_t *m_greet(ph_ctx *ctx, json_t *params)
 {
     const char *name;
@@ -91,6 +99,7 @@ static json_t *m_echo(ph_ctx *ctx, json_t *params)
 static const ph_method methods[] = {
     {"add", m_add, "adds", "[a: number, b: number]"},
     {"greet", m_greet, NULL, NULL},
+    {"square", m_square, NULL, NULL},
     {"fail", m_fail, NULL, NULL},
     {"fail_data", m_fail_data, NULL, NULL},
     {"null", m_null, NULL, NULL},
@@ -397,8 +406,36 @@ static void test_blobs(void)
     json_decref(error);
 }
 
+/* ph_param_integer: 19 comes back as 19, never 19.0; 4.0 counts as an
+ * integer, 4.5, strings and out-of-range reals do not. */
+static void test_integer(void)
+{
+    const ph_plugin *p = &ph_plugin_v1;
+    json_t *r, *e;
+    json_t *ok[] = {json_pack("[i]", 19), json_pack("{s:f}", "n", 4.0),
+                    json_pack("[I]", (json_int_t)-3000000000LL)};
+    json_int_t want[] = {361, 16, (json_int_t)9000000000000000000LL};
+    for (size_t i = 0; i < 3; i++) {
+        CHECK(call(p, "square", ok[i], &r, &e) == 0);
+        CHECKF(json_is_integer(r) && json_integer_value(r) == want[i], "square %zu", i);
+        json_decref(r);
+        json_decref(e);
+        json_decref(ok[i]);
+    }
+    json_t *bad[] = {json_pack("[f]", 4.5), json_pack("[s]", "4"), json_pack("[f]", 1e19),
+                     json_pack("[]"), json_pack("[f]", -1e300)};
+    for (size_t i = 0; i < 5; i++) {
+        CHECK(call(p, "square", bad[i], &r, &e) == -1);
+        CHECKF(code_of(e) == -32602 && strstr(message_of(e), "must be an integer"), "bad %zu: %s",
+               i, message_of(e));
+        json_decref(e);
+        json_decref(bad[i]);
+    }
+}
+
 int main(void)
 {
+    test_integer();
     test_results();
     test_errors();
     test_param();

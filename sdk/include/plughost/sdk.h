@@ -120,6 +120,10 @@ int ph_open(ph_ctx *ctx, const char *path, const char *mode, int create, int *fd
  * been told, -1 for an unknown grant name. */
 int ph_drop_grant(ph_ctx *ctx, const char *grant);
 
+/* A client's JSON-RPC notification (a request without an id) reaches the
+ * method like any call: it runs, and the host drops its result or error,
+ * since a notification gets no answer. */
+
 /* Sends a notification to whoever called this method (forwarded by the host
  * to the client as is). params is borrowed. Returns 0 or -1. */
 int ph_notify(ph_ctx *ctx, const char *method, json_t *params);
@@ -145,6 +149,11 @@ json_t *ph_param(json_t *params, const char *name, size_t position);
 int ph_param_string(ph_ctx *ctx, json_t *params, const char *name, size_t position,
                     const char **out);
 int ph_param_number(ph_ctx *ctx, json_t *params, const char *name, size_t position, double *out);
+/* An integer: a JSON integer, or a number with no fractional part that fits
+ * (JSON does not tell 19 from 19.0). Return json_integer(*out) to answer
+ * 19 rather than 19.0. */
+int ph_param_integer(ph_ctx *ctx, json_t *params, const char *name, size_t position,
+                     json_int_t *out);
 
 /* Blobs: bytes passed beside the JSON, without escaping or base64 (see
  * docs/protocol.md, "Blobs"). A call carries at most one blob in and its
