@@ -611,6 +611,10 @@ static int cmd_list(const struct ph_cli_opts *o, int argc, char **argv)
         } else {
             print_list_text(d);
         }
+        /* A directory with a plugin that did not load is not a success:
+         * scripts and CI must not need to parse the listing to see it. */
+        if (json_array_size(json_object_get(d, "errors")) > 0)
+            rc = PH_EXIT_NOT_FOUND;
         json_decref(d);
     }
     ph_host_free(h);

@@ -157,7 +157,8 @@ def main():
         r = harness.run(ph, ["list", d])
         out = r.out.decode()
         bad_lines = [ln for ln in out.splitlines() if ln.startswith("not loaded:")]
-        t.check(r.rc == 0, "list with a bad .so exits 0", r.describe())
+        t.check(r.rc == 3, "list with a bad .so exits 3 (a plugin failed to load)",
+                r.describe())
         t.check(len(bad_lines) == 1 and "bad.so" in bad_lines[0]
                 and len(bad_lines[0].split("bad.so", 1)[1].strip(": ")) > 0,
                 "list reports bad.so with a reason", out)
