@@ -21,6 +21,9 @@
  * so that a hello is refused before it is parsed, not after. */
 #define PH_BOUND_HELLO_BYTES (1024 * 1024)
 #define PH_BOUND_HELLO_METHODS 1024
+/* The plugin's own "version" and "description", in bytes. */
+#define PH_BOUND_HELLO_VERSION 255
+#define PH_BOUND_HELLO_DESCRIPTION 4096
 /* Per method, in bytes: its name, its "description", its "params" notes
  * and its "params_schema" as compact JSON. */
 #define PH_BOUND_METHOD_NAME 255
@@ -38,9 +41,12 @@
 /* ---- notifications and logs, per plugin process ----
  * Over the rate, each further one is dropped and counted until the next
  * second; the count is reported as a "rate_limited" event. $/progress
- * counts as a notification. */
+ * counts as a notification. A second starts at the first message after
+ * the last one ended. */
 #define PH_BOUND_LOGS_PER_S 1000
 #define PH_BOUND_NOTIFICATIONS_PER_S 1000
+/* Their bytes together (whole messages as received), per second. */
+#define PH_BOUND_EVENT_BYTES_PER_S (4 * 1024 * 1024)
 
 /* ---- answers to host-function calls not yet read by the plugin ----
  * At either mark the host stops reading the plugin (no more requests are

@@ -147,9 +147,12 @@ struct ph_plug {
     size_t answer_bytes;
     int reading_paused;
     uint64_t paused_since_ms;
-    /* Logs and notifications this second, and those dropped past the rate. */
+    /* Logs and notifications this second (count, bytes, which kinds had a
+     * drop reported), and those dropped past the rate; the size of the
+     * message being handled. */
     uint64_t rate_window_ms;
-    unsigned rate_logs, rate_notes;
+    unsigned rate_logs, rate_notes, rate_reported;
+    size_t rate_bytes, msg_len;
     unsigned long dropped_logs, dropped_notes;
     struct ph_plug *next;
 };

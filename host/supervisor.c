@@ -317,6 +317,8 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     p->paused_since_ms = 0;
     p->rate_window_ms = 0;
     p->rate_logs = p->rate_notes = 0;
+    p->rate_bytes = 0;
+    p->rate_reported = 0;
     p->dropped_logs = p->dropped_notes = 0;
     p->state = PH_P_LOADING;
     p->cpu_mark_ns = 0;
@@ -777,6 +779,16 @@ static int valid_hello(struct ph_plug *p, json_t *params, char *why, size_t whyl
         snprintf(why, whylen, "handshake: bad name, version or methods");
         return -1;
     }
+    json_t *pdesc = json_object_get(params, "description");
+    if (json_string_length(json_object_get(params, "version")) > PH_BOUND_HELLO_VERSION ||
+        (pdesc &&
+         (!json_is_string(pdesc) || json_string_length(pdesc) > PH_BOUND_HELLO_DESCRIPTION))) {
+        snprintf(why, whylen,
+                 "handshake: version (at most %d bytes) or description (at most %d bytes) too "
+                 "long or not a string",
+                 PH_BOUND_HELLO_VERSION, PH_BOUND_HELLO_DESCRIPTION);
+        return -1;
+    }
     if (json_array_size(methods) > PH_BOUND_HELLO_METHODS) {
         snprintf(why, whylen, "handshake: %zu methods, more than %d", json_array_size(methods),
                  PH_BOUND_HELLO_METHODS);
@@ -868,28 +880,36 @@ static struct ph_call *serving_call(struct ph_plug *p)
 }
 
 /* Whether one more log (log != 0) or notification fits in this second's
- * budget (bounds.h). Past it, each is dropped and counted: the plugin goes
- * on, its flood does not reach the clients, and the first drop of each
- * second is reported with the count so far. */
+ * budget (bounds.h): a count per kind, and bytes for both, since each is
+ * forwarded to an operator or a client whose buffers the plugin would
+ * otherwise fill. Past it, each is dropped and counted: the plugin goes on,
+ * its flood reaches no one, and the first drop of each kind in each second
+ * is reported with the count so far. */
 static int within_rate(struct ph_plug *p, int log)
 {
     uint64_t now = ph_now_ms();
     if (now - p->rate_window_ms >= 1000) {
         p->rate_window_ms = now;
         p->rate_logs = p->rate_notes = 0;
+        p->rate_bytes = 0;
+        p->rate_reported = 0;
     }
     unsigned *n = log ? &p->rate_logs : &p->rate_notes;
     unsigned max = log ? PH_BOUND_LOGS_PER_S : PH_BOUND_NOTIFICATIONS_PER_S;
-    if (*n < max) {
+    if (*n < max && p->msg_len <= PH_BOUND_EVENT_BYTES_PER_S - p->rate_bytes) {
         (*n)++;
+        p->rate_bytes += p->msg_len;
         return 1;
     }
     unsigned long *dropped = log ? &p->dropped_logs : &p->dropped_notes;
-    if ((*dropped)++ == 0 || *n == max) {
-        *n = max + 1; /* reported for this second */
-        ph_host_event(p->host, json_pack("{s:s,s:s,s:s,s:I,s:i}", "type", "rate_limited", "plugin",
-                                         p->name, "kind", log ? "log" : "notification", "dropped",
-                                         (json_int_t)*dropped, "limit_per_s", (int)max));
+    (*dropped)++;
+    unsigned kind = log ? 1u : 2u;
+    if (!(p->rate_reported & kind)) {
+        p->rate_reported |= kind;
+        ph_host_event(p->host, json_pack("{s:s,s:s,s:s,s:I,s:i,s:i}", "type", "rate_limited",
+                                         "plugin", p->name, "kind", log ? "log" : "notification",
+                                         "dropped", (json_int_t)*dropped, "limit_per_s", (int)max,
+                                         "bytes_per_s", PH_BOUND_EVENT_BYTES_PER_S));
     }
     return 0;
 }
@@ -1083,6 +1103,7 @@ static void on_message(struct ph_plug *p, char *text, size_t len, int *fd)
     if (take_raw_answer(p, text, len, *fd))
         return;
     trace(p, "from", text, len);
+    p->msg_len = len;
     json_t *v = ph_wire_parse(text, len, why, sizeof why);
     ph_wire_msg m;
     ph_record_msg(p, 0, v, text, len);
