@@ -9,7 +9,8 @@
  *   BOUNDS_HELLO=2  init forges a hello of 2,000 small methods;
  *   BOUNDS_HELLO=3  init forges a hello with one 5,000-byte description,
  *                =4 a 256-byte method name, =5 a 70,000-byte params_schema,
- *                =6 5,000 bytes of params notes;
+ *                =6 5,000 bytes of params notes, =7 a 5,000-byte plugin
+ *                description;
  *   BOUNDS_WIDE     a legitimate plugin with 1,000 methods and long
  *                   descriptions (a large but allowed MCP tool list);
  *   otherwise       methods that flood, fill the kv store, never read.
@@ -84,7 +85,14 @@ static int forge_hello(ph_ctx *ctx)
     char m[64];
 #endif
     put(&s, "{\"jsonrpc\":\"2.0\",\"method\":\"ph.hello\",\"params\":{\"protocol\":1,\"sdk_abi\":1,"
-            "\"name\":\"" BOUNDS_NAME "\",\"version\":\"1\",\"methods\":[");
+            "\"name\":\"" BOUNDS_NAME "\",");
+#if BOUNDS_HELLO == 7
+    put(&s, "\"description\":\"");
+    for (int i = 0; i < 5000; i++)
+        put(&s, "d");
+    put(&s, "\",");
+#endif
+    put(&s, "\"version\":\"1\",\"methods\":[");
 #if BOUNDS_HELLO == 1
     for (int i = 0; i < 1000000 && !s.failed; i++) {
         snprintf(m, sizeof m, "%s{\"name\":\"m%07d\"}", i ? "," : "", i);
@@ -110,6 +118,8 @@ static int forge_hello(ph_ctx *ctx)
     for (int i = 0; i < 70000; i++)
         put(&s, "s");
     put(&s, "\"}}");
+#elif BOUNDS_HELLO == 7
+    put(&s, "{\"name\":\"m\"}");
 #else
     put(&s, "{\"name\":\"long\",\"params\":\"");
     for (int i = 0; i < 5000; i++)
@@ -222,6 +232,23 @@ static json_t *flood_notify(ph_ctx *ctx, json_t *params)
     return json_integer(n);
 }
 
+/* n notifications of 100,000 bytes each (params: [n]). */
+static json_t *flood_bytes(ph_ctx *ctx, json_t *params)
+{
+    int n = (int)json_integer_value(json_array_get(params, 0));
+    char *big = malloc(100001);
+    if (!big)
+        return ph_error(ctx, PH_ERR_INTERNAL, "no memory");
+    memset(big, 'b', 100000);
+    big[100000] = '\0';
+    json_t *np = json_pack("[s]", big);
+    free(big);
+    for (int i = 0; i < n; i++)
+        ph_notify(ctx, "flood", np);
+    json_decref(np);
+    return json_integer(n);
+}
+
 /* Stores a 60,000-byte value, then asks for it n times (params: [n])
  * without ever reading an answer, then sleeps: the host must not hold the
  * answers without end. */
@@ -264,6 +291,7 @@ static const ph_method methods[] = {
     {.name = "kv_fill", .fn = kv_fill},
     {.name = "flood_log", .fn = flood_log},
     {.name = "flood_notify", .fn = flood_notify},
+    {.name = "flood_bytes", .fn = flood_bytes},
     {.name = "flood_hostfn", .fn = flood_hostfn},
     {0},
 };
