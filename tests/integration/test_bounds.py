@@ -169,8 +169,9 @@ def kv(t, args):
         r = Run(args.plughost, ["call", d, "bounds.kv_key", "[33554432]"])
         res = json.loads(r.stdout) if r.rc == 0 else {}
         t.check(res.get("stored") is False
-                and (res.get("error") or {}).get("data", {}).get("bound") == "key",
-                "kv: a key of 32 MiB is refused", r.describe())
+                and (res.get("error") or {}).get("data", {}).get("bound") == "key"
+                and (res.get("error") or {}).get("code") == -32005,
+                "kv: a key of 32 MiB is refused (-32005)", r.describe())
         r = Run(args.plughost, ["call", d, "bounds.kv_fill", "[300]"])
         res = json.loads(r.stdout) if r.rc == 0 else {}
         err = res.get("error") or {}
