@@ -195,6 +195,13 @@ def hostfn_flood(t, args):
         t.check(r.seconds < 15, "... within the stall bound (%.1f s)" % r.seconds, r.describe())
         t.check(r.maxrss_mib < 100, "... and host memory stays small (peak %.0f MiB)"
                 % r.maxrss_mib, r.describe())
+        # Small answers: the count of unread answers is the bound that holds.
+        r = Run(args.plughost, ["call", d, "bounds.flood_hostfn", "[200000, 0]"], timeout=60)
+        data = (r.error() or {}).get("data") or {}
+        t.check(r.rc == 7 and "host-function calls not read" in str(data.get("breach"))
+                and r.seconds < 15,
+                "host-function flood of small unread answers: ended as a named breach (%.1f s)"
+                % r.seconds, r.describe())
     finally:
         harness.remove_dir(d)
 

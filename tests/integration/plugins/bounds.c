@@ -249,12 +249,14 @@ static json_t *flood_bytes(ph_ctx *ctx, json_t *params)
     return json_integer(n);
 }
 
-/* Stores a 60,000-byte value, then asks for it n times (params: [n])
- * without ever reading an answer, then sleeps: the host must not hold the
- * answers without end. */
+/* Stores a 60,000-byte value, then asks for it n times (params: [n],
+ * or [n, 0] to ask for a key never set: small answers) without ever
+ * reading an answer, then sleeps: the host must not hold the answers
+ * without end. */
 static json_t *flood_hostfn(ph_ctx *ctx, json_t *params)
 {
     int n = (int)json_integer_value(json_array_get(params, 0));
+    const char *key = json_array_size(params) > 1 ? "unset" : "big";
     char *v = malloc(60001);
     if (!v)
         return ph_error(ctx, PH_ERR_INTERNAL, "no memory");
@@ -274,8 +276,8 @@ static json_t *flood_hostfn(ph_ctx *ctx, json_t *params)
         char req[128];
         int len = snprintf(req, sizeof req,
                            "{\"jsonrpc\":\"2.0\",\"id\":\"raw%d\",\"method\":\"host.kv_get\","
-                           "\"params\":[\"big\"]}",
-                           i);
+                           "\"params\":[\"%s\"]}",
+                           i, key);
         if (record(0, req, (size_t)len) < 0)
             break;
         sent++;
