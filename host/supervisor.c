@@ -1097,12 +1097,172 @@ static int take_raw_answer(struct ph_plug *p, char *text, size_t len, int fd)
     return 1;
 }
 
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Reads one JSON string at text[*i] (at its opening quote), decoding
+ * escapes far enough to compare with ASCII: up to max bytes go to out
+ * (*outlen of them), any escape of a non-ASCII character as 0xff.
+ * Returns 0, or -1 if it is not a well-formed string. */
+static int peek_string(const char *text, size_t len, size_t *i, char *out, size_t max,
+                       size_t *outlen)
+{
+    size_t j = *i + 1, n = 0;
+    while (j < len && text[j] != '"') {
+        unsigned char c = (unsigned char)text[j++];
+        if (c == '\\') {
+            if (j >= len)
+                return -1;
+            char e = text[j++];
+            if (e == 'u') {
+                unsigned v = 0;
+                for (int k = 0; k < 4; k++, j++) {
+                    char h = j < len ? text[j] : 0;
+                    int d = h >= '0' && h <= '9'   ? h - '0'
+                            : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                            : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                                   : -1;
+                    if (d < 0)
+                        return -1;
+                    v = v * 16 + (unsigned)d;
+                }
+                c = v < 0x80 ? (unsigned char)v : 0xff;
+            } else {
+                const char *from = "\"\\/bfnrt", *to = "\"\\/\b\f\n\r\t";
+                const char *at = e ? strchr(from, e) : NULL;
+                if (!at)
+                    return -1;
+                c = (unsigned char)to[at - from];
+            }
+        }
+        if (n < max)
+            out[n] = (char)c;
+        n++;
+    }
+    if (j >= len)
+        return -1;
+    *i = j + 1;
+    *outlen = n < max ? n : max;
+    return 0;
+}
+
+/* Skips one JSON value at text[*i], strings and nesting only: what is
+ * not well formed is left for the parser to refuse. */
+static int peek_skip(const char *text, size_t len, size_t *i)
+{
+    size_t depth = 0;
+    char tmp[1];
+    size_t tl;
+    while (*i < len) {
+        char c = text[*i];
+        if (c == '"') {
+            if (peek_string(text, len, i, tmp, 0, &tl) < 0)
+                return -1;
+        } else if (c == '{' || c == '[') {
+            depth++;
+            (*i)++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0)
+                return 0; /* the end of the enclosing object */
+            depth--;
+            (*i)++;
+        } else if (c == ',' && depth == 0) {
+            return 0;
+        } else {
+            (*i)++;
+        }
+        if (depth == 0 && (c == '}' || c == ']' || c == '"'))
+            return 0;
+    }
+    return -1;
+}
+
+/* What a message is, from its top-level members alone, without building
+ * it: 1 if it is an object with a string "method" (the first bytes of the
+ * name, decoded, in method[0..*mlen)) and *has_id says whether it has an
+ * "id"; 0 if it cannot be told this way. Linear in len; allocates nothing. */
+static int peek_message(const char *text, size_t len, char *method, size_t mmax, size_t *mlen,
+                        int *has_id)
+{
+    size_t i = 0;
+    int found = 0;
+    *has_id = 0;
+    while (i < len && is_ws(text[i]))
+        i++;
+    if (i >= len || text[i++] != '{')
+        return 0;
+    for (;;) {
+        while (i < len && is_ws(text[i]))
+            i++;
+        if (i >= len || text[i] != '"')
+            return 0;
+        char key[8];
+        size_t klen;
+        if (peek_string(text, len, &i, key, sizeof key, &klen) < 0)
+            return 0;
+        while (i < len && is_ws(text[i]))
+            i++;
+        if (i >= len || text[i++] != ':')
+            return 0;
+        while (i < len && is_ws(text[i]))
+            i++;
+        if (klen == 6 && memcmp(key, "method", 6) == 0 && i < len && text[i] == '"') {
+            if (peek_string(text, len, &i, method, mmax, mlen) < 0)
+                return 0;
+            found = 1;
+        } else {
+            if (klen == 2 && memcmp(key, "id", 2) == 0)
+                *has_id = 1;
+            if (peek_skip(text, len, &i) < 0)
+                return 0;
+        }
+        while (i < len && is_ws(text[i]))
+            i++;
+        if (i < len && text[i] == ',') {
+            i++;
+            continue;
+        }
+        return found && i < len && text[i] == '}';
+    }
+}
+
+/* A notification too large to be worth parsing: a ph.* message, which is
+ * never large, is a breach; any other could never fit in a second's
+ * budget of events (bounds.h), so it is dropped and counted unparsed,
+ * before it costs the host many times its size in parsed values.
+ * Returns 1 if the message was dealt with. */
+static int large_notification(struct ph_plug *p, const char *text, size_t len, int fd)
+{
+    char method[3];
+    size_t mlen = 0;
+    int has_id;
+    if (len <= PH_BOUND_HELLO_BYTES || p->state != PH_P_READY || fd >= 0 ||
+        peek_message(text, len, method, sizeof method, &mlen, &has_id) != 1 || has_id)
+        return 0;
+    if (mlen == 3 && memcmp(method, "ph.", 3) == 0) {
+        char why[200];
+        snprintf(why, sizeof why, "a ph.* message of %zu bytes, over %d", len,
+                 PH_BOUND_HELLO_BYTES);
+        breach(p, why);
+        return 1;
+    }
+    if (len <= PH_BOUND_EVENT_BYTES_PER_S)
+        return 0;
+    p->msg_len = len;
+    (void)within_rate(p, 0);
+    return 1;
+}
+
 static void on_message(struct ph_plug *p, char *text, size_t len, int *fd)
 {
     char why[300];
     if (take_raw_answer(p, text, len, *fd))
         return;
     trace(p, "from", text, len);
+    if (large_notification(p, text, len, *fd))
+        return;
     p->msg_len = len;
     json_t *v = ph_wire_parse(text, len, why, sizeof why);
     ph_wire_msg m;
