@@ -155,6 +155,26 @@ def hellos(t, args):
             harness.remove_dir(d)
 
 
+def late(t, args):
+    """After the handshake, a huge ph.* message or notification is judged by
+    its top-level members, never parsed."""
+    d = one_plugin_dir(args, "bounds")
+    try:
+        r = Run(args.plughost, ["call", d, "bounds.late_hello"])
+        data = (r.error() or {}).get("data") or {}
+        t.check(r.rc == 7 and "a ph.* message of" in str(data.get("breach")),
+                "a 1,000,000-method hello after the handshake: a named breach", r.describe())
+        t.check(r.maxrss_mib < 100, "... unparsed: host memory stays small (peak %.0f MiB)"
+                % r.maxrss_mib, r.describe())
+        r = Run(args.plughost, ["call", d, "bounds.huge_notify"])
+        t.check(r.rc == 0 and r.stdout.strip() == '"sent"' and "dropping" in r.stderr,
+                "a 20 MB notification is dropped and reported, the call goes on", r.describe())
+        t.check(r.maxrss_mib < 100, "... unparsed: host memory stays small (peak %.0f MiB)"
+                % r.maxrss_mib, r.describe())
+    finally:
+        harness.remove_dir(d)
+
+
 def kv(t, args):
     d = one_plugin_dir(args, "bounds")
     try:
@@ -360,12 +380,12 @@ def main():
     ap.add_argument("--header", required=True, help="host/bounds.h")
     ap.add_argument("--doc", required=True, help="docs/security.md")
     ap.add_argument("--doc-only", action="store_true")
-    ap.add_argument("--only", help="run one group: doc, hello, kv, hostfn, floods, mcp")
+    ap.add_argument("--only", help="run one group: doc, hello, late, kv, hostfn, floods, mcp")
     args = ap.parse_args()
     t = harness.Checker("test_bounds")
     groups = [("doc", lambda: check_doc(t, args.header, args.doc))]
     if not args.doc_only:
-        groups += [("hello", lambda: hellos(t, args)), ("kv", lambda: kv(t, args)),
+        groups += [("hello", lambda: hellos(t, args)), ("late", lambda: late(t, args)), ("kv", lambda: kv(t, args)),
                    ("hostfn", lambda: hostfn_flood(t, args)), ("floods", lambda: floods(t, args)),
                    ("mcp", lambda: mcp_shared(t, args))]
     for name, fn in groups:

@@ -249,6 +249,40 @@ static json_t *flood_bytes(ph_ctx *ctx, json_t *params)
     return json_integer(n);
 }
 
+/* After the handshake: a ph.hello of 1,000,000 methods (~26 MB), which
+ * the host must not parse to find out it is out of place. */
+static json_t *late_hello(ph_ctx *ctx, json_t *params)
+{
+    (void)params;
+    static struct stream s;
+    char m[64];
+    put(&s, "{\"jsonrpc\":\"2.0\",\"method\":\"ph.hello\",\"params\":{\"protocol\":1,"
+            "\"sdk_abi\":1,\"name\":\"" BOUNDS_NAME "\",\"version\":\"1\",\"methods\":[");
+    for (int i = 0; i < 1000000 && !s.failed; i++) {
+        snprintf(m, sizeof m, "%s{\"name\":\"m%07d\"}", i ? "," : "", i);
+        put(&s, m);
+    }
+    put(&s, "]}}");
+    end(&s);
+    return ph_error(ctx, PH_ERR_INTERNAL, "the late hello was not stopped");
+}
+
+/* A notification of 20,000,000 bytes of small values (~3 bytes each):
+ * more than a second's budget of events, never worth parsing. The call
+ * goes on. */
+static json_t *huge_notify(ph_ctx *ctx, json_t *params)
+{
+    (void)ctx;
+    (void)params;
+    static struct stream s;
+    put(&s, "{\"jsonrpc\":\"2.0\",\"method\":\"flood\",\"params\":[");
+    for (int i = 0; i < 6666666 && !s.failed; i++)
+        put(&s, i ? ",[]" : "[]");
+    put(&s, "]}");
+    end(&s);
+    return json_string(s.failed ? "failed" : "sent");
+}
+
 /* Stores a 60,000-byte value, then asks for it n times (params: [n],
  * or [n, 0] to ask for a key never set: small answers) without ever
  * reading an answer, then sleeps: the host must not hold the answers
@@ -294,6 +328,8 @@ static const ph_method methods[] = {
     {.name = "flood_log", .fn = flood_log},
     {.name = "flood_notify", .fn = flood_notify},
     {.name = "flood_bytes", .fn = flood_bytes},
+    {.name = "late_hello", .fn = late_hello},
+    {.name = "huge_notify", .fn = huge_notify},
     {.name = "flood_hostfn", .fn = flood_hostfn},
     {0},
 };
