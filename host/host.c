@@ -135,6 +135,8 @@ static uint64_t plug_deadline(const struct ph_plug *p)
         return p->handshake_deadline_ms;
     if (p->state == PH_P_DOWN && p->restart_at_ms)
         return p->restart_at_ms;
+    if (p->state == PH_P_READY)
+        return ph_plug_stall_deadline(p); /* its answers unread (bounds.h) */
     return UINT64_MAX;
 }
 
@@ -687,6 +689,10 @@ static void check_deadlines(struct ph_host *h)
                 ph_plug_kill(p, PH_END_TIMEOUT,
                              json_pack("{s:s,s:I}", "limit", "handshake_timeout_ms", "limit_value",
                                        (json_int_t)p->set.handshake_timeout_ms));
+            continue;
+        }
+        if (p->state == PH_P_READY) {
+            ph_plug_on_stall(p);
             continue;
         }
         /* Down, and its backoff is over: start it if a call waits for it

@@ -10,15 +10,15 @@
  *
  * It must never hand a plugin anything of another plugin's.
  */
+#include "bounds.h"
 #include "files.h"
 #include "internal.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define KV_MAX_KEYS 256
-#define KV_MAX_VALUE (64 * 1024)
 
 static int fn_version(void *ud, const char *plugin, json_t *params, json_t **result, json_t **error)
 {
@@ -30,14 +30,26 @@ static int fn_version(void *ud, const char *plugin, json_t *params, json_t **res
     return 0;
 }
 
+/* A plugin's store, {"data": {key: value}, "bytes": n}: n, the sum of its
+ * keys' lengths and its values' compact JSON, is what PH_BOUND_KV_TOTAL
+ * bounds, kept as it changes so that no set re-encodes the whole store. */
 static json_t *store_of(struct ph_host *h, const char *plugin)
 {
     json_t *s = json_object_get(h->kv, plugin);
     if (!s) {
-        s = json_object();
-        json_object_set_new(h->kv, plugin, s);
+        s = json_pack("{s:o,s:I}", "data", json_object(), "bytes", (json_int_t)0);
+        if (!s || json_object_set_new(h->kv, plugin, s) < 0)
+            return NULL;
     }
     return s;
+}
+
+static size_t encoded_size(json_t *v)
+{
+    char *enc = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    size_t n = enc ? strlen(enc) : SIZE_MAX;
+    free(enc);
+    return n;
 }
 
 static int fn_kv_get(void *ud, const char *plugin, json_t *params, json_t **result, json_t **error)
@@ -48,7 +60,8 @@ static int fn_kv_get(void *ud, const char *plugin, json_t *params, json_t **resu
         *error = ph_wire_error_obj(PH_RPC_INVALID_PARAMS, "host.kv_get needs a string key", NULL);
         return -1;
     }
-    json_t *v = json_object_get(store_of(ud, plugin), json_string_value(key));
+    json_t *v =
+        json_object_get(json_object_get(store_of(ud, plugin), "data"), json_string_value(key));
     *result = v ? json_incref(v) : json_null();
     return 0;
 }
@@ -64,16 +77,44 @@ static int fn_kv_set(void *ud, const char *plugin, json_t *params, json_t **resu
         return -1;
     }
     json_t *store = store_of(ud, plugin);
-    char *enc = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
-    size_t size = enc ? strlen(enc) : 0;
-    free(enc);
-    if (size > KV_MAX_VALUE || (!json_object_get(store, json_string_value(key)) &&
-                                json_object_size(store) >= KV_MAX_KEYS)) {
-        *error = ph_wire_error_obj(PH_RPC_PLUGIN_LIMIT,
-                                   "host.kv_set: at most 256 keys of 64 KiB per plugin", NULL);
+    json_t *data = json_object_get(store, "data");
+    if (!data) {
+        *error = ph_wire_error_obj(PH_RPC_INTERNAL_ERROR, "host.kv_set: out of memory", NULL);
         return -1;
     }
-    json_object_set(store, json_string_value(key), value);
+    /* Every size is checked before anything is kept: the store outlives
+     * the plugin's process, and lives in the host, outside its cgroup. */
+    const char *k = json_string_value(key);
+    size_t klen = json_string_length(key);
+    json_t *old = json_object_get(data, k);
+    size_t vlen = klen <= PH_BOUND_KV_KEY ? encoded_size(value) : 0;
+    size_t total = (size_t)json_integer_value(json_object_get(store, "bytes"));
+    size_t freed = old ? klen + encoded_size(old) : 0;
+    const char *over = klen > PH_BOUND_KV_KEY                               ? "key"
+                       : strlen(k) != klen                                  ? "key"
+                       : vlen > PH_BOUND_KV_VALUE                           ? "value"
+                       : !old && json_object_size(data) >= PH_BOUND_KV_KEYS ? "keys"
+                       : total - freed + klen + vlen > PH_BOUND_KV_TOTAL    ? "total"
+                                                                            : NULL;
+    if (over) {
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "host.kv_set: over the store's bound on its %s (keys of at most %d bytes "
+                 "without NUL, values of at most %d bytes, %d keys, %d bytes in all)",
+                 over, PH_BOUND_KV_KEY, PH_BOUND_KV_VALUE, PH_BOUND_KV_KEYS, PH_BOUND_KV_TOTAL);
+        *error = ph_wire_error_obj(PH_RPC_PLUGIN_LIMIT, msg,
+                                   json_pack("{s:s,s:I,s:I,s:I,s:I}", "bound", over, "key_max",
+                                             (json_int_t)PH_BOUND_KV_KEY, "value_max",
+                                             (json_int_t)PH_BOUND_KV_VALUE, "keys_max",
+                                             (json_int_t)PH_BOUND_KV_KEYS, "total_max",
+                                             (json_int_t)PH_BOUND_KV_TOTAL));
+        return -1;
+    }
+    if (json_object_set(data, k, value) < 0) {
+        *error = ph_wire_error_obj(PH_RPC_INTERNAL_ERROR, "host.kv_set: out of memory", NULL);
+        return -1;
+    }
+    json_object_set_new(store, "bytes", json_integer((json_int_t)(total - freed + klen + vlen)));
     *result = json_true();
     return 0;
 }
@@ -163,6 +204,6 @@ answer:;
     json_t *reply = result ? ph_wire_response(m->id, result) : ph_wire_error_response(m->id, error);
     if (result)
         json_decref(error);
-    ph_plug_send_fd(p, reply, fd);
+    ph_plug_send_answer(p, reply, fd);
     json_decref(reply);
 }

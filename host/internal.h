@@ -55,7 +55,8 @@ struct ph_watch {
 struct ph_out {
     char *buf; /* owned */
     size_t len, off;
-    int fd; /* owned; goes with the first record (SCM_RIGHTS), -1: none */
+    int fd;     /* owned; goes with the first record (SCM_RIGHTS), -1: none */
+    int answer; /* to the plugin's own request: counted in answers (bounds.h) */
     struct ph_out *next;
 };
 
@@ -158,6 +159,19 @@ struct ph_plug {
     struct ph_hnode by_name; /* in host->plugs_by_name once loaded */
     int named;               /* by_name is linked */
     int files_dropped;       /* ph.drop_grant "files": host.open refused until restart */
+    /* Answers to its host-function requests it has not read yet, and
+     * whether the host stopped reading it for them, since when (bounds.h). */
+    unsigned answers;
+    size_t answer_bytes;
+    int reading_paused;
+    uint64_t paused_since_ms;
+    /* Logs and notifications this second (count, bytes, which kinds had a
+     * drop reported), and those dropped past the rate; the size of the
+     * message being handled. */
+    uint64_t rate_window_ms;
+    unsigned rate_logs, rate_notes, rate_reported;
+    size_t rate_bytes, msg_len;
+    unsigned long dropped_logs, dropped_notes;
     struct ph_plug *next;
 };
 
@@ -263,6 +277,13 @@ int ph_plug_send(struct ph_plug *p, json_t *msg /* borrowed */);
 /* Like ph_plug_send(), with fd (stolen, closed once sent or on failure)
  * on the message's first record. */
 int ph_plug_send_fd(struct ph_plug *p, json_t *msg /* borrowed */, int fd);
+/* ph_plug_send_fd() of an answer to the plugin's own request: counted
+ * against its bounds (bounds.h), which may stop reading it. */
+int ph_plug_send_answer(struct ph_plug *p, json_t *msg /* borrowed */, int fd);
+/* When the plugin's unread answers end it if it still has not read them
+ * (UINT64_MAX: not paused), and ending it then. */
+uint64_t ph_plug_stall_deadline(const struct ph_plug *p);
+void ph_plug_on_stall(struct ph_plug *p);
 void ph_plug_flush(struct ph_plug *p);
 void ph_plug_free(struct ph_plug *p);
 int ph_plug_has_method(const struct ph_plug *p, const char *method);

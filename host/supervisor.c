@@ -8,6 +8,7 @@
  * anything the protocol does not allow at that moment is a breach, and a
  * breach ends the plugin.
  */
+#include "bounds.h"
 #include "internal.h"
 #include "jscan.h"
 #include "schema.h"
@@ -322,7 +323,19 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
         ph_plug_on_exit(p);
         return ph_set_error(err, PH_E_SYSTEM, "cannot watch the plugin: %s", strerror(e));
     }
-    ph_wire_rx_init(&p->rx, h->opt.max_message);
+    /* Until the handshake is done, no message needs more than a hello may
+     * have: a larger one is refused before it is parsed. */
+    ph_wire_rx_init(&p->rx, h->opt.max_message < PH_BOUND_HELLO_BYTES ? h->opt.max_message
+                                                                      : PH_BOUND_HELLO_BYTES);
+    p->answers = 0;
+    p->answer_bytes = 0;
+    p->reading_paused = 0;
+    p->paused_since_ms = 0;
+    p->rate_window_ms = 0;
+    p->rate_logs = p->rate_notes = 0;
+    p->rate_bytes = 0;
+    p->rate_reported = 0;
+    p->dropped_logs = p->dropped_notes = 0;
     p->state = PH_P_LOADING;
     p->cpu_mark_ns = 0;
     p->watching_out = 0;
@@ -404,8 +417,58 @@ void ph_plug_hold(struct ph_plug *p)
         ph_arm_timer(h); /* ph_host_fd() readable while anything is held */
 }
 
+/* The socket's events: reading stops while the plugin's unread answers are
+ * over their bounds; writing is watched while output waits for room. */
+static void sock_events(struct ph_plug *p)
+{
+    struct epoll_event ev = {.events = (p->reading_paused ? 0u : (uint32_t)EPOLLIN) |
+                                       (p->watching_out ? (uint32_t)EPOLLOUT : 0u),
+                             .data.ptr = &p->w_sock};
+    if (p->sock >= 0)
+        (void)epoll_ctl(p->host->epfd, EPOLL_CTL_MOD, p->sock, &ev);
+}
+
+/* An answer left the queue: the plugin read enough to be read again. */
+static int answer_sent(struct ph_plug *p, const struct ph_out *o)
+{
+    if (!o->answer)
+        return 0;
+    p->answers--;
+    p->answer_bytes -= o->len;
+    if (!p->reading_paused || p->answers > PH_BOUND_HOSTFN_RESUME ||
+        p->answer_bytes > PH_BOUND_ANSWER_RESUME_BYTES)
+        return 0;
+    p->reading_paused = 0;
+    p->paused_since_ms = 0;
+    return 1;
+}
+
+uint64_t ph_plug_stall_deadline(const struct ph_plug *p)
+{
+    if (!p->reading_paused || p->cause != PH_END_NONE || p->pid <= 0)
+        return UINT64_MAX;
+    return p->paused_since_ms + PH_BOUND_STALL_MS;
+}
+
+void ph_plug_on_stall(struct ph_plug *p)
+{
+    if (ph_plug_stall_deadline(p) > ph_now_ms())
+        return;
+    char why[200];
+    snprintf(why, sizeof why,
+             "answers to its host-function calls not read: %u answers (%zu bytes) still queued "
+             "%d ms after the host stopped reading it",
+             p->answers, p->answer_bytes, PH_BOUND_STALL_MS);
+    ph_plug_kill(p, PH_END_PROTOCOL,
+                 json_pack("{s:s,s:i,s:I,s:i,s:I}", "breach", why, "queued_answers",
+                           (int)p->answers, "queued_bytes", (json_int_t)p->answer_bytes,
+                           "inflight_max", PH_BOUND_HOSTFN_INFLIGHT, "bytes_max",
+                           (json_int_t)PH_BOUND_ANSWER_BYTES));
+}
+
 void ph_plug_flush(struct ph_plug *p)
 {
+    int resumed = 0;
     while (p->out_head && p->sock >= 0) {
         struct ph_out *o = p->out_head;
         unsigned char flag;
@@ -431,10 +494,9 @@ void ph_plug_flush(struct ph_plug *p)
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN) {
-                if (!p->watching_out) {
-                    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = &p->w_sock};
-                    epoll_ctl(p->host->epfd, EPOLL_CTL_MOD, p->sock, &ev);
+                if (!p->watching_out || resumed) {
                     p->watching_out = 1;
+                    sock_events(p);
                 }
                 return;
             }
@@ -451,16 +513,16 @@ void ph_plug_flush(struct ph_plug *p)
             p->out_head = o->next;
             if (!p->out_head)
                 p->out_tail = NULL;
+            resumed |= answer_sent(p, o);
             free(o->buf);
             free(o);
         }
     }
     /* Only when the queue drained after a full socket: a syscall per call
      * saved on the hot path. */
-    if (p->sock >= 0 && p->watching_out) {
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &p->w_sock};
-        epoll_ctl(p->host->epfd, EPOLL_CTL_MOD, p->sock, &ev);
+    if (p->sock >= 0 && (p->watching_out || resumed)) {
         p->watching_out = 0;
+        sock_events(p);
     }
 }
 
@@ -477,7 +539,7 @@ static void trace(struct ph_plug *p, const char *dir, const char *bytes, size_t 
 
 /* Queues one encoded message (s taken; msg, borrowed and may be NULL, is
  * the same message for the record) and sends what the socket takes. */
-static int queue_text(struct ph_plug *p, char *s, size_t len, int fd, json_t *msg)
+static int queue_text(struct ph_plug *p, char *s, size_t len, int fd, json_t *msg, int answer)
 {
     struct ph_out *o = s && len <= p->host->opt.max_message ? calloc(1, sizeof *o) : NULL;
     if (!o) {
@@ -499,16 +561,29 @@ static int queue_text(struct ph_plug *p, char *s, size_t len, int fd, json_t *ms
     o->buf = s;
     o->len = len;
     o->fd = fd;
+    o->answer = answer;
+    if (answer) {
+        p->answers++;
+        p->answer_bytes += len;
+    }
     if (p->out_tail)
         p->out_tail->next = o;
     else
         p->out_head = o;
     p->out_tail = o;
-    if (p->host->cork) {
+    if (p->host->cork)
         ph_plug_hold(p);
-        return 0;
+    else
+        ph_plug_flush(p);
+    /* A plugin that asks and does not read its answers would make the host
+     * hold them without end: past a mark, it is no longer read (so it can
+     * ask nothing more) until it reads them (ph_plug_on_stall otherwise). */
+    if (answer && !p->reading_paused &&
+        (p->answers >= PH_BOUND_HOSTFN_INFLIGHT || p->answer_bytes >= PH_BOUND_ANSWER_BYTES)) {
+        p->reading_paused = 1;
+        p->paused_since_ms = ph_now_ms();
+        sock_events(p);
     }
-    ph_plug_flush(p);
     return 0;
 }
 
@@ -516,7 +591,14 @@ int ph_plug_send_fd(struct ph_plug *p, json_t *msg, int fd)
 {
     size_t len = 0;
     char *s = ph_wire_encode(msg, &len);
-    return queue_text(p, s, len, fd, msg);
+    return queue_text(p, s, len, fd, msg, 0);
+}
+
+int ph_plug_send_answer(struct ph_plug *p, json_t *msg, int fd)
+{
+    size_t len = 0;
+    char *s = ph_wire_encode(msg, &len);
+    return queue_text(p, s, len, fd, msg, 1);
 }
 
 int ph_plug_send(struct ph_plug *p, json_t *msg)
@@ -615,7 +697,7 @@ void ph_plug_send_call(struct ph_plug *p, struct ph_call *c)
         text = req ? ph_wire_encode(req, &len) : NULL;
     }
     /* Takes the text and the blob; without text it closes the blob. */
-    int rc = queue_text(p, text, len, in_fd, req);
+    int rc = queue_text(p, text, len, in_fd, req, 0);
     int e = errno;
     json_decref(req);
     free(c->params_text);
@@ -717,17 +799,57 @@ static int valid_hello(struct ph_plug *p, json_t *params, char *why, size_t whyl
         snprintf(why, whylen, "handshake: bad name, version or methods");
         return -1;
     }
+    json_t *pdesc = json_object_get(params, "description");
+    if (json_string_length(json_object_get(params, "version")) > PH_BOUND_HELLO_VERSION ||
+        (pdesc &&
+         (!json_is_string(pdesc) || json_string_length(pdesc) > PH_BOUND_HELLO_DESCRIPTION))) {
+        snprintf(why, whylen,
+                 "handshake: version (at most %d bytes) or description (at most %d bytes) too "
+                 "long or not a string",
+                 PH_BOUND_HELLO_VERSION, PH_BOUND_HELLO_DESCRIPTION);
+        return -1;
+    }
+    if (json_array_size(methods) > PH_BOUND_HELLO_METHODS) {
+        snprintf(why, whylen, "handshake: %zu methods, more than %d", json_array_size(methods),
+                 PH_BOUND_HELLO_METHODS);
+        return -1;
+    }
     size_t i;
     json_t *m;
     json_array_foreach(methods, i, m)
     {
         const char *mn = json_string_value(json_object_get(m, "name"));
-        if (!mn || !*mn || strchr(mn, '.') || strlen(mn) > 255) {
+        if (!mn || !*mn || strchr(mn, '.') || strlen(mn) > PH_BOUND_METHOD_NAME) {
             snprintf(why, whylen, "handshake: method %zu has a bad name", i);
+            return -1;
+        }
+        /* Each text is kept for as long as the plugin is, and copied into
+         * every listing and tool list: bounded one by one, not only by the
+         * size of the hello. */
+        json_t *desc = json_object_get(m, "description");
+        json_t *doc = json_object_get(m, "params");
+        if ((desc &&
+             (!json_is_string(desc) || json_string_length(desc) > PH_BOUND_METHOD_DESCRIPTION)) ||
+            (doc &&
+             (!json_is_string(doc) || json_string_length(doc) > PH_BOUND_METHOD_PARAMS_DOC))) {
+            snprintf(why, whylen,
+                     "handshake: method %zu: description (at most %d bytes) or params (at most "
+                     "%d bytes) too long or not a string",
+                     i, PH_BOUND_METHOD_DESCRIPTION, PH_BOUND_METHOD_PARAMS_DOC);
             return -1;
         }
         json_t *schema = json_object_get(m, "params_schema");
         char serr[160];
+        if (schema) {
+            char *enc = json_dumps(schema, JSON_COMPACT | JSON_ENCODE_ANY);
+            size_t n = enc ? strlen(enc) : SIZE_MAX;
+            free(enc);
+            if (n > PH_BOUND_METHOD_SCHEMA) {
+                snprintf(why, whylen, "handshake: method %zu: params_schema over %d bytes", i,
+                         PH_BOUND_METHOD_SCHEMA);
+                return -1;
+            }
+        }
         if (schema && ph_schema_check(schema, serr, sizeof serr) < 0) {
             snprintf(why, whylen, "handshake: method %s: %s", mn, serr);
             return -1;
@@ -775,6 +897,41 @@ static struct ph_call *serving_call(struct ph_plug *p)
             out++;
         }
     return (out == 1 || (first && !p->set.threads)) ? first : NULL;
+}
+
+/* Whether one more log (log != 0) or notification fits in this second's
+ * budget (bounds.h): a count per kind, and bytes for both, since each is
+ * forwarded to an operator or a client whose buffers the plugin would
+ * otherwise fill. Past it, each is dropped and counted: the plugin goes on,
+ * its flood reaches no one, and the first drop of each kind in each second
+ * is reported with the count so far. */
+static int within_rate(struct ph_plug *p, int log)
+{
+    uint64_t now = ph_now_ms();
+    if (now - p->rate_window_ms >= 1000) {
+        p->rate_window_ms = now;
+        p->rate_logs = p->rate_notes = 0;
+        p->rate_bytes = 0;
+        p->rate_reported = 0;
+    }
+    unsigned *n = log ? &p->rate_logs : &p->rate_notes;
+    unsigned max = log ? PH_BOUND_LOGS_PER_S : PH_BOUND_NOTIFICATIONS_PER_S;
+    if (*n < max && p->msg_len <= PH_BOUND_EVENT_BYTES_PER_S - p->rate_bytes) {
+        (*n)++;
+        p->rate_bytes += p->msg_len;
+        return 1;
+    }
+    unsigned long *dropped = log ? &p->dropped_logs : &p->dropped_notes;
+    (*dropped)++;
+    unsigned kind = log ? 1u : 2u;
+    if (!(p->rate_reported & kind)) {
+        p->rate_reported |= kind;
+        ph_host_event(p->host, json_pack("{s:s,s:s,s:s,s:I,s:i,s:i}", "type", "rate_limited",
+                                         "plugin", p->name, "kind", log ? "log" : "notification",
+                                         "dropped", (json_int_t)*dropped, "limit_per_s", (int)max,
+                                         "bytes_per_s", PH_BOUND_EVENT_BYTES_PER_S));
+    }
+    return 0;
 }
 
 static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
@@ -852,6 +1009,8 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
             return breach(p, why);
         json_decref(p->hello);
         p->hello = json_incref(m->params);
+        /* Serving: the configuration's maximum from now on. */
+        p->rx.max = h->opt.max_message;
         if (!p->name)
             p->name = strdup(json_string_value(json_object_get(m->params, "name")));
         p->state = PH_P_READY;
@@ -884,6 +1043,8 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
         json_t *msg = json_object_get(m->params, "message");
         if (!json_is_string(level) || !json_is_string(msg))
             return breach(p, "$/log needs a string level and message");
+        if (!within_rate(p, 1))
+            return;
         ph_host_event(h, json_pack("{s:s,s:s,s:O,s:O}", "type", "log", "plugin", p->name, "level",
                                    level, "message", msg));
         return;
@@ -892,7 +1053,7 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
         struct ph_call *c = find_call(p, json_object_get(m->params, "id"));
         if (!c)
             return breach(p, "$/progress for a call not in flight");
-        if (!c->cancelled)
+        if (!c->cancelled && within_rate(p, 0))
             ph_host_event(h, json_pack("{s:s,s:s,s:s,s:I,s:O?}", "type", "progress", "plugin",
                                        p->name, "method", c->method, "call_id", (json_int_t)c->id,
                                        "value", json_object_get(m->params, "value")));
@@ -910,6 +1071,8 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
     }
     if (strncmp(m->method, "$/", 2) == 0 || strncmp(m->method, "ph.", 3) == 0)
         return breach(p, "unknown reserved notification");
+    if (!within_rate(p, 0))
+        return;
     json_t *ev = json_pack("{s:s,s:s,s:s,s:O?}", "type", "notification", "plugin", p->name,
                            "method", m->method, "params", m->params);
     struct ph_call *serving = serving_call(p);
@@ -977,12 +1140,173 @@ static int take_raw_answer(struct ph_plug *p, char *text, size_t len, int fd)
     return 1;
 }
 
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Reads one JSON string at text[*i] (at its opening quote), decoding
+ * escapes far enough to compare with ASCII: up to max bytes go to out
+ * (*outlen of them), any escape of a non-ASCII character as 0xff.
+ * Returns 0, or -1 if it is not a well-formed string. */
+static int peek_string(const char *text, size_t len, size_t *i, char *out, size_t max,
+                       size_t *outlen)
+{
+    size_t j = *i + 1, n = 0;
+    while (j < len && text[j] != '"') {
+        unsigned char c = (unsigned char)text[j++];
+        if (c == '\\') {
+            if (j >= len)
+                return -1;
+            char e = text[j++];
+            if (e == 'u') {
+                unsigned v = 0;
+                for (int k = 0; k < 4; k++, j++) {
+                    char h = j < len ? text[j] : 0;
+                    int d = h >= '0' && h <= '9'   ? h - '0'
+                            : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                            : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                                   : -1;
+                    if (d < 0)
+                        return -1;
+                    v = v * 16 + (unsigned)d;
+                }
+                c = v < 0x80 ? (unsigned char)v : 0xff;
+            } else {
+                const char *from = "\"\\/bfnrt", *to = "\"\\/\b\f\n\r\t";
+                const char *at = e ? strchr(from, e) : NULL;
+                if (!at)
+                    return -1;
+                c = (unsigned char)to[at - from];
+            }
+        }
+        if (n < max)
+            out[n] = (char)c;
+        n++;
+    }
+    if (j >= len)
+        return -1;
+    *i = j + 1;
+    *outlen = n < max ? n : max;
+    return 0;
+}
+
+/* Skips one JSON value at text[*i], strings and nesting only: what is
+ * not well formed is left for the parser to refuse. */
+static int peek_skip(const char *text, size_t len, size_t *i)
+{
+    size_t depth = 0;
+    char tmp[1];
+    size_t tl;
+    while (*i < len) {
+        char c = text[*i];
+        if (c == '"') {
+            if (peek_string(text, len, i, tmp, 0, &tl) < 0)
+                return -1;
+        } else if (c == '{' || c == '[') {
+            depth++;
+            (*i)++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0)
+                return 0; /* the end of the enclosing object */
+            depth--;
+            (*i)++;
+        } else if (c == ',' && depth == 0) {
+            return 0;
+        } else {
+            (*i)++;
+        }
+        if (depth == 0 && (c == '}' || c == ']' || c == '"'))
+            return 0;
+    }
+    return -1;
+}
+
+/* What a message is, from its top-level members alone, without building
+ * it: 1 if it is an object with a string "method" (the first bytes of the
+ * name, decoded, in method[0..*mlen)) and *has_id says whether it has an
+ * "id"; 0 if it cannot be told this way. Linear in len; allocates nothing. */
+static int peek_message(const char *text, size_t len, char *method, size_t mmax, size_t *mlen,
+                        int *has_id)
+{
+    size_t i = 0;
+    int found = 0;
+    *has_id = 0;
+    while (i < len && is_ws(text[i]))
+        i++;
+    if (i >= len || text[i++] != '{')
+        return 0;
+    for (;;) {
+        while (i < len && is_ws(text[i]))
+            i++;
+        if (i >= len || text[i] != '"')
+            return 0;
+        char key[8];
+        size_t klen;
+        if (peek_string(text, len, &i, key, sizeof key, &klen) < 0)
+            return 0;
+        while (i < len && is_ws(text[i]))
+            i++;
+        if (i >= len || text[i++] != ':')
+            return 0;
+        while (i < len && is_ws(text[i]))
+            i++;
+        if (klen == 6 && memcmp(key, "method", 6) == 0 && i < len && text[i] == '"') {
+            if (peek_string(text, len, &i, method, mmax, mlen) < 0)
+                return 0;
+            found = 1;
+        } else {
+            if (klen == 2 && memcmp(key, "id", 2) == 0)
+                *has_id = 1;
+            if (peek_skip(text, len, &i) < 0)
+                return 0;
+        }
+        while (i < len && is_ws(text[i]))
+            i++;
+        if (i < len && text[i] == ',') {
+            i++;
+            continue;
+        }
+        return found && i < len && text[i] == '}';
+    }
+}
+
+/* A notification too large to be worth parsing: a ph.* message, which is
+ * never large, is a breach; any other could never fit in a second's
+ * budget of events (bounds.h), so it is dropped and counted unparsed,
+ * before it costs the host many times its size in parsed values.
+ * Returns 1 if the message was dealt with. */
+static int large_notification(struct ph_plug *p, const char *text, size_t len, int fd)
+{
+    char method[3];
+    size_t mlen = 0;
+    int has_id;
+    if (len <= PH_BOUND_HELLO_BYTES || p->state != PH_P_READY || fd >= 0 ||
+        peek_message(text, len, method, sizeof method, &mlen, &has_id) != 1 || has_id)
+        return 0;
+    if (mlen == 3 && memcmp(method, "ph.", 3) == 0) {
+        char why[200];
+        snprintf(why, sizeof why, "a ph.* message of %zu bytes, over %d", len,
+                 PH_BOUND_HELLO_BYTES);
+        breach(p, why);
+        return 1;
+    }
+    if (len <= PH_BOUND_EVENT_BYTES_PER_S)
+        return 0;
+    p->msg_len = len;
+    (void)within_rate(p, 0);
+    return 1;
+}
+
 static void on_message(struct ph_plug *p, char *text, size_t len, int *fd)
 {
     char why[300];
     if (take_raw_answer(p, text, len, *fd))
         return;
     trace(p, "from", text, len);
+    if (large_notification(p, text, len, *fd))
+        return;
+    p->msg_len = len;
     json_t *v = ph_wire_parse(text, len, why, sizeof why);
     ph_wire_msg m;
     ph_record_msg(p, 0, v, text, len);
@@ -1030,6 +1354,10 @@ void ph_plug_on_sock(struct ph_plug *p, uint32_t events)
 {
     if (events & EPOLLOUT)
         ph_plug_flush(p);
+    /* Not read while paused, a hung-up socket would wake the loop again
+     * and again until the pidfd reports the end. */
+    if (p->reading_paused && (events & (EPOLLHUP | EPOLLERR)) && p->sock >= 0)
+        (void)epoll_ctl(p->host->epfd, EPOLL_CTL_DEL, p->sock, NULL);
     /* Bounded so one chatty plugin cannot starve the others. */
     read_records(p, 64, 0);
 }
@@ -1048,7 +1376,9 @@ static void read_records(struct ph_plug *p, int budget, int drain)
     static unsigned char rec[PH_WIRE_RECORD + 1];
     /* Nothing after a breach, a kill or a refused call counts: the plugin's
      * later bytes are those of a plugin already condemned. */
-    for (; budget > 0 && p->sock >= 0 && p->cause == PH_END_NONE; budget--) {
+    /* Nor while its unread answers are over their bounds: each request read
+     * would add one more (bounds.h). */
+    for (; budget > 0 && p->sock >= 0 && p->cause == PH_END_NONE && !p->reading_paused; budget--) {
         /* Room for a few descriptors more than the one a message may carry,
          * so that "too many" is told apart from truncated control data. */
         union {
@@ -1102,7 +1432,15 @@ static void read_records(struct ph_plug *p, int budget, int drain)
         int got =
             ph_wire_rx_feed_fd(&p->rx, rec, (size_t)r, fd, &text, &len, &msg_fd, why, sizeof why);
         if (got < 0) {
-            if (strstr(why, "larger than"))
+            /* Named by the bound that was hit: the handshake's, unless the
+             * configuration's maximum is the smaller. */
+            if (strstr(why, "larger than") && p->state == PH_P_LOADING &&
+                p->rx.max < p->host->opt.max_message) {
+                char b[260];
+                snprintf(b, sizeof b, "handshake: %s (a message before the handshake is done)",
+                         why);
+                breach(p, b);
+            } else if (strstr(why, "larger than"))
                 ph_plug_kill(p, PH_END_LIMIT,
                              json_pack("{s:s,s:I,s:s}", "limit", "max_message", "limit_value",
                                        (json_int_t)p->host->opt.max_message, "detail", why));

@@ -230,6 +230,13 @@ void ph_cli_print_event(void *ud, json_t *ev)
         }
         fprintf(stderr, "plughost:   if the change is expected, renew the pin: plughost pin "
                         "--output PINS FILE, then SIGHUP\n");
+    } else if (strcmp(type, "rate_limited") == 0) {
+        fprintf(stderr,
+                "plughost: %s sends more than %lld %ss a second: dropping them (%lld so far)\n",
+                plugin ? plugin : "?",
+                (long long)json_integer_value(json_object_get(ev, "limit_per_s")),
+                json_string_value(json_object_get(ev, "kind")),
+                (long long)json_integer_value(json_object_get(ev, "dropped")));
     } else if (strcmp(type, "record_error") == 0) {
         fprintf(stderr, "plughost: %s\n", json_string_value(json_object_get(ev, "message")));
     } else if (strcmp(type, "ended") == 0) {

@@ -85,15 +85,39 @@ static json_t *tool_of(const char *name, const char *title, json_t *method)
                      "inputSchema", input);
 }
 
-static int build_tools(struct ph_mcp *m)
+/* The tool list and its routes, built once per host and shared, by
+ * reference, by every MCP session on it: a listening server with many
+ * clients holds one copy, not one per client. Sessions hold references;
+ * the last one to go frees it. Rebuilt after a reload (ph_mcp_tools_stale),
+ * by the first session told of it. The CLI is one thread. */
+static struct {
+    ph_host *host;
+    json_t *tools, *routes;
+    unsigned users;
+    int stale;
+} catalog;
+
+void ph_mcp_tools_stale(ph_host *host)
 {
-    json_decref(m->tools);
-    json_decref(m->routes);
-    m->tools = json_array();
-    m->routes = json_object();
+    if (catalog.host == host)
+        catalog.stale = 1;
+}
+
+static int build_catalog(struct ph_mcp *m)
+{
+    json_decref(catalog.tools);
+    json_decref(catalog.routes);
+    catalog.host = m->sess.host;
+    catalog.stale = 0;
+    catalog.tools = json_array();
+    catalog.routes = json_object();
     json_t *d = ph_host_describe(m->sess.host);
-    if (!m->tools || !m->routes || !d) {
+    if (!catalog.tools || !catalog.routes || !d) {
         json_decref(d);
+        json_decref(catalog.tools);
+        json_decref(catalog.routes);
+        catalog.tools = catalog.routes = NULL;
+        catalog.host = NULL;
         return -1;
     }
     size_t i, j;
@@ -114,7 +138,7 @@ static int build_tools(struct ph_mcp *m)
                             title, name);
                 continue;
             }
-            if (json_object_get(m->routes, name)) {
+            if (json_object_get(catalog.routes, name)) {
                 ph_sess_say(&m->sess, "mcp: %s is not offered: its tool name %s is taken", title,
                             name);
                 continue;
@@ -122,13 +146,30 @@ static int build_tools(struct ph_mcp *m)
             /* A plugin whose pin no longer matches is not listed; its
              * route stays so that a call is told why (host/pins.c). */
             if (!json_object_get(p, "pin_changes"))
-                json_array_append_new(m->tools, tool_of(name, title, me));
+                json_array_append_new(catalog.tools, tool_of(name, title, me));
             json_object_set_new(
-                m->routes, name,
+                catalog.routes, name,
                 json_pack("{s:s,s:s,s:s}", "plugin", plugin, "method", method, "title", title));
         }
     }
     json_decref(d);
+    return 0;
+}
+
+/* Points the session at the host's catalog, built if there is none (or
+ * none current). */
+static int build_tools(struct ph_mcp *m)
+{
+    if ((!catalog.tools || catalog.host != m->sess.host || catalog.stale) && build_catalog(m) < 0) {
+        json_decref(m->tools);
+        json_decref(m->routes);
+        m->tools = m->routes = NULL;
+        return -1;
+    }
+    json_decref(m->tools);
+    json_decref(m->routes);
+    m->tools = json_incref(catalog.tools);
+    m->routes = json_incref(catalog.routes);
     return 0;
 }
 
@@ -412,11 +453,10 @@ ph_mcp *ph_mcp_new(ph_host *host, const struct ph_serve_opts *opts, ph_serve_wri
     m->version = versions[0];
     if (build_tools(m) < 0) {
         ph_frame_rx_free(&m->sess.rx);
-        json_decref(m->tools);
-        json_decref(m->routes);
         free(m);
         return NULL;
     }
+    catalog.users++;
     if (!m->sess.opt.routed_events)
         ph_host_set_event_handler(host, on_event, m);
     return m;
@@ -497,5 +537,11 @@ void ph_mcp_free(ph_mcp *m)
     ph_sess_free(&m->sess);
     json_decref(m->tools);
     json_decref(m->routes);
+    if (--catalog.users == 0) {
+        json_decref(catalog.tools);
+        json_decref(catalog.routes);
+        catalog.tools = catalog.routes = NULL;
+        catalog.host = NULL;
+    }
     free(m);
 }

@@ -62,5 +62,8 @@ void ph_mcp_free(ph_mcp *m);
 /* The host's plugins changed (a reload): the tool list is rebuilt and, if
  * it differs, the client is sent notifications/tools/list_changed. */
 void ph_mcp_tools_changed(ph_mcp *m);
+/* The plugins of host changed (a reload): the tool list every session on
+ * it shares is rebuilt by the next ph_mcp_tools_changed(). */
+void ph_mcp_tools_stale(ph_host *host);
 
 #endif

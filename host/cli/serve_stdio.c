@@ -80,6 +80,8 @@ void ph_cli_serve_reload(const struct ph_cli_opts *o, ph_host *host, const char 
 {
     struct stat st;
     ph_error err;
+    /* Whatever follows, the MCP tool list is built anew from what is. */
+    ph_mcp_tools_stale(host);
     /* A renewed pins file takes effect here too. */
     if (ph_cli_pins(host, o, &err) < 0)
         fprintf(stderr, "plughost: SIGHUP: %s; the pins in force stay\n", err.text);
