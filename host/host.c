@@ -902,6 +902,11 @@ static int self_test(struct ph_host *h, ph_error *err)
                         failed[0] ? failed : e.text);
 }
 
+int ph_weaker_accepted(const struct ph_host *h, unsigned mode)
+{
+    return (h->opt.accept_weaker & mode) && !h->opt.audit;
+}
+
 /* Reads one of the kernel's overflow ids, the "nobody" of namespaces. */
 static long overflow_id(const char *path)
 {
@@ -926,12 +931,13 @@ static int run_ids(struct ph_host *h, ph_error *err)
         h->run_gid = getegid();
         return 0;
     }
-    h->run_uid = h->opt.run_uid ? (uid_t)h->opt.run_uid
-                                : (uid_t)overflow_id("/proc/sys/kernel/overflowuid");
-    h->run_gid = h->opt.run_gid ? (gid_t)h->opt.run_gid
-                                : (gid_t)overflow_id("/proc/sys/kernel/overflowgid");
-    if (h->run_uid == 0 || h->run_gid == 0)
-        return ph_set_error(err, PH_E_INVALID, "plugins must not run as uid or gid 0");
+    h->run_uid =
+        h->opt.run_uid ? (uid_t)h->opt.run_uid : (uid_t)overflow_id("/proc/sys/kernel/overflowuid");
+    h->run_gid =
+        h->opt.run_gid ? (gid_t)h->opt.run_gid : (gid_t)overflow_id("/proc/sys/kernel/overflowgid");
+    if (h->run_uid == 0 || h->run_gid == 0 || h->run_uid > 0x7fffffff || h->run_gid > 0x7fffffff)
+        return ph_set_error(err, PH_E_INVALID,
+                            "plugins must run as a uid and gid between 1 and 2147483647");
     return 0;
 }
 

@@ -33,12 +33,12 @@
 #define PH_PLUGIN_FD 4
 
 /* Why no plugin starts on a machine without filesystem containment. */
-#define PH_NO_CONTAINMENT_TEXT                                                                    \
-    "no filesystem containment for plugins: this machine gives neither a private mount "        \
-    "namespace (run as root, or allow unprivileged user namespaces: sysctl "                    \
-    "kernel.unprivileged_userns_clone=1 and user.max_user_namespaces > 0) nor Landlock (a "      \
-    "kernel built with CONFIG_SECURITY_LANDLOCK and booted with landlock in lsm=); see "         \
-    "`plughost doctor`. To run plugins anyway, accept the weaker mode by name: "                 \
+#define PH_NO_CONTAINMENT_TEXT                                                                     \
+    "no filesystem containment for plugins: this machine gives neither a private mount "           \
+    "namespace (run as root, or allow unprivileged user namespaces: sysctl "                       \
+    "kernel.unprivileged_userns_clone=1 and user.max_user_namespaces > 0) nor Landlock (a "        \
+    "kernel built with CONFIG_SECURITY_LANDLOCK and booted with landlock in lsm=); see "           \
+    "`plughost doctor`. To run plugins anyway, accept the weaker mode by name: "                   \
     "--accept-weaker=no-fs-containment (docs/security.md, \"Reduced modes\")"
 
 enum ph_watch_kind { PH_W_SOCK = 1, PH_W_NOTIFY, PH_W_PIDFD, PH_W_TIMER };
@@ -148,10 +148,11 @@ struct ph_plug {
      * filesystem is contained (private root or Landlock), and the file the
      * dynamic linker maps as the plugin (load_window.c). */
     int lw_contained;
+    int lw_pivoted; /* of those, the private root */
     char lw_plugin_path[64];
     dev_t lw_plugin_dev;
     ino_t lw_plugin_ino;
-    int stopping;              /* sent ph.shutdown: exit 0 is the expected end */
+    int stopping; /* sent ph.shutdown: exit 0 is the expected end */
     /* The handshake deadline or the restart time, whichever applies, in
      * host->plug_timers; host.c re-arms it after every call into the
      * supervisor that may change the plugin's state. */
@@ -238,6 +239,10 @@ struct ph_host {
 };
 
 /* host.c */
+/* Whether the operator accepted this weaker mode (PH_WEAKER_*): never under
+ * `plughost profile`, which lets calls past the filter and so needs every
+ * layer it leans on. */
+int ph_weaker_accepted(const struct ph_host *h, unsigned mode);
 void ph_arm_timer(struct ph_host *h);
 /* Writes what ph_host_cork held back, plugin by plugin. */
 void ph_host_release(struct ph_host *h);

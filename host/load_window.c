@@ -30,11 +30,10 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/ioctl.h>
+#include <linux/openat2.h>
+#include <seccomp.h>
 #include <unistd.h>
-
-#ifndef SYS_pidfd_getfd
-#define SYS_pidfd_getfd 438
-#endif
 
 /* Where the dynamic linker finds libraries: the same directories the
  * private root binds and Landlock allows (sandbox/namespaces.c,
@@ -61,16 +60,23 @@ void ph_lw_host_init(struct ph_host *h)
 
 int ph_lw_thread_count(pid_t pid)
 {
-    char path[64], buf[2048];
+    /* The whole file: a long Groups: line comes before Threads:. */
+    char path[64], buf[65536];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + got, sizeof buf - 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
     close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
+    buf[got] = '\0';
     const char *t = strstr(buf, "\nThreads:");
     return t ? atoi(t + 9) : -1;
 }
@@ -115,30 +121,47 @@ static int path_allowed(const struct ph_plug *p, const char *path)
     return 0;
 }
 
-/* A descriptor the plugin holds, as a descriptor of the host's (closed by
- * the caller), or -1. */
-static int take_fd(const struct ph_plug *p, int fd)
+/* What a descriptor the thread holds names, read through /proc without
+ * taking the descriptor (pidfd_getfd would, for a socket, move it into the
+ * host's net_cls cgroup): its file's stat and filesystem, and its open
+ * flags. 0, or -1 if it is not open. */
+static int held_fd(pid_t tid, int fd, struct stat *st, struct statfs *sf, unsigned *flags)
 {
-    if (fd < 0 || p->pidfd < 0)
+    char path[64], buf[256];
+    if (fd < 0)
         return -1;
-    return (int)syscall(SYS_pidfd_getfd, p->pidfd, fd, 0);
+    snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)tid, fd);
+    if (stat(path, st) < 0 || (sf && statfs(path, sf) < 0))
+        return -1;
+    if (!flags)
+        return 0;
+    snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)tid, fd);
+    int f = open(path, O_RDONLY | O_CLOEXEC);
+    if (f < 0)
+        return -1;
+    ssize_t n = read(f, buf, sizeof buf - 1);
+    close(f);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    const char *fl = strstr(buf, "flags:");
+    if (!fl)
+        return -1;
+    *flags = (unsigned)strtoul(fl + 6, NULL, 8);
+    return 0;
 }
 
 /* Executable memory may come only from the plugin file the loader mapped
  * and from library files nobody but root can write, on the filesystems the
  * library directories live on: never from a memfd, a tmpfs, or anything a
  * plugin (or anyone but root) could have written. */
-static int exec_source_allowed(const struct ph_plug *p, int fd)
+static int exec_source_allowed(const struct ph_plug *p, pid_t tid, int fd)
 {
-    int mine = take_fd(p, fd);
-    if (mine < 0)
-        return 0;
     struct stat st;
     struct statfs sf;
-    int ok = fstat(mine, &st) == 0 && fstatfs(mine, &sf) == 0 && S_ISREG(st.st_mode);
-    int flags = fcntl(mine, F_GETFL);
-    close(mine);
-    if (!ok || flags < 0 || (flags & O_ACCMODE) != O_RDONLY)
+    unsigned flags;
+    if (held_fd(tid, fd, &st, &sf, &flags) < 0 || !S_ISREG(st.st_mode) ||
+        (flags & O_ACCMODE) != O_RDONLY)
         return 0;
     if (p->lw_plugin_ino && st.st_dev == p->lw_plugin_dev && st.st_ino == p->lw_plugin_ino)
         return 1;
@@ -179,10 +202,70 @@ static enum ph_lw_verdict thread_clone(const struct ph_plug *p, const struct sec
     return PH_LW_CONTINUE;
 }
 
+/* Without filesystem containment (accepted no-fs-containment), the kernel
+ * must not resolve the plugin's path: a symbolic link under a library
+ * directory may lead anywhere. The host opens it itself, beneath that
+ * directory and never through a link out of it, checks that it is a
+ * regular file only root can write, and hands it over with
+ * SECCOMP_IOCTL_NOTIF_ADDFD, which answers the call with the new
+ * descriptor. */
+static enum ph_lw_verdict open_for(const struct ph_plug *p, const struct seccomp_notif *req,
+                                   const char *path, struct seccomp_notif_resp *resp)
+{
+    int dir = -1;
+    const char *rel = NULL;
+    if (strcmp(path, "/etc/ld.so.cache") == 0) {
+        dir = open("/etc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        rel = "ld.so.cache";
+    }
+    for (size_t i = 0; !rel && i < sizeof lib_prefixes / sizeof lib_prefixes[0]; i++) {
+        if (strncmp(path, lib_prefixes[i], strlen(lib_prefixes[i])) == 0) {
+            dir = open(lib_dirs[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+            rel = path + strlen(lib_prefixes[i]);
+        }
+    }
+    if (dir < 0 || !rel || !rel[0]) {
+        if (dir >= 0)
+            close(dir);
+        resp->error = -ENOENT;
+        return PH_LW_ANSWERED;
+    }
+    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV};
+    int fd = (int)syscall(SYS_openat2, dir, rel, &how, sizeof how);
+    int e = errno;
+    close(dir);
+    if (fd < 0) {
+        resp->error = -(e == EXDEV || e == ELOOP ? EACCES : e);
+        return PH_LW_ANSWERED;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+        (st.st_mode & (S_IWGRP | S_IWOTH))) {
+        close(fd);
+        resp->error = -EACCES;
+        return PH_LW_ANSWERED;
+    }
+    struct seccomp_notif_addfd add = {
+        .id = req->id,
+        .flags = SECCOMP_ADDFD_FLAG_SEND,
+        .srcfd = (unsigned)fd,
+        .newfd = 0,
+        .newfd_flags = (req->data.args[2] & O_CLOEXEC) ? O_CLOEXEC : 0,
+    };
+    int rc = ioctl(p->notify_fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+    close(fd);
+    if (rc < 0) {
+        resp->error = -EMFILE;
+        return PH_LW_ANSWERED;
+    }
+    return PH_LW_SENT;
+}
+
 int ph_lw_window_open(const struct ph_plug *p)
 {
     return p->state == PH_P_LOADING && !p->loaded && p->cause == PH_END_NONE &&
-           (p->lw_contained || (p->host->opt.accept_weaker & PH_WEAKER_NO_FS_CONTAINMENT));
+           (p->lw_contained || ph_weaker_accepted(p->host, PH_WEAKER_NO_FS_CONTAINMENT));
 }
 
 enum ph_lw_verdict ph_lw_decide(struct ph_plug *p, const struct seccomp_notif *req,
@@ -209,12 +292,16 @@ enum ph_lw_verdict ph_lw_decide(struct ph_plug *p, const struct seccomp_notif *r
             read_path((pid_t)req->pid, d->args[1], path, sizeof path) < 0 || path[0] != '/' ||
             !path_allowed(p, path))
             return PH_LW_REFUSE;
-        return PH_LW_CONTINUE;
+        /* Contained, the kernel resolves the path again inside the private
+         * root or under Landlock; the plugin file is named by the loader. */
+        if (p->lw_contained || strcmp(path, p->lw_plugin_path) == 0)
+            return PH_LW_CONTINUE;
+        return open_for(p, req, path, resp);
     }
     /* mmap: code from a checked file, never writable, never anonymous. */
     if ((d->args[2] & PROT_WRITE) || (d->args[3] & MAP_ANONYMOUS) || (int)d->args[4] < 0)
         return PH_LW_REFUSE;
-    if ((d->args[2] & PROT_EXEC) && !exec_source_allowed(p, (int)d->args[4]))
+    if ((d->args[2] & PROT_EXEC) && !exec_source_allowed(p, (pid_t)req->pid, (int)d->args[4]))
         return PH_LW_REFUSE;
     return PH_LW_CONTINUE;
 }
@@ -232,18 +319,16 @@ enum ph_lw_verdict ph_lw_fstat(struct ph_plug *p, const struct seccomp_notif *re
     if (d->args[3] != AT_EMPTY_PATH || read_path((pid_t)req->pid, d->args[1], path, 1) < 0)
         return PH_LW_REFUSE;
     struct stat st;
-    int mine = take_fd(p, (int)d->args[0]);
-    if (mine < 0) {
+    if ((int)d->args[0] < 0 || held_fd((pid_t)req->pid, (int)d->args[0], &st, NULL, NULL) < 0) {
         resp->error = -EBADF;
         return PH_LW_ANSWERED;
     }
-    int rc = fstat(mine, &st);
-    int e = errno;
-    close(mine);
-    if (rc < 0) {
-        resp->error = -e;
-        return PH_LW_ANSWERED;
-    }
+    /* Written only into the thread still frozen in this call (a thread id
+     * reused since would be another process), and only with
+     * process_vm_writev, which honours page protections: a stat is never
+     * written over the plugin's code. */
+    if (seccomp_notify_id_valid(p->notify_fd, req->id) != 0)
+        return PH_LW_SENT;
     struct iovec local = {&st, sizeof st}, remote = {(void *)(uintptr_t)d->args[2], sizeof st};
     if (process_vm_writev((pid_t)req->pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof st) {
         resp->error = -EFAULT;

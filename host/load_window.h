@@ -21,6 +21,7 @@ enum ph_lw_verdict {
     PH_LW_REFUSE = 0, /* not a call this module allows: a violation */
     PH_LW_CONTINUE,   /* let the kernel run it as made */
     PH_LW_ANSWERED,   /* the host did it; resp holds the result */
+    PH_LW_SENT,       /* already answered (or gone): send nothing more */
 };
 
 /* Notes the devices the library directories live on (once per host). */

@@ -201,7 +201,7 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
      * accepted that (each child proves its own containment again in
      * ph.sandbox). */
     if (!(h->ns_flags & CLONE_NEWNS) && h->landlock_abi < 1 &&
-        !(h->opt.accept_weaker & PH_WEAKER_NO_FS_CONTAINMENT))
+        !ph_weaker_accepted(h, PH_WEAKER_NO_FS_CONTAINMENT))
         return ph_set_error(err, PH_E_SYSTEM, "%s", PH_NO_CONTAINMENT_TEXT);
     int probe = strcmp(p->file, "--probe") == 0;
     int rc = probe ? PH_OK : ph_plug_settings(h, p->file, &p->set, err);
@@ -258,7 +258,9 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
                           mem,
                           cpu,
                           h->ns_names,
-                          p->set.threads ? "threads" : h->opt.audit ? "profile" : "none",
+                          p->set.threads ? "threads"
+                          : h->opt.audit ? "profile"
+                                         : "none",
                           p->set.sha256[0] ? p->set.sha256 : "-",
                           run_as,
                           NULL};
@@ -341,6 +343,7 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     p->watching_out = 0;
     p->loaded = 0;
     p->lw_contained = 0;
+    p->lw_pivoted = 0;
     p->lw_plugin_path[0] = '\0';
     p->lw_plugin_dev = 0;
     p->lw_plugin_ino = 0;
@@ -953,9 +956,8 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
          * this child decides whether the loading window may open. */
         const char *root = json_string_value(json_object_get(p->layers, "root"));
         json_int_t abi = json_integer_value(json_object_get(p->layers, "landlock_abi"));
-        p->lw_contained = (root && strcmp(root, "libraries only") == 0 &&
-                           (h->ns_flags & CLONE_NEWNS)) ||
-                          abi >= 1;
+        p->lw_pivoted = root && strcmp(root, "libraries only") == 0 && (h->ns_flags & CLONE_NEWNS);
+        p->lw_contained = p->lw_pivoted || abi >= 1;
         json_t *pl = json_object_get(m->params, "plugin");
         const char *ppath = json_string_value(json_object_get(pl, "path"));
         p->lw_plugin_path[0] = '\0';
@@ -966,10 +968,10 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
             p->lw_plugin_dev = (dev_t)json_integer_value(json_object_get(pl, "dev"));
             p->lw_plugin_ino = (ino_t)json_integer_value(json_object_get(pl, "ino"));
         }
-        if (!p->lw_contained && !(h->opt.accept_weaker & PH_WEAKER_NO_FS_CONTAINMENT)) {
+        if (!p->lw_contained && !ph_weaker_accepted(h, PH_WEAKER_NO_FS_CONTAINMENT)) {
             json_decref(p->setup_failure);
-            p->setup_failure = json_pack("{s:s,s:s}", "stage", "containment", "message",
-                                         PH_NO_CONTAINMENT_TEXT);
+            p->setup_failure =
+                json_pack("{s:s,s:s}", "stage", "containment", "message", PH_NO_CONTAINMENT_TEXT);
             return ph_plug_kill(p, PH_END_SETUP_ERROR, NULL);
         }
         /* Only for reporting: anything odd here just leaves the stages out. */

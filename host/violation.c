@@ -231,48 +231,30 @@ static void record_audit(struct ph_plug *p, json_t *detail)
     json_object_set_new(p->audit, key, detail);
 }
 
-/* What `plughost profile` may let a plugin do past the filter: calls whose
- * reach the other layers bound (files under the private root or Landlock,
- * sockets in an empty network namespace, threads of the one process). Any
+/* What `plughost profile` may let a plugin do past the filter: only calls
+ * whose reach another layer bounds, checked here rather than assumed. Any
  * other call (processes, namespaces, bpf, io_uring, perf, keys, ptrace,
- * mounts, modules, executable memory, every other kernel-facing call, and
- * every call through another ABI) fails with EPERM. A table, so a review
- * reads one list (tests/integration/test_profile.py tries the refusals). */
+ * mounts, modules, executable memory, permission and time changes, locks,
+ * every other kernel-facing call, and every call through another ABI) fails
+ * with EPERM. Tables, so a review reads lists
+ * (tests/integration/test_profile_refusals.py tries the refusals). */
+
+/* Calls that name a path: only inside the private root, which holds
+ * nothing but read-only libraries. Landlock alone does not mediate stat,
+ * access, readlink and friends, so without the root they are refused. */
+static const char *const profile_paths[] = {
+    "open",      "openat",    "creat",      "stat",     "lstat",      "newfstatat", "statx",
+    "access",    "faccessat", "faccessat2", "readlink", "readlinkat", "getcwd",     "chdir",
+    "mkdir",     "mkdirat",   "rmdir",      "unlink",   "unlinkat",   "rename",     "renameat",
+    "renameat2", "link",      "linkat",     "symlink",  "symlinkat",  "truncate",   "statfs",
+};
+
+/* Calls on descriptors the plugin already holds, and calls about itself,
+ * time and events. */
 static const char *const profile_may_continue[] = {
-    /* files */
-    "open",
-    "openat",
-    "creat",
-    "stat",
-    "lstat",
-    "newfstatat",
-    "statx",
-    "access",
-    "faccessat",
-    "faccessat2",
-    "readlink",
-    "readlinkat",
     "getdents",
     "getdents64",
-    "getcwd",
-    "chdir",
     "fchdir",
-    "mkdir",
-    "mkdirat",
-    "rmdir",
-    "unlink",
-    "unlinkat",
-    "rename",
-    "renameat",
-    "renameat2",
-    "link",
-    "linkat",
-    "symlink",
-    "symlinkat",
-    "chmod",
-    "fchmod",
-    "fchmodat",
-    "truncate",
     "ftruncate",
     "fsync",
     "fdatasync",
@@ -288,9 +270,6 @@ static const char *const profile_may_continue[] = {
     "copy_file_range",
     "fadvise64",
     "fallocate",
-    "flock",
-    "utimensat",
-    "statfs",
     "fstatfs",
     "dup",
     "dup2",
@@ -299,7 +278,6 @@ static const char *const profile_may_continue[] = {
     "pipe2",
     "fcntl",
     "umask",
-    /* events and time */
     "epoll_create",
     "epoll_create1",
     "epoll_ctl",
@@ -326,7 +304,6 @@ static const char *const profile_may_continue[] = {
     "rt_sigsuspend",
     "pause",
     "futex_waitv",
-    /* about itself */
     "uname",
     "getuid",
     "geteuid",
@@ -359,14 +336,20 @@ static const char *const profile_may_continue[] = {
     "mincore",
     "mlock",
     "munlock",
-    /* threads (clone: checked below) */
-    "clone",
+    /* sockets: creating one is checked below */
+    "connect",
+    "bind",
+    "listen",
+    "accept",
+    "accept4",
+    "getsockname",
+    "getpeername",
+    "getsockopt",
+    "setsockopt",
+    "shutdown",
+    "sendmmsg",
+    "recvmmsg",
 };
-
-/* Sockets of these families only where the network namespace is empty. */
-static const char *const profile_sockets[] = {
-    "socket",      "socketpair",  "connect",    "bind",       "listen",   "accept",   "accept4",
-    "getsockname", "getpeername", "getsockopt", "setsockopt", "shutdown", "sendmmsg", "recvmmsg"};
 
 /* 0 if profile may let the call continue, else the errno it fails with. */
 static int profile_refusal(const struct ph_plug *p, const struct seccomp_data *d, const char *name)
@@ -391,9 +374,18 @@ static int profile_refusal(const struct ph_plug *p, const struct seccomp_data *d
         int n = ph_lw_thread_count(p->pid);
         return n >= 1 && n < PH_LW_MAX_THREADS ? 0 : EAGAIN;
     }
-    for (size_t i = 0; i < sizeof profile_sockets / sizeof profile_sockets[0]; i++)
-        if (strcmp(name, profile_sockets[i]) == 0)
-            return (p->host->ns_flags & CLONE_NEWNET) ? 0 : EPERM;
+    /* New sockets only of the families an empty network namespace holds
+     * (no vsock, no netlink: they reach the kernel and its modules). */
+    if (d->nr == SYS_socket || d->nr == SYS_socketpair) {
+        int fam = (int)d->args[0];
+        return (p->host->ns_flags & CLONE_NEWNET) &&
+                       (fam == AF_UNIX || fam == AF_INET || fam == AF_INET6)
+                   ? 0
+                   : EPERM;
+    }
+    for (size_t i = 0; i < sizeof profile_paths / sizeof profile_paths[0]; i++)
+        if (strcmp(name, profile_paths[i]) == 0)
+            return p->lw_pivoted ? 0 : EPERM;
     for (size_t i = 0; i < sizeof profile_may_continue / sizeof profile_may_continue[0]; i++)
         if (strcmp(name, profile_may_continue[i]) == 0)
             return 0;
@@ -415,6 +407,10 @@ void ph_plug_on_notify(struct ph_plug *p)
     }
     resp->id = req->id;
     enum ph_lw_verdict v = ph_lw_decide(p, req, resp);
+    if (v == PH_LW_SENT) {
+        seccomp_notify_free(req, resp);
+        return;
+    }
     if (v != PH_LW_REFUSE) {
         /* The decision read /proc and the process's memory: answer only if
          * the call is still the one that was checked (seccomp_unotify(2)). */
@@ -442,6 +438,13 @@ void ph_plug_on_notify(struct ph_plug *p)
                       where, sizeof where) == 0)
         json_object_set_new(detail, "function", json_string(where));
     in_flight(p, detail);
+    /* What was read from the process's memory and /proc is its own only if
+     * the call is still the one frozen (seccomp_unotify(2)). */
+    if (seccomp_notify_id_valid(p->notify_fd, req->id) != 0) {
+        json_object_del(detail, "path");
+        json_object_del(detail, "function");
+        json_object_set_new(detail, "note", json_string("the call ended while it was read"));
+    }
     if (p->host->opt.audit) {
         /* Audit (`plughost profile`): the operator lets the plugin run past
          * the filter to learn what it uses, but only with calls that stay

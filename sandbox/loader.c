@@ -122,7 +122,8 @@ int main(int argc, char **argv)
                                  "NAMESPACES GRANTS SHA256 RUN_AS");
     long run_uid = -1, run_gid = -1;
     if (strcmp(argv[7], "-") != 0 &&
-        (sscanf(argv[7], "%ld:%ld", &run_uid, &run_gid) != 2 || run_uid <= 0 || run_gid <= 0))
+        (sscanf(argv[7], "%ld:%ld", &run_uid, &run_gid) != 2 || run_uid <= 0 || run_gid <= 0 ||
+         run_uid > 0x7fffffff || run_gid > 0x7fffffff))
         return fail("arguments", "RUN_AS must be UID:GID, neither 0, or -");
     const char *path = argv[1];
     int probe = strcmp(path, "--probe") == 0;

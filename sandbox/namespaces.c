@@ -121,8 +121,12 @@ int ph_sb_drop_caps(long run_uid, long run_gid, char *err, size_t errlen)
         /* A change of credentials clears the parent-death signal. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
             return fail(err, errlen, "prctl", "(PR_SET_PDEATHSIG)");
-        if (setresuid(0, 0, 0) == 0 || getuid() != (uid_t)run_uid || geteuid() != (uid_t)run_uid) {
-            snprintf(err, errlen, "could not leave root for uid %ld", run_uid);
+        uid_t ru, eu, su;
+        gid_t rg, eg, sg;
+        if (setresuid(0, 0, 0) == 0 || getresuid(&ru, &eu, &su) < 0 ||
+            getresgid(&rg, &eg, &sg) < 0 || ru != (uid_t)run_uid || eu != ru || su != ru ||
+            rg != (gid_t)run_gid || eg != rg || sg != rg || getgroups(0, NULL) != 0) {
+            snprintf(err, errlen, "could not leave root for uid %ld gid %ld", run_uid, run_gid);
             return -1;
         }
     }

@@ -87,6 +87,7 @@ ATTACKS = {
     "open_legacy": "open",
     "open_write_tmp": "openat",
     "open_path": "openat",
+    "lib_symlink": "openat",
     "creat": "creat",
     "openat2": "openat2",
     "name_to_handle_at": "name_to_handle_at",
@@ -305,6 +306,10 @@ OVERRIDES = {
     ("proc_pid_mem", "ctor"): V("openat"),
     ("proc_pid_maps", "ctor"): V("openat"),
     ("open_path", "ctor"): V("openat"),
+    # A library-directory path whose symlink leads out: refused in the
+    # kernel (private root: ENOENT, Landlock: EACCES) or, without either,
+    # by the host's own open beneath the directory (EACCES).
+    ("lib_symlink", "ctor"): [REFUSED("EACCES"), REFUSED("ENOENT")],
     # init() runs after the loader reports ph.loaded, when the window is shut:
     # any open from init is a violation, stricter than from a constructor.
     ("open_read", "init"): V("openat"),
