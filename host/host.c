@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1080,18 +1081,37 @@ void ph_host_intercept_functions(ph_host *h, ph_hostcall_fn fn, void *ud)
     h->intercept_ud = ud;
 }
 
+/* file made absolute (the loader works from "/") with its directory
+ * resolved but not its last component: a symbolic link in the plugin
+ * directory stays a link, which the host refuses to load, instead of
+ * becoming whatever file it names. Malloc'ed, or NULL. */
+static char *abs_path(const char *file)
+{
+    const char *slash = strrchr(file, '/');
+    const char *base = slash ? slash + 1 : file;
+    if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+        return realpath(file, NULL);
+    char *dir = slash ? strndup(file, slash == file ? 1 : (size_t)(slash - file)) : strdup(".");
+    char *rdir = dir ? realpath(dir, NULL) : NULL;
+    char *out = NULL;
+    if (rdir && asprintf(&out, "%s%s%s", rdir, strcmp(rdir, "/") ? "/" : "", base) < 0)
+        out = NULL;
+    free(dir);
+    free(rdir);
+    return out;
+}
+
 static struct ph_plug *plug_new(struct ph_host *h, const char *file)
 {
     struct ph_plug *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
     p->host = h;
-    /* Absolute, because the loader works from "/". */
-    p->file = realpath(file, NULL);
+    p->file = strcmp(file, "--probe") == 0 ? NULL : abs_path(file);
     if (!p->file)
         p->file = strdup(file);
     p->hostfn_calls = calloc(h->nfns ? h->nfns : 1, sizeof *p->hostfn_calls);
-    p->pidfd = p->sock = p->notify_fd = -1;
+    p->pidfd = p->sock = p->notify_fd = p->file_fd = -1;
     p->initial = 1;
     if (!p->file || !p->hostfn_calls || ph_timers_adopt(&h->plug_timers) < 0) {
         ph_plug_free(p);
@@ -1261,17 +1281,31 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The plugin files in dir (regular files ending in ".so", not hidden),
- * sorted so that output and duplicate handling do not depend on the
- * directory's order. */
+/* The plugin files in dir (names ending in ".so", not hidden), sorted so
+ * that output and duplicate handling do not depend on the directory's
+ * order. What each entry is, is not looked at here: a FIFO, a socket, a
+ * device, a symbolic link or a huge file is refused, by name, when it is
+ * opened (ph_files_open_regular), and is a load error like any other. */
 static int scan_dir(const char *dir, char ***out, size_t *count, ph_error *err)
 {
-    DIR *d = opendir(dir);
+    /* O_DIRECTORY refuses anything but a directory before opening it. */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
     *out = NULL;
     *count = 0;
-    if (!d)
+    if (!d) {
+        int e = errno;
+        if (dfd >= 0)
+            close(dfd);
         return ph_set_error(err, PH_E_SYSTEM, "cannot read plugin directory %s: %s", dir,
-                            strerror(errno));
+                            strerror(e));
+    }
+    char *rdir = realpath(dir, NULL);
+    if (!rdir) {
+        int e = errno;
+        closedir(d);
+        return ph_set_error(err, PH_E_SYSTEM, "cannot resolve %s: %s", dir, strerror(e));
+    }
     char **files = NULL;
     size_t n = 0;
     struct dirent *de;
@@ -1280,15 +1314,13 @@ static int scan_dir(const char *dir, char ***out, size_t *count, ph_error *err)
         size_t len = strlen(de->d_name);
         if (de->d_name[0] == '.' || len < 4 || strcmp(de->d_name + len - 3, ".so") != 0)
             continue;
+        /* A subdirectory named like a plugin is not an entry to load. */
+        if (de->d_type == DT_DIR)
+            continue;
         char *path;
-        if (asprintf(&path, "%s/%s", dir, de->d_name) < 0) {
+        if (asprintf(&path, "%s%s%s", rdir, strcmp(rdir, "/") ? "/" : "", de->d_name) < 0) {
             rc = ph_set_error(err, PH_E_NOMEM, "out of memory");
             break;
-        }
-        struct stat st;
-        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
-            free(path);
-            continue;
         }
         char **nf = realloc(files, (n + 1) * sizeof *nf);
         if (!nf) {
@@ -1300,6 +1332,7 @@ static int scan_dir(const char *dir, char ***out, size_t *count, ph_error *err)
         files[n++] = path;
     }
     closedir(d);
+    free(rdir);
     if (rc == PH_OK && n > 0) /* an empty directory has no array to sort */
         qsort(files, n, sizeof *files, by_name);
     *out = files;
@@ -1405,13 +1438,14 @@ int ph_host_load_dir(ph_host *h, const char *dir, ph_error *err)
     return rc;
 }
 
-/* Whether a plugin's file is still the one it was started from. */
+/* Whether a plugin's file is still the one it was started from (lstat: a
+ * link put in its place is a change). */
 static int same_file(const struct ph_plug *p, const char *path)
 {
     struct stat st;
-    return stat(path, &st) == 0 && st.st_dev == p->file_dev && st.st_ino == p->file_ino &&
-           st.st_size == p->file_size && st.st_mtim.tv_sec == p->file_mtime.tv_sec &&
-           st.st_mtim.tv_nsec == p->file_mtime.tv_nsec;
+    return lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_dev == p->file_dev &&
+           st.st_ino == p->file_ino && st.st_size == p->file_size &&
+           st.st_mtim.tv_sec == p->file_mtime.tv_sec && st.st_mtim.tv_nsec == p->file_mtime.tv_nsec;
 }
 
 static void drop_plugin(struct ph_host *h, struct ph_plug *p, const char *why)
@@ -1447,7 +1481,7 @@ int ph_host_reload_dir(ph_host *h, const char *dir, ph_error *err)
     if (rc == PH_OK && (!rdir || !want || !real))
         rc = ph_set_error(err, PH_E_SYSTEM, "cannot resolve %s: %s", dir, strerror(errno));
     for (size_t i = 0; rc == PH_OK && i < n; i++) {
-        real[i] = realpath(files[i], NULL);
+        real[i] = abs_path(files[i]);
         want[i] = 1;
     }
     /* Removed or changed files: their plugins stop; changed ones start

@@ -207,20 +207,17 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     }
     /* The file is opened (and its pin checked) here, and the child loads
      * this very descriptor: swapping the file afterwards changes nothing. */
-    char hash[65];
-    int pfd = probe ? -1 : ph_plug_open_checked(p->file, p->set.sha256, hash, err);
-    if (pfd < 0 && !probe)
-        return pfd;
     /* Hashed at spawn when a transcript or pins need it, so they name the
      * exact file that ran (~90 us for a 20 KiB plugin: not paid otherwise). */
-    if (pfd >= 0 && !hash[0] && (h->rec_fd >= 0 || h->pins) && ph_sha256_fd(pfd, hash) < 0) {
-        int e = errno;
-        close(pfd);
-        return ph_set_error(err, PH_E_SYSTEM, "%s: cannot hash: %s", p->file, strerror(e));
-    }
-    snprintf(p->sha256, sizeof p->sha256, "%s", pfd >= 0 ? hash : "");
+    char hash[65] = "";
     struct stat fst;
-    if (pfd >= 0 && p->file_ino == 0 && fstat(pfd, &fst) == 0) {
+    int pfd = probe ? -1
+                    : ph_plug_open_checked(p->file, p->set.sha256, h->rec_fd >= 0 || h->pins, hash,
+                                           &fst, err);
+    if (pfd < 0 && !probe)
+        return pfd;
+    snprintf(p->sha256, sizeof p->sha256, "%s", pfd >= 0 ? hash : "");
+    if (pfd >= 0 && p->file_ino == 0) {
         p->file_dev = fst.st_dev;
         p->file_ino = fst.st_ino;
         p->file_size = fst.st_size;
@@ -302,8 +299,10 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     p->sandbox_ns = p->loaded_ns = p->ready_ns = 0;
     memset(p->loader_ns, 0, sizeof p->loader_ns);
     close(sv[1]);
-    if (pfd >= 0)
-        close(pfd);
+    /* Kept: the symbolizer reads this very file, never the name again. */
+    if (p->file_fd >= 0)
+        close(p->file_fd);
+    p->file_fd = pfd;
     ph_cg_plug_spawned(&p->cg);
     p->pid = pid;
     p->sock = sv[0];
@@ -1379,6 +1378,8 @@ void ph_plug_free(struct ph_plug *p)
         ph_plug_kill(p, PH_END_KILLED, NULL);
         ph_plug_on_exit(p);
     }
+    if (p->file_fd >= 0)
+        close(p->file_fd);
     free(p->file);
     free(p->name);
     json_decref(p->hello);
