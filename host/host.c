@@ -1286,7 +1286,46 @@ static int by_name(const void *a, const void *b)
  * order. What each entry is, is not looked at here: a FIFO, a socket, a
  * device, a symbolic link or a huge file is refused, by name, when it is
  * opened (ph_files_open_regular), and is a load error like any other. */
-static int scan_dir(const char *dir, char ***out, size_t *count, ph_error *err)
+/* A name every report can carry as it is: UTF-8 (which JSON needs) and no
+ * control character (which a terminal would act on). */
+static int printable_name(const char *name)
+{
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            return 0;
+    json_t *s = json_string(name);
+    json_decref(s);
+    return s != NULL;
+}
+
+/* An entry whose name cannot be reported is not loaded: its load error
+ * names it escaped, once however often the directory is read. */
+static void refuse_name(struct ph_host *h, const char *rdir, const char *name)
+{
+    char esc[4 * NAME_MAX + 40], *file = NULL;
+    ph_wire_escape(name, strlen(name), esc, sizeof esc);
+    if (asprintf(&file, "%s/%s", rdir, esc) < 0)
+        return;
+    size_t i;
+    json_t *e;
+    json_array_foreach(h->load_errors, i, e)
+    {
+        const char *f = json_string_value(json_object_get(e, "file"));
+        if (f && strcmp(f, file) == 0) {
+            free(file);
+            return;
+        }
+    }
+    record_load_error(h, file,
+                      ph_call_error(NULL, NULL, PH_RPC_PLUGIN_NOT_LOADED, PH_END_SETUP_ERROR, NULL,
+                                    "%s: the file name is not printable UTF-8 (shown escaped); "
+                                    "not loaded: rename it",
+                                    file));
+    free(file);
+}
+
+static int scan_dir(struct ph_host *h, const char *dir, char ***out, size_t *count,
+                    ph_error *err)
 {
     /* O_DIRECTORY refuses anything but a directory before opening it. */
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK);
@@ -1317,6 +1356,10 @@ static int scan_dir(const char *dir, char ***out, size_t *count, ph_error *err)
         /* A subdirectory named like a plugin is not an entry to load. */
         if (de->d_type == DT_DIR)
             continue;
+        if (!printable_name(de->d_name)) {
+            refuse_name(h, rdir, de->d_name);
+            continue;
+        }
         char *path;
         if (asprintf(&path, "%s%s%s", rdir, strcmp(rdir, "/") ? "/" : "", de->d_name) < 0) {
             rc = ph_set_error(err, PH_E_NOMEM, "out of memory");
@@ -1431,7 +1474,7 @@ int ph_host_load_dir(ph_host *h, const char *dir, ph_error *err)
 {
     char **files;
     size_t n;
-    int rc = scan_dir(dir, &files, &n, err);
+    int rc = scan_dir(h, dir, &files, &n, err);
     if (rc == PH_OK)
         rc = load_files(h, files, n, NULL, err);
     free_files(files, n);
@@ -1474,7 +1517,7 @@ int ph_host_reload_dir(ph_host *h, const char *dir, ph_error *err)
 {
     char **files;
     size_t n;
-    int rc = scan_dir(dir, &files, &n, err);
+    int rc = scan_dir(h, dir, &files, &n, err);
     char *rdir = rc == PH_OK ? realpath(dir, NULL) : NULL;
     int *want = rc == PH_OK ? calloc(n ? n : 1, sizeof *want) : NULL;
     char **real = rc == PH_OK ? calloc(n ? n : 1, sizeof *real) : NULL;

@@ -37,6 +37,9 @@ def hostile_dir(args, keep):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.bind(os.path.join(d, "sock.so"))
     keep.append(s)
+    # Names no report could carry as they are: not UTF-8, a terminal control.
+    for name in (b"bad\xff.so", b"esc\x1b[2J.so"):
+        shutil.copy(harness.echo_so(args), os.path.join(os.fsencode(d), name))
     # Manifests: a FIFO beside textstats, a huge one beside crashy.
     os.mkfifo(os.path.join(d, "textstats.manifest.json"))
     with open(os.path.join(d, "crashy.manifest.json"), "wb") as f:
@@ -67,6 +70,13 @@ def listing(t, args):
         for name, text in want.items():
             t.check(text in errors.get(name, ""), f"{name}: a named load error ({text})",
                     errors.get(name))
+        for name in ("bad\\xff.so", "esc\\x1b[2J.so"):
+            t.check("not printable" in errors.get(name, ""),
+                    f"{name}: refused by its escaped name", sorted(errors))
+        t.check(b"\x1b" not in r.out and b"\xff" not in r.out, "no raw byte of a name in the output")
+        r = harness.run(args.plughost, ["list", d], timeout=PROMPT)
+        t.check(not r.timed_out and b"\x1b" not in r.out + r.err and b"bad\\xff.so" in r.out + r.err,
+                "list without --json names them escaped too", r.describe())
 
         # One plugin file named on the command line: the same.
         for name, text in (("fifo.so", "a FIFO"), ("zero.so", "symbolic link"),
