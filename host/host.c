@@ -1318,14 +1318,13 @@ static void refuse_name(struct ph_host *h, const char *rdir, const char *name)
     }
     record_load_error(h, file,
                       ph_call_error(NULL, NULL, PH_RPC_PLUGIN_NOT_LOADED, PH_END_SETUP_ERROR, NULL,
-                                    "%s: the file name is not printable UTF-8 (shown escaped); "
-                                    "not loaded: rename it",
+                                    "%s: the file name is not printable UTF-8 (shown escaped "
+                                    "here): rename it",
                                     file));
     free(file);
 }
 
-static int scan_dir(struct ph_host *h, const char *dir, char ***out, size_t *count,
-                    ph_error *err)
+static int scan_dir(struct ph_host *h, const char *dir, char ***out, size_t *count, ph_error *err)
 {
     /* O_DIRECTORY refuses anything but a directory before opening it. */
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK);
