@@ -121,7 +121,7 @@ static void suite(ph_host *h, const char *dir)
         if (hex)
             hex[2 * len] = '\0';
         json_t *params = hex ? json_pack("{s:s}", "hex", hex) : NULL;
-        uint64_t took;
+        uint64_t took = 0;
         json_t *e = params ? call(h, "send", params, &took) : NULL;
         expect_breach(e, took, de->d_name, NULL);
         json_decref(e);
