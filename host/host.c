@@ -1281,17 +1281,13 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The plugin files in dir (names ending in ".so", not hidden), sorted so
- * that output and duplicate handling do not depend on the directory's
- * order. What each entry is, is not looked at here: a FIFO, a socket, a
- * device, a symbolic link or a huge file is refused, by name, when it is
- * opened (ph_files_open_regular), and is a load error like any other. */
 /* A name every report can carry as it is: UTF-8 (which JSON needs) and no
- * control character (which a terminal would act on). */
+ * control character (which a terminal would act on), C1 ones included
+ * (U+0080..U+009F, encoded C2 80..C2 9F; U+009B is a CSI). */
 static int printable_name(const char *name)
 {
     for (const unsigned char *c = (const unsigned char *)name; *c; c++)
-        if (*c < 0x20 || *c == 0x7f)
+        if (*c < 0x20 || *c == 0x7f || (c[0] == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f))
             return 0;
     json_t *s = json_string(name);
     json_decref(s);
@@ -1324,6 +1320,11 @@ static void refuse_name(struct ph_host *h, const char *rdir, const char *name)
     free(file);
 }
 
+/* The plugin files in dir (names ending in ".so", not hidden), sorted so
+ * that output and duplicate handling do not depend on the directory's
+ * order. What each entry is, is not looked at here: a FIFO, a socket, a
+ * device, a symbolic link or a huge file is refused, by name, when it is
+ * opened (ph_files_open_regular), and is a load error like any other. */
 static int scan_dir(struct ph_host *h, const char *dir, char ***out, size_t *count, ph_error *err)
 {
     /* O_DIRECTORY refuses anything but a directory before opening it. */

@@ -1051,9 +1051,9 @@ static void read_records(struct ph_plug *p, int budget, int drain)
     /* Nothing after a breach, a kill or a refused call counts: the plugin's
      * later bytes are those of a plugin already condemned. */
     for (; budget > 0 && p->sock >= 0 && p->cause == PH_END_NONE; budget--) {
-        /* Room for a few descriptors more than the one a message may carry,
-         * so that "too many" is told apart from truncated control data. */
-        /* The credentials (SO_PASSCRED) come first, then the descriptors. */
+        /* The credentials (SO_PASSCRED), then room for a few descriptors
+         * more than the one a message may carry, so that "too many" is
+         * told apart from truncated control data. */
         union {
             char buf[CMSG_SPACE(sizeof(struct ucred)) +
                      CMSG_SPACE(PH_WIRE_MAX_FDS_ROOM * sizeof(int))];

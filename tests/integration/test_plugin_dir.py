@@ -38,7 +38,7 @@ def hostile_dir(args, keep):
     s.bind(os.path.join(d, "sock.so"))
     keep.append(s)
     # Names no report could carry as they are: not UTF-8, a terminal control.
-    for name in (b"bad\xff.so", b"esc\x1b[2J.so"):
+    for name in (b"bad\xff.so", b"esc\x1b[2J.so", b"csi\xc2\x9b2J.so"):
         shutil.copy(harness.echo_so(args), os.path.join(os.fsencode(d), name))
     # Manifests: a FIFO beside textstats, a huge one beside crashy.
     os.mkfifo(os.path.join(d, "textstats.manifest.json"))
@@ -70,7 +70,7 @@ def listing(t, args):
         for name, text in want.items():
             t.check(text in errors.get(name, ""), f"{name}: a named load error ({text})",
                     errors.get(name))
-        for name in ("bad\\xff.so", "esc\\x1b[2J.so"):
+        for name in ("bad\\xff.so", "esc\\x1b[2J.so", "csi\\xc2\\x9b2J.so"):
             t.check("not printable" in errors.get(name, ""),
                     f"{name}: refused by its escaped name", sorted(errors))
         t.check(b"\x1b" not in r.out and b"\xff" not in r.out, "no raw byte of a name in the output")
