@@ -146,11 +146,49 @@ def restart_under_serve(t, args):
         harness.remove_dir(tmp)
 
 
+def violation_after_swap(t, args):
+    """A plugin killed by the sandbox after its file was replaced by a FIFO:
+    the report names the function from the file the host opened at spawn,
+    without opening the name again (which would block on the FIFO)."""
+    atk = os.path.join(os.path.dirname(os.path.abspath(args.plughost)), "tests", "isolation",
+                       "atk_socket_inet.so")
+    if not os.path.exists(atk):
+        print(f"skipped: no {atk}")
+        return
+    d = harness.plugin_dir(harness.echo_so(args), atk)
+    tmp = tempfile.mkdtemp(prefix="plughost-dir-")
+    path = os.path.join(tmp, "v.sock")
+    sv = Server(args.plughost, d, path, ["--listen", path])
+    try:
+        a = Conn(path)
+        a.send(req(1, "echo.echo", [1]))
+        t.check(a.answer(1, PROMPT) is not None, "serving")
+        fifo = os.path.join(d, ".new")
+        os.mkfifo(fifo)
+        os.rename(fifo, os.path.join(d, "atk_socket_inet.so"))
+        a.send(req(2, "atk_socket_inet.attack"))
+        r = a.answer(2, PROMPT)
+        data = (r or {}).get("error", {}).get("data", {})
+        t.check(data.get("status") == "violation" and
+                str(data.get("function", "")).startswith("atk_run"),
+                "the violation is reported at once, its function named from the file as loaded",
+                r)
+        a.send(req(3, "echo.echo", [3]))
+        r = a.answer(3, PROMPT)
+        t.check(r and r.get("result") == [3], "and the host still serves", r)
+        a.close()
+    finally:
+        sv.stop(signal.SIGKILL)
+        harness.remove_dir(d)
+        harness.remove_dir(tmp)
+
+
 def main():
     args = harness.parse_args(__doc__.splitlines()[0])
     t = harness.Checker("test_plugin_dir")
     listing(t, args)
     restart_under_serve(t, args)
+    violation_after_swap(t, args)
     return t.finish()
 
 
