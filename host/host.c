@@ -65,14 +65,33 @@ uint64_t ph_now_ms(void)
     return ph_now_ns() / 1000000ull;
 }
 
+/* After a vsnprintf() that returned n into buf of cap bytes: a cut made
+ * inside a UTF-8 sequence (a long file name, say) is moved to before it,
+ * so the text stays UTF-8 and a JSON report of it can be built. */
+static void cut_whole(char *buf, size_t cap, int n)
+{
+    if (n < 0 || (size_t)n < cap)
+        return;
+    size_t len = strlen(buf), i = len;
+    while (i > 0 && ((unsigned char)buf[i - 1] & 0xc0) == 0x80)
+        i--;
+    if (i == 0)
+        return;
+    unsigned char lead = (unsigned char)buf[i - 1];
+    size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+    if (len - (i - 1) < need)
+        buf[i - 1] = '\0';
+}
+
 int ph_set_error(ph_error *err, int status, const char *fmt, ...)
 {
     if (err) {
         va_list ap;
         va_start(ap, fmt);
         err->status = status;
-        vsnprintf(err->text, sizeof err->text, fmt, ap);
+        int n = vsnprintf(err->text, sizeof err->text, fmt, ap);
         va_end(ap);
+        cut_whole(err->text, sizeof err->text, n);
     }
     return status;
 }
@@ -90,8 +109,9 @@ json_t *ph_call_error(struct ph_plug *p, const char *method, int code, enum ph_e
     char msg[600];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    cut_whole(msg, sizeof msg, n);
     json_t *data = json_is_object(detail) ? detail : json_object();
     if (!json_is_object(detail))
         json_decref(detail);

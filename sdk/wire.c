@@ -484,6 +484,13 @@ char *ph_wire_encode(const json_t *v, size_t *len)
 json_t *ph_wire_error_obj(int code, const char *message, json_t *data)
 {
     json_t *e = json_pack("{s:i,s:s}", "code", code, "message", message ? message : "");
+    if (!e && message) {
+        /* Not UTF-8 (bytes a peer sent, quoted): escaped, the error is
+         * still built and still says what it says. */
+        char esc[2048];
+        ph_wire_escape(message, strlen(message), esc, sizeof esc);
+        e = json_pack("{s:i,s:s}", "code", code, "message", esc);
+    }
     if (e && data)
         json_object_set_new(e, "data", data);
     else if (data)

@@ -91,6 +91,28 @@ def listing(t, args):
         harness.remove_dir(d)
 
 
+def long_names(t, args):
+    """Load errors of entries whose long UTF-8 names are cut in a report's
+    fixed-size text: each is still reported (a cut inside a UTF-8 sequence
+    made the report unbuildable, and it was silently dropped)."""
+    top = tempfile.mkdtemp(prefix="plughost-dir-")
+    d = os.path.join(top, "d" * 200, "e" * 100)
+    os.makedirs(d)
+    try:
+        shutil.copy(harness.echo_so(args), d)
+        for k in range(4):  # every position of the cut in a 2-byte sequence, twice
+            os.mkfifo(os.path.join(d, "x" * k + "\u00e9" * 120 + ".so"))
+        r = harness.run(args.plughost, ["list", "--json", d], timeout=PROMPT)
+        try:
+            out = json.loads(r.out)
+        except ValueError:
+            out = {}
+        t.check(len(out.get("errors", [])) == 4, "long UTF-8 names: every load error is reported",
+                r.describe())
+    finally:
+        harness.remove_dir(top)
+
+
 def restart_under_serve(t, args):
     """A plugin restarts after a crash while its manifest, then its file,
     is a FIFO: the restart is refused by name and the host keeps serving."""
@@ -187,6 +209,7 @@ def main():
     args = harness.parse_args(__doc__.splitlines()[0])
     t = harness.Checker("test_plugin_dir")
     listing(t, args)
+    long_names(t, args)
     restart_under_serve(t, args)
     violation_after_swap(t, args)
     return t.finish()
