@@ -76,6 +76,62 @@ static void still_serves(ph_host *h, const char *after)
     json_decref(e);
 }
 
+static json_t *ended; /* the last "ended" event (new reference) */
+
+static void on_event(void *ud, json_t *ev)
+{
+    (void)ud;
+    const char *type = str(ev, "type");
+    if (type && strcmp(type, "ended") == 0) {
+        json_decref(ended);
+        ended = json_incref(ev);
+    }
+}
+
+static int answered;
+
+static void on_answer(void *ud, uint64_t id, json_t *result, json_t *error)
+{
+    (void)ud;
+    (void)id;
+    (void)result;
+    (void)error;
+    answered = 1;
+}
+
+/* A zero-length record that arrives after the call it came with was
+ * answered: the host must still read it as a breach, not as end of file
+ * (which left the plugin unwatched: every later call waited out its
+ * deadline). The next call is answered at once, and the ending is named. */
+static void empty_between_calls(ph_host *h)
+{
+    ph_error err;
+    uint64_t id = 0;
+    answered = 0;
+    CHECK(ph_host_call_async(h, "rawrec", "ok", NULL, on_answer, NULL, &id, &err) == PH_OK);
+    for (int i = 0; i < 100 && !answered; i++)
+        ph_host_process(h, 50, &err);
+    CHECK(answered);
+    /* Call ids are sequential: the next call is id + 1. */
+    json_t *params = json_pack("{s:I}", "id", (json_int_t)(id + 1));
+    uint64_t took;
+    json_t *e = call(h, "answer_then_empty", params, &took);
+    json_decref(params);
+    CHECKF(!e, "the call answered before the bad record succeeds: %s", e ? str(e, "message") : "");
+    json_decref(e);
+    e = call(h, "ok", NULL, &took);
+    CHECKF(took < DEADLINE_MS / 2, "the next call is answered at once (%llu ms)",
+           (unsigned long long)took);
+    const char *status = e ? str(data_of(e), "status") : str(ended, "status");
+    const char *why =
+        e ? str(data_of(e), "breach") : str(data_of(json_object_get(ended, "error")), "breach");
+    CHECKF(status && strcmp(status, "protocol") == 0 && why && strstr(why, "empty record"),
+           "the ending is a breach naming the empty record (%s: %s)", status ? status : "-",
+           why ? why : "-");
+    json_decref(e);
+    still_serves(h, "an empty record between calls");
+}
+
 static char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -152,6 +208,7 @@ int main(int argc, char **argv)
     ph_error err;
     CHECK(ph_host_new(&o, &h, &err) == PH_OK);
     CHECKF(ph_host_load_file(h, argv[1], NULL, &err) == PH_OK, "load: %s", err.text);
+    ph_host_set_event_handler(h, on_event, NULL);
 
     /* A zero-length record after the handshake: recvmsg says 0 bytes, as
      * at end of file, but the plugin is alive and about to answer. */
@@ -160,6 +217,8 @@ int main(int argc, char **argv)
     expect_breach(e, took, "zero-length record", "empty record");
     json_decref(e);
     still_serves(h, "a zero-length record");
+
+    empty_between_calls(h);
 
     /* A channel closed by a plugin that goes on running. */
     e = call(h, "close", NULL, &took);
@@ -179,5 +238,6 @@ int main(int argc, char **argv)
     if (strcmp(argv[2], "-") != 0)
         suite(h, argv[2]);
     ph_host_free(h);
+    json_decref(ended);
     return ph_t_summary("test_channel");
 }

@@ -60,6 +60,23 @@ static json_t *send_bytes(ph_ctx *ctx, json_t *params)
     return json_pack("{s:I}", "sent", (json_int_t)off);
 }
 
+/* {"id": N}: answers request N itself, then sends a zero-length record,
+ * so the bad record arrives after the call it came in is answered (the
+ * runtime's own, second answer is never read: the host ends it first). */
+static json_t *answer_then_empty(ph_ctx *ctx, json_t *params)
+{
+    json_t *id = json_object_get(params, "id");
+    if (!json_is_integer(id))
+        return ph_error(ctx, -32602, "params are {\"id\": integer}");
+    char msg[128];
+    int n = snprintf(msg, sizeof msg, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":\"early\"}",
+                     (long long)json_integer_value(id));
+    send_record(0x00, (const unsigned char *)msg, (size_t)n);
+    struct msghdr mh = {0};
+    (void)sendmsg(CHANNEL, &mh, MSG_NOSIGNAL);
+    return json_string("late");
+}
+
 /* Closes the channel and stays alive: it can never answer again. */
 static json_t *close_channel(ph_ctx *ctx, json_t *params)
 {
@@ -81,6 +98,8 @@ static json_t *ok(ph_ctx *ctx, json_t *params)
 static const ph_method methods[] = {
     {"empty", empty, "sends a zero-length record, then answers", NULL},
     {"send", send_bytes, "sends {hex} as one raw message, then answers", NULL},
+    {"answer_then_empty", answer_then_empty, "answers {id} itself, then a zero-length record",
+     NULL},
     {"close", close_channel, "closes its channel and keeps running", NULL},
     {"ok", ok, "returns \"ok\"", NULL},
     {0},
