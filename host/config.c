@@ -25,7 +25,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* The most the host reads of the operator's configuration and of a
+ * manifest (a manifest is a few lines). */
+#define PH_CONFIG_MAX ((size_t)1 << 20)
+#define PH_MANIFEST_MAX ((size_t)65536)
 
 /* Numeric settings, their places in ph_host_options, and whether a plugin
  * entry (or a manifest's needs) may carry them. */
@@ -339,24 +345,35 @@ static int check_config(struct checker *ck, json_t *c)
     return 0;
 }
 
-static char *slurp(const char *path, size_t max, ph_error *err)
+/* The whole of name (relative to dirfd) as a string, at most max bytes,
+ * opened as ph_files_open_regular() opens; shown is how errors name it.
+ * NULL with err filled, and *absent set when there is no such file. */
+static char *slurp(int dirfd, const char *name, const char *shown, int follow, size_t max,
+                   ph_error *err, int *absent)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char why[200];
+    if (absent)
+        *absent = 0;
+    int fd = ph_files_open_regular(dirfd, name, follow, (off_t)max, NULL, why, sizeof why);
     if (fd < 0) {
-        ph_set_error(err, PH_E_SYSTEM, "%s: %s", path, strerror(errno));
+        if (absent)
+            *absent = errno == ENOENT;
+        ph_set_error(err, errno == ENOENT ? PH_E_SYSTEM : PH_E_INVALID, "%s: %s", shown, why);
         return NULL;
     }
     char *buf = malloc(max + 1);
     size_t len = 0;
     ssize_t r = 0;
-    while (buf && len < max && (r = read(fd, buf + len, max - len)) > 0)
+    /* One byte more than allowed: a file grown since it was opened is
+     * still read only that far. */
+    while (buf && len <= max && (r = read(fd, buf + len, max + 1 - len)) > 0)
         len += (size_t)r;
     close(fd);
-    if (!buf || r < 0 || len >= max) {
-        ph_set_error(err, PH_E_INVALID, "%s: %s", path,
+    if (!buf || r < 0 || len > max) {
+        ph_set_error(err, PH_E_INVALID, "%s: %s", shown,
                      !buf    ? "out of memory"
                      : r < 0 ? strerror(errno)
-                             : "larger than 1 MiB");
+                             : "grew past its size bound while read");
         free(buf);
         return NULL;
     }
@@ -367,7 +384,7 @@ static char *slurp(const char *path, size_t max, ph_error *err)
 int ph_config_load(const char *path, json_t **out, ph_error *err)
 {
     *out = NULL;
-    char *text = slurp(path, 1 << 20, err);
+    char *text = slurp(AT_FDCWD, path, path, 1, PH_CONFIG_MAX, err, NULL);
     if (!text)
         return err ? err->status : PH_E_SYSTEM;
     json_error_t je;
@@ -424,6 +441,20 @@ static const char *base_name(const char *file)
     return s ? s + 1 : file;
 }
 
+/* The directory of path, opened for openat() (never blocking: O_DIRECTORY
+ * refuses anything else before opening it); *name gets the last
+ * component. Returns the descriptor or -1 with errno. */
+static int open_parent(const char *path, const char **name)
+{
+    const char *slash = strrchr(path, '/');
+    *name = slash ? slash + 1 : path;
+    if (!slash)
+        return open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK);
+}
+
 /* The manifest beside a plugin: NAME.manifest.json for NAME.so. New
  * reference or NULL when there is none; -1 in *bad_manifest on errors. */
 static json_t *read_manifest(const char *file, ph_error *err, int *failed)
@@ -434,17 +465,27 @@ static json_t *read_manifest(const char *file, ph_error *err, int *failed)
     if (n < 4 || n + 16 >= sizeof path)
         return NULL;
     snprintf(path, sizeof path, "%.*s.manifest.json", (int)(n - 3), file);
-    if (access(path, F_OK) != 0)
-        return NULL;
-    char *text = slurp(path, 65536, err);
+    const char *name;
+    int dirfd = open_parent(path, &name);
+    int absent = 0;
+    char *text = dirfd < 0 ? NULL : slurp(dirfd, name, path, 0, PH_MANIFEST_MAX, err, &absent);
+    int e = errno;
+    if (dirfd >= 0)
+        close(dirfd);
+    else
+        ph_set_error(err, PH_E_SYSTEM, "%s: cannot open its directory: %s", path, strerror(e));
     if (!text) {
-        *failed = 1;
+        *failed = !absent;
         return NULL;
     }
     json_error_t je;
     json_t *m = json_loads(text, JSON_REJECT_DUPLICATES, &je);
     if (!m) {
-        ph_set_error(err, PH_E_INVALID, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+        /* jansson quotes the text near the error: the directory writer's
+         * bytes, escaped before they reach a message. */
+        char near[sizeof je.text * 4 + 40];
+        ph_wire_escape(je.text, strnlen(je.text, sizeof je.text), near, sizeof near);
+        ph_set_error(err, PH_E_INVALID, "%s:%d:%d: %s", path, je.line, je.column, near);
         free(text);
         *failed = 1;
         return NULL;
@@ -566,26 +607,65 @@ int ph_plug_settings(struct ph_host *h, const char *file, struct ph_plug_setting
     return PH_OK;
 }
 
-int ph_plug_open_checked(const char *file, const char *pin, char hash[65], ph_error *err)
+/* sha256 of exactly what fd holds, read no further than max bytes: a file
+ * that grows while it is hashed is refused rather than read on. */
+static int hash_bounded(int fd, off_t max, char out[65])
 {
-    int fd = open(file, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ph_set_error(err, PH_E_SYSTEM, "%s: %s", file, strerror(errno));
+    struct ph_sha256 s;
+    static unsigned char buf[65536];
+    off_t off = 0;
+    ph_sha256_init(&s);
+    for (;;) {
+        ssize_t r = pread(fd, buf, sizeof buf, off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        off += r;
+        if (off > max) {
+            errno = EFBIG;
+            return -1;
+        }
+        ph_sha256_update(&s, buf, (size_t)r);
+    }
+    ph_sha256_hex(&s, out);
+    return 0;
+}
+
+int ph_plug_open_checked(const char *file, const char *pin, int want_hash, char hash[65],
+                         struct stat *st, ph_error *err)
+{
+    const char *name;
+    char why[200];
     hash[0] = '\0';
-    if (pin && *pin) {
-        if (ph_sha256_fd(fd, hash) < 0) {
+    int dirfd = open_parent(file, &name);
+    if (dirfd < 0)
+        return ph_set_error(err, PH_E_SYSTEM, "%s: cannot open its directory: %s", file,
+                            strerror(errno));
+    int fd = ph_files_open_regular(dirfd, name, 0, PH_PLUGIN_FILE_MAX, st, why, sizeof why);
+    int open_errno = errno;
+    close(dirfd);
+    if (fd < 0)
+        return ph_set_error(err, open_errno == ENOENT ? PH_E_SYSTEM : PH_E_INVALID, "%s: %s", file,
+                            why);
+    if ((pin && *pin) || want_hash) {
+        if (hash_bounded(fd, PH_PLUGIN_FILE_MAX, hash) < 0) {
             int e = errno;
             close(fd);
-            return ph_set_error(err, PH_E_SYSTEM, "%s: cannot hash: %s", file, strerror(e));
+            return ph_set_error(err, PH_E_SYSTEM, "%s: cannot hash: %s", file,
+                                e == EFBIG ? "it grew past the size bound while read"
+                                           : strerror(e));
         }
-        if (strcmp(hash, pin) != 0) {
-            close(fd);
-            return ph_set_error(err, PH_E_INVALID,
-                                "%s does not match its pinned sha256 (pinned %.12s..., file "
-                                "%.12s...): refusing to load it; renew the pin if the change is "
-                                "expected",
-                                file, pin, hash);
-        }
+    }
+    if (pin && *pin && strcmp(hash, pin) != 0) {
+        close(fd);
+        return ph_set_error(err, PH_E_INVALID,
+                            "%s does not match its pinned sha256 (pinned %.12s..., file "
+                            "%.12s...): refusing to load it; renew the pin if the change is "
+                            "expected",
+                            file, pin, hash);
     }
     return fd;
 }

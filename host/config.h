@@ -7,6 +7,8 @@
 
 #include "plughost/host.h"
 
+#include <sys/stat.h>
+
 struct ph_host;
 
 /* What one plugin process gets: the configuration's values for its file,
@@ -29,10 +31,13 @@ void ph_config_defaults(ph_host_options *o, json_t *config);
 int ph_plug_settings(struct ph_host *h, const char *file, struct ph_plug_settings *s,
                      ph_error *err);
 
-/* Opens the plugin file and checks it against pin (if any), so the file
- * checked is the file loaded: the child gets this descriptor. Returns the fd
- * (owned by the caller) or a negative status with err filled; hash gets the
- * file's sha256 when a pin was checked. */
-int ph_plug_open_checked(const char *file, const char *pin, char hash[65], ph_error *err);
+/* Opens the plugin file (ph_files_open_regular(): a regular file of at
+ * most PH_PLUGIN_FILE_MAX bytes, not a symbolic link, never blocking) and
+ * checks it against pin (if any), so the file checked is the file loaded:
+ * the child gets this descriptor. Returns the fd (owned by the caller) or
+ * a negative status with err filled; hash gets the file's sha256 when a pin
+ * was checked or want_hash, else ""; *st (may be NULL) its stat. */
+int ph_plug_open_checked(const char *file, const char *pin, int want_hash, char hash[65],
+                         struct stat *st, ph_error *err);
 
 #endif

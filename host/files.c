@@ -289,3 +289,76 @@ int ph_files_open(struct ph_host *h, struct ph_plug *p, json_t *params, json_t *
         json_pack("{s:s,s:s,s:I}", "path", path, "mode", mode, "size", (json_int_t)after.st_size);
     return 0;
 }
+
+/* What a non-regular file is, for errors that say why it was refused. */
+static const char *kind_of(mode_t m)
+{
+    return S_ISFIFO(m)   ? "a FIFO"
+           : S_ISSOCK(m) ? "a socket"
+           : S_ISCHR(m)  ? "a character device"
+           : S_ISBLK(m)  ? "a block device"
+           : S_ISDIR(m)  ? "a directory"
+           : S_ISLNK(m)  ? "a symbolic link"
+                         : "not a regular file";
+}
+
+int ph_files_open_regular(int dirfd, const char *name, int follow, off_t max, struct stat *st,
+                          char *why, size_t whylen)
+{
+    int nofollow = follow ? 0 : O_NOFOLLOW;
+    struct stat before, after;
+    /* Looked at first through O_PATH, which opens nothing: no FIFO to
+     * block on, no device to act, no lease to break; with O_NOFOLLOW a
+     * symbolic link is seen as itself. */
+    int probe = openat(dirfd, name, O_PATH | O_CLOEXEC | nofollow);
+    if (probe < 0) {
+        int e = errno;
+        snprintf(why, whylen, "%s", strerror(e));
+        errno = e;
+        return -1;
+    }
+    int rc = fstat(probe, &before);
+    close(probe);
+    if (rc < 0) {
+        int e = errno;
+        snprintf(why, whylen, "cannot be examined: %s", strerror(e));
+        errno = e;
+        return -1;
+    }
+    if (!S_ISREG(before.st_mode)) {
+        snprintf(why, whylen, "%s, not a regular file%s", kind_of(before.st_mode),
+                 S_ISLNK(before.st_mode) ? " (a link is not followed here)" : "");
+        errno = EINVAL;
+        return -1;
+    }
+    if (before.st_size > max) {
+        snprintf(why, whylen, "%lld bytes, larger than the %lld the host reads",
+                 (long long)before.st_size, (long long)max);
+        errno = EFBIG;
+        return -1;
+    }
+    /* O_NONBLOCK: whatever was swapped in since the look cannot block the
+     * loop (a FIFO, a file under a lease); it is refused below. */
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | nofollow);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(why, whylen, "%s",
+                 e == EWOULDBLOCK ? "busy (a lease is held on it)"
+                 : e == ELOOP     ? "replaced by a symbolic link while opened"
+                                  : strerror(e));
+        errno = e;
+        return -1;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fstat(fd, &after) < 0 || !S_ISREG(after.st_mode) || after.st_dev != before.st_dev ||
+        after.st_ino != before.st_ino || after.st_size > max || fl < 0 ||
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        close(fd);
+        snprintf(why, whylen, "replaced or grown while opened");
+        errno = EINVAL;
+        return -1;
+    }
+    if (st)
+        *st = after;
+    return fd;
+}

@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -65,14 +66,33 @@ uint64_t ph_now_ms(void)
     return ph_now_ns() / 1000000ull;
 }
 
+/* After a vsnprintf() that returned n into buf of cap bytes: a cut made
+ * inside a UTF-8 sequence (a long file name, say) is moved to before it,
+ * so the text stays UTF-8 and a JSON report of it can be built. */
+static void cut_whole(char *buf, size_t cap, int n)
+{
+    if (n < 0 || (size_t)n < cap)
+        return;
+    size_t len = strlen(buf), i = len;
+    while (i > 0 && ((unsigned char)buf[i - 1] & 0xc0) == 0x80)
+        i--;
+    if (i == 0)
+        return;
+    unsigned char lead = (unsigned char)buf[i - 1];
+    size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+    if (len - (i - 1) < need)
+        buf[i - 1] = '\0';
+}
+
 int ph_set_error(ph_error *err, int status, const char *fmt, ...)
 {
     if (err) {
         va_list ap;
         va_start(ap, fmt);
         err->status = status;
-        vsnprintf(err->text, sizeof err->text, fmt, ap);
+        int n = vsnprintf(err->text, sizeof err->text, fmt, ap);
         va_end(ap);
+        cut_whole(err->text, sizeof err->text, n);
     }
     return status;
 }
@@ -90,8 +110,9 @@ json_t *ph_call_error(struct ph_plug *p, const char *method, int code, enum ph_e
     char msg[600];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    cut_whole(msg, sizeof msg, n);
     json_t *data = json_is_object(detail) ? detail : json_object();
     if (!json_is_object(detail))
         json_decref(detail);
@@ -1133,18 +1154,37 @@ void ph_host_intercept_functions(ph_host *h, ph_hostcall_fn fn, void *ud)
     h->intercept_ud = ud;
 }
 
+/* file made absolute (the loader works from "/") with its directory
+ * resolved but not its last component: a symbolic link in the plugin
+ * directory stays a link, which the host refuses to load, instead of
+ * becoming whatever file it names. Malloc'ed, or NULL. */
+static char *abs_path(const char *file)
+{
+    const char *slash = strrchr(file, '/');
+    const char *base = slash ? slash + 1 : file;
+    if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+        return realpath(file, NULL);
+    char *dir = slash ? strndup(file, slash == file ? 1 : (size_t)(slash - file)) : strdup(".");
+    char *rdir = dir ? realpath(dir, NULL) : NULL;
+    char *out = NULL;
+    if (rdir && asprintf(&out, "%s%s%s", rdir, strcmp(rdir, "/") ? "/" : "", base) < 0)
+        out = NULL;
+    free(dir);
+    free(rdir);
+    return out;
+}
+
 static struct ph_plug *plug_new(struct ph_host *h, const char *file)
 {
     struct ph_plug *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
     p->host = h;
-    /* Absolute, because the loader works from "/". */
-    p->file = realpath(file, NULL);
+    p->file = strcmp(file, "--probe") == 0 ? NULL : abs_path(file);
     if (!p->file)
         p->file = strdup(file);
     p->hostfn_calls = calloc(h->nfns ? h->nfns : 1, sizeof *p->hostfn_calls);
-    p->pidfd = p->sock = p->notify_fd = -1;
+    p->pidfd = p->sock = p->notify_fd = p->file_fd = -1;
     p->initial = 1;
     if (!p->file || !p->hostfn_calls || ph_timers_adopt(&h->plug_timers) < 0) {
         ph_plug_free(p);
@@ -1314,17 +1354,70 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The plugin files in dir (regular files ending in ".so", not hidden),
- * sorted so that output and duplicate handling do not depend on the
- * directory's order. */
-static int scan_dir(const char *dir, char ***out, size_t *count, ph_error *err)
+/* A name every report can carry as it is: UTF-8 (which JSON needs) and no
+ * control character (which a terminal would act on), C1 ones included
+ * (U+0080..U+009F, encoded C2 80..C2 9F; U+009B is a CSI). */
+static int printable_name(const char *name)
 {
-    DIR *d = opendir(dir);
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+        if (*c < 0x20 || *c == 0x7f || (c[0] == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f))
+            return 0;
+    json_t *s = json_string(name);
+    json_decref(s);
+    return s != NULL;
+}
+
+/* An entry whose name cannot be reported is not loaded: its load error
+ * names it escaped, once however often the directory is read. */
+static void refuse_name(struct ph_host *h, const char *rdir, const char *name)
+{
+    char esc[4 * NAME_MAX + 40], *file = NULL;
+    ph_wire_escape(name, strlen(name), esc, sizeof esc);
+    if (asprintf(&file, "%s/%s", rdir, esc) < 0)
+        return;
+    size_t i;
+    json_t *e;
+    json_array_foreach(h->load_errors, i, e)
+    {
+        const char *f = json_string_value(json_object_get(e, "file"));
+        if (f && strcmp(f, file) == 0) {
+            free(file);
+            return;
+        }
+    }
+    record_load_error(h, file,
+                      ph_call_error(NULL, NULL, PH_RPC_PLUGIN_NOT_LOADED, PH_END_SETUP_ERROR, NULL,
+                                    "%s: the file name is not printable UTF-8 (shown escaped "
+                                    "here): rename it",
+                                    file));
+    free(file);
+}
+
+/* The plugin files in dir (names ending in ".so", not hidden), sorted so
+ * that output and duplicate handling do not depend on the directory's
+ * order. What each entry is, is not looked at here: a FIFO, a socket, a
+ * device, a symbolic link or a huge file is refused, by name, when it is
+ * opened (ph_files_open_regular), and is a load error like any other. */
+static int scan_dir(struct ph_host *h, const char *dir, char ***out, size_t *count, ph_error *err)
+{
+    /* O_DIRECTORY refuses anything but a directory before opening it. */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
     *out = NULL;
     *count = 0;
-    if (!d)
+    if (!d) {
+        int e = errno;
+        if (dfd >= 0)
+            close(dfd);
         return ph_set_error(err, PH_E_SYSTEM, "cannot read plugin directory %s: %s", dir,
-                            strerror(errno));
+                            strerror(e));
+    }
+    char *rdir = realpath(dir, NULL);
+    if (!rdir) {
+        int e = errno;
+        closedir(d);
+        return ph_set_error(err, PH_E_SYSTEM, "cannot resolve %s: %s", dir, strerror(e));
+    }
     char **files = NULL;
     size_t n = 0;
     struct dirent *de;
@@ -1333,15 +1426,17 @@ static int scan_dir(const char *dir, char ***out, size_t *count, ph_error *err)
         size_t len = strlen(de->d_name);
         if (de->d_name[0] == '.' || len < 4 || strcmp(de->d_name + len - 3, ".so") != 0)
             continue;
+        /* A subdirectory named like a plugin is not an entry to load. */
+        if (de->d_type == DT_DIR)
+            continue;
+        if (!printable_name(de->d_name)) {
+            refuse_name(h, rdir, de->d_name);
+            continue;
+        }
         char *path;
-        if (asprintf(&path, "%s/%s", dir, de->d_name) < 0) {
+        if (asprintf(&path, "%s%s%s", rdir, strcmp(rdir, "/") ? "/" : "", de->d_name) < 0) {
             rc = ph_set_error(err, PH_E_NOMEM, "out of memory");
             break;
-        }
-        struct stat st;
-        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
-            free(path);
-            continue;
         }
         char **nf = realloc(files, (n + 1) * sizeof *nf);
         if (!nf) {
@@ -1353,6 +1448,7 @@ static int scan_dir(const char *dir, char ***out, size_t *count, ph_error *err)
         files[n++] = path;
     }
     closedir(d);
+    free(rdir);
     if (rc == PH_OK && n > 0) /* an empty directory has no array to sort */
         qsort(files, n, sizeof *files, by_name);
     *out = files;
@@ -1451,20 +1547,21 @@ int ph_host_load_dir(ph_host *h, const char *dir, ph_error *err)
 {
     char **files;
     size_t n;
-    int rc = scan_dir(dir, &files, &n, err);
+    int rc = scan_dir(h, dir, &files, &n, err);
     if (rc == PH_OK)
         rc = load_files(h, files, n, NULL, err);
     free_files(files, n);
     return rc;
 }
 
-/* Whether a plugin's file is still the one it was started from. */
+/* Whether a plugin's file is still the one it was started from (lstat: a
+ * link put in its place is a change). */
 static int same_file(const struct ph_plug *p, const char *path)
 {
     struct stat st;
-    return stat(path, &st) == 0 && st.st_dev == p->file_dev && st.st_ino == p->file_ino &&
-           st.st_size == p->file_size && st.st_mtim.tv_sec == p->file_mtime.tv_sec &&
-           st.st_mtim.tv_nsec == p->file_mtime.tv_nsec;
+    return lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_dev == p->file_dev &&
+           st.st_ino == p->file_ino && st.st_size == p->file_size &&
+           st.st_mtim.tv_sec == p->file_mtime.tv_sec && st.st_mtim.tv_nsec == p->file_mtime.tv_nsec;
 }
 
 static void drop_plugin(struct ph_host *h, struct ph_plug *p, const char *why)
@@ -1493,14 +1590,14 @@ int ph_host_reload_dir(ph_host *h, const char *dir, ph_error *err)
 {
     char **files;
     size_t n;
-    int rc = scan_dir(dir, &files, &n, err);
+    int rc = scan_dir(h, dir, &files, &n, err);
     char *rdir = rc == PH_OK ? realpath(dir, NULL) : NULL;
     int *want = rc == PH_OK ? calloc(n ? n : 1, sizeof *want) : NULL;
     char **real = rc == PH_OK ? calloc(n ? n : 1, sizeof *real) : NULL;
     if (rc == PH_OK && (!rdir || !want || !real))
         rc = ph_set_error(err, PH_E_SYSTEM, "cannot resolve %s: %s", dir, strerror(errno));
     for (size_t i = 0; rc == PH_OK && i < n; i++) {
-        real[i] = realpath(files[i], NULL);
+        real[i] = abs_path(files[i]);
         want[i] = 1;
     }
     /* Removed or changed files: their plugins stop; changed ones start

@@ -94,6 +94,7 @@ struct ph_call {
 struct ph_plug {
     struct ph_host *host;
     char *file;                  /* owned */
+    int file_fd;                 /* owned; the plugin file as the last spawn opened it, or -1 */
     char *name;                  /* owned; NULL until the first handshake */
     json_t *hello;               /* owned; the handshake params */
     json_t *layers;              /* owned; from the loader's ph.sandbox message */

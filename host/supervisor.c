@@ -218,30 +218,36 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     }
     /* The file is opened (and its pin checked) here, and the child loads
      * this very descriptor: swapping the file afterwards changes nothing. */
-    char hash[65];
-    int pfd = probe ? -1 : ph_plug_open_checked(p->file, p->set.sha256, hash, err);
-    if (pfd < 0 && !probe)
-        return pfd;
     /* Hashed at spawn when a transcript or pins need it, so they name the
      * exact file that ran (~90 us for a 20 KiB plugin: not paid otherwise). */
-    if (pfd >= 0 && !hash[0] && (h->rec_fd >= 0 || h->pins) && ph_sha256_fd(pfd, hash) < 0) {
-        int e = errno;
-        close(pfd);
-        return ph_set_error(err, PH_E_SYSTEM, "%s: cannot hash: %s", p->file, strerror(e));
-    }
-    snprintf(p->sha256, sizeof p->sha256, "%s", pfd >= 0 ? hash : "");
+    char hash[65] = "";
     struct stat fst;
-    if (pfd >= 0 && p->file_ino == 0 && fstat(pfd, &fst) == 0) {
+    int pfd = probe ? -1
+                    : ph_plug_open_checked(p->file, p->set.sha256, h->rec_fd >= 0 || h->pins, hash,
+                                           &fst, err);
+    if (pfd < 0 && !probe)
+        return pfd;
+    snprintf(p->sha256, sizeof p->sha256, "%s", pfd >= 0 ? hash : "");
+    if (pfd >= 0 && p->file_ino == 0) {
         p->file_dev = fst.st_dev;
         p->file_ino = fst.st_ino;
         p->file_size = fst.st_size;
         p->file_mtime = fst.st_mtim;
     }
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+    int sv[2] = {-1, -1}, one = 1;
+    /* SO_PASSCRED on the host's end, before anything is sent: every record
+     * then arrives with credentials and end of file without, so a
+     * zero-length record is told from end of file (read_records). */
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
+        setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) {
+        int e = errno;
+        if (sv[0] >= 0) {
+            close(sv[0]);
+            close(sv[1]);
+        }
         if (pfd >= 0)
             close(pfd);
-        return ph_set_error(err, PH_E_SYSTEM, "socketpair: %s", strerror(errno));
+        return ph_set_error(err, PH_E_SYSTEM, "socketpair: %s", strerror(e));
     }
     char mem[32], cpu[32], file[32];
     snprintf(mem, sizeof mem, "%zu",
@@ -312,8 +318,10 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     p->sandbox_ns = p->loaded_ns = p->ready_ns = 0;
     memset(p->loader_ns, 0, sizeof p->loader_ns);
     close(sv[1]);
-    if (pfd >= 0)
-        close(pfd);
+    /* Kept: the symbolizer reads this very file, never the name again. */
+    if (p->file_fd >= 0)
+        close(p->file_fd);
+    p->file_fd = pfd;
     ph_cg_plug_spawned(&p->cg);
     p->pid = pid;
     p->sock = sv[0];
@@ -399,7 +407,20 @@ void ph_plug_kill(struct ph_plug *p, enum ph_end cause, json_t *data)
 
 static void breach(struct ph_plug *p, const char *why)
 {
-    ph_plug_kill(p, PH_END_PROTOCOL, json_pack("{s:s}", "breach", why));
+    /* The reason may quote what the plugin sent: if it is not valid UTF-8
+     * (json_string() refuses it), it is escaped, so that the breach is
+     * named whatever the bytes were. */
+    json_t *reason = json_string(why ? why : "unnamed breach");
+    if (!reason) {
+        char esc[600];
+        ph_wire_escape(why, strlen(why), esc, sizeof esc);
+        reason = json_string(esc);
+    }
+    json_t *data = json_object();
+    if (data && reason)
+        json_object_set(data, "breach", reason);
+    json_decref(reason);
+    ph_plug_kill(p, PH_END_PROTOCOL, data);
 }
 
 /* ---- sending ---- */
@@ -1373,6 +1394,30 @@ void ph_plug_drain(struct ph_plug *p)
     read_records(p, INT_MAX, 1);
 }
 
+/* Whether the kernel is ending pid (PF_EXITING in /proc/PID/stat): set
+ * before an exiting process's descriptors are closed, so an end of file
+ * from a process without it is a channel closed by a live plugin. A pid
+ * not yet reaped is still this plugin's. Unknown counts as exiting. */
+static int exiting(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 1;
+    buf[n] = '\0';
+    /* The name may hold anything, ')' included: the fields follow the last. */
+    const char *c = strrchr(buf, ')');
+    unsigned long flags;
+    if (!c || sscanf(c + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+        return 1;
+    return (flags & 0x4 /* PF_EXITING */) != 0;
+}
+
 static void read_records(struct ph_plug *p, int budget, int drain)
 {
     static unsigned char rec[PH_WIRE_RECORD + 1];
@@ -1381,10 +1426,12 @@ static void read_records(struct ph_plug *p, int budget, int drain)
     /* Nor while its unread answers are over their bounds: each request read
      * would add one more (bounds.h). */
     for (; budget > 0 && p->sock >= 0 && p->cause == PH_END_NONE && !p->reading_paused; budget--) {
-        /* Room for a few descriptors more than the one a message may carry,
-         * so that "too many" is told apart from truncated control data. */
+        /* The credentials (SO_PASSCRED), then room for a few descriptors
+         * more than the one a message may carry, so that "too many" is
+         * told apart from truncated control data. */
         union {
-            char buf[CMSG_SPACE(PH_WIRE_MAX_FDS_ROOM * sizeof(int))];
+            char buf[CMSG_SPACE(sizeof(struct ucred)) +
+                     CMSG_SPACE(PH_WIRE_MAX_FDS_ROOM * sizeof(int))];
             struct cmsghdr align;
         } ctl;
         struct iovec iov = {rec, sizeof rec};
@@ -1402,14 +1449,24 @@ static void read_records(struct ph_plug *p, int budget, int drain)
         }
         /* Every descriptor but the first is closed here; the first is
          * closed below unless the message it came with expects one. */
-        int fd;
-        int nfds = ph_wire_take_fds(&mh, &fd);
+        int fd, record;
+        int nfds = ph_wire_take_fds_cred(&mh, &fd, &record);
         if (r == 0) {
             if (fd >= 0)
                 close(fd);
-            /* End of file: the plugin is exiting; stop watching the socket
-             * so the loop does not spin until the pidfd fires. */
+            if (record) {
+                /* A record of zero bytes, not end of file: the kernel
+                 * attached the sender's credentials, as to every record. */
+                breach(p, "empty record (0 bytes; a record holds at least its flag byte)");
+                return;
+            }
+            /* End of file: stop watching the socket so the loop does not
+             * spin until the pidfd fires. A process that is not exiting
+             * closed its channel and can never answer: it is ended now,
+             * not found out at each call's deadline. */
             epoll_ctl(p->host->epfd, EPOLL_CTL_DEL, p->sock, NULL);
+            if (!exiting(p->pid))
+                breach(p, "closed its channel while still running");
             return;
         }
         if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || nfds < 0 || nfds > 1) {
@@ -1521,10 +1578,12 @@ static enum ph_end classify_end(struct ph_plug *p, const siginfo_t *si, long oom
         snprintf(msg, msglen, "plugin %s timed out (%s) and was killed", who,
                  json_string_value(json_object_get(p->cause_data, "limit")));
         return PH_END_TIMEOUT;
-    case PH_END_PROTOCOL:
+    case PH_END_PROTOCOL: {
+        const char *why = json_string_value(json_object_get(p->cause_data, "breach"));
         snprintf(msg, msglen, "plugin %s broke the protocol: %s", who,
-                 json_string_value(json_object_get(p->cause_data, "breach")));
+                 why ? why : "unnamed breach");
         return PH_END_PROTOCOL;
+    }
     case PH_END_LIMIT:
         snprintf(msg, msglen, "plugin %s hit a limit (%s)", who,
                  json_string_value(json_object_get(p->cause_data, "limit")));
@@ -1702,6 +1761,8 @@ void ph_plug_free(struct ph_plug *p)
         ph_plug_kill(p, PH_END_KILLED, NULL);
         ph_plug_on_exit(p);
     }
+    if (p->file_fd >= 0)
+        close(p->file_fd);
     free(p->file);
     free(p->name);
     json_decref(p->hello);

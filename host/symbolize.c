@@ -12,7 +12,6 @@
 #include "symbolize.h"
 
 #include <elf.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,14 +131,15 @@ static int lookup(const unsigned char *img, size_t size, uint64_t vaddr, char *o
     return -1;
 }
 
-static unsigned char *load_file(const char *path, size_t *size)
+/* The plugin file as the host opened it at spawn: the descriptor, never
+ * the name, which the directory's writer may have pointed at a FIFO since. */
+static unsigned char *load_file(int fd, size_t *size)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0)
         return NULL;
     unsigned char *img = NULL;
-    if (fstat(fd, &st) == 0 && st.st_size >= (off_t)sizeof(Elf64_Ehdr) &&
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= (off_t)sizeof(Elf64_Ehdr) &&
         (uint64_t)st.st_size <= MAX_ELF && (img = malloc((size_t)st.st_size))) {
         if (pread(fd, img, (size_t)st.st_size, 0) != st.st_size ||
             memcmp(img, ELFMAG, SELFMAG) != 0 || img[EI_CLASS] != ELFCLASS64) {
@@ -149,12 +149,11 @@ static unsigned char *load_file(const char *path, size_t *size)
             *size = (size_t)st.st_size;
         }
     }
-    close(fd);
     return img;
 }
 
-int ph_sym_caller(pid_t pid, const char *plugin_path, const char *in_root, uint64_t pc, char *out,
-                  size_t outlen)
+int ph_sym_caller(pid_t pid, const char *plugin_path, int plugin_fd, const char *in_root,
+                  uint64_t pc, char *out, size_t outlen)
 {
     struct region r[16];
     size_t nr = plugin_regions(pid, plugin_path, in_root, r, 16);
@@ -183,7 +182,7 @@ int ph_sym_caller(pid_t pid, const char *plugin_path, const char *in_root, uint6
     if (!hit)
         return -1;
     size_t size = 0;
-    unsigned char *img = load_file(plugin_path, &size);
+    unsigned char *img = load_file(plugin_fd, &size);
     uint64_t vaddr;
     int rc = -1;
     if (img && off_to_vaddr(img, size, hit_off, &vaddr) == 0)

@@ -13,10 +13,12 @@
 
 /* Writes "function+0xoff" (or a file offset) of the plugin code that made
  * the call at pc, or that called the libc wrapper that did. plugin_path is
- * the file on the host; in_root its path inside the plugin's own root.
- * Returns 0, or -1 when no plugin code is found. */
-int ph_sym_caller(pid_t pid, const char *plugin_path, const char *in_root, uint64_t pc, char *out,
-                  size_t outlen);
+ * the file on the host, as mappings name it, and plugin_fd the descriptor
+ * the host opened it as and handed to the loader (its symbols are read
+ * from there; -1: offsets only); in_root its path inside the plugin's own
+ * root. Returns 0, or -1 when no plugin code is found. */
+int ph_sym_caller(pid_t pid, const char *plugin_path, int plugin_fd, const char *in_root,
+                  uint64_t pc, char *out, size_t outlen);
 
 /* Reads a NUL-terminated string at addr in pid (truncated to outlen - 1).
  * Returns 0 or -1. */

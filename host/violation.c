@@ -434,8 +434,8 @@ void ph_plug_on_notify(struct ph_plug *p)
      * doing now, before the kill. */
     decode(p, (pid_t)req->pid, &req->data, detail);
     char where[300];
-    if (ph_sym_caller((pid_t)req->pid, p->file, PH_PLUGIN_IN_ROOT, req->data.instruction_pointer,
-                      where, sizeof where) == 0)
+    if (ph_sym_caller((pid_t)req->pid, p->file, p->file_fd, PH_PLUGIN_IN_ROOT,
+                      req->data.instruction_pointer, where, sizeof where) == 0)
         json_object_set_new(detail, "function", json_string(where));
     in_flight(p, detail);
     /* What was read from the process's memory and /proc is its own only if

@@ -76,11 +76,22 @@ int ph_wire_rx_feed_fd(ph_wire_rx *rx, const unsigned char *rec, size_t n, int f
 
 int ph_wire_take_fds(struct msghdr *mh, int *fd)
 {
+    return ph_wire_take_fds_cred(mh, fd, NULL);
+}
+
+int ph_wire_take_fds_cred(struct msghdr *mh, int *fd, int *cred)
+{
     int count = 0, other = 0;
     *fd = -1;
+    if (cred)
+        *cred = 0;
     if (mh->msg_controllen == 0)
         return 0;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+        if (cred && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+            *cred = 1;
+            continue;
+        }
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
             c->cmsg_len < CMSG_LEN(0)) {
             other = 1;
@@ -402,8 +413,16 @@ json_t *ph_wire_parse(const char *text, size_t len, char *err, size_t errlen)
     /* Duplicate keys are refused: two readers could otherwise disagree on
      * which value counts. */
     json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
-    if (!v)
-        snprintf(err, errlen, "invalid JSON at line %d column %d: %s", je.line, je.column, je.text);
+    if (!v) {
+        /* jansson's text quotes the input near the error ("near '...'"):
+         * the peer's bytes, maybe not UTF-8 or with terminal controls in
+         * them. Escaped, the reason is printable ASCII whatever was sent,
+         * so a report built from it can always be built. */
+        char text_esc[sizeof je.text * 4 + 40];
+        ph_wire_escape(je.text, strnlen(je.text, sizeof je.text), text_esc, sizeof text_esc);
+        snprintf(err, errlen, "invalid JSON at line %d column %d: %s", je.line, je.column,
+                 text_esc);
+    }
     return v;
 }
 
@@ -470,6 +489,13 @@ char *ph_wire_encode(const json_t *v, size_t *len)
 json_t *ph_wire_error_obj(int code, const char *message, json_t *data)
 {
     json_t *e = json_pack("{s:i,s:s}", "code", code, "message", message ? message : "");
+    if (!e && message) {
+        /* Not UTF-8 (bytes a peer sent, quoted): escaped, the error is
+         * still built and still says what it says. */
+        char esc[2048];
+        ph_wire_escape(message, strlen(message), esc, sizeof esc);
+        e = json_pack("{s:i,s:s}", "code", code, "message", esc);
+    }
     if (e && data)
         json_object_set_new(e, "data", data);
     else if (data)

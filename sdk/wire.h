@@ -64,6 +64,13 @@ int ph_wire_rx_feed_fd(ph_wire_rx *rx, const unsigned char *rec, size_t n, int f
  * closed, *fd -1). A caller refuses a count above 1 and MSG_CTRUNC. */
 int ph_wire_take_fds(struct msghdr *mh, int *fd);
 
+/* Like ph_wire_take_fds(), on a socket with SO_PASSCRED: the kernel's
+ * SCM_CREDENTIALS, which comes with every record received and never with
+ * end of file, sets *cred instead of counting as foreign control data.
+ * That is how a zero-length record, which recvmsg() also reports as 0
+ * bytes, is told from the peer's end of file. */
+int ph_wire_take_fds_cred(struct msghdr *mh, int *fd, int *cred);
+
 /* Blocking send of a whole message as records on fd. If pass_fd >= 0 it is
  * sent with the first record as SCM_RIGHTS. Returns 0 or -1 with errno. */
 int ph_wire_send(int fd, const char *msg, size_t len, int pass_fd);

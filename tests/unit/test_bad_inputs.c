@@ -121,6 +121,12 @@ static void run_suite(const char *dir)
         json_t *v = ph_wire_parse(text, len, err, sizeof err);
         CHECKF(v == NULL, "%s: invalid JSON accepted", names[i]);
         CHECKF(v != NULL || err[0] != '\0', "%s: refused without an error text", names[i]);
+        /* The reason may quote the input: only escaped, so that a report
+         * built from it (JSON, a terminal line) never fails or acts. */
+        int printable = 1;
+        for (const char *c = err; *c; c++)
+            printable &= *c >= 0x20 && *c < 0x7f;
+        CHECKF(printable, "%s: error text with raw bytes of the input: %s", names[i], err);
         json_decref(v);
         free(text);
         n_total++;
