@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Plugin text never reaches the operator raw, and a plugin's end is named
+from what the kernel saw (issue 12, items 8 and 7).
+
+plugins/hostile_text.c puts terminal control sequences, a forged
+"[echo] info: ..." line, DEL, a C1 control and the bidi and line-separator
+code points in every string it controls: its description and version,
+method names, descriptions and params docs, log messages and levels,
+notification method names, error messages and data, results, a refused
+path (the violation report), and, built as evil_setup.so, the stage and
+message of a ph.setup_failed; the plugin directory also holds a file whose
+name carries them. Every plughost command that shows any of it (list,
+list --json, call, serve, profile) must write printable ASCII only: no
+byte below 0x20 but the newline ending each line, no DEL, nothing >= 0x80,
+and no line forged by a plugin.
+
+Then the statuses: lying_setup.so's constructor sends a raw ph.setup_failed
+and the plugin loads and serves anyway; its CPU-limit death is `limit`
+(cpu_limit_s), not `setup_error` nor a crash by SIGKILL; so is a plain
+plugin's. evil_setup.so, which really fails while loading, is still a
+setup_error with the kernel's exit code.
+
+Runs inside a pid namespace of its own (CMake: unshare --pid).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+TIMEOUT = 60
+
+FORGED_FILE = "x\x1b]0;t\x07\n[echo] info: forged\x1b[2K\r.so"
+
+
+class Checker:
+    def __init__(self):
+        self.failed = 0
+
+    def check(self, ok, what, detail=""):
+        print(("ok   " if ok else "FAIL ") + what)
+        if not ok:
+            self.failed += 1
+            for line in str(detail).splitlines()[:30]:
+                print("     " + line[:400])
+        sys.stdout.flush()
+        return ok
+
+
+def run(plughost, args, stdin=b""):
+    p = subprocess.run([plughost] + args, input=stdin, capture_output=True, timeout=TIMEOUT)
+    return p.returncode, p.stdout, p.stderr
+
+
+def raw_bytes(data):
+    """The bytes a terminal would act on: controls but the line-ending
+    newline, DEL, and anything not ASCII (C1 controls and every bidi or
+    separator code point are multi-byte UTF-8)."""
+    return sorted({b for b in data if (b < 0x20 and b != 0x0a) or b >= 0x7f})
+
+
+def forged_lines(data):
+    return [l for l in data.split(b"\n") if l.startswith(b"[echo]")]
+
+
+def check_clean(ck, what, rc_out_err):
+    rc, out, err = rc_out_err
+    for name, data in (("stdout", out), ("stderr", err)):
+        bad = raw_bytes(data)
+        ck.check(not bad, f"{what}: {name} is printable ASCII",
+                 f"bytes {[hex(b) for b in bad]}\n{data[:1500]!r}")
+        forged = forged_lines(data)
+        ck.check(not forged, f"{what}: no forged line on {name}", f"{forged!r}")
+
+
+def last_error(err):
+    lines = err.decode("ascii", "replace").rstrip("\n").split("\n")
+    if not lines or not lines[-1].startswith("error: "):
+        return None
+    try:
+        return json.loads(lines[-1][len("error: "):])
+    except ValueError:
+        return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    for a in ("--plughost", "--echo", "--hostile", "--lying", "--evil-setup"):
+        ap.add_argument(a, required=True)
+    a = ap.parse_args()
+    ck = Checker()
+    tmp = tempfile.mkdtemp(prefix="ph-hostile-text-")
+    try:
+        d = os.path.join(tmp, "plugins")
+        os.mkdir(d)
+        shutil.copy(a.echo, os.path.join(d, "echo.so"))
+        shutil.copy(a.hostile, os.path.join(d, "hostile_text.so"))
+        shutil.copy(a.evil_setup, os.path.join(d, "evil_setup.so"))
+        # A plugin directory entry named with the text (a second echo, so a
+        # duplicate: its load error names the file).
+        shutil.copy(a.echo, os.path.join(d, FORGED_FILE))
+        hostile = os.path.join(d, "hostile_text.so")
+        ph = a.plughost
+
+        r = run(ph, ["list", d])
+        ck.check(r[0] == 0, "list runs", r)
+        ck.check(b"hostile_text.log" in r[1] and b"not loaded" in r[1],
+                 "list shows the plugin and the load errors", r[1][:2000])
+        check_clean(ck, "list", r)
+        r = run(ph, ["list", "--json", d])
+        check_clean(ck, "list --json", r)
+        try:
+            doc = json.loads(r[1])
+            names = [m["name"] for p in doc["plugins"] for m in p["methods"]]
+            ck.check(any(n.startswith("evil\n[echo]") for n in names),
+                     "list --json keeps the text itself, escaped as JSON", names)
+        except (ValueError, KeyError, TypeError) as e:
+            ck.check(False, "list --json is JSON", f"{e}: {r[1][:500]!r}")
+
+        for method in ("log", "fail", "result", "violate", "notify",
+                       "evil\n[echo] info: forged\x1b[2K\r\x1b]0;title\x07\x1b[6n\r\x7f"
+                       "\u009b\u202e\u2028end"):
+            r = run(ph, ["--trace", "--receipts", "call", hostile, "hostile_text." + method])
+            check_clean(ck, f"call {method[:8]!r}", r)
+        r = run(ph, ["call", hostile, "hostile_text.violate"])
+        e = last_error(r[2])
+        ck.check(r[0] == 6 and e and e["data"].get("status") == "violation",
+                 "the refused open is a violation", r)
+        r = run(ph, ["call", d, "evil_setup.x"])
+        check_clean(ck, "call of a plugin that failed to start", r)
+        e = last_error(r[2])
+        ck.check(e is not None and e["data"].get("status") == "setup_error"
+                 and e["data"].get("exit_code") == 3,
+                 "a failed start is still a setup_error with the kernel's exit code", r)
+
+        reqs = [{"jsonrpc": "2.0", "id": i, "method": "hostile_text." + m}
+                for i, m in enumerate(("notify", "result", "log", "fail", "evil\n\x1b[2K"), 1)]
+        stdin = "".join(json.dumps(q) + "\n" for q in reqs).encode()
+        r = run(ph, ["serve", hostile], stdin)
+        check_clean(ck, "serve", r)
+        answers = [json.loads(l) for l in r[1].splitlines() if l.strip()]
+        res = [x for x in answers if x.get("id") == 2]
+        ck.check(res and res[0]["result"]["text"].endswith("\u202e\u2028end"),
+                 "serve gives the client the result's text itself", r[1][:1000])
+
+        r = run(ph, ["profile", hostile, "log", "result"])
+        check_clean(ck, "profile", r)
+
+        # Statuses (item 7).
+        for what, plugin, name in (("lying_setup", a.lying, "lying_setup"),
+                                   ("hostile_text", a.hostile, "hostile_text")):
+            r = run(ph, ["--cpu", "1", "call", plugin, name + ".burn"])
+            e = last_error(r[2])
+            data = (e or {}).get("data", {})
+            ck.check(r[0] == 8 and data.get("status") == "limit"
+                     and data.get("limit") == "cpu_limit_s",
+                     f"{what}: a CPU-limit death is status limit (cpu_limit_s), exit 8",
+                     f"exit {r[0]}\n{r[2][-1500:]!r}")
+        r = run(ph, ["call", a.lying, "lying_setup.result"])
+        ck.check(r[0] == 0, "lying_setup: loads and serves after its made-up setup failure", r)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"test_hostile_text: {ck.failed} failed")
+    return 1 if ck.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
