@@ -189,7 +189,7 @@ static void turn_away(int fd, int code, const char *message, const char *detail)
 {
     json_t *e = ph_wire_error_response(
         NULL, ph_wire_error_obj(code, message, json_pack("{s:s}", "detail", detail)));
-    char *s = e ? json_dumps(e, JSON_COMPACT) : NULL;
+    char *s = e ? ph_text_json(e, JSON_COMPACT) : NULL;
     if (s) {
         size_t n = strlen(s);
         s[n] = '\n'; /* over the NUL: the buffer is n + 1 bytes */
