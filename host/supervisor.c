@@ -657,30 +657,27 @@ static struct ph_call *find_call(struct ph_plug *p, json_t *id)
 }
 
 /* A plugin's own error keeps its code and message, but it cannot pose as
- * one of the host's: reserved codes and a "status" are taken away. */
+ * one of the host's. The error is built afresh, with the host's fields and
+ * the plugin's apart by construction rather than by a list of keys to
+ * remove: the host sets data.plugin, data.method and, for a code reserved
+ * to the host, original_code; whatever the plugin sent as data goes,
+ * untouched and of any type, under data.plugin_data, where no report of
+ * the host's looks; anything else in its error object is dropped. */
 static json_t *plugin_error(struct ph_plug *p, const char *method, json_t *error)
 {
-    json_t *e = json_deep_copy(error);
-    json_int_t code = json_integer_value(json_object_get(e, "code"));
+    json_int_t code = json_integer_value(json_object_get(error, "code"));
+    const char *message = json_string_value(json_object_get(error, "message"));
+    json_t *e = json_pack("{s:I,s:s,s:{s:s,s:s}}", "code", code, "message", message ? message : "",
+                          "data", "plugin", p->name, "method", method);
+    if (!e)
+        return NULL;
     if ((code >= -32099 && code <= -32000) || code == PH_RPC_CANCELLED) {
         json_object_set_new(e, "code", json_integer(PH_RPC_INTERNAL_ERROR));
         json_object_set_new(e, "original_code", json_integer(code));
     }
-    json_t *data = json_object_get(e, "data");
-    if (!json_is_object(data)) {
-        json_t *nd = json_object();
-        if (data)
-            json_object_set(nd, "value", data);
-        json_object_set_new(e, "data", nd);
-        data = nd;
-    }
-    /* Keys the host's own reports use: a plugin cannot set them. */
-    static const char *const reserved[] = {"status",    "syscall", "syscall_nr", "signal",
-                                           "exit_code", "limit",   "arch",       "breach"};
-    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
-        json_object_del(data, reserved[i]);
-    json_object_set_new(data, "plugin", json_string(p->name));
-    json_object_set_new(data, "method", json_string(method));
+    json_t *data = json_object_get(error, "data");
+    if (data)
+        json_object_set(json_object_get(e, "data"), "plugin_data", data);
     return e;
 }
 

@@ -52,7 +52,11 @@ static json_t *m_notify(ph_ctx *ctx, json_t *params)
 static json_t *m_fail(ph_ctx *ctx, json_t *params)
 {
     (void)params;
-    return ph_error_data(ctx, -32050, json_pack("{s:s}", "why", EVIL), "%s", EVIL);
+    /* Also poses as the host: a reserved code and the keys of its reports. */
+    return ph_error_data(ctx, -32002,
+                         json_pack("{s:s,s:s,s:s,s:s,s:i}", "why", EVIL, "status", "violation",
+                                   "syscall", "reboot", "plugin", "echo", "exit_code", 0),
+                         "%s", EVIL);
 }
 
 static json_t *m_result(ph_ctx *ctx, json_t *params)
