@@ -140,6 +140,24 @@ def main():
         e = last_error(r[2])
         ck.check(r[0] == 6 and e and e["data"].get("status") == "violation",
                  "the refused open is a violation", r)
+        # The function a violation report names is the plugin author's ELF
+        # symbol: renamed here to the text, with bytes that are not UTF-8.
+        objcopy = shutil.which("objcopy")
+        if objcopy:
+            sd = os.path.join(tmp, "sym")
+            os.mkdir(sd)
+            evil_sym = b"ev\x1b[2K\rIL\n[echo] info: forged\x1b]0;t\x07\x9b\xff\xe2\x80\xae"
+            subprocess.run([objcopy, b"--redefine-sym", b"m_violate=" + evil_sym,
+                            a.hostile.encode(), os.path.join(sd, "hostile_text.so").encode()],
+                           check=True)
+            r = run(ph, ["call", sd, "hostile_text.violate"])
+            check_clean(ck, "violation from a hostile symbol", r)
+            e = last_error(r[2]) or {}
+            fn = e.get("data", {}).get("function", "")
+            ck.check(r[0] == 6 and fn.startswith("ev\\x1b[2K\\x0dIL\\x0a") and fn.isprintable()
+                     and fn.isascii(), "the symbol is named, escaped, in the report", r)
+        else:
+            print("skip violation from a hostile symbol: no objcopy")
         r = run(ph, ["call", d, "evil_setup.x"])
         check_clean(ck, "call of a plugin that failed to start", r)
         e = last_error(r[2])
