@@ -68,7 +68,11 @@ static int write_pins(const char *path, json_t *pins)
         }
         return -1;
     }
-    int bad = json_dumpf(pins, f, JSON_INDENT(2) | JSON_SORT_KEYS) < 0 || fputc('\n', f) == EOF;
+    /* Printable ASCII (text.h): operators read and diff pins files, and
+     * they hold the plugins' descriptions. */
+    char *text = ph_text_json(pins, JSON_INDENT(2) | JSON_SORT_KEYS);
+    int bad = !text || fputs(text, f) == EOF || fputc('\n', f) == EOF;
+    free(text);
     if (fclose(f) != 0 || bad || rename(tmp, path) < 0) {
         ph_text_print(stderr, "plughost: pin: cannot write %s: %s", path, strerror(errno));
         unlink(tmp);

@@ -175,6 +175,20 @@ def main():
         ck.check(res and res[0]["result"]["text"].endswith("\u202e\u2028end"),
                  "serve gives the client the result's text itself", r[1][:1000])
 
+        r = run(ph, ["pin", hostile])
+        check_clean(ck, "pin", r)
+        pins = os.path.join(tmp, "pins.json")
+        r = run(ph, ["pin", "--output", pins, hostile])
+        with open(pins, "rb") as f:
+            text = f.read()
+        check_clean(ck, "pin --output", (r[0], text, r[2]))
+        try:
+            pdoc = json.loads(text)
+            ck.check(any(p.get("plugin") == "hostile_text" for p in pdoc["plugins"].values()),
+                     "the pins file is still the pins", text[:300])
+        except (ValueError, KeyError, AttributeError) as e:
+            ck.check(False, "the pins file is JSON", f"{e}: {text[:300]!r}")
+
         r = run(ph, ["profile", hostile, "log", "result"])
         check_clean(ck, "profile", r)
 
