@@ -27,9 +27,11 @@ import argparse
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 TIMEOUT = 60
 
@@ -84,6 +86,46 @@ def last_error(err):
         return json.loads(lines[-1][len("error: "):])
     except ValueError:
         return None
+
+
+def listen_check(ck, ph, hostile, tmp):
+    """serve --listen: what goes to a client on the socket and what the host
+    logs on stderr (a notification sent outside any client's call, logs)."""
+    path = os.path.join(tmp, "sock")
+    errpath = os.path.join(tmp, "listen.err")
+    with open(errpath, "wb") as errf:
+        sv = subprocess.Popen([ph, "serve", "--listen", path, hostile], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=errf)
+    got = b""
+    try:
+        deadline = time.monotonic() + 20
+        while not os.path.exists(path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.settimeout(20)
+        c.connect(path)
+        for i, m in enumerate(("notify", "result", "log", "fail", "evil\n\x1b[2K"), 1):
+            c.sendall(json.dumps({"jsonrpc": "2.0", "id": i,
+                                  "method": "hostile_text." + m}).encode() + b"\n")
+        while got.count(b'"id":') < 5:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        c.close()
+    except OSError as e:
+        ck.check(False, "serve --listen answers", f"{e}: {got[:500]!r}")
+    finally:
+        sv.terminate()
+        try:
+            sv.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            sv.kill()
+            sv.wait()
+    with open(errpath, "rb") as f:
+        err = f.read()
+    ck.check(got.count(b'"id":') >= 5, "serve --listen answers every request", got[:1000])
+    check_clean(ck, "serve --listen", (0, got, err))
 
 
 def main():
@@ -188,6 +230,8 @@ def main():
                      "the pins file is still the pins", text[:300])
         except (ValueError, KeyError, AttributeError) as e:
             ck.check(False, "the pins file is JSON", f"{e}: {text[:300]!r}")
+
+        listen_check(ck, ph, hostile, tmp)
 
         r = run(ph, ["profile", hostile, "log", "result"])
         check_clean(ck, "profile", r)
