@@ -1194,13 +1194,14 @@ static enum ph_end classify_end(struct ph_plug *p, const siginfo_t *si, long oom
     }
     /* RLIMIT_CPU: SIGXCPU at the soft limit, SIGKILL at the hard one a
      * second later. A plugin that is its pid namespace's init never gets
-     * the SIGXCPU (the kernel drops it), and one may ignore it, so the
-     * signal alone does not tell; the CPU time the kernel counted does.
-     * Nothing else sends SIGKILL to it without the host knowing (a host
-     * kill sets p->cause; the cgroup's OOM kills were counted above). */
+     * the SIGXCPU (the kernel drops it), one may ignore it, and one may
+     * raise it itself, so the signal alone does not tell; the CPU time the
+     * kernel counted does. Nothing else sends SIGKILL to it without the
+     * host knowing (a host kill sets p->cause; the cgroup's OOM kills were
+     * counted above). */
     uint64_t cpu_limit_us = (uint64_t)p->set.cpu_limit_s * 1000000u;
-    if (killed && (si->si_status == SIGXCPU ||
-                   (si->si_status == SIGKILL && cpu_limit_us && cpu_us >= cpu_limit_us))) {
+    if (killed && (si->si_status == SIGXCPU || si->si_status == SIGKILL) && cpu_limit_us &&
+        cpu_us >= cpu_limit_us) {
         json_object_set_new(detail, "limit", json_string("cpu_limit_s"));
         json_object_set_new(detail, "limit_value", json_integer((json_int_t)p->set.cpu_limit_s));
         json_object_set_new(detail, "cpu_ms", json_integer((json_int_t)(cpu_us / 1000)));

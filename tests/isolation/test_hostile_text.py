@@ -99,7 +99,12 @@ def listen_check(ck, ph, hostile, tmp):
     got = b""
     try:
         deadline = time.monotonic() + 20
-        while not os.path.exists(path) and time.monotonic() < deadline:
+        # Ready once it says so: the socket file exists from bind(), before
+        # listen().
+        while time.monotonic() < deadline:
+            with open(errpath, "rb") as f:
+                if b"listening on" in f.read():
+                    break
             time.sleep(0.05)
         c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         c.settimeout(20)
@@ -246,6 +251,10 @@ def main():
                      and data.get("limit") == "cpu_limit_s",
                      f"{what}: a CPU-limit death is status limit (cpu_limit_s), exit 8",
                      f"exit {r[0]}\n{r[2][-1500:]!r}")
+        r = run(ph, ["--cpu", "5", "call", a.hostile, "hostile_text.xcpu"])
+        e = last_error(r[2]) or {}
+        ck.check(r[0] == 0 or (r[0] == 4 and e.get("data", {}).get("signal") == "SIGXCPU"),
+                 "a SIGXCPU the plugin raised itself is no CPU limit", r)
         r = run(ph, ["call", a.lying, "lying_setup.result"])
         ck.check(r[0] == 0, "lying_setup: loads and serves after its made-up setup failure", r)
     finally:
