@@ -400,6 +400,13 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
         ph_text_print(stderr, "plughost: call needs PLUGIN.METHOD, got \"%s\"", target);
         return PH_EXIT_USAGE;
     }
+    /* A blob is the plugin's bytes, unescaped by design: never onto a
+     * terminal, which would obey them. */
+    if (o->blob_out && strcmp(o->blob_out, "-") == 0 && isatty(STDOUT_FILENO)) {
+        ph_text_print(stderr, "plughost: --blob-out -: stdout is a terminal; the plugin's bytes "
+                              "go only to a file or a pipe");
+        return PH_EXIT_USAGE;
+    }
     json_t *params = NULL;
     if (argc == 3) {
         json_error_t je;

@@ -238,6 +238,21 @@ def main():
 
         listen_check(ck, ph, hostile, tmp)
 
+        # A blob is the plugin's bytes unescaped: never onto a terminal.
+        blob = os.path.join(tmp, "in.bin")
+        with open(blob, "wb") as f:
+            f.write(b"x")
+        master, slave = os.openpty()
+        try:
+            p = subprocess.run([ph, "--blob-in", blob, "--blob-out", "-", "call", hostile,
+                                "hostile_text.result"], stdout=slave, stderr=subprocess.PIPE,
+                               timeout=TIMEOUT)
+        finally:
+            os.close(slave)
+            os.close(master)
+        ck.check(p.returncode == 2 and b"terminal" in p.stderr,
+                 "--blob-out - refuses a terminal", f"exit {p.returncode} {p.stderr!r}")
+
         r = run(ph, ["profile", hostile, "log", "result"])
         check_clean(ck, "profile", r)
 
