@@ -270,6 +270,11 @@ def main():
         e = last_error(r[2]) or {}
         ck.check(r[0] == 0 or (r[0] == 4 and e.get("data", {}).get("signal") == "SIGXCPU"),
                  "a SIGXCPU the plugin raised itself is no CPU limit", r)
+        r = run(ph, ["call", a.lying, "lying_setup.exit3"])
+        data = (last_error(r[2]) or {}).get("data", {})
+        ck.check(r[0] == 4 and data.get("status") == "exited" and data.get("exit_code") == 3
+                 and "stage" not in data,
+                 "lying_setup: ending on its own after loading is exited, not setup_error", r)
         r = run(ph, ["call", a.lying, "lying_setup.result"])
         ck.check(r[0] == 0, "lying_setup: loads and serves after its made-up setup failure", r)
     finally:

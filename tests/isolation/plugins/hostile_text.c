@@ -99,8 +99,17 @@ static json_t *m_xcpu(ph_ctx *ctx, json_t *params)
     return json_true();
 }
 
+/* Ends on its own, with a status of its choosing. */
+static json_t *m_exit3(ph_ctx *ctx, json_t *params)
+{
+    (void)ctx;
+    (void)params;
+    _exit(3);
+}
+
 static const ph_method methods[] = {
     {.name = "xcpu", .fn = m_xcpu},
+    {.name = "exit3", .fn = m_exit3},
     {.name = "log", .fn = m_log, .description = "logs " EVIL},
     {.name = "notify", .fn = m_notify},
     {.name = "fail", .fn = m_fail},
