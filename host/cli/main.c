@@ -235,7 +235,10 @@ void ph_cli_print_event(void *ud, json_t *ev)
         const char *reason =
             json_string_value(json_object_get(json_object_get(e, "data"), "reason"));
         const char *status = json_string_value(json_object_get(ev, "status"));
-        if ((reason && strcmp(reason, "host stopping") == 0) || (status && !strcmp(status, "ok")))
+        /* "reason" is the plugin's own word in a setup_error: only the
+         * host's stop (status killed) is kept quiet by it. */
+        if (status && (!strcmp(status, "ok") || (!strcmp(status, "killed") && reason &&
+                                                  !strcmp(reason, "host stopping"))))
             return;
         ph_text_print(stderr, "plughost: %s", json_string_value(json_object_get(e, "message")));
     }

@@ -135,7 +135,7 @@ def listen_check(ck, ph, hostile, tmp):
 
 def main():
     ap = argparse.ArgumentParser()
-    for a in ("--plughost", "--echo", "--hostile", "--lying", "--evil-setup"):
+    for a in ("--plughost", "--echo", "--hostile", "--lying", "--evil-setup", "--quiet-setup"):
         ap.add_argument(a, required=True)
     a = ap.parse_args()
     ck = Checker()
@@ -275,6 +275,13 @@ def main():
         ck.check(r[0] == 4 and data.get("status") == "exited" and data.get("exit_code") == 3
                  and "stage" not in data,
                  "lying_setup: ending on its own after loading is exited, not setup_error", r)
+        # A plugin's setup failure that reads like the host's own stop is
+        # still shown: only the host's stop is quiet.
+        r = run(ph, ["call", a.quiet_setup, "quiet_setup.x"])
+        ended = [l for l in r[2].split(b"\n")
+                 if l.startswith(b"plughost: plugin ") and l.endswith(b"(init): host stopping")]
+        ck.check(r[0] == 3 and len(ended) == 2,
+                 "a setup failure saying 'host stopping' is reported like any other", r)
         r = run(ph, ["call", a.lying, "lying_setup.result"])
         ck.check(r[0] == 0, "lying_setup: loads and serves after its made-up setup failure", r)
     finally:

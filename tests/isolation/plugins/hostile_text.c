@@ -120,7 +120,16 @@ static const ph_method methods[] = {
     {0},
 };
 
-#if defined(FAIL_IN_CTOR)
+#if defined(FAIL_QUIET)
+/* A setup failure that says what the host says when it stops a plugin. */
+__attribute__((constructor)) static void fail(void)
+{
+    forge_message("{\"jsonrpc\":\"2.0\",\"method\":\"ph.setup_failed\",\"params\":"
+                  "{\"stage\":\"init\",\"message\":\"host stopping\"}}");
+    _exit(3);
+}
+#define NAME "quiet_setup"
+#elif defined(FAIL_IN_CTOR)
 /* A setup failure whose stage and message are the text. */
 __attribute__((constructor)) static void fail(void)
 {
