@@ -237,8 +237,8 @@ void ph_cli_print_event(void *ud, json_t *ev)
         const char *status = json_string_value(json_object_get(ev, "status"));
         /* "reason" is the plugin's own word in a setup_error: only the
          * host's stop (status killed) is kept quiet by it. */
-        if (status && (!strcmp(status, "ok") || (!strcmp(status, "killed") && reason &&
-                                                  !strcmp(reason, "host stopping"))))
+        if (status && (!strcmp(status, "ok") ||
+                       (!strcmp(status, "killed") && reason && !strcmp(reason, "host stopping"))))
             return;
         ph_text_print(stderr, "plughost: %s", json_string_value(json_object_get(e, "message")));
     }
