@@ -143,7 +143,11 @@ typedef struct ph_host_options {
  * clients can give it to that call's client alone. A "started" event
  * carries "pid", "spawn_us" and, when every moment of the start is known,
  * "spawn_stages_us": where that time went, stage by stage (docs/performance.md,
- * "Where spawn time goes"); `plughost list --json` shows the same. */
+ * "Where spawn time goes"); `plughost list --json` shows the same.
+ * Strings in events, errors and ph_host_describe() are the plugin's own
+ * (log messages and levels, names, descriptions, setup failures): any
+ * Unicode, controls included. Escape them before showing them to a person,
+ * as the plughost command does (docs/protocol.md section 7). */
 typedef void (*ph_event_fn)(void *ud, json_t *event);
 
 /* Completion of an asynchronous call. Exactly one of result and error is
