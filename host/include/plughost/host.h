@@ -153,7 +153,9 @@ typedef void (*ph_event_fn)(void *ud, json_t *event);
 /* Completion of an asynchronous call. Exactly one of result and error is
  * non-NULL; both are borrowed. error is a JSON-RPC error object whose "data"
  * names the plugin, the method and, for host-side failures, the "status"
- * (ph_end_name) and its details (signal, exit_code, syscall, limit). */
+ * (ph_end_name) and its details (signal, exit_code, syscall, limit); a
+ * plugin's own error carries what the plugin sent as data in
+ * data.plugin_data, apart from these. */
 typedef void (*ph_call_fn)(void *ud, uint64_t call_id, json_t *result, json_t *error);
 
 /* A host function plugins may call. params is borrowed. Return 0 with
