@@ -52,8 +52,14 @@ class Checker:
         return ok
 
 
+# Generous: the machine may be busy, and a start that times out would
+# hide what is looked at here.
+SLOW_OK = ["--handshake-timeout", "20000"]
+
+
 def run(plughost, args, stdin=b""):
-    p = subprocess.run([plughost] + args, input=stdin, capture_output=True, timeout=TIMEOUT)
+    p = subprocess.run([plughost] + SLOW_OK + args, input=stdin, capture_output=True,
+                       timeout=TIMEOUT)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -94,7 +100,8 @@ def listen_check(ck, ph, hostile, tmp):
     path = os.path.join(tmp, "sock")
     errpath = os.path.join(tmp, "listen.err")
     with open(errpath, "wb") as errf:
-        sv = subprocess.Popen([ph, "serve", "--listen", path, hostile], stdin=subprocess.DEVNULL,
+        sv = subprocess.Popen([ph] + SLOW_OK + ["serve", "--listen", path, hostile],
+                              stdin=subprocess.DEVNULL,
                               stdout=subprocess.DEVNULL, stderr=errf)
     got = b""
     try:
@@ -244,9 +251,9 @@ def main():
             f.write(b"x")
         master, slave = os.openpty()
         try:
-            p = subprocess.run([ph, "--blob-in", blob, "--blob-out", "-", "call", hostile,
-                                "hostile_text.result"], stdout=slave, stderr=subprocess.PIPE,
-                               timeout=TIMEOUT)
+            p = subprocess.run([ph] + SLOW_OK + ["--blob-in", blob, "--blob-out", "-", "call",
+                                                 hostile, "hostile_text.result"],
+                               stdout=slave, stderr=subprocess.PIPE, timeout=TIMEOUT)
         finally:
             os.close(slave)
             os.close(master)
