@@ -260,6 +260,28 @@ def main():
         ck.check(p.returncode == 2 and b"terminal" in p.stderr,
                  "--blob-out - refuses a terminal", f"exit {p.returncode} {p.stderr!r}")
 
+        # A transcript is a log: printable ASCII. Replayed with the
+        # recorded result changed, the difference shows the text.
+        tr = os.path.join(tmp, "t.jsonl")
+        r = run(ph, ["--record", tr, "call", hostile, "hostile_text.result"])
+        with open(tr, "rb") as f:
+            text = f.read()
+        check_clean(ck, "the transcript", (r[0], text, r[2]))
+        lines = []
+        for l in text.splitlines():
+            o = json.loads(l)
+            res = o.get("msg", {}).get("result") if isinstance(o.get("msg"), dict) else None
+            if isinstance(res, dict) and "text" in res:
+                res["text"] = "recorded"
+            lines.append(json.dumps(o))
+        with open(tr, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        for extra in ([], ["--json"]):
+            r = run(ph, ["replay", tr, hostile] + extra)
+            check_clean(ck, "replay " + " ".join(extra), r)
+            ck.check(r[0] not in (0, 2) and b"recorded" in r[1], "replay shows the difference",
+                     r)
+
         r = run(ph, ["profile", hostile, "log", "result"])
         check_clean(ck, "profile", r)
 
