@@ -282,6 +282,22 @@ def main():
             ck.check(r[0] not in (0, 2) and b"recorded" in r[1], "replay shows the difference",
                      r)
 
+        # MCP: tool names and descriptions, tool results, and what the
+        # host says of the tools it cannot offer.
+        msgs = [{"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                 "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                            "clientInfo": {"name": "t", "version": "1"}}},
+                {"jsonrpc": "2.0", "method": "notifications/initialized"},
+                {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}},
+                {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                 "params": {"name": "hostile_text__result", "arguments": {}}},
+                {"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+                 "params": {"name": "hostile_text__log", "arguments": {}}}]
+        r = run(ph, ["serve", "--mcp", hostile],
+                "".join(json.dumps(m) + "\n" for m in msgs).encode())
+        check_clean(ck, "serve --mcp", r)
+        ck.check(r[1].count(b'"id":') >= 4, "serve --mcp answers", r)
+
         r = run(ph, ["profile", hostile, "log", "result"])
         check_clean(ck, "profile", r)
 
