@@ -15,6 +15,7 @@
  * reader.
  */
 #include "internal.h"
+#include "text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,12 +46,13 @@ static void put(struct ph_host *h, json_t *line)
         json_decref(line);
         return;
     }
-    char *s = json_dumps(line, JSON_COMPACT | JSON_ENCODE_ANY);
+    /* Printable ASCII (text.h): a transcript is a log someone will cat. */
+    char *s = ph_text_json(line, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(line);
     if (!s)
         return stop(h, "recording stopped: out of memory encoding a message");
     size_t n = strlen(s), off = 0;
-    s[n++] = '\n'; /* json_dumps' NUL becomes the line's end */
+    s[n++] = '\n'; /* the NUL becomes the line's end */
     while (off < n) {
         ssize_t w = write(h->rec_fd, s + off, n - off);
         if (w < 0 && errno == EINTR)

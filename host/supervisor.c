@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -782,30 +783,27 @@ static struct ph_call *find_call(struct ph_plug *p, json_t *id)
 }
 
 /* A plugin's own error keeps its code and message, but it cannot pose as
- * one of the host's: reserved codes and a "status" are taken away. */
+ * one of the host's. The error is built afresh, with the host's fields and
+ * the plugin's apart by construction rather than by a list of keys to
+ * remove: the host sets data.plugin, data.method and, for a code reserved
+ * to the host, original_code; whatever the plugin sent as data goes,
+ * untouched and of any type, under data.plugin_data, where no report of
+ * the host's looks; anything else in its error object is dropped. */
 static json_t *plugin_error(struct ph_plug *p, const char *method, json_t *error)
 {
-    json_t *e = json_deep_copy(error);
-    json_int_t code = json_integer_value(json_object_get(e, "code"));
+    json_int_t code = json_integer_value(json_object_get(error, "code"));
+    const char *message = json_string_value(json_object_get(error, "message"));
+    json_t *e = json_pack("{s:I,s:s,s:{s:s,s:s}}", "code", code, "message", message ? message : "",
+                          "data", "plugin", p->name, "method", method);
+    if (!e)
+        return NULL;
     if ((code >= -32099 && code <= -32000) || code == PH_RPC_CANCELLED) {
         json_object_set_new(e, "code", json_integer(PH_RPC_INTERNAL_ERROR));
         json_object_set_new(e, "original_code", json_integer(code));
     }
-    json_t *data = json_object_get(e, "data");
-    if (!json_is_object(data)) {
-        json_t *nd = json_object();
-        if (data)
-            json_object_set(nd, "value", data);
-        json_object_set_new(e, "data", nd);
-        data = nd;
-    }
-    /* Keys the host's own reports use: a plugin cannot set them. */
-    static const char *const reserved[] = {"status",    "syscall", "syscall_nr", "signal",
-                                           "exit_code", "limit",   "arch",       "breach"};
-    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
-        json_object_del(data, reserved[i]);
-    json_object_set_new(data, "plugin", json_string(p->name));
-    json_object_set_new(data, "method", json_string(method));
+    json_t *data = json_object_get(error, "data");
+    if (data)
+        json_object_set(json_object_get(e, "data"), "plugin_data", data);
     return e;
 }
 
@@ -958,6 +956,19 @@ static int within_rate(struct ph_plug *p, int log)
     return 0;
 }
 
+/* The length of s cut to at most max bytes without splitting a character
+ * (s is valid UTF-8: jansson checked it). */
+static size_t utf8_prefix(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max + 1);
+    if (n <= max)
+        return n;
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+        n--;
+    return n;
+}
+
 static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
 {
     struct ph_host *h = p->host;
@@ -1020,8 +1031,16 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
     if (strcmp(m->method, "ph.setup_failed") == 0) {
         if (p->state != PH_P_LOADING)
             return breach(p, "ph.setup_failed after the handshake");
+        /* Believed only if the process then ends while still loading: the
+         * handshake forgets it (below), and what the kernel saw (a limit)
+         * outranks it (classify_end). Only the two strings are kept, each
+         * bounded, so the message cannot bring anything else into a report. */
+        const char *stage = json_string_value(json_object_get(m->params, "stage"));
+        const char *why = json_string_value(json_object_get(m->params, "message"));
         json_decref(p->setup_failure);
-        p->setup_failure = json_incref(m->params);
+        p->setup_failure = json_pack("{s:s%,s:s%}", "stage", stage ? stage : "?",
+                                     stage ? utf8_prefix(stage, 64) : 1, "message", why ? why : "",
+                                     why ? utf8_prefix(why, 400) : 0);
         return;
     }
     if (strcmp(m->method, "ph.hello") == 0) {
@@ -1034,6 +1053,10 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
         p->hello = json_incref(m->params);
         /* Serving: the configuration's maximum from now on. */
         p->rx.max = h->opt.max_message;
+        /* Loaded after all: a setup failure it claimed before is void, and
+         * never names a later end. */
+        json_decref(p->setup_failure);
+        p->setup_failure = NULL;
         if (!p->name)
             p->name = strdup(json_string_value(json_object_get(m->params, "name")));
         p->state = PH_P_READY;
@@ -1541,9 +1564,12 @@ static int rpc_code(enum ph_end end)
     }
 }
 
-/* Names the ending from what the host saw and what wait reported. */
+/* Names the ending from what the host saw and what the kernel reported:
+ * wait's status, the CPU time the process used (cpu_us, from the reap's
+ * rusage) and its cgroup's out-of-memory kills. The plugin's own word (a
+ * ph.setup_failed) counts only after all of these, and only while loading. */
 static enum ph_end classify_end(struct ph_plug *p, const siginfo_t *si, long oom_kills,
-                                json_t *detail, char *msg, size_t msglen)
+                                uint64_t cpu_us, json_t *detail, char *msg, size_t msglen)
 {
     /* Until a first load succeeds, only the file is trusted to name it. */
     const char *who = p->name && !p->initial ? p->name : p->file;
@@ -1574,33 +1600,69 @@ static enum ph_end classify_end(struct ph_plug *p, const siginfo_t *si, long oom
                  arch && strcmp(arch, "x86_64") ? arch : "", fn ? " from " : "", fn ? fn : "");
         return PH_END_VIOLATION;
     }
-    case PH_END_TIMEOUT:
-        snprintf(msg, msglen, "plugin %s timed out (%s) and was killed", who,
-                 json_string_value(json_object_get(p->cause_data, "limit")));
+    case PH_END_TIMEOUT: {
+        const char *lim = json_string_value(json_object_get(p->cause_data, "limit"));
+        snprintf(msg, msglen, "plugin %s timed out (%s) and was killed", who, lim ? lim : "?");
         return PH_END_TIMEOUT;
+    }
     case PH_END_PROTOCOL: {
         const char *why = json_string_value(json_object_get(p->cause_data, "breach"));
         snprintf(msg, msglen, "plugin %s broke the protocol: %s", who,
                  why ? why : "unnamed breach");
         return PH_END_PROTOCOL;
     }
-    case PH_END_LIMIT:
-        snprintf(msg, msglen, "plugin %s hit a limit (%s)", who,
-                 json_string_value(json_object_get(p->cause_data, "limit")));
+    case PH_END_LIMIT: {
+        const char *lim = json_string_value(json_object_get(p->cause_data, "limit"));
+        snprintf(msg, msglen, "plugin %s hit a limit (%s)", who, lim ? lim : "?");
         return PH_END_LIMIT;
+    }
     case PH_END_KILLED:
         snprintf(msg, msglen, "plugin %s was stopped by the host", who);
         return PH_END_KILLED;
     default:
         break;
     }
+    int killed = si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED;
+    /* The kernel's out-of-memory killer struck in the plugin's own cgroup,
+     * whose only process it was: the kernel's count, not the plugin's word. */
+    if (killed && oom_kills > 0 && si->si_status == SIGKILL) {
+        json_object_set_new(detail, "limit", json_string("memory_limit"));
+        json_object_set_new(detail, "limit_value", json_integer((json_int_t)p->cg.memory_max));
+        json_object_set_new(detail, "enforced_by",
+                            json_string(p->cg.version == 2 ? "cgroup v2" : "cgroup v1"));
+        snprintf(msg, msglen,
+                 "plugin %s used up its memory limit (%zu bytes): killed by the kernel's "
+                 "out-of-memory killer in its cgroup",
+                 who, p->cg.memory_max);
+        return PH_END_LIMIT;
+    }
+    /* RLIMIT_CPU: SIGXCPU at the soft limit, SIGKILL at the hard one a
+     * second later. A plugin that is its pid namespace's init never gets
+     * the SIGXCPU (the kernel drops it), one may ignore it, and one may
+     * raise it itself, so the signal alone does not tell; the CPU time the
+     * kernel counted does. Nothing else sends SIGKILL to it without the
+     * host knowing (a host kill sets p->cause; the cgroup's OOM kills were
+     * counted above). */
+    uint64_t cpu_limit_us = (uint64_t)p->set.cpu_limit_s * 1000000u;
+    if (killed && (si->si_status == SIGXCPU || si->si_status == SIGKILL) && cpu_limit_us &&
+        cpu_us >= cpu_limit_us) {
+        json_object_set_new(detail, "limit", json_string("cpu_limit_s"));
+        json_object_set_new(detail, "limit_value", json_integer((json_int_t)p->set.cpu_limit_s));
+        json_object_set_new(detail, "cpu_ms", json_integer((json_int_t)(cpu_us / 1000)));
+        json_object_set_new(detail, "enforced_by", json_string("RLIMIT_CPU"));
+        snprintf(msg, msglen, "plugin %s used up its CPU time limit (%u s): killed by the kernel",
+                 who, p->set.cpu_limit_s);
+        return PH_END_LIMIT;
+    }
     if (p->setup_failure) {
-        /* Only these two strings are taken from the message: it comes from
-         * the plugin's process and must not overwrite what wait reported. */
+        /* Said while loading, and it ended without finishing its handshake.
+         * Only these two bounded strings are taken from the message: it
+         * comes from the plugin's process and must not overwrite what wait
+         * reported. */
         const char *stage = json_string_value(json_object_get(p->setup_failure, "stage"));
         const char *why = json_string_value(json_object_get(p->setup_failure, "message"));
         snprintf(msg, msglen, "plugin %s failed to start (%s): %s", who, stage ? stage : "?",
-                 why ? why : "no reason given");
+                 why && *why ? why : "no reason given");
         json_object_set_new(detail, "stage", json_string(stage ? stage : "?"));
         json_object_set_new(detail, "reason", json_string(why ? why : ""));
         return PH_END_SETUP_ERROR;
@@ -1612,24 +1674,6 @@ static enum ph_end classify_end(struct ph_plug *p, const siginfo_t *si, long oom
     if (si->si_code == CLD_EXITED) {
         snprintf(msg, msglen, "plugin %s exited with status %d", who, si->si_status);
         return PH_END_EXITED;
-    }
-    /* The kernel's out-of-memory killer struck in the plugin's own cgroup,
-     * whose only process it was: the kernel's count, not the plugin's word. */
-    if (oom_kills > 0 && si->si_status == SIGKILL) {
-        json_object_set_new(detail, "limit", json_string("memory_limit"));
-        json_object_set_new(detail, "limit_value", json_integer((json_int_t)p->cg.memory_max));
-        json_object_set_new(detail, "enforced_by",
-                            json_string(p->cg.version == 2 ? "cgroup v2" : "cgroup v1"));
-        snprintf(msg, msglen,
-                 "plugin %s used up its memory limit (%zu bytes): killed by the kernel's "
-                 "out-of-memory killer in its cgroup",
-                 who, p->cg.memory_max);
-        return PH_END_LIMIT;
-    }
-    if (si->si_status == SIGXCPU) {
-        json_object_set_new(detail, "limit", json_string("cpu_limit_s"));
-        snprintf(msg, msglen, "plugin %s used up its CPU time limit (SIGXCPU)", who);
-        return PH_END_LIMIT;
     }
     if (si->si_status == SIGSYS)
         json_object_set_new(detail, "note",
@@ -1684,12 +1728,19 @@ void ph_plug_on_exit(struct ph_plug *p)
     if (p->sock >= 0)
         ph_plug_drain(p);
     siginfo_t si;
+    struct rusage ru;
     memset(&si, 0, sizeof si);
-    if (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si, WEXITED) < 0)
+    memset(&ru, 0, sizeof ru);
+    /* The system call, not glibc's waitid(): only it also gives the
+     * child's resource usage, the kernel's count of its CPU time. */
+    if (syscall(SYS_waitid, P_PIDFD, p->pidfd, &si, WEXITED, &ru) < 0)
         return;
+    uint64_t cpu_us = (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec +
+                      (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
     json_t *detail = p->cause_data ? json_deep_copy(p->cause_data) : json_object();
     char msg[600];
-    enum ph_end end = classify_end(p, &si, ph_cg_plug_oom_kills(&p->cg), detail, msg, sizeof msg);
+    enum ph_end end =
+        classify_end(p, &si, ph_cg_plug_oom_kills(&p->cg), cpu_us, detail, msg, sizeof msg);
     ph_cg_plug_remove(&h->cg, &p->cg);
     close_fd(p, &p->sock);
     close_fd(p, &p->notify_fd);

@@ -10,6 +10,7 @@
  * offset is bounds-checked, and a failure only means "unknown".
  */
 #include "symbolize.h"
+#include "text.h"
 
 #include <elf.h>
 #include <inttypes.h>
@@ -122,8 +123,12 @@ static int lookup(const unsigned char *img, size_t size, uint64_t vaddr, char *o
                     continue;
                 const char *name = (const char *)img + strs->sh_offset + sym[j].st_name;
                 size_t maxlen = strs->sh_size - sym[j].st_name;
-                snprintf(out, outlen, "%.*s+0x%" PRIx64, (int)strnlen(name, maxlen), name,
-                         vaddr - sym[j].st_value);
+                /* The plugin's author names its functions: escaped here
+                 * (text.h) like a path, so the report holds printable
+                 * ASCII, valid UTF-8 for JSON whatever the bytes were. */
+                char view[256];
+                ph_text_escape(name, strnlen(name, maxlen), view, sizeof view, PH_TEXT_EXACT);
+                snprintf(out, outlen, "%s+0x%" PRIx64, view, vaddr - sym[j].st_value);
                 return 0;
             }
         }

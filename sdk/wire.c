@@ -2,6 +2,7 @@
  * wire: record framing and JSON-RPC 2.0 validation (see wire.h).
  */
 #include "wire.h"
+#include "text.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -530,20 +531,5 @@ json_t *ph_wire_request(json_t *id, const char *method, json_t *params)
 
 void ph_wire_escape(const char *bytes, size_t n, char *out, size_t outlen)
 {
-    size_t o = 0;
-    const size_t reserve = 32; /* room for an escape and the truncation note */
-    if (outlen == 0)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)bytes[i];
-        if (o + reserve >= outlen) {
-            snprintf(out + o, outlen - o, "...(%zu bytes)", n);
-            return;
-        }
-        if (c >= 0x20 && c < 0x7f && c != '\\')
-            out[o++] = (char)c;
-        else
-            o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
-    }
-    out[o] = '\0';
+    ph_text_escape(bytes, n, out, outlen, PH_TEXT_EXACT);
 }

@@ -151,7 +151,7 @@ json_t *ph_wire_error_response(json_t *id /* borrowed */, json_t *error /* stole
 json_t *ph_wire_request(json_t *id /* borrowed, NULL: notification */, const char *method,
                         json_t *params /* borrowed, may be NULL */);
 
-/* Writes a printable, escaped, possibly truncated view of bytes into out,
+/* ph_text_escape() with PH_TEXT_EXACT (text.h): the view of bytes in out,
  * for traces. */
 void ph_wire_escape(const char *bytes, size_t n, char *out, size_t outlen);
 

@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 #include "framing.h"
+#include "text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -205,48 +206,52 @@ void ph_cli_print_event(void *ud, json_t *ev)
     if (!type)
         return;
     if (strcmp(type, "log") == 0) {
-        fprintf(stderr, "[%s] %s: %s\n", plugin ? plugin : "?",
-                json_string_value(json_object_get(ev, "level")),
-                json_string_value(json_object_get(ev, "message")));
+        ph_text_print(stderr, "[%s] %s: %s", plugin ? plugin : "?",
+                      json_string_value(json_object_get(ev, "level")),
+                      json_string_value(json_object_get(ev, "message")));
     } else if (strcmp(type, "trace") == 0) {
-        fprintf(stderr, "trace %s %s %s (%lld bytes)\n", plugin ? plugin : "?",
-                json_string_value(json_object_get(ev, "direction")),
-                json_string_value(json_object_get(ev, "bytes")),
-                (long long)json_integer_value(json_object_get(ev, "length")));
+        ph_text_print(stderr, "trace %s %s %s (%lld bytes)", plugin ? plugin : "?",
+                      json_string_value(json_object_get(ev, "direction")),
+                      json_string_value(json_object_get(ev, "bytes")),
+                      (long long)json_integer_value(json_object_get(ev, "length")));
     } else if (strcmp(type, "receipt") == 0) {
-        fprintf(stderr, "receipt %s.%s: wall %lld us, cpu %lld us, peak rss %lld KiB\n",
-                plugin ? plugin : "?", json_string_value(json_object_get(ev, "method")),
-                (long long)json_integer_value(json_object_get(ev, "wall_us")),
-                (long long)json_integer_value(json_object_get(ev, "cpu_us")),
-                (long long)json_integer_value(json_object_get(ev, "peak_rss_kib")));
+        ph_text_print(stderr, "receipt %s.%s: wall %lld us, cpu %lld us, peak rss %lld KiB",
+                      plugin ? plugin : "?", json_string_value(json_object_get(ev, "method")),
+                      (long long)json_integer_value(json_object_get(ev, "wall_us")),
+                      (long long)json_integer_value(json_object_get(ev, "cpu_us")),
+                      (long long)json_integer_value(json_object_get(ev, "peak_rss_kib")));
     } else if (strcmp(type, "pin_mismatch") == 0) {
         size_t i;
         json_t *c;
-        fprintf(stderr, "plughost: %s (%s) is not offered: its surface does not match its pin:\n",
-                plugin ? plugin : "?", json_string_value(json_object_get(ev, "file")));
+        ph_text_print(stderr,
+                      "plughost: %s (%s) is not offered: its surface does not match its pin:",
+                      plugin ? plugin : "?", json_string_value(json_object_get(ev, "file")));
         json_array_foreach(json_object_get(ev, "changes"), i, c)
         {
-            fprintf(stderr, "plughost:   %s\n", json_string_value(c));
+            ph_text_print(stderr, "plughost:   %s", json_string_value(c));
         }
-        fprintf(stderr, "plughost:   if the change is expected, renew the pin: plughost pin "
-                        "--output PINS FILE, then SIGHUP\n");
+        ph_text_print(stderr, "plughost:   if the change is expected, renew the pin: plughost pin "
+                              "--output PINS FILE, then SIGHUP");
     } else if (strcmp(type, "rate_limited") == 0) {
-        fprintf(stderr,
-                "plughost: %s sends more than %lld %ss a second: dropping them (%lld so far)\n",
-                plugin ? plugin : "?",
-                (long long)json_integer_value(json_object_get(ev, "limit_per_s")),
-                json_string_value(json_object_get(ev, "kind")),
-                (long long)json_integer_value(json_object_get(ev, "dropped")));
+        ph_text_print(stderr,
+                      "plughost: %s sends more than %lld %ss a second: dropping them (%lld so far)",
+                      plugin ? plugin : "?",
+                      (long long)json_integer_value(json_object_get(ev, "limit_per_s")),
+                      json_string_value(json_object_get(ev, "kind")),
+                      (long long)json_integer_value(json_object_get(ev, "dropped")));
     } else if (strcmp(type, "record_error") == 0) {
-        fprintf(stderr, "plughost: %s\n", json_string_value(json_object_get(ev, "message")));
+        ph_text_print(stderr, "plughost: %s", json_string_value(json_object_get(ev, "message")));
     } else if (strcmp(type, "ended") == 0) {
         json_t *e = json_object_get(ev, "error");
         const char *reason =
             json_string_value(json_object_get(json_object_get(e, "data"), "reason"));
         const char *status = json_string_value(json_object_get(ev, "status"));
-        if ((reason && strcmp(reason, "host stopping") == 0) || (status && !strcmp(status, "ok")))
+        /* "reason" is the plugin's own word in a setup_error: only the
+         * host's stop (status killed) is kept quiet by it. */
+        if (status && (!strcmp(status, "ok") ||
+                       (!strcmp(status, "killed") && reason && !strcmp(reason, "host stopping"))))
             return;
-        fprintf(stderr, "plughost: %s\n", json_string_value(json_object_get(e, "message")));
+        ph_text_print(stderr, "plughost: %s", json_string_value(json_object_get(e, "message")));
     }
 }
 
@@ -304,9 +309,9 @@ static int exit_for(json_t *error)
 
 static void print_rpc_error(json_t *error)
 {
-    char *s = json_dumps(error, JSON_COMPACT);
-    fprintf(stderr, "plughost: %s\nerror: %s\n",
-            json_string_value(json_object_get(error, "message")), s ? s : "{}");
+    char *s = ph_text_json(error, JSON_COMPACT);
+    ph_text_print(stderr, "plughost: %s", json_string_value(json_object_get(error, "message")));
+    ph_text_print(stderr, "error: %s", s ? s : "{}");
     free(s);
 }
 
@@ -336,7 +341,7 @@ static char *read_blob(const char *path, size_t max, size_t *len)
 {
     int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        fprintf(stderr, "plughost: %s: %s\n", path, strerror(errno));
+        ph_text_print(stderr, "plughost: %s: %s", path, strerror(errno));
         return NULL;
     }
     size_t cap = 1 << 16, n = 0;
@@ -366,7 +371,7 @@ static char *read_blob(const char *path, size_t max, size_t *len)
     if (fd != 0)
         close(fd);
     if (why) {
-        fprintf(stderr, "plughost: %s: %s\n", path, why);
+        ph_text_print(stderr, "plughost: %s: %s", path, why);
         free(buf);
         return NULL;
     }
@@ -391,7 +396,7 @@ static int write_blob(const char *path, const void *data, size_t len)
     if (fd > 1 && close(fd) < 0 && off == len)
         off = len + 1;
     if (fd < 0 || off != len) {
-        fprintf(stderr, "plughost: %s: %s\n", path, strerror(e));
+        ph_text_print(stderr, "plughost: %s: %s", path, strerror(e));
         return -1;
     }
     return 0;
@@ -406,7 +411,14 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
     const char *target = argv[1];
     const char *dot = strchr(target, '.');
     if (!dot || dot == target || !dot[1]) {
-        fprintf(stderr, "plughost: call needs PLUGIN.METHOD, got \"%s\"\n", target);
+        ph_text_print(stderr, "plughost: call needs PLUGIN.METHOD, got \"%s\"", target);
+        return PH_EXIT_USAGE;
+    }
+    /* A blob is the plugin's bytes, unescaped by design: never onto a
+     * terminal, which would obey them. */
+    if (o->blob_out && strcmp(o->blob_out, "-") == 0 && isatty(STDOUT_FILENO)) {
+        ph_text_print(stderr, "plughost: --blob-out -: stdout is a terminal; the plugin's bytes "
+                              "go only to a file or a pipe");
         return PH_EXIT_USAGE;
     }
     json_t *params = NULL;
@@ -416,7 +428,7 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
          * one at 128 KiB), bounded like any message to a plugin. */
         const char *from = strcmp(argv[2], "-") == 0 ? "-" : argv[2][0] == '@' ? argv[2] + 1 : NULL;
         if (from && strcmp(from, "-") == 0 && o->blob_in && strcmp(o->blob_in, "-") == 0) {
-            fprintf(stderr, "plughost: params and --blob-in cannot both come from stdin\n");
+            ph_text_print(stderr, "plughost: params and --blob-in cannot both come from stdin");
             return PH_EXIT_USAGE;
         }
         if (from) {
@@ -431,8 +443,8 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
             params = json_loads(argv[2], JSON_REJECT_DUPLICATES, &je);
         }
         if (!json_is_array(params) && !json_is_object(params)) {
-            fprintf(stderr, "plughost: params must be a JSON array or object%s%s\n",
-                    params ? "" : ": ", params ? "" : je.text);
+            ph_text_print(stderr, "plughost: params must be a JSON array or object%s%s",
+                          params ? "" : ": ", params ? "" : je.text);
             json_decref(params);
             return PH_EXIT_USAGE;
         }
@@ -442,18 +454,18 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
     ph_error err;
     int rc = PH_EXIT_HOST;
     if (!plugin || ph_host_new(&o->host, &h, &err) < 0) {
-        fprintf(stderr, "plughost: %s\n", plugin ? err.text : "out of memory");
+        ph_text_print(stderr, "plughost: %s", plugin ? err.text : "out of memory");
         free(plugin);
         json_decref(params);
         return PH_EXIT_HOST;
     }
     ph_host_set_event_handler(h, ph_cli_print_event, NULL);
     if (ph_cli_record(h, o, &err) < 0 || ph_cli_pins(h, o, &err) < 0) {
-        fprintf(stderr, "plughost: %s\n", err.text);
+        ph_text_print(stderr, "plughost: %s", err.text);
         goto out;
     }
     if (ph_cli_load(h, argv[0], &err) < 0) {
-        fprintf(stderr, "plughost: %s\n", err.text);
+        ph_text_print(stderr, "plughost: %s", err.text);
         rc = err.status == PH_E_PLUGIN ? PH_EXIT_NOT_FOUND : PH_EXIT_HOST;
         json_t *failed = load_error_of(h, plugin);
         if (failed) {
@@ -482,7 +494,7 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
         }
         ph_host_blob_free(out, out_len);
     } else if (o->blob_out) {
-        fprintf(stderr, "plughost: --blob-out needs --blob-in (a blob call)\n");
+        ph_text_print(stderr, "plughost: --blob-out needs --blob-in (a blob call)");
         rc = PH_EXIT_USAGE;
         goto out;
     } else {
@@ -490,15 +502,11 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
     }
     if (st == PH_OK && o->blob_out && strcmp(o->blob_out, "-") == 0) {
         /* stdout holds the bytes; the result goes to stderr. */
-        char *s = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY);
-        fprintf(stderr, "%s\n", s ? s : "null");
-        free(s);
+        ph_text_print_json(stderr, result, JSON_COMPACT | JSON_ENCODE_ANY);
         json_decref(result);
         rc = PH_EXIT_OK;
     } else if (st == PH_OK) {
-        char *s = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY);
-        printf("%s\n", s ? s : "null");
-        free(s);
+        ph_text_print_json(stdout, result, JSON_COMPACT | JSON_ENCODE_ANY);
         json_decref(result);
         rc = PH_EXIT_OK;
     } else if (st == PH_E_PLUGIN && rpc_error) {
@@ -555,16 +563,16 @@ static void print_list_text(json_t *d)
     json_t *p, *m;
     json_array_foreach(json_object_get(d, "plugins"), i, p)
     {
-        printf("%s %s  (%s)\n", json_string_value(json_object_get(p, "name")),
-               json_string_value(json_object_get(p, "version")),
-               json_string_value(json_object_get(p, "file")));
+        ph_text_print(stdout, "%s %s  (%s)", json_string_value(json_object_get(p, "name")),
+                      json_string_value(json_object_get(p, "version")),
+                      json_string_value(json_object_get(p, "file")));
         const char *desc = json_string_value(json_object_get(p, "description"));
         if (desc)
-            printf("  %s\n", desc);
+            ph_text_print(stdout, "  %s", desc);
         json_t *c;
         json_array_foreach(json_object_get(p, "pin_changes"), j, c)
         {
-            printf("  not offered (--pins): %s\n", json_string_value(c));
+            ph_text_print(stdout, "  not offered (--pins): %s", json_string_value(c));
         }
         json_array_foreach(json_object_get(p, "methods"), j, m)
         {
@@ -573,15 +581,16 @@ static void print_list_text(json_t *d)
             char shape[256];
             if (json_object_get(m, "params_schema"))
                 pd = schema_shape(json_object_get(m, "params_schema"), shape, sizeof shape);
-            printf("    %s.%s%s%s%s%s\n", json_string_value(json_object_get(p, "name")),
-                   json_string_value(json_object_get(m, "name")), pd ? " " : "", pd ? pd : "",
-                   md ? "  - " : "", md ? md : "");
+            ph_text_print(stdout, "    %s.%s%s%s%s%s",
+                          json_string_value(json_object_get(p, "name")),
+                          json_string_value(json_object_get(m, "name")), pd ? " " : "",
+                          pd ? pd : "", md ? "  - " : "", md ? md : "");
         }
     }
     json_array_foreach(json_object_get(d, "errors"), i, p)
     {
-        printf("not loaded: %s: %s\n", json_string_value(json_object_get(p, "file")),
-               json_string_value(json_object_get(json_object_get(p, "error"), "message")));
+        ph_text_print(stdout, "not loaded: %s: %s", json_string_value(json_object_get(p, "file")),
+                      json_string_value(json_object_get(json_object_get(p, "error"), "message")));
     }
 }
 
@@ -594,7 +603,7 @@ static int cmd_list(const struct ph_cli_opts *o, int argc, char **argv)
     ph_host *h;
     ph_error err;
     if (ph_host_new(&o->host, &h, &err) < 0) {
-        fprintf(stderr, "plughost: %s\n", err.text);
+        ph_text_print(stderr, "plughost: %s", err.text);
         return PH_EXIT_HOST;
     }
     if (!o->host.trace)
@@ -603,18 +612,16 @@ static int cmd_list(const struct ph_cli_opts *o, int argc, char **argv)
         ph_host_set_event_handler(h, ph_cli_print_event, NULL);
     int rc = PH_EXIT_OK;
     if (ph_cli_pins(h, o, &err) < 0) {
-        fprintf(stderr, "plughost: %s\n", err.text);
+        ph_text_print(stderr, "plughost: %s", err.text);
         rc = PH_EXIT_HOST;
     } else if (ph_cli_load(h, argv[0], &err) < 0 && err.status != PH_E_PLUGIN) {
-        fprintf(stderr, "plughost: %s\n", err.text);
+        ph_text_print(stderr, "plughost: %s", err.text);
         rc = PH_EXIT_HOST;
     } else {
         json_t *d = ph_host_describe(h);
         json_object_del(d, "host_functions");
         if (o->json) {
-            char *s = json_dumps(d, JSON_INDENT(2));
-            printf("%s\n", s ? s : "{}");
-            free(s);
+            ph_text_print_json(stdout, d, JSON_INDENT(2));
         } else {
             print_list_text(d);
         }
@@ -634,44 +641,44 @@ static int cmd_doctor(const struct ph_cli_opts *o)
     ph_error err;
     int rc = ph_host_doctor(&o->host, &report, &err);
     if (!report) {
-        fprintf(stderr, "plughost: %s\n", err.text);
+        ph_text_print(stderr, "plughost: %s", err.text);
         return PH_EXIT_HOST;
     }
     if (o->json) {
-        char *s = json_dumps(report, JSON_INDENT(2));
-        printf("%s\n", s ? s : "{}");
-        free(s);
+        ph_text_print_json(stdout, report, JSON_INDENT(2));
     } else {
         size_t i;
         json_t *v;
-        printf("layers:\n");
+        ph_text_print(stdout, "layers:");
         json_array_foreach(json_object_get(report, "layers"), i, v)
         {
-            printf("  %-18s %-8s %s\n", json_string_value(json_object_get(v, "layer")),
-                   json_is_true(json_object_get(v, "active")) ? "active" : "inactive",
-                   json_string_value(json_object_get(v, "detail")));
+            ph_text_print(stdout, "  %-18s %-8s %s", json_string_value(json_object_get(v, "layer")),
+                          json_is_true(json_object_get(v, "active")) ? "active" : "inactive",
+                          json_string_value(json_object_get(v, "detail")));
         }
-        printf("checks (each forbidden call must be refused and named):\n");
+        ph_text_print(stdout, "checks (each forbidden call must be refused and named):");
         json_array_foreach(json_object_get(report, "checks"), i, v)
         {
             const char *check = json_string_value(json_object_get(v, "check"));
             int ok = json_is_true(json_object_get(v, "ok"));
             json_t *detail = json_object_get(v, "detail");
             if (json_is_object(detail)) {
-                char *s = json_dumps(detail, JSON_COMPACT);
-                printf("  %-18s %s  %s\n", check, ok ? "ok" : "FAILED", s ? s : "");
+                char *s = ph_text_json(detail, JSON_COMPACT);
+                ph_text_print(stdout, "  %-18s %s  %s", check, ok ? "ok" : "FAILED", s ? s : "");
                 free(s);
             } else if (json_is_string(detail)) {
-                printf("  %-18s %s  %s\n", check, ok ? "ok" : "FAILED", json_string_value(detail));
+                ph_text_print(stdout, "  %-18s %s  %s", check, ok ? "ok" : "FAILED",
+                              json_string_value(detail));
             } else {
                 const char *rep = json_string_value(json_object_get(v, "reported"));
-                printf("  %-18s %s  expected %s (%s), host reported %s %s\n", check,
-                       ok ? "ok" : "FAILED", json_string_value(json_object_get(v, "expected")),
-                       json_string_value(json_object_get(v, "expected_arch")),
-                       json_string_value(json_object_get(v, "status")), rep ? rep : "");
+                ph_text_print(stdout, "  %-18s %s  expected %s (%s), host reported %s %s", check,
+                              ok ? "ok" : "FAILED",
+                              json_string_value(json_object_get(v, "expected")),
+                              json_string_value(json_object_get(v, "expected_arch")),
+                              json_string_value(json_object_get(v, "status")), rep ? rep : "");
             }
         }
-        printf("%s\n", rc == PH_OK ? "sandbox OK" : "sandbox CHECK FAILED");
+        ph_text_print(stdout, "%s", rc == PH_OK ? "sandbox OK" : "sandbox CHECK FAILED");
     }
     json_decref(report);
     return rc == PH_OK ? PH_EXIT_OK : PH_EXIT_VIOLATION;
@@ -682,19 +689,19 @@ static int cmd_check_config(const char *path)
     json_t *c = NULL;
     ph_error err;
     if (ph_config_load(path, &c, &err) < 0) {
-        fprintf(stderr, "plughost: %s\n", err.text);
+        ph_text_print(stderr, "plughost: %s", err.text);
         return PH_EXIT_USAGE;
     }
     json_t *sv = json_object_get(c, "serve");
-    printf("%s: ok (%zu plugin entries, %zu defaults, %zu required layers", path,
-           json_object_size(json_object_get(c, "plugins")),
-           json_object_size(json_object_get(c, "defaults")),
-           json_array_size(json_object_get(c, "require")));
+    char users[96] = "";
     if (sv)
-        printf("; serve --listen allows %zu users and %zu groups",
-               json_array_size(json_object_get(sv, "allow_users")),
-               json_array_size(json_object_get(sv, "allow_groups")));
-    printf(")\n");
+        snprintf(users, sizeof users, "; serve --listen allows %zu users and %zu groups",
+                 json_array_size(json_object_get(sv, "allow_users")),
+                 json_array_size(json_object_get(sv, "allow_groups")));
+    ph_text_print(stdout, "%s: ok (%zu plugin entries, %zu defaults, %zu required layers%s)", path,
+                  json_object_size(json_object_get(c, "plugins")),
+                  json_object_size(json_object_get(c, "defaults")),
+                  json_array_size(json_object_get(c, "require")), users);
     json_decref(c);
     return PH_EXIT_OK;
 }
@@ -705,7 +712,7 @@ static int parse_num(const char *opt, const char *v, unsigned long long *out)
     errno = 0;
     *out = v ? strtoull(v, &end, 10) : 0;
     if (!v || errno || end == v || *end || *out == 0) {
-        fprintf(stderr, "plughost: %s needs a positive number\n", opt);
+        ph_text_print(stderr, "plughost: %s needs a positive number", opt);
         return -1;
     }
     return 0;
@@ -739,7 +746,7 @@ int main(int argc, char **argv)
             free_args(rest, &o);
             return PH_EXIT_OK;
         } else if (strcmp(a, "--version") == 0) {
-            printf("plughost %s (protocol 1)\n", PH_VERSION);
+            ph_text_print(stdout, "plughost %s (protocol 1)", PH_VERSION);
             free_args(rest, &o);
             return PH_EXIT_OK;
         } else if (strcmp(a, "--trace") == 0) {
@@ -752,7 +759,7 @@ int main(int argc, char **argv)
             o.mcp = 1;
         } else if (strcmp(a, "--record") == 0 || strcmp(a, "--pins") == 0) {
             if (i + 1 >= argc) {
-                fprintf(stderr, "plughost: %s needs a file\n", a);
+                ph_text_print(stderr, "plughost: %s needs a file", a);
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
@@ -764,7 +771,7 @@ int main(int argc, char **argv)
             o.allow_unpinned = 1;
         } else if (strcmp(a, "--blob-in") == 0 || strcmp(a, "--blob-out") == 0) {
             if (i + 1 >= argc) {
-                fprintf(stderr, "plughost: %s needs a file\n", a);
+                ph_text_print(stderr, "plughost: %s needs a file", a);
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
@@ -776,7 +783,8 @@ int main(int argc, char **argv)
             const char *mode = a[15] == '=' ? a + 16 : i + 1 < argc ? argv[++i] : NULL;
             unsigned bit = ph_config_weaker_bit(mode);
             if (!bit) {
-                fprintf(stderr, "plughost: --accept-weaker takes a mode name: no-fs-containment\n");
+                ph_text_print(stderr,
+                              "plughost: --accept-weaker takes a mode name: no-fs-containment");
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
@@ -786,12 +794,12 @@ int main(int argc, char **argv)
             json_decref(o.host.config);
             o.host.config = NULL;
             if (i + 1 >= argc) {
-                fprintf(stderr, "plughost: --config needs a file\n");
+                ph_text_print(stderr, "plughost: --config needs a file");
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
             if (ph_config_load(argv[++i], &o.host.config, &cerr) < 0) {
-                fprintf(stderr, "plughost: %s\n", cerr.text);
+                ph_text_print(stderr, "plughost: %s", cerr.text);
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
@@ -805,7 +813,8 @@ int main(int argc, char **argv)
             size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
             const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
             if (!v || !*v) {
-                fprintf(stderr, "plughost: %.*s needs a value (see serve --help)\n", (int)nlen, a);
+                ph_text_print(stderr, "plughost: %.*s needs a value (see serve --help)", (int)nlen,
+                              a);
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
@@ -826,7 +835,7 @@ int main(int argc, char **argv)
             } else if (strcmp(v, "lsp") == 0) {
                 o.framing = PH_FRAMING_LSP;
             } else {
-                fprintf(stderr, "plughost: --framing needs line, lsp or auto, got \"%s\"\n", v);
+                ph_text_print(stderr, "plughost: --framing needs line, lsp or auto, got \"%s\"", v);
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
@@ -872,7 +881,7 @@ int main(int argc, char **argv)
             if (i + 1 < argc)
                 rest[nrest++] = argv[++i];
         } else if (strncmp(a, "--", 2) == 0 && a[2]) {
-            fprintf(stderr, "plughost: unknown option %s (see --help)\n", a);
+            ph_text_print(stderr, "plughost: unknown option %s (see --help)", a);
             free_args(rest, &o);
             return PH_EXIT_USAGE;
         } else {
@@ -903,19 +912,20 @@ int main(int argc, char **argv)
             rc = PH_EXIT_USAGE;
         } else if (!o.listen && (o.socket_mode || o.nallow_users || o.nallow_groups ||
                                  o.max_clients || o.max_client_message || o.max_per_user)) {
-            fprintf(stderr, "plughost: --socket-mode, --allow-user, --allow-group, "
-                            "--max-clients, --max-client-message and --max-clients-per-user "
-                            "go with --listen\n");
+            ph_text_print(stderr, "plughost: --socket-mode, --allow-user, --allow-group, "
+                                  "--max-clients, --max-client-message and --max-clients-per-user "
+                                  "go with --listen");
             rc = PH_EXIT_USAGE;
         } else if (o.mcp && o.framing == PH_FRAMING_LSP) {
             /* MCP's stdio transport is defined with lines only. */
-            fprintf(stderr, "plughost: --mcp speaks one message a line; --framing=lsp conflicts\n");
+            ph_text_print(stderr,
+                          "plughost: --mcp speaks one message a line; --framing=lsp conflicts");
             rc = PH_EXIT_USAGE;
         } else {
             rc = ph_cli_serve(&o, rest[1]);
         }
     } else {
-        fprintf(stderr, "plughost: unknown command \"%s\" (see --help)\n", rest[0]);
+        ph_text_print(stderr, "plughost: unknown command \"%s\" (see --help)", rest[0]);
         rc = PH_EXIT_USAGE;
     }
     free_args(rest, &o);

@@ -12,6 +12,7 @@
  * fails with an errno even here, and is marked refused.
  */
 #include "cli.h"
+#include "text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,17 +73,17 @@ static int run_calls(ph_host *h, const char *name, int argc, char **argv)
         if (i + 1 < argc && (argv[i + 1][0] == '[' || argv[i + 1][0] == '{')) {
             params = parse_params(argv[i + 1]);
             if (!params) {
-                fprintf(stderr, "plughost: params for %s must be a JSON array or object\n",
-                        argv[i]);
+                ph_text_print(stderr, "plughost: params for %s must be a JSON array or object",
+                              argv[i]);
                 return -1;
             }
         }
         json_t *res = NULL, *rpc = NULL;
         ph_error err;
         int rc = ph_host_call(h, name, argv[i], params, &res, &rpc, &err);
-        char *s = json_dumps(rc == PH_OK ? res : rpc, JSON_COMPACT | JSON_ENCODE_ANY);
-        printf("call %s.%s: %s %s\n", name, argv[i], rc == PH_OK ? "result" : "error",
-               s ? s : err.text);
+        char *s = ph_text_json(rc == PH_OK ? res : rpc, JSON_COMPACT | JSON_ENCODE_ANY);
+        ph_text_print(stdout, "call %s.%s: %s %s", name, argv[i], rc == PH_OK ? "result" : "error",
+                      s ? s : err.text);
         free(s);
         json_decref(res);
         json_decref(rpc);
@@ -112,7 +113,7 @@ static int within(json_t *have, json_t *ungrantable, const char *path)
     json_error_t je;
     json_t *m = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!m) {
-        fprintf(stderr, "plughost: %s:%d:%d: %s\n", path, je.line, je.column, je.text);
+        ph_text_print(stderr, "plughost: %s:%d:%d: %s", path, je.line, je.column, je.text);
         json_decref(m);
         return -1;
     }
@@ -122,12 +123,12 @@ static int within(json_t *have, json_t *ungrantable, const char *path)
     json_object_foreach(json_object_get(have, "needs"), key, v)
     {
         if (!json_is_true(json_object_get(json_object_get(m, "needs"), key))) {
-            printf("check: needs \"%s\", which %s does not declare\n", key, path);
+            ph_text_print(stdout, "check: needs \"%s\", which %s does not declare", key, path);
             ok = 0;
         }
     }
     if (json_array_size(ungrantable))
-        printf("check: uses calls no grant allows, so it cannot run confined\n");
+        ph_text_print(stdout, "check: uses calls no grant allows, so it cannot run confined");
     json_decref(m);
     return ok;
 }
@@ -155,13 +156,13 @@ int ph_cli_profile(const struct ph_cli_opts *o, int argc, char **argv)
     ph_host *h;
     ph_error err;
     if (ph_host_new(&hopt, &h, &err) < 0) {
-        fprintf(stderr, "plughost: %s\n", err.text);
+        ph_text_print(stderr, "plughost: %s", err.text);
         return PH_EXIT_HOST;
     }
     ph_host_set_event_handler(h, ph_cli_print_event, NULL);
     const char *name = NULL;
     if (ph_host_load_file(h, argv[i], &name, &err) < 0) {
-        fprintf(stderr, "plughost: %s\n", err.text);
+        ph_text_print(stderr, "plughost: %s", err.text);
         ph_host_free(h);
         return PH_EXIT_NOT_FOUND;
     }
@@ -174,7 +175,7 @@ int ph_cli_profile(const struct ph_cli_opts *o, int argc, char **argv)
         json_decref(audit);
         return rc < 0 ? PH_EXIT_USAGE : PH_EXIT_HOST;
     }
-    printf("calls the sandbox would refuse (%zu):\n", json_object_size(audit));
+    ph_text_print(stdout, "calls the sandbox would refuse (%zu):", json_object_size(audit));
     const char *key;
     json_t *v;
     json_object_foreach(audit, key, v)
@@ -183,19 +184,19 @@ int ph_cli_profile(const struct ph_cli_opts *o, int argc, char **argv)
         const char *path = json_string_value(json_object_get(v, "path"));
         const char *g = grant_for(key);
         int refused = json_is_true(json_object_get(v, "refused_in_profile"));
-        printf("  %-24s x%-5lld %s%s%s%s%s%s%s\n", key,
-               (long long)json_integer_value(json_object_get(v, "count")),
-               g ? "grant: " : "no grant allows it", g ? g : "", fn ? ", from " : "", fn ? fn : "",
-               path ? ", path " : "", path ? path : "",
-               refused ? ", refused (failed with an errno) even in profile" : "");
+        ph_text_print(stdout, "  %-24s x%-5lld %s%s%s%s%s%s%s", key,
+                      (long long)json_integer_value(json_object_get(v, "count")),
+                      g ? "grant: " : "no grant allows it", g ? g : "", fn ? ", from " : "",
+                      fn ? fn : "", path ? ", path " : "", path ? path : "",
+                      refused ? ", refused (failed with an errno) even in profile" : "");
     }
     json_t *ungrantable;
     json_t *manifest = manifest_from(audit, &ungrantable);
-    char *ms = json_dumps(manifest, JSON_COMPACT);
-    printf("manifest: %s\n", ms ? ms : "{}");
+    char *ms = ph_text_json(manifest, JSON_COMPACT);
+    ph_text_print(stdout, "manifest: %s", ms ? ms : "{}");
     int exit_code = PH_EXIT_OK;
     if (out && json_dump_file(manifest, out, JSON_INDENT(2)) < 0) {
-        fprintf(stderr, "plughost: cannot write %s\n", out);
+        ph_text_print(stderr, "plughost: cannot write %s", out);
         exit_code = PH_EXIT_HOST;
     }
     if (check) {
@@ -205,7 +206,7 @@ int ph_cli_profile(const struct ph_cli_opts *o, int argc, char **argv)
         else if (!ok)
             exit_code = PH_EXIT_VIOLATION;
         else
-            printf("check: within %s\n", check);
+            ph_text_print(stdout, "check: within %s", check);
     }
     free(ms);
     free(plugin);

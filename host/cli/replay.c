@@ -15,6 +15,7 @@
  * trust the transcript (transcript.c checks every line).
  */
 #include "cli.h"
+#include "text.h"
 #include "transcript.h"
 
 #include <errno.h>
@@ -216,7 +217,7 @@ static int wait_until(struct replay *r, int (*ready)(struct replay *, void *), v
         if (left <= 0)
             return -1;
         if (ph_host_process(r->host, left < 50 ? (int)left : 50, &err) < 0) {
-            fprintf(stderr, "plughost: %s\n", err.text);
+            ph_text_print(stderr, "plughost: %s", err.text);
             return -1;
         }
     }
@@ -312,8 +313,8 @@ static int drive(struct replay *r, json_t *t, json_t *names, json_t *live, unsig
         if (!cancel && (!id || strncmp(method, "$/", 2) == 0))
             continue;
         if (wait_until(r, all_done, NULL, wait_ms) < 0)
-            fprintf(stderr, "plughost: replay: answers still missing after %u ms; going on\n",
-                    wait_ms);
+            ph_text_print(stderr, "plughost: replay: answers still missing after %u ms; going on",
+                          wait_ms);
         if (cancel) {
             json_t *slot = json_object_get(r->slot_of, key);
             struct slot *s = slot ? &r->slots[json_integer_value(slot)] : NULL;
@@ -333,13 +334,13 @@ static int drive(struct replay *r, json_t *t, json_t *names, json_t *live, unsig
                                &s->call_id, &err) < 0) {
             /* Refused before reaching the plugin: the comparison reports
              * the call as not sent; say why here. */
-            fprintf(stderr, "plughost: replay: %s.%s not sent: %s\n", plugin, method, err.text);
+            ph_text_print(stderr, "plughost: replay: %s.%s not sent: %s", plugin, method, err.text);
             continue;
         }
         s->started = 1;
     }
     if (wait_until(r, everything_done, NULL, wait_ms) < 0) {
-        fprintf(stderr, "plughost: replay: calls still unanswered after %u ms\n", wait_ms);
+        ph_text_print(stderr, "plughost: replay: calls still unanswered after %u ms", wait_ms);
         rc = -1;
     }
     return rc;
@@ -404,7 +405,8 @@ int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
         } else if (strcmp(argv[i], "--require-all") == 0) {
             require_all = 1;
         } else if (strncmp(argv[i], "--", 2) == 0) {
-            fprintf(stderr, "plughost: replay: unknown option %s\n%s", argv[i], replay_usage);
+            ph_text_print(stderr, "plughost: replay: unknown option %s", argv[i]);
+            fputs(replay_usage, stderr);
             free(ignore);
             free(files);
             return PH_EXIT_USAGE;
@@ -423,7 +425,7 @@ int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
     char why[1024];
     json_t *rec = ph_tr_load(file, why, sizeof why);
     if (!rec) {
-        fprintf(stderr, "plughost: replay: %s\n", why);
+        ph_text_print(stderr, "plughost: replay: %s", why);
         free(ignore);
         free(files);
         return PH_EXIT_HOST;
@@ -439,28 +441,28 @@ int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
     int mfd = memfd_create("plughost-replay", MFD_CLOEXEC);
     json_t *live = json_object(), *now = NULL, *diff = NULL, *desc = NULL;
     if (!r.slots || !r.waitq || !r.slot_of || !r.hostcalls || !live) {
-        fprintf(stderr, "plughost: replay: out of memory\n");
+        ph_text_print(stderr, "plughost: replay: out of memory");
         goto out;
     }
     if (mfd < 0) {
-        fprintf(stderr, "plughost: replay: memfd_create: %s\n", strerror(errno));
+        ph_text_print(stderr, "plughost: replay: memfd_create: %s", strerror(errno));
         goto out;
     }
     if (ph_host_new(&o->host, &r.host, &err) < 0) {
-        fprintf(stderr, "plughost: replay: %s\n", err.text);
+        ph_text_print(stderr, "plughost: replay: %s", err.text);
         goto out;
     }
     ph_host_set_event_handler(r.host, ph_cli_print_event, NULL);
     ph_host_intercept_functions(r.host, answer_host_call, &r);
     if (ph_host_record(r.host, mfd, &err) < 0) {
-        fprintf(stderr, "plughost: replay: %s\n", err.text);
+        ph_text_print(stderr, "plughost: replay: %s", err.text);
         goto out;
     }
     for (size_t i = 0; i < nfiles; i++)
         if (ph_host_load_file(r.host, files[i], NULL, &err) < 0)
-            fprintf(stderr, "plughost: replay: %s\n", err.text);
+            ph_text_print(stderr, "plughost: replay: %s", err.text);
     if (dir && ph_cli_load(r.host, dir, &err) < 0 && err.status != PH_E_PLUGIN) {
-        fprintf(stderr, "plughost: replay: %s\n", err.text);
+        ph_text_print(stderr, "plughost: replay: %s", err.text);
         goto out;
     }
     desc = ph_host_describe(r.host);
@@ -481,24 +483,25 @@ int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
             const char *was = recorded_sha(rec, n);
             const char *is = json_string_value(json_object_get(entry, "sha256"));
             if (was && is && strcmp(was, is) != 0)
-                fprintf(stderr,
-                        "plughost: replay: %s: another build (sha256 %.12s... recorded, %.12s... "
-                        "now)\n",
-                        n, was, is);
+                ph_text_print(
+                    stderr,
+                    "plughost: replay: %s: another build (sha256 %.12s... recorded, %.12s... "
+                    "now)",
+                    n, was, is);
             else if (was && is)
-                fprintf(stderr, "plughost: replay: %s: the recorded build (sha256 %.12s...)\n", n,
-                        is);
+                ph_text_print(stderr, "plughost: replay: %s: the recorded build (sha256 %.12s...)",
+                              n, is);
         } else {
             missing++;
-            fprintf(stderr, "plughost: replay: %s (recorded from %s) is not loaded; %s\n", n, fname,
-                    require_all ? "failing (--require-all)" : "skipped");
+            ph_text_print(stderr, "plughost: replay: %s (recorded from %s) is not loaded; %s", n,
+                          fname, require_all ? "failing (--require-all)" : "skipped");
         }
     }
     json_decref(seen);
     if ((missing && require_all) || json_object_size(live) == 0) {
         /* Replaying nothing would prove nothing. */
         if (json_object_size(live) == 0)
-            fprintf(stderr, "plughost: replay: none of the recorded plugins is loaded\n");
+            ph_text_print(stderr, "plughost: replay: none of the recorded plugins is loaded");
         rc = PH_EXIT_NOT_FOUND;
         goto out;
     }
@@ -508,7 +511,7 @@ int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
     r.host = NULL;
     now = read_back(mfd, why, sizeof why);
     if (!now) {
-        fprintf(stderr, "plughost: %s\n", why);
+        ph_text_print(stderr, "plughost: %s", why);
         goto out;
     }
     json_t *wanted = json_array();
@@ -519,7 +522,7 @@ int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
     diff = ph_tr_diff(rec, now, wanted, &dopts);
     json_decref(wanted);
     if (!diff) {
-        fprintf(stderr, "plughost: replay: out of memory comparing\n");
+        ph_text_print(stderr, "plughost: replay: out of memory comparing");
         goto out;
     }
     size_t i;
@@ -528,18 +531,16 @@ int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
     {
         char line[1024];
         if (o->json) {
-            char *s = json_dumps(e, JSON_COMPACT);
-            printf("%s\n", s ? s : "{}");
-            free(s);
+            ph_text_print_json(stdout, e, JSON_COMPACT);
         } else {
-            printf("%s\n", ph_tr_format(e, line, sizeof line));
+            ph_text_print(stdout, "%s", ph_tr_format(e, line, sizeof line));
         }
     }
     size_t calls = 0;
     for (size_t j = 0; j < r.nslots; j++)
         calls += r.slots[j].started;
-    fprintf(stderr, "plughost: replay: %zu call(s) to %zu plugin(s), %zu difference(s)\n", calls,
-            json_object_size(live), json_array_size(diff));
+    ph_text_print(stderr, "plughost: replay: %zu call(s) to %zu plugin(s), %zu difference(s)",
+                  calls, json_object_size(live), json_array_size(diff));
     rc = json_array_size(diff) ? REPLAY_DIFFERENT : drove < 0 ? PH_EXIT_HOST : REPLAY_SAME;
 out:
     if (r.host)

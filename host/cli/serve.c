@@ -11,6 +11,7 @@
 #include "serve.h"
 #include "session.h"
 #include "jscan.h"
+#include "text.h"
 #include "wire.h"
 
 #include <stdarg.h>
@@ -86,7 +87,17 @@ static void on_raw_answer(void *ud, uint64_t call_id, const char *result, size_t
     struct ph_serve *s = p->s;
     (void)call_id;
     pending_unlink(p);
-    if (result) {
+    if (result && !ph_text_is_plain(result, len)) {
+        /* Raw UTF-8 or DEL in the plugin's strings: written through
+         * jansson instead, as printable ASCII (text.h), like every other
+         * message to the client. */
+        json_error_t je;
+        json_t *r = json_loadb(result, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+        ph_sess_respond(&s->sess, NULL,
+                        r ? ph_wire_response(p->id, r)
+                          : ph_sess_error(&s->sess, p->id, PH_RPC_INTERNAL_ERROR, "Internal error",
+                                          "the result could not be re-encoded"));
+    } else if (result) {
         static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
         static const char mid[] = ",\"result\":";
         size_t n = sizeof head - 1 + p->id_len + sizeof mid - 1 + len + 1;

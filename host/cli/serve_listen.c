@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "dialect.h"
 #include "listen.h"
+#include "text.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -95,8 +96,8 @@ static void say(const struct client *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "plughost: client %u (uid %u, pid %d): %s\n", c->serial, (unsigned)c->peer.uid,
-            (int)c->peer.pid, line);
+    ph_text_print(stderr, "plughost: client %u (uid %u, pid %d): %s", c->serial,
+                  (unsigned)c->peer.uid, (int)c->peer.pid, line);
 }
 
 static void session_log(void *ud, const char *line)
@@ -176,11 +177,11 @@ static void on_event(void *ud, json_t *ev)
         if (ph_dialect_event(&c->d, ev))
             return;
     if (!progress)
-        fprintf(stderr,
-                "plughost: notification %s.%s is not forwarded: it was sent outside any "
-                "connected client's call\n",
-                json_string_value(json_object_get(ev, "plugin")),
-                json_string_value(json_object_get(ev, "method")));
+        ph_text_print(stderr,
+                      "plughost: notification %s.%s is not forwarded: it was sent outside any "
+                      "connected client's call",
+                      json_string_value(json_object_get(ev, "plugin")),
+                      json_string_value(json_object_get(ev, "method")));
 }
 
 /* Tells a peer it is not served, in one JSON-RPC error line, and closes. */
@@ -188,7 +189,7 @@ static void turn_away(int fd, int code, const char *message, const char *detail)
 {
     json_t *e = ph_wire_error_response(
         NULL, ph_wire_error_obj(code, message, json_pack("{s:s}", "detail", detail)));
-    char *s = e ? json_dumps(e, JSON_COMPACT) : NULL;
+    char *s = e ? ph_text_json(e, JSON_COMPACT) : NULL;
     if (s) {
         size_t n = strlen(s);
         s[n] = '\n'; /* over the NUL: the buffer is n + 1 bytes */
@@ -270,8 +271,9 @@ static void accept_one(struct server *sv, int fd)
     ph_error err;
     int ok = ph_listen_check_peer(fd, &sv->allow, &peer, why, sizeof why, &err);
     if (ok <= 0) {
-        fprintf(stderr, "plughost: refused a connection from uid %u gid %u pid %d: %s\n",
-                (unsigned)peer.uid, (unsigned)peer.gid, (int)peer.pid, ok < 0 ? err.text : why);
+        ph_text_print(stderr, "plughost: refused a connection from uid %u gid %u pid %d: %s",
+                      (unsigned)peer.uid, (unsigned)peer.gid, (int)peer.pid,
+                      ok < 0 ? err.text : why);
         turn_away(fd, PH_LISTEN_RPC_REFUSED, "Not allowed", ok < 0 ? err.text : why);
         return;
     }
@@ -279,8 +281,8 @@ static void accept_one(struct server *sv, int fd)
         char d[160];
         snprintf(d, sizeof d, "uid %u has %zu connections, the most one user may hold",
                  (unsigned)peer.uid, sv->max_per_user);
-        fprintf(stderr, "plughost: refused a connection from uid %u pid %d: %s\n",
-                (unsigned)peer.uid, (int)peer.pid, d);
+        ph_text_print(stderr, "plughost: refused a connection from uid %u pid %d: %s",
+                      (unsigned)peer.uid, (int)peer.pid, d);
         turn_away(fd, PH_LISTEN_RPC_FULL, "Too many clients", d);
         return;
     }
@@ -288,8 +290,8 @@ static void accept_one(struct server *sv, int fd)
         char d[120];
         snprintf(d, sizeof d, "%zu clients are connected, the most this server takes",
                  sv->max_clients);
-        fprintf(stderr, "plughost: refused a connection from uid %u pid %d: %s\n",
-                (unsigned)peer.uid, (int)peer.pid, d);
+        ph_text_print(stderr, "plughost: refused a connection from uid %u pid %d: %s",
+                      (unsigned)peer.uid, (int)peer.pid, d);
         turn_away(fd, PH_LISTEN_RPC_FULL, "Too many clients", d);
         return;
     }
@@ -312,7 +314,7 @@ static void accept_one(struct server *sv, int fd)
     }
     struct epoll_event ev = {.events = 0, .data.ptr = c};
     if (epoll_ctl(sv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-        fprintf(stderr, "plughost: epoll_ctl: %s\n", strerror(errno));
+        ph_text_print(stderr, "plughost: epoll_ctl: %s", strerror(errno));
         ph_dialect_free(&c->d);
         free(c);
         close(fd);
@@ -356,7 +358,7 @@ static void accept_all(struct server *sv)
         int fd = accept4(sv->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             if (sv->starved)
-                fprintf(stderr, "plughost: accepting connections again\n");
+                ph_text_print(stderr, "plughost: accepting connections again");
             sv->starved = 0;
             accept_one(sv, fd);
             continue;
@@ -366,10 +368,10 @@ static void accept_all(struct server *sv)
              * again at once would spin, so it is tried again when a client
              * leaves or after ACCEPT_RETRY_MS, whichever comes first. */
             if (!sv->starved)
-                fprintf(stderr,
-                        "plughost: accept: %s; pausing, trying again every %d ms and when a "
-                        "client leaves\n",
-                        strerror(errno), ACCEPT_RETRY_MS);
+                ph_text_print(stderr,
+                              "plughost: accept: %s; pausing, trying again every %d ms and when a "
+                              "client leaves",
+                              strerror(errno), ACCEPT_RETRY_MS);
             sv->starved = 1;
             set_accepting(sv, 0);
         }
@@ -489,7 +491,8 @@ static int config_serve(struct server *sv, const struct ph_cli_opts *o, unsigned
         smode = json_string_value(json_object_get(cfg, "socket_mode"));
     *mode = PH_LISTEN_MODE;
     if (smode && ph_listen_parse_mode(smode, mode) < 0) {
-        fprintf(stderr, "plughost: socket mode \"%s\" is not an octal mode up to 0777\n", smode);
+        ph_text_print(stderr, "plughost: socket mode \"%s\" is not an octal mode up to 0777",
+                      smode);
         return -1;
     }
     sv->stall_ms = o->stall_ms ? o->stall_ms : PH_LISTEN_STALL_MS;
@@ -514,8 +517,8 @@ static int config_serve(struct server *sv, const struct ph_cli_opts *o, unsigned
             int rc = g ? ph_listen_allow_group(&sv->allow, who ? who : "", &err)
                        : ph_listen_allow_user(&sv->allow, who ? who : "", &err);
             if (rc < 0) {
-                fprintf(stderr, "plughost: configuration serve.%s: %s\n",
-                        g ? "allow_groups" : "allow_users", err.text);
+                ph_text_print(stderr, "plughost: configuration serve.%s: %s",
+                              g ? "allow_groups" : "allow_users", err.text);
                 return -1;
             }
         }
@@ -524,8 +527,8 @@ static int config_serve(struct server *sv, const struct ph_cli_opts *o, unsigned
             int rc = g ? ph_listen_allow_group(&sv->allow, o->allow_groups[k], &err)
                        : ph_listen_allow_user(&sv->allow, o->allow_users[k], &err);
             if (rc < 0) {
-                fprintf(stderr, "plughost: %s: %s\n", g ? "--allow-group" : "--allow-user",
-                        err.text);
+                ph_text_print(stderr, "plughost: %s: %s", g ? "--allow-group" : "--allow-user",
+                              err.text);
                 return -1;
             }
         }
@@ -544,7 +547,7 @@ static int open_socket(struct server *sv, unsigned mode, const char **made_path,
     int rc = ph_listen_activated(want_systemd && l[7] == ':' ? l + 8 : NULL, &sv->lfd, bound,
                                  sizeof bound, &err);
     if (rc < 0) {
-        fprintf(stderr, "plughost: %s\n", err.text);
+        ph_text_print(stderr, "plughost: %s", err.text);
         return -1;
     }
     if (rc == 1) {
@@ -552,27 +555,28 @@ static int open_socket(struct server *sv, unsigned mode, const char **made_path,
          * same socket, since serving one and ignoring the other would
          * surprise whoever chose either. */
         if (!want_systemd && strcmp(bound, l) != 0) {
-            fprintf(stderr,
-                    "plughost: --listen %s, but systemd passed a socket bound to \"%s\"; use "
-                    "--listen=systemd, or the same path\n",
-                    l, bound);
+            ph_text_print(stderr,
+                          "plughost: --listen %s, but systemd passed a socket bound to \"%s\"; use "
+                          "--listen=systemd, or the same path",
+                          l, bound);
             return -1;
         }
-        fprintf(stderr, "plughost: listening on %s (socket activation)\n",
-                bound[0] ? bound : "an unnamed socket");
+        ph_text_print(stderr, "plughost: listening on %s (socket activation)",
+                      bound[0] ? bound : "an unnamed socket");
         return 0;
     }
     if (want_systemd) {
-        fprintf(stderr, "plughost: --listen=systemd, but no socket was passed to this process "
-                        "(LISTEN_PID/LISTEN_FDS)\n");
+        ph_text_print(stderr,
+                      "plughost: --listen=systemd, but no socket was passed to this process "
+                      "(LISTEN_PID/LISTEN_FDS)");
         return -1;
     }
     if (ph_listen_bind(l, mode, LISTEN_BACKLOG, &sv->lfd, made, &err) < 0) {
-        fprintf(stderr, "plughost: %s\n", err.text);
+        ph_text_print(stderr, "plughost: %s", err.text);
         return -1;
     }
     *made_path = l;
-    fprintf(stderr, "plughost: listening on %s (mode %04o)\n", l, mode);
+    ph_text_print(stderr, "plughost: listening on %s (mode %04o)", l, mode);
     return 0;
 }
 
@@ -592,10 +596,10 @@ static size_t per_client_inflight(const struct server *sv, const struct ph_cli_o
     if (!o->max_inflight)
         return fair;
     if (o->max_inflight > fair)
-        fprintf(stderr,
-                "plughost: --max-inflight %zu for each of up to %zu clients is more than a "
-                "plugin's max_queue (%zu) holds: calls past it are refused as busy\n",
-                o->max_inflight, sv->max_clients, queue);
+        ph_text_print(stderr,
+                      "plughost: --max-inflight %zu for each of up to %zu clients is more than a "
+                      "plugin's max_queue (%zu) holds: calls past it are refused as busy",
+                      o->max_inflight, sv->max_clients, queue);
     return o->max_inflight;
 }
 
@@ -622,7 +626,7 @@ int ph_cli_serve_listen(const struct ph_cli_opts *o, const char *path)
     if (sv.epfd < 0 || add_fd(sv.epfd, sv.lfd, TAG_LISTEN) < 0 ||
         add_fd(sv.epfd, sv.sfd, TAG_SIGNAL) < 0 ||
         add_fd(sv.epfd, ph_host_fd(sv.host), TAG_HOST) < 0) {
-        fprintf(stderr, "plughost: epoll: %s\n", strerror(errno));
+        ph_text_print(stderr, "plughost: epoll: %s", strerror(errno));
         goto out;
     }
     sv.accepting = 1;
@@ -656,7 +660,7 @@ int ph_cli_serve_listen(const struct ph_cli_opts *o, const char *path)
         struct epoll_event evs[64];
         int n = epoll_wait(sv.epfd, evs, 64, timeout);
         if (n < 0 && errno != EINTR) {
-            fprintf(stderr, "plughost: epoll_wait: %s\n", strerror(errno));
+            ph_text_print(stderr, "plughost: epoll_wait: %s", strerror(errno));
             failed = 1;
             break;
         }
@@ -681,10 +685,11 @@ int ph_cli_serve_listen(const struct ph_cli_opts *o, const char *path)
                     size_t calls = 0;
                     for (struct client *c = sv.clients; c; c = c->next)
                         calls += ph_dialect_inflight(&c->d);
-                    fprintf(stderr,
-                            "plughost: stopping: no new connections; %zu client(s), %zu call(s) "
-                            "in flight\n",
-                            sv.open, calls);
+                    ph_text_print(
+                        stderr,
+                        "plughost: stopping: no new connections; %zu client(s), %zu call(s) "
+                        "in flight",
+                        sv.open, calls);
                     /* The path is freed at once, so a new server can start
                      * while this one finishes. */
                     (void)epoll_ctl(sv.epfd, EPOLL_CTL_DEL, sv.lfd, NULL);
@@ -696,7 +701,7 @@ int ph_cli_serve_listen(const struct ph_cli_opts *o, const char *path)
                     for (struct client *c = sv.clients; c; c = c->next)
                         ph_dialect_stop(&c->d);
                 } else if (got > 0) {
-                    fprintf(stderr, "plughost: stopping now: cancelling every call\n");
+                    ph_text_print(stderr, "plughost: stopping now: cancelling every call");
                     for (struct client *c = sv.clients; c; c = c->next)
                         ph_dialect_cancel_all(&c->d);
                 }
@@ -712,7 +717,7 @@ int ph_cli_serve_listen(const struct ph_cli_opts *o, const char *path)
             }
         }
         if (host_due && ph_host_process(sv.host, 0, &err) < 0) {
-            fprintf(stderr, "plughost: %s\n", err.text);
+            ph_text_print(stderr, "plughost: %s", err.text);
             failed = 1;
             break;
         }

@@ -11,6 +11,7 @@
  */
 #include "cli.h"
 #include "dialect.h"
+#include "text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,7 +47,7 @@ static int write_stdout(void *ud, const char *b, size_t n)
 static void log_stderr(void *ud, const char *line)
 {
     (void)ud;
-    fprintf(stderr, "plughost: %s\n", line);
+    ph_text_print(stderr, "plughost: %s", line);
 }
 
 static void report_load_errors(ph_host *h)
@@ -56,9 +57,9 @@ static void report_load_errors(ph_host *h)
     json_t *e;
     json_array_foreach(json_object_get(d, "errors"), i, e)
     {
-        fprintf(stderr, "plughost: not loaded: %s: %s\n",
-                json_string_value(json_object_get(e, "file")),
-                json_string_value(json_object_get(json_object_get(e, "error"), "message")));
+        ph_text_print(stderr, "plughost: not loaded: %s: %s",
+                      json_string_value(json_object_get(e, "file")),
+                      json_string_value(json_object_get(json_object_get(e, "error"), "message")));
     }
     json_decref(d);
 }
@@ -84,14 +85,14 @@ void ph_cli_serve_reload(const struct ph_cli_opts *o, ph_host *host, const char 
     ph_mcp_tools_stale(host);
     /* A renewed pins file takes effect here too. */
     if (ph_cli_pins(host, o, &err) < 0)
-        fprintf(stderr, "plughost: SIGHUP: %s; the pins in force stay\n", err.text);
+        ph_text_print(stderr, "plughost: SIGHUP: %s; the pins in force stay", err.text);
     if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "plughost: SIGHUP: %s is not a directory; nothing to reload\n", path);
+        ph_text_print(stderr, "plughost: SIGHUP: %s is not a directory; nothing to reload", path);
     } else {
         if (ph_host_reload_dir(host, path, &err) < 0)
-            fprintf(stderr, "plughost: reload failed: %s\n", err.text);
+            ph_text_print(stderr, "plughost: reload failed: %s", err.text);
         else
-            fprintf(stderr, "plughost: reloaded %s\n", path);
+            ph_text_print(stderr, "plughost: reloaded %s", path);
         report_load_errors(host);
     }
 }
@@ -111,20 +112,20 @@ int ph_cli_serve_start(const struct ph_cli_opts *o, const char *path, ph_host **
     sigprocmask(SIG_BLOCK, &stop_set, NULL);
     int sfd = signalfd(-1, &stop_set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (sfd < 0) {
-        fprintf(stderr, "plughost: signalfd: %s\n", strerror(errno));
+        ph_text_print(stderr, "plughost: signalfd: %s", strerror(errno));
         return PH_EXIT_HOST;
     }
     ph_host *host;
     ph_error err;
     if (ph_host_new(&o->host, &host, &err) < 0) {
-        fprintf(stderr, "plughost: %s\n", err.text);
+        ph_text_print(stderr, "plughost: %s", err.text);
         close(sfd);
         return PH_EXIT_HOST;
     }
     ph_host_set_event_handler(host, ph_cli_print_event, NULL);
     if (ph_cli_record(host, o, &err) < 0 || ph_cli_pins(host, o, &err) < 0 ||
         (ph_cli_load(host, path, &err) < 0 && err.status != PH_E_PLUGIN)) {
-        fprintf(stderr, "plughost: %s\n", err.text);
+        ph_text_print(stderr, "plughost: %s", err.text);
         ph_host_free(host);
         close(sfd);
         return PH_EXIT_HOST;
@@ -154,7 +155,7 @@ int ph_cli_serve(const struct ph_cli_opts *o, const char *path)
     };
     struct ph_dialect sess, *s = &sess;
     if (ph_dialect_new(&sess, o->mcp, host, &so, write_stdout, NULL) < 0) {
-        fprintf(stderr, "plughost: out of memory\n");
+        ph_text_print(stderr, "plughost: out of memory");
         ph_host_free(host);
         close(sfd);
         return PH_EXIT_HOST;
@@ -175,7 +176,7 @@ int ph_cli_serve(const struct ph_cli_opts *o, const char *path)
                                {.fd = sfd, .events = POLLIN}};
         int ready = poll(pf, 3, ph_host_pending(host) ? 100 : -1);
         if (ready < 0 && errno != EINTR) {
-            fprintf(stderr, "plughost: poll: %s\n", strerror(errno));
+            ph_text_print(stderr, "plughost: poll: %s", strerror(errno));
             break;
         }
         int hup = 0;
@@ -186,13 +187,13 @@ int ph_cli_serve(const struct ph_cli_opts *o, const char *path)
         }
         if (got > 0) {
             if (signals == 0) {
-                fprintf(stderr, "plughost: stopping: %zu call(s) in flight\n",
-                        ph_dialect_inflight(s));
+                ph_text_print(stderr, "plughost: stopping: %zu call(s) in flight",
+                              ph_dialect_inflight(s));
                 ph_dialect_stop(s);
             } else {
                 /* Asked again: the client will not wait for slow calls. */
-                fprintf(stderr, "plughost: stopping now: cancelling %zu call(s)\n",
-                        ph_dialect_inflight(s));
+                ph_text_print(stderr, "plughost: stopping now: cancelling %zu call(s)",
+                              ph_dialect_inflight(s));
                 ph_dialect_cancel_all(s);
             }
             signals += got;
@@ -202,7 +203,7 @@ int ph_cli_serve(const struct ph_cli_opts *o, const char *path)
          * timeout: a woken client costs no empty epoll_wait per call. */
         if ((ready <= 0 || (pf[1].revents & POLLIN) || got > 0 || hup > 0) &&
             ph_host_process(host, 0, &err) < 0) {
-            fprintf(stderr, "plughost: %s\n", err.text);
+            ph_text_print(stderr, "plughost: %s", err.text);
             break;
         }
         if (!reading || !ph_dialect_wants_input(s) ||

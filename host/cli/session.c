@@ -2,6 +2,7 @@
  * session: see session.h.
  */
 #include "session.h"
+#include "text.h"
 #include "wire.h"
 
 #include <stdarg.h>
@@ -43,9 +44,12 @@ void ph_sess_emit(struct ph_sess *s, json_t *msg)
 {
     if (s->out_dead)
         return;
-    /* jansson escapes every control character inside strings, so in line
-     * framing the one newline appended here is the only one in the frame. */
-    char *body = json_dumps(msg, JSON_COMPACT);
+    /* Printable ASCII only (text.h): jansson escapes every control
+     * character inside strings, so in line framing the one newline appended
+     * here is the only one in the frame, and neither DEL, C1 controls nor
+     * bidi code points a plugin put in a string reach a terminal that shows
+     * this stream. */
+    char *body = ph_text_json(msg, JSON_COMPACT);
     if (!body)
         return;
     ph_sess_emit_text(s, body, strlen(body));

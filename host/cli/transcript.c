@@ -10,6 +10,7 @@
  * use, and a bad line is an error naming its line number, never a crash.
  */
 #include "transcript.h"
+#include "text.h"
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -436,7 +437,7 @@ static void diff_plugin(struct differ *d, const char *plugin, json_t *a, json_t 
     json_array_foreach(ca, i, ea)
     {
         const char *method = json_string_value(json_object_get(ea, "method"));
-        char *id = json_dumps(json_object_get(ea, "id"), JSON_ENCODE_ANY);
+        char *id = ph_text_json(json_object_get(ea, "id"), JSON_ENCODE_ANY);
         snprintf(where, sizeof where, "%s#%s %s.%s", plugin, id ? id : "?", plugin, method);
         snprintf(scope, sizeof scope, "%s.%s", plugin, method);
         snprintf(call, sizeof call, "%s#%s", plugin, id ? id : "?");
@@ -501,7 +502,7 @@ static void value_text(json_t *v, char *out, size_t len)
         snprintf(out, len, "(nothing)");
         return;
     }
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *s = ph_text_json(v, JSON_COMPACT | JSON_ENCODE_ANY);
     if (s && strlen(s) > 300)
         snprintf(out, len, "%.300s...", s);
     else

@@ -170,7 +170,16 @@ ans = {}
 try:
     cl = socket.socket(socket.AF_UNIX)
     cl.settimeout(10)
-    cl.connect(sock)
+    # The file exists from bind(), an instant before listen(): a connect in
+    # between is refused, so refusals are retried until the deadline.
+    while True:
+        try:
+            cl.connect(sock)
+            break
+        except ConnectionRefusedError:
+            if time.monotonic() >= end:
+                raise
+            time.sleep(0.02)
     cl.sendall(req.encode())
     ans = json.loads(cl.makefile().readline() or "{}")
     cl.close()

@@ -3,6 +3,7 @@
  * on. Everything here is fed bytes the way a hostile peer could send them.
  */
 #include "check.h"
+#include "text.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -706,6 +707,47 @@ static void test_builders(void)
     CHECKF(strlen(out) < sizeof out && strstr(out, "1000 bytes") != NULL, "escape gave %s", out);
 }
 
+/* What a hostile plugin puts in text the host shows: a forged line,
+ * erase-line and CR, OSC, ESC[6n, DEL, C1 CSI (U+009B), U+202E, U+2028. */
+static const char evil[] = "\n[echo] info: x\x1b[2K\r\x1b]0;t\x07\x1b[6n\x7f\xc2\x9b\xe2\x80\xae"
+                           "\xe2\x80\xa8\\end";
+
+static int printable(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+            return 0;
+    return 1;
+}
+
+static void test_text(void)
+{
+    char out[512];
+    size_t n = ph_text_escape(evil, strlen(evil), out, sizeof out, 0);
+    CHECKF(n == strlen(out) && printable(out), "escape gave %s", out);
+    CHECKF(strstr(out, "\\x0a[echo]") && strstr(out, "\\x1b[2K\\x0d") &&
+               strstr(out, "\\x7f\\xc2\\x9b\\xe2\\x80\\xae") && strstr(out, "\\end"),
+           "escape gave %s", out);
+    ph_text_escape(evil, strlen(evil), out, sizeof out, PH_TEXT_EXACT);
+    CHECKF(strstr(out, "\\x5cend") != NULL, "exact escape gave %s", out);
+    char *d = ph_text_escape_dup(evil, strlen(evil), 0);
+    CHECK(d && strcmp(d, out) != 0 && printable(d));
+    free(d);
+    CHECK(ph_text_is_plain("{\"a\":1}", 7) && !ph_text_is_plain("\x7f", 1) &&
+          !ph_text_is_plain("\xc2\x9b", 2) && !ph_text_is_plain("a\nb", 3));
+
+    /* JSON for people: ASCII only, DEL too, and it still means the same. */
+    json_t *v = json_pack("{s:s}", evil, evil);
+    char *s = ph_text_json(v, JSON_COMPACT);
+    CHECKF(s && printable(s) && strstr(s, "\\u007f") && strstr(s, "\\u202"), "json gave %s",
+           s ? s : "(null)");
+    json_t *back = s ? json_loads(s, 0, NULL) : NULL;
+    CHECK(back && json_equal(back, v));
+    json_decref(back);
+    free(s);
+    json_decref(v);
+}
+
 int main(void)
 {
     /* A dead reader must give an error, not kill the test. */
@@ -723,5 +765,6 @@ int main(void)
     test_parse();
     test_classify();
     test_builders();
+    test_text();
     return ph_t_summary("test_wire");
 }

@@ -163,13 +163,19 @@ unsigned ph_config_weaker_bit(const char *name);
  * clients can give it to that call's client alone. A "started" event
  * carries "pid", "spawn_us" and, when every moment of the start is known,
  * "spawn_stages_us": where that time went, stage by stage (docs/performance.md,
- * "Where spawn time goes"); `plughost list --json` shows the same. */
+ * "Where spawn time goes"); `plughost list --json` shows the same.
+ * Strings in events, errors and ph_host_describe() are the plugin's own
+ * (log messages and levels, names, descriptions, setup failures): any
+ * Unicode, controls included. Escape them before showing them to a person,
+ * as the plughost command does (docs/protocol.md section 7). */
 typedef void (*ph_event_fn)(void *ud, json_t *event);
 
 /* Completion of an asynchronous call. Exactly one of result and error is
  * non-NULL; both are borrowed. error is a JSON-RPC error object whose "data"
  * names the plugin, the method and, for host-side failures, the "status"
- * (ph_end_name) and its details (signal, exit_code, syscall, limit). */
+ * (ph_end_name) and its details (signal, exit_code, syscall, limit); a
+ * plugin's own error carries what the plugin sent as data in
+ * data.plugin_data, apart from these. */
 typedef void (*ph_call_fn)(void *ud, uint64_t call_id, json_t *result, json_t *error);
 
 /* A host function plugins may call. params is borrowed. Return 0 with

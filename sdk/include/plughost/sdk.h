@@ -82,7 +82,9 @@ typedef struct ph_plugin {
 json_t *ph_error(ph_ctx *ctx, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Like ph_error() with a structured "data" member; data is stolen (the
- * caller's reference passes to the runtime), may be NULL. */
+ * caller's reference passes to the runtime), may be NULL. The host hands
+ * it to the caller as the error's data.plugin_data, beside its own
+ * data.plugin and data.method. */
 json_t *ph_error_data(ph_ctx *ctx, int code, json_t *data, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
