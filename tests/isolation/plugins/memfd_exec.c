@@ -11,10 +11,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* memfd_exec_noexec.c includes this file with MFD_NOEXEC_SEAL added. */
+#ifndef ATK_MEMFD_FLAGS
+#define ATK_MEMFD_FLAGS (MFD_CLOEXEC | MFD_ALLOW_SEALING)
+#endif
+
 void atk_run(struct atk_outcome *o)
 {
-    long fd =
-        syscall(SYS_memfd_create, "plughost-atk", (unsigned)(MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    long fd = syscall(SYS_memfd_create, "plughost-atk", (unsigned)ATK_MEMFD_FLAGS);
     /* Descriptors 0-2 are closed, so the memfd may land there, where
      * writes fail by design: move it up first. */
     if (fd >= 0 && fd <= 2) {
