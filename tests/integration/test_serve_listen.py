@@ -723,7 +723,8 @@ def slow_reader(t, ph, plugins, tmp):
         ok.send(req(99, "echo.echo", [99]))
         m = ok.recv(10)
         t.check(m and m.get("result") == [99], "the reading client is still served", m)
-        t.check(time.monotonic() - t0 < 20, "all within 20 s")
+        # The waits above allow 40 s in all: this only catches a hang, not a slow machine.
+        t.check(time.monotonic() - t0 < 45, "all within 45 s")
         for c in (hog, ok, lazy):
             c.close()
     finally:
