@@ -234,7 +234,7 @@ def floods(t, args):
         t.check(r.rc == 0 and r.stdout.strip() == "20000",
                 "log flood: the plugin goes on and its call is answered", r.describe())
         # 1,000 a second, in each second the run lasted or began.
-        t.check(len(lines) <= 1000 * (int(r.seconds) + 2) and len(lines) < 20000,
+        t.check(len(lines) <= 1000 * (int(r.seconds) + 2) and (len(lines) < 20000 or r.seconds > 19),
                 "log flood: at most 1,000 logs a second reach the operator "
                 "(%d of 20,000 in %.1f s)" % (len(lines), r.seconds))
         t.check("rate_limited" in r.stderr or "dropping" in r.stderr,
@@ -258,7 +258,9 @@ def floods(t, args):
             t.check(answer and answer.get("result") == 20000,
                     "notification flood: the call is answered", answer)
             took = time.monotonic() - start
-            t.check(0 < notes <= 1000 * (int(took) + 2) and notes < 20000,
+            # The rate is the bound: a host slow enough (valgrind) to take
+            # 20 s over the flood may pass every notification.
+            t.check(0 < notes <= 1000 * (int(took) + 2) and (notes < 20000 or took > 19),
                     "notification flood: at most 1,000 a second reach the client "
                     "(%d of 20,000 in %.1f s)" % (notes, took))
             # 400 of 100,000 bytes: 4 MiB a second lets 41 through a second.
@@ -281,7 +283,7 @@ def floods(t, args):
             t.check(answer and answer.get("result") == 400,
                     "notification bytes flood: the call is answered", answer)
             took = time.monotonic() - start
-            t.check(0 < notes <= 42 * (int(took) + 2) and notes < 400,
+            t.check(0 < notes <= 42 * (int(took) + 2) and (notes < 400 or took > 9),
                     "notification bytes flood: at most 4 MiB a second reach the client "
                     "(%d of 400 notifications of 100,000 bytes in %.1f s)" % (notes, took))
         finally:
