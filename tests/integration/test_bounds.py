@@ -148,11 +148,17 @@ def hellos(t, args):
                     "%s: the handshake is refused as a breach naming its bound" % name,
                     r.describe())
             t.check(r.seconds < 15, "%s: refused quickly (%.1f s)" % (name, r.seconds))
-            t.check(r.maxrss_mib < 100,
+            t.check(r.maxrss_mib < RSS_MIB,
                     "%s: host memory stays small (peak %.0f MiB)" % (name, r.maxrss_mib),
                     r.describe())
         finally:
             harness.remove_dir(d)
+
+
+# A host's peak RSS under valgrind (.ci/valgrind) is mostly valgrind's own
+# shadow memory, about twice the host's: the bound doubles there, still far
+# below what the unbounded host reached (395 MiB and more).
+RSS_MIB = 200 if os.environ.get("PH_UNDER_VALGRIND") == "1" else 100
 
 
 def late(t, args):
@@ -164,12 +170,12 @@ def late(t, args):
         data = (r.error() or {}).get("data") or {}
         t.check(r.rc == 7 and "a ph.* message of" in str(data.get("breach")),
                 "a 1,000,000-method hello after the handshake: a named breach", r.describe())
-        t.check(r.maxrss_mib < 100, "... unparsed: host memory stays small (peak %.0f MiB)"
+        t.check(r.maxrss_mib < RSS_MIB, "... unparsed: host memory stays small (peak %.0f MiB)"
                 % r.maxrss_mib, r.describe())
         r = Run(args.plughost, ["call", d, "bounds.huge_notify"])
         t.check(r.rc == 0 and r.stdout.strip() == '"sent"' and "dropping" in r.stderr,
                 "a 20 MB notification is dropped and reported, the call goes on", r.describe())
-        t.check(r.maxrss_mib < 100, "... unparsed: host memory stays small (peak %.0f MiB)"
+        t.check(r.maxrss_mib < RSS_MIB, "... unparsed: host memory stays small (peak %.0f MiB)"
                 % r.maxrss_mib, r.describe())
     finally:
         harness.remove_dir(d)
@@ -213,7 +219,7 @@ def hostfn_flood(t, args):
                 "host-function flood with unread answers: ended as a named breach",
                 r.describe())
         t.check(r.seconds < 15, "... within the stall bound (%.1f s)" % r.seconds, r.describe())
-        t.check(r.maxrss_mib < 100, "... and host memory stays small (peak %.0f MiB)"
+        t.check(r.maxrss_mib < RSS_MIB, "... and host memory stays small (peak %.0f MiB)"
                 % r.maxrss_mib, r.describe())
         # Small answers: the count of unread answers is the bound that holds.
         r = Run(args.plughost, ["call", d, "bounds.flood_hostfn", "[200000, 0]"], timeout=60)
