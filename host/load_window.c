@@ -151,6 +151,12 @@ static int held_fd(pid_t tid, int fd, struct stat *st, struct statfs *sf, unsign
     return 0;
 }
 
+/* A regular file only root can write: what library code must be. */
+static int root_only_writable(const struct stat *st)
+{
+    return S_ISREG(st->st_mode) && st->st_uid == 0 && !(st->st_mode & (S_IWGRP | S_IWOTH));
+}
+
 /* Executable memory may come only from the plugin file the loader mapped
  * and from library files nobody but root can write, on the filesystems the
  * library directories live on: never from a memfd, a tmpfs, or anything a
@@ -165,7 +171,7 @@ static int exec_source_allowed(const struct ph_plug *p, pid_t tid, int fd)
         return 0;
     if (p->lw_plugin_ino && st.st_dev == p->lw_plugin_dev && st.st_ino == p->lw_plugin_ino)
         return 1;
-    if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+    if (!root_only_writable(&st))
         return 0;
     if (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC || sf.f_type == HUGETLBFS_MAGIC)
         return 0;
@@ -175,28 +181,31 @@ static int exec_source_allowed(const struct ph_plug *p, pid_t tid, int fd)
     return 0;
 }
 
-/* The threads grant: a thread of this process, sharing its memory,
- * handlers and descriptors (flags from a register, which nothing can
- * change), while it has fewer than PH_LW_MAX_THREADS. Past that the clone
- * fails with EAGAIN, as RLIMIT_NPROC would make it, so a host that is not
- * root (no cgroup pids.max) still bounds them. Clones that are frozen here
- * at the same moment all see the same count, so the bound can be passed by
- * at most the number of threads cloning at once. */
-static enum ph_lw_verdict thread_clone(const struct ph_plug *p, const struct seccomp_notif *req,
-                                       struct seccomp_notif_resp *resp)
+int ph_lw_thread_clone(pid_t tid, unsigned long long flags)
 {
     const unsigned long long needed = CLONE_THREAD | CLONE_VM | CLONE_SIGHAND | CLONE_FILES;
     const unsigned long long forbidden = CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |
                                          CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP |
                                          CLONE_UNTRACED | CLONE_PTRACE | CLONE_VFORK;
-    (void)p;
-    if ((req->data.args[0] & (needed | forbidden)) != needed)
-        return PH_LW_REFUSE;
-    int n = ph_lw_thread_count((pid_t)req->pid);
+    if ((flags & (needed | forbidden)) != needed)
+        return -1;
+    int n = ph_lw_thread_count(tid);
     if (n < 1)
+        return -1;
+    return n < PH_LW_MAX_THREADS ? 0 : EAGAIN;
+}
+
+/* The threads grant: a clone ph_lw_thread_clone() allows continues; past
+ * the bound it fails with EAGAIN, as RLIMIT_NPROC would make it fail, so a
+ * host that is not root (no cgroup pids.max) still bounds threads. */
+static enum ph_lw_verdict thread_clone(const struct seccomp_notif *req,
+                                       struct seccomp_notif_resp *resp)
+{
+    int rc = ph_lw_thread_clone((pid_t)req->pid, req->data.args[0]);
+    if (rc < 0)
         return PH_LW_REFUSE;
-    if (n >= PH_LW_MAX_THREADS) {
-        resp->error = -EAGAIN;
+    if (rc > 0) {
+        resp->error = -rc;
         return PH_LW_ANSWERED;
     }
     return PH_LW_CONTINUE;
@@ -240,8 +249,7 @@ static enum ph_lw_verdict open_for(const struct ph_plug *p, const struct seccomp
         return PH_LW_ANSWERED;
     }
     struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
-        (st.st_mode & (S_IWGRP | S_IWOTH))) {
+    if (fstat(fd, &st) < 0 || !root_only_writable(&st)) {
         close(fd);
         resp->error = -EACCES;
         return PH_LW_ANSWERED;
@@ -277,7 +285,7 @@ enum ph_lw_verdict ph_lw_decide(struct ph_plug *p, const struct seccomp_notif *r
     if (d->nr == SYS_newfstatat)
         return ph_lw_fstat(p, req, resp);
     if (d->nr == SYS_clone && p->set.threads)
-        return thread_clone(p, req, resp);
+        return thread_clone(req, resp);
     if (!ph_lw_window_open(p))
         return PH_LW_REFUSE;
     if (d->nr != SYS_openat && d->nr != SYS_mmap)

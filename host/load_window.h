@@ -37,6 +37,14 @@ enum ph_lw_verdict ph_lw_decide(struct ph_plug *p, const struct seccomp_notif *r
 /* The number of threads of pid's process (pid may name any of them), or
  * -1. */
 int ph_lw_thread_count(pid_t pid);
+/* Whether a clone with these flags (a register: nothing can change them)
+ * may make one more thread of tid's process: it must be a thread sharing
+ * memory, handlers and descriptors, never a process or a namespace (-1),
+ * and the process must have fewer than PH_LW_MAX_THREADS (else EAGAIN);
+ * 0 if it may. Clones frozen at the same moment all see the same count, so
+ * the bound can be passed by at most the number of threads cloning at
+ * once. Used under the threads grant and by `plughost profile`. */
+int ph_lw_thread_clone(pid_t tid, unsigned long long flags);
 /* newfstatat(fd, "", buf, AT_EMPTY_PATH), answered by the host. */
 enum ph_lw_verdict ph_lw_fstat(struct ph_plug *p, const struct seccomp_notif *req,
                                struct seccomp_notif_resp *resp);

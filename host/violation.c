@@ -364,15 +364,9 @@ static int profile_refusal(const struct ph_plug *p, const struct seccomp_data *d
     if (d->nr == SYS_clone3)
         return ENOSYS;
     if (d->nr == SYS_clone) {
-        const unsigned long long needed = CLONE_THREAD | CLONE_VM | CLONE_SIGHAND | CLONE_FILES;
-        const unsigned long long forbidden =
-            CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
-            CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_UNTRACED | CLONE_PTRACE | CLONE_VFORK;
-        if ((d->args[0] & (needed | forbidden)) != needed)
-            return EPERM;
-        /* The same bound as under the threads grant. */
-        int n = ph_lw_thread_count(p->pid);
-        return n >= 1 && n < PH_LW_MAX_THREADS ? 0 : EAGAIN;
+        /* The same rule and bound as under the threads grant. */
+        int rc = ph_lw_thread_clone(p->pid, d->args[0]);
+        return rc < 0 ? EPERM : rc;
     }
     /* New sockets only of the families an empty network namespace holds
      * (no vsock, no netlink: they reach the kernel and its modules). */
