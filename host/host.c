@@ -869,7 +869,7 @@ static int check_required(struct ph_host *h, ph_error *err)
             }
             ok = strstr(buf, "user_notif") != NULL;
         } else if (strcmp(name, "landlock") == 0) {
-            ok = syscall(SYS_landlock_create_ruleset, NULL, 0, 1UL) >= 1;
+            ok = h->landlock_abi >= 1;
         } else if (strcmp(name, "namespaces") == 0) {
             ok = strcmp(h->ns_names, "user,pid,net,ipc,uts,mnt,cgroup") == 0 ||
                  strcmp(h->ns_names, "pid,net,ipc,uts,mnt,cgroup") == 0;
