@@ -232,6 +232,25 @@ def hostfn_flood(t, args):
         harness.remove_dir(d)
 
 
+def count_flood(s, rid, method, n):
+    """Calls a flooding method over a serve session: its answer, how many
+    flood notifications reached the client before it, and the seconds it
+    took."""
+    start = time.monotonic()
+    s.send({"jsonrpc": "2.0", "id": rid, "method": method, "params": [n]})
+    notes, answer = 0, None
+    while True:
+        m = s.recv(timeout=30)
+        if m is None:
+            break
+        if m.get("id") == rid:
+            answer = m
+            break
+        if "flood" in str(m.get("method")):
+            notes += 1
+    return answer, notes, time.monotonic() - start
+
+
 def floods(t, args):
     d = one_plugin_dir(args, "bounds")
     try:
@@ -247,23 +266,9 @@ def floods(t, args):
                 "log flood: the drops are reported", r.stderr[-800:])
         s = harness.Session(args.plughost, d)
         try:
-            start = time.monotonic()
-            s.send({"jsonrpc": "2.0", "id": 1, "method": "bounds.flood_notify",
-                    "params": [20000]})
-            notes = 0
-            answer = None
-            while True:
-                m = s.recv(timeout=30)
-                if m is None:
-                    break
-                if m.get("id") == 1:
-                    answer = m
-                    break
-                if m.get("method") == "bounds/flood" or "flood" in str(m.get("method")):
-                    notes += 1
+            answer, notes, took = count_flood(s, 1, "bounds.flood_notify", 20000)
             t.check(answer and answer.get("result") == 20000,
                     "notification flood: the call is answered", answer)
-            took = time.monotonic() - start
             # The rate is the bound: a host slow enough (valgrind) to take
             # 20 s over the flood may pass every notification.
             t.check(0 < notes <= 1000 * (int(took) + 2) and (notes < 20000 or took > 19),
@@ -273,22 +278,9 @@ def floods(t, args):
             # A new second first: the flood above may have used up this
             # one's count, and a flood this short could fit inside it.
             time.sleep(1.2)
-            start = time.monotonic()
-            s.send({"jsonrpc": "2.0", "id": 2, "method": "bounds.flood_bytes", "params": [400]})
-            notes = 0
-            answer = None
-            while True:
-                m = s.recv(timeout=30)
-                if m is None:
-                    break
-                if m.get("id") == 2:
-                    answer = m
-                    break
-                if "flood" in str(m.get("method")):
-                    notes += 1
+            answer, notes, took = count_flood(s, 2, "bounds.flood_bytes", 400)
             t.check(answer and answer.get("result") == 400,
                     "notification bytes flood: the call is answered", answer)
-            took = time.monotonic() - start
             t.check(0 < notes <= 42 * (int(took) + 2) and (notes < 400 or took > 9),
                     "notification bytes flood: at most 4 MiB a second reach the client "
                     "(%d of 400 notifications of 100,000 bytes in %.1f s)" % (notes, took))
