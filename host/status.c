@@ -549,7 +549,7 @@ int ph_host_status_exposition(const json_t *status, char **text, size_t *len, ph
     json_array_foreach(plugins, i, p)
     {
         const json_t *v = json_object_get(p, "violations");
-        if (json_object_get(v, "last_unix_ms"))
+        if (json_is_number(json_object_get(v, "last_unix_ms")))
             sample(&b, "plughost_plugin_last_violation_timestamp_seconds",
                    num(v, "last_unix_ms") / 1000.0, "plugin", plugin_label(p), "syscall",
                    str(v, "last_syscall"), NULL);
