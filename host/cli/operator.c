@@ -99,7 +99,15 @@ int ph_op_write_metrics(ph_host *host, size_t clients, const char *path, ph_erro
         return set_err(err, PH_E_NOMEM, "out of memory");
     }
     snprintf(tmp, plen + 32, "%s.%d.tmp", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    /* Made afresh: whatever stands at that name (a link someone placed
+     * there) is removed, never written through. */
+    if (unlink(tmp) < 0 && errno != ENOENT) {
+        rc = set_err(err, PH_E_SYSTEM, "%s: %s", tmp, strerror(errno));
+        free(tmp);
+        free(text);
+        return rc;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
     rc = fd < 0 ? set_err(err, PH_E_SYSTEM, "%s: %s", tmp, strerror(errno)) : PH_OK;
     /* The umask must not take the collector's read away. */
     if (rc == PH_OK && fchmod(fd, 0644) < 0)
