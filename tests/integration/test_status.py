@@ -127,7 +127,12 @@ def load_and_crash(t, ph, tmp, path, sv):
     for i in range(2):
         time.sleep(0.3)
         crashes.append(ask(path, "crashy.crash"))
+    # At least 100 answers around the crashes, however slow the host
+    # (under valgrind, twenty-fold).
+    end = time.monotonic() + 60
     time.sleep(0.2)
+    while len(answers) < 100 and time.monotonic() < end:
+        time.sleep(0.05)
     stop.set()
     th.join(timeout=120)
     # Let the second restart happen (its backoff is 100 ms) and show.
