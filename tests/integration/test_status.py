@@ -332,7 +332,8 @@ def who_may_ask(t, ph, plugdir, tmp, path, sv):
         t.check(got[0] and got[0].get("result", {}).get("plughost_status") == 1,
                 "--status-allow lets that uid ask", got)
     finally:
-        sv2.stop()
+        rc = sv2.stop()
+    t.check(rc == 0, "that server stops with exit 0", sv2.stderr()[-2000:])
 
 
 def stdio_has_none(t, ph, plugdir):
@@ -376,6 +377,10 @@ def main():
             metrics_file(t, prom)
             commands(t, ph, path)
             who_may_ask(t, ph, plugdir, tmp, path, sv)
+            # Under the sanitizers and valgrind, a leak or a bad access in
+            # the status path shows here.
+            rc = sv.stop()
+            t.check(rc == 0, "the server stops with exit 0 on SIGTERM", sv.stderr()[-2000:])
         finally:
             sv.stop()
         stdio_has_none(t, ph, plugdir)
