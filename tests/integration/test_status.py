@@ -336,6 +336,30 @@ def who_may_ask(t, ph, plugdir, tmp, path, sv):
     t.check(rc == 0, "that server stops with exit 0", sv2.stderr()[-2000:])
 
 
+def mcp_has_none(t, ph, plugdir, tmp):
+    path = os.path.join(tmp, "mcp.sock")
+    sv = Server(ph, plugdir, path, ["--mcp", "--listen", path])
+    try:
+        c = Conn(path)
+        c.send(req(0, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
+                                     "clientInfo": {"name": "t", "version": "1"}}))
+        c.recv()
+        c.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        c.send(req(1, "tools/list"))
+        tools = [x.get("name", "") for x in ((c.answer(1) or {}).get("result") or {}).get(
+            "tools", [])]
+        c.send(req(2, "plughost/status"))
+        m = c.answer(2)
+        c.close()
+        t.check(tools and "crashy__ok" in tools and not [x for x in tools if "plughost" in x or
+                                                         "status" in x or "metrics" in x],
+                "the MCP tool list has the plugins' methods and nothing of the host's", tools)
+        t.check(m and "error" in m and "result" not in m,
+                "an MCP session is not answered plughost/status", m)
+    finally:
+        sv.stop()
+
+
 def stdio_has_none(t, ph, plugdir):
     r = harness.run(ph, ["serve", plugdir],
                     stdin=(json.dumps(req(1, "plughost/status")) + "\n").encode())
@@ -384,6 +408,7 @@ def main():
         finally:
             sv.stop()
         stdio_has_none(t, ph, plugdir)
+        mcp_has_none(t, ph, plugdir, tmp)
     finally:
         harness.remove_dir(tmp)
     return t.finish()
