@@ -282,6 +282,17 @@ def commands(t, ph, path):
         js = None
     t.check(r.returncode == 0 and js and plugin(js, "labels").get("version") == HOSTILE_VERSION,
             "plughost status --json is the status object, strings whole", r.stdout[:300])
+    bad = os.path.join(os.path.dirname(path), "bad.json")
+    with open(bad, "w") as f:
+        json.dump({"serve": {"status_allow": ["no-such-user-here"]}}, f)
+    r = harness.run(ph, ["check-config", bad])
+    t.check(r.rc == 2 and b"status_allow" in r.err and b"no such user" in r.err,
+            "check-config names an unknown user in serve.status_allow", r.describe())
+    for opts, what in [(["--status-allow", "0"], "--status-allow"),
+                       (["--metrics-file", bad + ".prom"], "--metrics-file")]:
+        r = harness.run(ph, opts + ["serve", os.path.dirname(path)])
+        t.check(r.rc == 2 and b"go with --listen" in r.err, f"{what} without --listen is a usage "
+                "error", r.describe())
     r = subprocess.run([ph, "status", os.path.join(os.path.dirname(path), "none.sock")],
                        capture_output=True, timeout=harness.TIMEOUT)
     t.check(r.returncode == 9 and b"none.sock" in r.stderr, "no server: exit 9, saying where",
@@ -334,6 +345,20 @@ def who_may_ask(t, ph, plugdir, tmp, path, sv):
     finally:
         rc = sv2.stop()
     t.check(rc == 0, "that server stops with exit 0", sv2.stderr()[-2000:])
+
+    # The configuration's serve.status_allow, by name.
+    cfg = os.path.join(tmp, "status.json")
+    with open(cfg, "w") as f:
+        json.dump({"serve": {"allow_users": [NOBODY], "socket_mode": "0666",
+                             "status_allow": ["nobody"]}}, f)
+    p3 = os.path.join(tmp, "cfg.sock")
+    sv3 = Server(ph, plugdir, p3, ["--config", cfg, "--listen", p3])
+    try:
+        got = ask_as(p3, NOBODY, NOBODY, ["plughost/metrics"])
+        t.check(got[0] and "plughost_plugin_up" in got[0].get("result", {}).get("text", ""),
+                "the configuration's serve.status_allow lets a user by name ask", got)
+    finally:
+        sv3.stop()
 
 
 def mcp_has_none(t, ph, plugdir, tmp):
