@@ -320,6 +320,7 @@ struct buf {
     char *s;
     size_t len, cap;
     int failed;
+    int om; /* OpenMetrics: families named without _total/_info, UNIT, # EOF */
 };
 
 static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -376,9 +377,21 @@ static void put_label(struct buf *b, const char *name, const char *value)
     free(view);
 }
 
+/* A family's HELP and TYPE. In OpenMetrics a counter's family is named
+ * without its samples' _total, an _info gauge is the info type named
+ * without _info, and a name ending in a unit says so in a UNIT line. */
 static void family(struct buf *b, const char *name, const char *type, const char *help)
 {
-    put(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    size_t n = strlen(name);
+    if (b->om && strcmp(type, "counter") == 0 && n > 6 && strcmp(name + n - 6, "_total") == 0)
+        n -= 6;
+    else if (b->om && n > 5 && strcmp(name + n - 5, "_info") == 0)
+        n -= 5, type = "info";
+    put(b, "# HELP %.*s %s\n# TYPE %.*s %s\n", (int)n, name, help, (int)n, name, type);
+    if (b->om && n > 8 && strncmp(name + n - 8, "_seconds", 8) == 0)
+        put(b, "# UNIT %.*s seconds\n", (int)n, name);
+    else if (b->om && n > 6 && strncmp(name + n - 6, "_bytes", 6) == 0)
+        put(b, "# UNIT %.*s bytes\n", (int)n, name);
 }
 
 /* One sample; labels are name/value pairs ending with NULL. */
@@ -462,7 +475,8 @@ static void per_instance(struct buf *b, const json_t *plugins, const char *metri
     }
 }
 
-int ph_host_status_exposition(const json_t *status, char **text, size_t *len, ph_error *err)
+int ph_host_status_exposition(const json_t *status, unsigned format, char **text, size_t *len,
+                              ph_error *err)
 {
     if (!text)
         return ph_set_error(err, PH_E_INVALID, "ph_host_status_exposition: no text");
@@ -471,7 +485,9 @@ int ph_host_status_exposition(const json_t *status, char **text, size_t *len, ph
     const json_t *plugins = json_object_get(status, "plugins");
     if (!json_is_object(h) || !json_is_array(plugins))
         return ph_set_error(err, PH_E_INVALID, "not a status object (ph_host_status)");
-    struct buf b = {0};
+    if (format != PH_EXPOSITION_PROMETHEUS && format != PH_EXPOSITION_OPENMETRICS)
+        return ph_set_error(err, PH_E_INVALID, "unknown exposition format %u", format);
+    struct buf b = {.om = format == PH_EXPOSITION_OPENMETRICS};
     size_t i;
     json_t *p;
 
@@ -585,6 +601,8 @@ int ph_host_status_exposition(const json_t *status, char **text, size_t *len, ph
     per_instance(&b, plugins, "plughost_instance_cpu_seconds_total", "counter",
                  "CPU time of the instance's process, user and system.", "cpu_seconds",
                  "cpu_source");
+    if (b.om)
+        put(&b, "# EOF\n");
     if (b.failed || !b.s) {
         free(b.s);
         return ph_set_error(err, PH_E_NOMEM, "out of memory");

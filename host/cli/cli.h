@@ -53,6 +53,7 @@ struct ph_cli_opts {
     size_t nstatus_allow;
     const char *metrics_file;
     unsigned metrics_interval_s; /* 0: PH_OP_METRICS_INTERVAL_S */
+    int openmetrics;             /* metrics: OpenMetrics instead of Prometheus 0.0.4 */
 };
 
 /* Prints host events (logs, traces, endings) on stderr, labelled. */

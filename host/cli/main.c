@@ -52,7 +52,7 @@ static const char usage[] =
     "  status [--json] SOCKET         a running serve --listen host: each plugin's state,\n"
     "                                 pid, uptime, restarts, circuit, calls, failures by\n"
     "                                 cause, violations, memory, CPU, queue (status --help)\n"
-    "  metrics SOCKET                 the same as Prometheus text exposition\n"
+    "  metrics [--openmetrics] SOCKET the same as Prometheus text exposition\n"
     "DIR may also be a single plugin file.\n"
     "\n"
     "options:\n"
@@ -89,6 +89,7 @@ static const char usage[] =
     "  --metrics-file PATH  serve --listen: write the metrics there atomically (mode\n"
     "                    0644) for node_exporter's textfile collector\n"
     "  --metrics-interval S  serve --listen --metrics-file: every S seconds (15)\n"
+    "  --openmetrics     metrics: OpenMetrics 1.0.0 text instead of Prometheus 0.0.4\n"
     "  --help, --version\n"
     "\n"
     "examples:\n"
@@ -200,10 +201,11 @@ static const char *command_help(const char *cmd)
                    "examples:\n"
                    "  plughost status /run/plughost.sock\n"
                    "  plughost status --json /run/plughost.sock | jq '.plugins[].calls_failed'\n"},
-        {"metrics", "usage: plughost metrics SOCKET\n"
+        {"metrics", "usage: plughost metrics [--openmetrics] SOCKET\n"
                     "  The figures of `plughost status` in the Prometheus text exposition\n"
-                    "  format 0.0.4 (method plughost/metrics); serve --listen --metrics-file\n"
-                    "  PATH writes the same for node_exporter's textfile collector.\n"
+                    "  format 0.0.4 (method plughost/metrics), or OpenMetrics 1.0.0 text with\n"
+                    "  --openmetrics; serve --listen --metrics-file PATH writes the first for\n"
+                    "  node_exporter's textfile collector.\n"
                     "examples:\n"
                     "  plughost metrics /run/plughost.sock | grep calls_failed\n"
                     "  plughost serve --listen /run/plughost.sock --metrics-file \\\n"
@@ -788,6 +790,8 @@ int main(int argc, char **argv)
             o.json = 1;
         } else if (strcmp(a, "--mcp") == 0) {
             o.mcp = 1;
+        } else if (strcmp(a, "--openmetrics") == 0) {
+            o.openmetrics = 1;
         } else if (strcmp(a, "--record") == 0 || strcmp(a, "--pins") == 0) {
             if (i + 1 >= argc) {
                 ph_text_print(stderr, "plughost: %s needs a file", a);
@@ -951,7 +955,8 @@ int main(int argc, char **argv)
             fputs(command_help(rest[0]), stderr);
             rc = PH_EXIT_USAGE;
         } else {
-            rc = rest[0][0] == 's' ? ph_op_status_cmd(rest[1], o.json) : ph_op_metrics_cmd(rest[1]);
+            rc = rest[0][0] == 's' ? ph_op_status_cmd(rest[1], o.json)
+                                   : ph_op_metrics_cmd(rest[1], o.openmetrics);
         }
     } else if (strcmp(rest[0], "serve") == 0) {
         if (nrest != 2) {

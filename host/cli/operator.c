@@ -52,13 +52,40 @@ static json_t *status_with_clients(ph_host *host, size_t clients, ph_error *err)
     return st;
 }
 
-int ph_op_answer(ph_host *host, const char *method, size_t clients, json_t **result, json_t **error)
+/* plughost/metrics' params: none, or {"format": "prometheus" |
+ * "openmetrics"}. Returns the format, or -1. */
+static int metrics_format(json_t *params)
+{
+    if (!params || (json_is_array(params) && json_array_size(params) == 0))
+        return PH_EXPOSITION_PROMETHEUS;
+    json_t *f = json_object_get(params, "format");
+    const char *name = json_string_value(f);
+    if (!json_is_object(params) || json_object_size(params) != (f != NULL))
+        return -1;
+    if (!f || (name && strcmp(name, "prometheus") == 0))
+        return PH_EXPOSITION_PROMETHEUS;
+    if (name && strcmp(name, "openmetrics") == 0)
+        return PH_EXPOSITION_OPENMETRICS;
+    return -1;
+}
+
+int ph_op_answer(ph_host *host, const char *method, json_t *params, size_t clients, json_t **result,
+                 json_t **error)
 {
     ph_error err;
     *result = *error = NULL;
     int metrics = strcmp(method, "plughost/metrics") == 0;
     if (!metrics && strcmp(method, "plughost/status") != 0) {
         *error = ph_wire_error_obj(PH_RPC_METHOD_NOT_FOUND, "Method not found", NULL);
+        return -1;
+    }
+    int format = metrics ? metrics_format(params) : 0;
+    if (format < 0) {
+        *error = ph_wire_error_obj(
+            PH_RPC_INVALID_PARAMS, "Invalid params",
+            json_pack("{s:s}", "detail",
+                      "plughost/metrics takes no params or {\"format\": \"prometheus\" | "
+                      "\"openmetrics\"}"));
         return -1;
     }
     json_t *st = status_with_clients(host, clients, &err);
@@ -68,9 +95,11 @@ int ph_op_answer(ph_host *host, const char *method, size_t clients, json_t **res
     }
     char *text = NULL;
     size_t len = 0;
-    if (st && ph_host_status_exposition(st, &text, &len, &err) == 0) {
-        *result =
-            json_pack("{s:s,s:s%}", "content_type", PH_STATUS_CONTENT_TYPE, "text", text, len);
+    if (st && ph_host_status_exposition(st, (unsigned)format, &text, &len, &err) == 0) {
+        *result = json_pack("{s:s,s:s%}", "content_type",
+                            format == PH_EXPOSITION_OPENMETRICS ? PH_STATUS_CONTENT_TYPE_OPENMETRICS
+                                                                : PH_STATUS_CONTENT_TYPE,
+                            "text", text, len);
         free(text);
     }
     json_decref(st);
@@ -86,7 +115,9 @@ int ph_op_write_metrics(ph_host *host, size_t clients, const char *path, ph_erro
     json_t *st = status_with_clients(host, clients, err);
     char *text = NULL;
     size_t len = 0;
-    int rc = st ? ph_host_status_exposition(st, &text, &len, err) : PH_E_NOMEM;
+    /* node_exporter's textfile collector reads the Prometheus format. */
+    int rc =
+        st ? ph_host_status_exposition(st, PH_EXPOSITION_PROMETHEUS, &text, &len, err) : PH_E_NOMEM;
     json_decref(st);
     if (rc < 0)
         return rc;
@@ -137,7 +168,7 @@ int ph_op_write_metrics(ph_host *host, size_t clients, const char *path, ph_erro
 
 /* Asks the server at path for method and returns its answer's "result"
  * (new reference), or NULL having printed why; *code is the exit code. */
-static json_t *ask(const char *path, const char *method, int *code)
+static json_t *ask(const char *path, const char *method, const char *params, int *code)
 {
     *code = PH_EXIT_HOST;
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -161,8 +192,9 @@ static json_t *ask(const char *path, const char *method, int *code)
         close(fd);
         return NULL;
     }
-    char req[128];
-    int n = snprintf(req, sizeof req, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\"}\n", method);
+    char req[192];
+    int n = snprintf(req, sizeof req, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\"%s%s}\n",
+                     method, params ? ",\"params\":" : "", params ? params : "");
     if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
         ph_text_print(stderr, "plughost: %s: %s", path, strerror(errno));
         close(fd);
@@ -218,10 +250,11 @@ static json_t *ask(const char *path, const char *method, int *code)
     return result;
 }
 
-int ph_op_metrics_cmd(const char *socket_path)
+int ph_op_metrics_cmd(const char *socket_path, int openmetrics)
 {
     int code;
-    json_t *r = ask(socket_path, "plughost/metrics", &code);
+    json_t *r = ask(socket_path, "plughost/metrics",
+                    openmetrics ? "{\"format\":\"openmetrics\"}" : NULL, &code);
     const char *text = json_string_value(json_object_get(r, "text"));
     if (r && !text) {
         ph_text_print(stderr, "plughost: %s: the answer has no text", socket_path);
@@ -337,7 +370,7 @@ static void print_status(const json_t *st)
 int ph_op_status_cmd(const char *socket_path, int json)
 {
     int code;
-    json_t *r = ask(socket_path, "plughost/status", &code);
+    json_t *r = ask(socket_path, "plughost/status", NULL, &code);
     if (r && !json_is_array(json_object_get(r, "plugins"))) {
         ph_text_print(stderr, "plughost: %s: the answer is not a status object", socket_path);
         code = PH_EXIT_HOST;

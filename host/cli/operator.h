@@ -32,10 +32,11 @@
 int ph_op_allowed(const struct ph_listen_allow *a, uid_t uid);
 
 /* Answers plughost/status (the status object, with "clients" in its
- * "host") or plughost/metrics ({content_type, text}). Returns 0 with
+ * "host") or plughost/metrics ({content_type, text}; params (borrowed,
+ * may be NULL) {"format": "prometheus" | "openmetrics"}). Returns 0 with
  * *result, or -1 with *error (a JSON-RPC error object); both new
  * references. */
-int ph_op_answer(ph_host *host, const char *method, size_t clients, json_t **result,
+int ph_op_answer(ph_host *host, const char *method, json_t *params, size_t clients, json_t **result,
                  json_t **error);
 
 /* Writes the exposition to path atomically: a temporary file beside it,
@@ -43,9 +44,9 @@ int ph_op_answer(ph_host *host, const char *method, size_t clients, json_t **res
  * previous one. */
 int ph_op_write_metrics(ph_host *host, size_t clients, const char *path, ph_error *err);
 
-/* `plughost status SOCKET [--json]` and `plughost metrics SOCKET`; return
- * an exit code. */
+/* `plughost status SOCKET [--json]` and `plughost metrics [--openmetrics]
+ * SOCKET`; return an exit code. */
 int ph_op_status_cmd(const char *socket_path, int json);
-int ph_op_metrics_cmd(const char *socket_path);
+int ph_op_metrics_cmd(const char *socket_path, int openmetrics);
 
 #endif

@@ -109,7 +109,6 @@ static int host_method(void *ud, const char *method, json_t *params, json_t **re
                        json_t **error)
 {
     struct client *c = ud;
-    (void)params;
     *result = NULL;
     if (!ph_op_allowed(&c->sv->status_allow, c->peer.uid)) {
         say(c, "refused %s: uid %u is not allowed the host's methods (--status-allow)", method,
@@ -121,7 +120,7 @@ static int host_method(void *ud, const char *method, json_t *params, json_t **re
                                    json_pack("{s:s}", "detail", d));
         return -1;
     }
-    return ph_op_answer(c->sv->host, method, c->sv->open, result, error);
+    return ph_op_answer(c->sv->host, method, params, c->sv->open, result, error);
 }
 
 /* --metrics-file: written when due; a failure is said and tried again at

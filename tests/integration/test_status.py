@@ -34,6 +34,11 @@ except ImportError:
         from prometheus_client.parser import text_string_to_metric_families
     except ImportError:
         text_string_to_metric_families = None
+try:
+    from prometheus_client.openmetrics.parser import \
+        text_string_to_metric_families as openmetrics_families
+except ImportError:
+    openmetrics_families = None
 
 # The version labels.c sends (LABELS_VERSION), and the file name it is
 # served from (the host refuses names with controls in them): what a
@@ -49,9 +54,9 @@ def view(s):
     return "".join(chr(c) if 0x20 <= c < 0x7f and c != 0x5c else "\\x%02x" % c for c in b)
 
 
-def ask(path, method, conn=None):
+def ask(path, method, conn=None, params=None):
     c = conn or Conn(path)
-    c.send(req(99, method))
+    c.send(req(99, method, params))
     m = c.answer(99)
     if conn is None:
         c.close()
@@ -243,6 +248,39 @@ def exposition(t, ph, path, hostile_path):
             "counters end in _total and every name starts with plughost_", types)
 
 
+def openmetrics(t, ph, path, hostile_path):
+    r = subprocess.run([ph, "metrics", "--openmetrics", path], capture_output=True,
+                       timeout=harness.TIMEOUT)
+    text = r.stdout.decode("ascii", "replace")
+    t.check(r.returncode == 0 and text.endswith("\n# EOF\n"),
+            "plughost metrics --openmetrics ends with # EOF", text[-200:])
+    if openmetrics_families is None:
+        t.check(False, "python3-prometheus-client's OpenMetrics parser is installed")
+        return
+    try:
+        fams = list(openmetrics_families(text))
+    except Exception as e:  # noqa: BLE001 (the parser's complaint is the finding)
+        t.check(False, "the OpenMetrics exposition parses", repr(e))
+        return
+    types = {f.name: (f.type, f.unit) for f in fams}
+    t.check(types.get("plughost_plugin_calls_failed") == ("counter", "") and
+            types.get("plughost_plugin") == ("info", "") and
+            types.get("plughost_instance_memory_bytes") == ("gauge", "bytes"),
+            "OpenMetrics families: counters without _total, info, units", types)
+    info = [s.labels for f in fams for s in f.samples
+            if s.name == "plughost_plugin_info" and s.labels.get("plugin") == "labels"]
+    t.check(len(info) == 1 and info[0].get("version") == view(HOSTILE_VERSION) and
+            info[0].get("file") == view(hostile_path),
+            "hostile labels round-trip through the OpenMetrics parser too", info)
+    m = ask(path, "plughost/metrics", params={"format": "json"})
+    t.check(m and m.get("error", {}).get("code") == -32602,
+            "an unknown metrics format is refused with -32602", m)
+    m = ask(path, "plughost/metrics", params={"format": "openmetrics"})
+    t.check(m and m.get("result", {}).get("content_type", "").startswith(
+                "application/openmetrics-text; version=1.0.0"),
+            "the OpenMetrics answer names its content type", (m or {}).get("result", {}).keys())
+
+
 def metrics_file(t, prom):
     end = time.monotonic() + 10
     while not os.path.exists(prom) and time.monotonic() < end:
@@ -423,6 +461,7 @@ def main():
             load_and_crash(t, ph, tmp, path, sv)
             violation(t, ph, path)
             exposition(t, ph, path, hostile_path)
+            openmetrics(t, ph, path, hostile_path)
             metrics_file(t, prom)
             commands(t, ph, path)
             who_may_ask(t, ph, plugdir, tmp, path, sv)

@@ -55,7 +55,9 @@ static void exposition_escapes(void)
     char *text = NULL;
     size_t len = 0;
     json_t *bad = json_pack("{s:i}", "plugins", 1);
-    CHECK(ph_host_status_exposition(bad, &text, &len, &err) == PH_E_INVALID && !text);
+    CHECK(ph_host_status_exposition(bad, PH_EXPOSITION_PROMETHEUS, &text, &len, &err) ==
+              PH_E_INVALID &&
+          !text);
     json_decref(bad);
 
     json_t *st = json_pack(
@@ -73,7 +75,7 @@ static void exposition_escapes(void)
     json_object_set_new(
         json_object_get(json_array_get(json_object_get(st, "plugins"), 0), "violations"),
         "last_unix_ms", json_integer(1796000000123));
-    int rc = ph_host_status_exposition(st, &text, &len, &err);
+    int rc = ph_host_status_exposition(st, PH_EXPOSITION_PROMETHEUS, &text, &len, &err);
     CHECKF(rc == PH_OK && text && len == strlen(text), "exposition: %d %s", rc, err.text);
     if (text) {
         CHECKF(lines_whole(text, len), "every line whole and printable:\n%s", text);
@@ -92,6 +94,20 @@ static void exposition_escapes(void)
         CHECK(strstr(text, "# EOF\n") == NULL);
     }
     free(text);
+    text = NULL;
+    rc = ph_host_status_exposition(st, PH_EXPOSITION_OPENMETRICS, &text, &len, &err);
+    CHECKF(rc == PH_OK && text, "openmetrics: %d %s", rc, err.text);
+    if (text) {
+        CHECK(len >= 6 && strcmp(text + len - 6, "# EOF\n") == 0);
+        CHECK(strstr(text, "# TYPE plughost_plugin_calls_failed counter\n") != NULL);
+        CHECK(strstr(text, "# TYPE plughost_plugin info\n") != NULL);
+        CHECK(strstr(text, "# UNIT plughost_instance_memory_bytes bytes\n") != NULL);
+        CHECK(strstr(text, "plughost_plugin_calls_failed_total{plugin=\"x\\\"y\",cause="
+                           "\"signaled\"} 2\n") != NULL);
+    }
+    free(text);
+    text = NULL;
+    CHECK(ph_host_status_exposition(st, 7, &text, &len, &err) == PH_E_INVALID && !text);
     json_decref(st);
 }
 

@@ -375,14 +375,27 @@ size_t ph_host_pending(const ph_host *host);
  * /proc and cgroup files; changes nothing. */
 int ph_host_status(ph_host *host, json_t **out, ph_error *err);
 
-/* The Prometheus text exposition format (version 0.0.4, served as
- * PH_STATUS_CONTENT_TYPE) of a status object from ph_host_status()
- * (borrowed; an application may add "clients" to its "host"). *text is
- * new memory, free() it; *len (if not NULL) its length. Every label value
- * is shown as plughost shows text it does not control: printable ASCII,
- * any other byte and the backslash as \xNN. */
-int ph_host_status_exposition(const json_t *status, char **text, size_t *len, ph_error *err);
+/* Exposition formats of ph_host_status_exposition(). */
+enum ph_exposition {
+    /* Prometheus text format 0.0.4: what Prometheus and node_exporter's
+     * textfile collector read; served as PH_STATUS_CONTENT_TYPE. */
+    PH_EXPOSITION_PROMETHEUS = 0,
+    /* OpenMetrics 1.0.0 text: the same samples, counters' families named
+     * without _total, info families, UNIT lines and a final "# EOF";
+     * served as PH_STATUS_CONTENT_TYPE_OPENMETRICS. */
+    PH_EXPOSITION_OPENMETRICS = 1,
+};
+
+/* The exposition (enum ph_exposition) of a status object from
+ * ph_host_status() (borrowed; an application may add "clients" to its
+ * "host"). *text is new memory, free() it; *len (if not NULL) its length.
+ * Every label value is shown as plughost shows text it does not control:
+ * printable ASCII, any other byte and the backslash as \xNN. */
+int ph_host_status_exposition(const json_t *status, unsigned format, char **text, size_t *len,
+                              ph_error *err);
 #define PH_STATUS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define PH_STATUS_CONTENT_TYPE_OPENMETRICS                                                         \
+    "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
 #ifdef __cplusplus
 }
