@@ -48,7 +48,8 @@ struct ph_cli_opts {
     int allow_unpinned; /* serve --pins: offer plugins the pins do not name */
 };
 
-/* Prints host events (logs, traces, endings) on stderr, labelled. */
+/* Prints host events (logs, traces, endings) on stderr, in the format
+ * --log-format put in force (log.h). */
 void ph_cli_print_event(void *ud, json_t *event);
 
 /* Starts the transcript of --record FILE, if asked (before loading). */
