@@ -156,7 +156,7 @@ static const char *command_help(const char *cmd)
          "      socat - UNIX-CONNECT:/run/plughost.sock\n"
          "  plughost serve --listen /run/plughost.sock --socket-mode 0660 \\\n"
          "      --allow-group plughost --mcp build/plugins   # MCP for a group's users\n"
-         "  plughost serve --listen=systemd:plughost /usr/lib/plughost/plugins\n"},
+         "  plughost serve --listen=systemd:plughost /var/lib/plughost/plugins\n"},
         {"replay",
          "usage: plughost replay FILE [--plugins DIR | PLUGIN.so...] [--ignore PATH]...\n"
          "                       [--ignore-handshake] [--require-all] [--json]\n"
@@ -186,7 +186,7 @@ static const char *command_help(const char *cmd)
                          "  Validates an operator configuration (docs/configuration.md); errors\n"
                          "  name file:line:column and the key.\n"
                          "example:\n"
-                         "  plughost check-config /etc/plughost/config.json\n"},
+                         "  plughost check-config /etc/plughost/plughost.json\n"},
         {"profile", "usage: plughost profile [--manifest OUT] [--check MANIFEST] FILE "
                     "[METHOD [PARAMS]]...\n"
                     "  Audit mode: runs the plugin with the sandbox's refusals logged instead of\n"
