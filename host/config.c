@@ -340,10 +340,15 @@ static int check_config(struct checker *ck, json_t *c)
         } else if (strcmp(key, "serve") == 0) {
             if (check_serve(ck, v) < 0)
                 return -1;
+        } else if (strcmp(key, "log_format") == 0) {
+            /* Read by the plughost command (--log-format), not the host. */
+            const char *f = json_string_value(v);
+            if (!f || (strcmp(f, "text") != 0 && strcmp(f, "json") != 0))
+                return bad(ck, path, 1, "must be \"text\" or \"json\"");
         } else {
             return bad(ck, path, 1,
                        "unknown key (defaults, plugins, require, accept_weaker, run_as, "
-                       "self_test, serve)");
+                       "self_test, serve, log_format)");
         }
     }
     return 0;

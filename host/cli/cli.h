@@ -56,7 +56,8 @@ struct ph_cli_opts {
     int openmetrics;             /* metrics: OpenMetrics instead of Prometheus 0.0.4 */
 };
 
-/* Prints host events (logs, traces, endings) on stderr, labelled. */
+/* Prints host events (logs, traces, endings) on stderr, in the format
+ * --log-format put in force (log.h). */
 void ph_cli_print_event(void *ud, json_t *event);
 
 /* Starts the transcript of --record FILE, if asked (before loading). */

@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 #include "framing.h"
+#include "log.h"
 #include "operator.h"
 #include "text.h"
 
@@ -67,6 +68,8 @@ static const char usage[] =
     "  --accept-weaker MODE  run plugins under a named weaker confinement the\n"
     "                    machine forces (no-fs-containment; docs/security.md)\n"
     "  --trace           log every message exchanged with plugins on stderr\n"
+    "  --log-format F    stderr as text lines (default) or json: one object a line\n"
+    "                    (time, level, plugin, event, fields) for a log pipeline\n"
     "  --record FILE     call, serve: write every message exchanged with plugins,\n"
     "                    whole, to FILE as JSON Lines (for plughost replay)\n"
     "  --pins PINS       call, serve, list: offer only plugins whose method surface matches\n"
@@ -165,7 +168,7 @@ static const char *command_help(const char *cmd)
          "      socat - UNIX-CONNECT:/run/plughost.sock\n"
          "  plughost serve --listen /run/plughost.sock --socket-mode 0660 \\\n"
          "      --allow-group plughost --mcp build/plugins   # MCP for a group's users\n"
-         "  plughost serve --listen=systemd:plughost /usr/lib/plughost/plugins\n"},
+         "  plughost serve --listen=systemd:plughost /var/lib/plughost/plugins\n"},
         {"replay",
          "usage: plughost replay FILE [--plugins DIR | PLUGIN.so...] [--ignore PATH]...\n"
          "                       [--ignore-handshake] [--require-all] [--json]\n"
@@ -214,7 +217,7 @@ static const char *command_help(const char *cmd)
                          "  Validates an operator configuration (docs/configuration.md); errors\n"
                          "  name file:line:column and the key.\n"
                          "example:\n"
-                         "  plughost check-config /etc/plughost/config.json\n"},
+                         "  plughost check-config /etc/plughost/plughost.json\n"},
         {"profile", "usage: plughost profile [--manifest OUT] [--check MANIFEST] FILE "
                     "[METHOD [PARAMS]]...\n"
                     "  Audit mode: runs the plugin with the sandbox's refusals logged instead of\n"
@@ -232,58 +235,7 @@ static const char *command_help(const char *cmd)
 void ph_cli_print_event(void *ud, json_t *ev)
 {
     (void)ud;
-    const char *type = json_string_value(json_object_get(ev, "type"));
-    const char *plugin = json_string_value(json_object_get(ev, "plugin"));
-    if (!type)
-        return;
-    if (strcmp(type, "log") == 0) {
-        ph_text_print(stderr, "[%s] %s: %s", plugin ? plugin : "?",
-                      json_string_value(json_object_get(ev, "level")),
-                      json_string_value(json_object_get(ev, "message")));
-    } else if (strcmp(type, "trace") == 0) {
-        ph_text_print(stderr, "trace %s %s %s (%lld bytes)", plugin ? plugin : "?",
-                      json_string_value(json_object_get(ev, "direction")),
-                      json_string_value(json_object_get(ev, "bytes")),
-                      (long long)json_integer_value(json_object_get(ev, "length")));
-    } else if (strcmp(type, "receipt") == 0) {
-        ph_text_print(stderr, "receipt %s.%s: wall %lld us, cpu %lld us, peak rss %lld KiB",
-                      plugin ? plugin : "?", json_string_value(json_object_get(ev, "method")),
-                      (long long)json_integer_value(json_object_get(ev, "wall_us")),
-                      (long long)json_integer_value(json_object_get(ev, "cpu_us")),
-                      (long long)json_integer_value(json_object_get(ev, "peak_rss_kib")));
-    } else if (strcmp(type, "pin_mismatch") == 0) {
-        size_t i;
-        json_t *c;
-        ph_text_print(stderr,
-                      "plughost: %s (%s) is not offered: its surface does not match its pin:",
-                      plugin ? plugin : "?", json_string_value(json_object_get(ev, "file")));
-        json_array_foreach(json_object_get(ev, "changes"), i, c)
-        {
-            ph_text_print(stderr, "plughost:   %s", json_string_value(c));
-        }
-        ph_text_print(stderr, "plughost:   if the change is expected, renew the pin: plughost pin "
-                              "--output PINS FILE, then SIGHUP");
-    } else if (strcmp(type, "rate_limited") == 0) {
-        ph_text_print(stderr,
-                      "plughost: %s sends more than %lld %ss a second: dropping them (%lld so far)",
-                      plugin ? plugin : "?",
-                      (long long)json_integer_value(json_object_get(ev, "limit_per_s")),
-                      json_string_value(json_object_get(ev, "kind")),
-                      (long long)json_integer_value(json_object_get(ev, "dropped")));
-    } else if (strcmp(type, "record_error") == 0) {
-        ph_text_print(stderr, "plughost: %s", json_string_value(json_object_get(ev, "message")));
-    } else if (strcmp(type, "ended") == 0) {
-        json_t *e = json_object_get(ev, "error");
-        const char *reason =
-            json_string_value(json_object_get(json_object_get(e, "data"), "reason"));
-        const char *status = json_string_value(json_object_get(ev, "status"));
-        /* "reason" is the plugin's own word in a setup_error: only the
-         * host's stop (status killed) is kept quiet by it. */
-        if (status && (!strcmp(status, "ok") ||
-                       (!strcmp(status, "killed") && reason && !strcmp(reason, "host stopping"))))
-            return;
-        ph_text_print(stderr, "plughost: %s", json_string_value(json_object_get(e, "message")));
-    }
+    ph_clog_event(ev);
 }
 
 int ph_cli_record(ph_host *h, const struct ph_cli_opts *o, ph_error *err)
@@ -340,10 +292,7 @@ static int exit_for(json_t *error)
 
 static void print_rpc_error(json_t *error)
 {
-    char *s = ph_text_json(error, JSON_COMPACT);
-    ph_text_print(stderr, "plughost: %s", json_string_value(json_object_get(error, "message")));
-    ph_text_print(stderr, "error: %s", s ? s : "{}");
-    free(s);
+    ph_clog_rpc_error(error);
 }
 
 /* The load error of the file named PLUGIN.so, if it failed: a plugin that
@@ -372,7 +321,7 @@ static char *read_blob(const char *path, size_t max, size_t *len)
 {
     int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        ph_text_print(stderr, "plughost: %s: %s", path, strerror(errno));
+        ph_clog_msg("error", "host", NULL, "%s: %s", path, strerror(errno));
         return NULL;
     }
     size_t cap = 1 << 16, n = 0;
@@ -402,7 +351,7 @@ static char *read_blob(const char *path, size_t max, size_t *len)
     if (fd != 0)
         close(fd);
     if (why) {
-        ph_text_print(stderr, "plughost: %s: %s", path, why);
+        ph_clog_msg("error", "host", NULL, "%s: %s", path, why);
         free(buf);
         return NULL;
     }
@@ -427,7 +376,7 @@ static int write_blob(const char *path, const void *data, size_t len)
     if (fd > 1 && close(fd) < 0 && off == len)
         off = len + 1;
     if (fd < 0 || off != len) {
-        ph_text_print(stderr, "plughost: %s: %s", path, strerror(e));
+        ph_clog_msg("error", "host", NULL, "%s: %s", path, strerror(e));
         return -1;
     }
     return 0;
@@ -442,14 +391,15 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
     const char *target = argv[1];
     const char *dot = strchr(target, '.');
     if (!dot || dot == target || !dot[1]) {
-        ph_text_print(stderr, "plughost: call needs PLUGIN.METHOD, got \"%s\"", target);
+        ph_clog_msg("error", "host", NULL, "call needs PLUGIN.METHOD, got \"%s\"", target);
         return PH_EXIT_USAGE;
     }
     /* A blob is the plugin's bytes, unescaped by design: never onto a
      * terminal, which would obey them. */
     if (o->blob_out && strcmp(o->blob_out, "-") == 0 && isatty(STDOUT_FILENO)) {
-        ph_text_print(stderr, "plughost: --blob-out -: stdout is a terminal; the plugin's bytes "
-                              "go only to a file or a pipe");
+        ph_clog_msg("error", "host", NULL,
+                    "--blob-out -: stdout is a terminal; the plugin's bytes "
+                    "go only to a file or a pipe");
         return PH_EXIT_USAGE;
     }
     json_t *params = NULL;
@@ -459,7 +409,7 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
          * one at 128 KiB), bounded like any message to a plugin. */
         const char *from = strcmp(argv[2], "-") == 0 ? "-" : argv[2][0] == '@' ? argv[2] + 1 : NULL;
         if (from && strcmp(from, "-") == 0 && o->blob_in && strcmp(o->blob_in, "-") == 0) {
-            ph_text_print(stderr, "plughost: params and --blob-in cannot both come from stdin");
+            ph_clog_msg("error", "host", NULL, "params and --blob-in cannot both come from stdin");
             return PH_EXIT_USAGE;
         }
         if (from) {
@@ -474,8 +424,8 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
             params = json_loads(argv[2], JSON_REJECT_DUPLICATES, &je);
         }
         if (!json_is_array(params) && !json_is_object(params)) {
-            ph_text_print(stderr, "plughost: params must be a JSON array or object%s%s",
-                          params ? "" : ": ", params ? "" : je.text);
+            ph_clog_msg("error", "host", NULL, "params must be a JSON array or object%s%s",
+                        params ? "" : ": ", params ? "" : je.text);
             json_decref(params);
             return PH_EXIT_USAGE;
         }
@@ -485,18 +435,18 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
     ph_error err;
     int rc = PH_EXIT_HOST;
     if (!plugin || ph_host_new(&o->host, &h, &err) < 0) {
-        ph_text_print(stderr, "plughost: %s", plugin ? err.text : "out of memory");
+        ph_clog_msg("error", "host", NULL, "%s", plugin ? err.text : "out of memory");
         free(plugin);
         json_decref(params);
         return PH_EXIT_HOST;
     }
     ph_host_set_event_handler(h, ph_cli_print_event, NULL);
     if (ph_cli_record(h, o, &err) < 0 || ph_cli_pins(h, o, &err) < 0) {
-        ph_text_print(stderr, "plughost: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "%s", err.text);
         goto out;
     }
     if (ph_cli_load(h, argv[0], &err) < 0) {
-        ph_text_print(stderr, "plughost: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "%s", err.text);
         rc = err.status == PH_E_PLUGIN ? PH_EXIT_NOT_FOUND : PH_EXIT_HOST;
         json_t *failed = load_error_of(h, plugin);
         if (failed) {
@@ -525,7 +475,7 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
         }
         ph_host_blob_free(out, out_len);
     } else if (o->blob_out) {
-        ph_text_print(stderr, "plughost: --blob-out needs --blob-in (a blob call)");
+        ph_clog_msg("error", "host", NULL, "--blob-out needs --blob-in (a blob call)");
         rc = PH_EXIT_USAGE;
         goto out;
     } else {
@@ -634,7 +584,7 @@ static int cmd_list(const struct ph_cli_opts *o, int argc, char **argv)
     ph_host *h;
     ph_error err;
     if (ph_host_new(&o->host, &h, &err) < 0) {
-        ph_text_print(stderr, "plughost: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "%s", err.text);
         return PH_EXIT_HOST;
     }
     if (!o->host.trace)
@@ -643,10 +593,10 @@ static int cmd_list(const struct ph_cli_opts *o, int argc, char **argv)
         ph_host_set_event_handler(h, ph_cli_print_event, NULL);
     int rc = PH_EXIT_OK;
     if (ph_cli_pins(h, o, &err) < 0) {
-        ph_text_print(stderr, "plughost: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "%s", err.text);
         rc = PH_EXIT_HOST;
     } else if (ph_cli_load(h, argv[0], &err) < 0 && err.status != PH_E_PLUGIN) {
-        ph_text_print(stderr, "plughost: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "%s", err.text);
         rc = PH_EXIT_HOST;
     } else {
         json_t *d = ph_host_describe(h);
@@ -672,7 +622,7 @@ static int cmd_doctor(const struct ph_cli_opts *o)
     ph_error err;
     int rc = ph_host_doctor(&o->host, &report, &err);
     if (!report) {
-        ph_text_print(stderr, "plughost: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "%s", err.text);
         return PH_EXIT_HOST;
     }
     if (o->json) {
@@ -720,7 +670,7 @@ static int cmd_check_config(const char *path)
     json_t *c = NULL;
     ph_error err;
     if (ph_config_load(path, &c, &err) < 0) {
-        ph_text_print(stderr, "plughost: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "%s", err.text);
         return PH_EXIT_USAGE;
     }
     json_t *sv = json_object_get(c, "serve");
@@ -743,7 +693,7 @@ static int parse_num(const char *opt, const char *v, unsigned long long *out)
     errno = 0;
     *out = v ? strtoull(v, &end, 10) : 0;
     if (!v || errno || end == v || *end || *out == 0) {
-        ph_text_print(stderr, "plughost: %s needs a positive number", opt);
+        ph_clog_msg("error", "host", NULL, "%s needs a positive number", opt);
         return -1;
     }
     return 0;
@@ -770,6 +720,17 @@ int main(int argc, char **argv)
         free_args(rest, &o);
         return PH_EXIT_HOST;
     }
+    /* The log format first, so that even a complaint about an argument
+     * before it reaches a log pipeline in the format it reads. */
+    int log_format = -1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--log-format") == 0 && i + 1 < argc)
+            log_format = ph_clog_parse(argv[++i]);
+        else if (strncmp(argv[i], "--log-format=", 13) == 0)
+            log_format = ph_clog_parse(argv[i] + 13);
+    }
+    if (log_format >= 0)
+        ph_clog_set_format((enum ph_clog_format)log_format);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         unsigned long long n;
@@ -784,6 +745,15 @@ int main(int argc, char **argv)
             return PH_EXIT_OK;
         } else if (strcmp(a, "--trace") == 0) {
             o.host.trace = 1;
+        } else if (strcmp(a, "--log-format") == 0 || strncmp(a, "--log-format=", 13) == 0) {
+            /* Put in force by the scan before this loop; here only checked
+             * and its value skipped. */
+            const char *v = a[12] == '=' ? a + 13 : i + 1 < argc ? argv[++i] : NULL;
+            if (ph_clog_parse(v) < 0) {
+                ph_clog_msg("error", "usage", NULL, "--log-format takes text or json");
+                free_args(rest, &o);
+                return PH_EXIT_USAGE;
+            }
         } else if (strcmp(a, "--receipts") == 0) {
             o.host.receipts = 1;
         } else if (strcmp(a, "--json") == 0) {
@@ -794,7 +764,7 @@ int main(int argc, char **argv)
             o.openmetrics = 1;
         } else if (strcmp(a, "--record") == 0 || strcmp(a, "--pins") == 0) {
             if (i + 1 >= argc) {
-                ph_text_print(stderr, "plughost: %s needs a file", a);
+                ph_clog_msg("error", "host", NULL, "%s needs a file", a);
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
@@ -806,7 +776,7 @@ int main(int argc, char **argv)
             o.allow_unpinned = 1;
         } else if (strcmp(a, "--blob-in") == 0 || strcmp(a, "--blob-out") == 0) {
             if (i + 1 >= argc) {
-                ph_text_print(stderr, "plughost: %s needs a file", a);
+                ph_clog_msg("error", "host", NULL, "%s needs a file", a);
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
@@ -818,8 +788,8 @@ int main(int argc, char **argv)
             const char *mode = a[15] == '=' ? a + 16 : i + 1 < argc ? argv[++i] : NULL;
             unsigned bit = ph_config_weaker_bit(mode);
             if (!bit) {
-                ph_text_print(stderr,
-                              "plughost: --accept-weaker takes a mode name: no-fs-containment");
+                ph_clog_msg("error", "host", NULL,
+                            "--accept-weaker takes a mode name: no-fs-containment");
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
@@ -829,12 +799,12 @@ int main(int argc, char **argv)
             json_decref(o.host.config);
             o.host.config = NULL;
             if (i + 1 >= argc) {
-                ph_text_print(stderr, "plughost: --config needs a file");
+                ph_clog_msg("error", "host", NULL, "--config needs a file");
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
             if (ph_config_load(argv[++i], &o.host.config, &cerr) < 0) {
-                ph_text_print(stderr, "plughost: %s", cerr.text);
+                ph_clog_msg("error", "host", NULL, "%s", cerr.text);
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
@@ -850,8 +820,8 @@ int main(int argc, char **argv)
             size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
             const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
             if (!v || !*v) {
-                ph_text_print(stderr, "plughost: %.*s needs a value (see serve --help)", (int)nlen,
-                              a);
+                ph_clog_msg("error", "host", NULL, "%.*s needs a value (see serve --help)",
+                            (int)nlen, a);
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
@@ -876,7 +846,8 @@ int main(int argc, char **argv)
             } else if (strcmp(v, "lsp") == 0) {
                 o.framing = PH_FRAMING_LSP;
             } else {
-                ph_text_print(stderr, "plughost: --framing needs line, lsp or auto, got \"%s\"", v);
+                ph_clog_msg("error", "host", NULL, "--framing needs line, lsp or auto, got \"%s\"",
+                            v);
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
@@ -925,13 +896,18 @@ int main(int argc, char **argv)
             if (i + 1 < argc)
                 rest[nrest++] = argv[++i];
         } else if (strncmp(a, "--", 2) == 0 && a[2]) {
-            ph_text_print(stderr, "plughost: unknown option %s (see --help)", a);
+            ph_clog_msg("error", "host", NULL, "unknown option %s (see --help)", a);
             free_args(rest, &o);
             return PH_EXIT_USAGE;
         } else {
             rest[nrest++] = argv[i];
         }
     }
+    /* The configuration's "log_format" where the command line has none
+     * (check-config validated the value). */
+    const char *conf_format = json_string_value(json_object_get(o.host.config, "log_format"));
+    if (log_format < 0 && ph_clog_parse(conf_format) >= 0)
+        ph_clog_set_format((enum ph_clog_format)ph_clog_parse(conf_format));
     int rc;
     if (nrest == 0) {
         fputs(usage, stderr);
@@ -963,28 +939,30 @@ int main(int argc, char **argv)
             fputs(usage, stderr);
             rc = PH_EXIT_USAGE;
         } else if (!o.listen && (o.nstatus_allow || o.metrics_file || o.metrics_interval_s)) {
-            ph_text_print(stderr, "plughost: --status-allow, --metrics-file and "
-                                  "--metrics-interval go with --listen");
+            ph_clog_msg("error", "usage", NULL,
+                        "--status-allow, --metrics-file and "
+                        "--metrics-interval go with --listen");
             rc = PH_EXIT_USAGE;
         } else if (o.metrics_interval_s && !o.metrics_file) {
-            ph_text_print(stderr, "plughost: --metrics-interval goes with --metrics-file");
+            ph_clog_msg("error", "usage", NULL, "--metrics-interval goes with --metrics-file");
             rc = PH_EXIT_USAGE;
         } else if (!o.listen && (o.socket_mode || o.nallow_users || o.nallow_groups ||
                                  o.max_clients || o.max_client_message || o.max_per_user)) {
-            ph_text_print(stderr, "plughost: --socket-mode, --allow-user, --allow-group, "
-                                  "--max-clients, --max-client-message and --max-clients-per-user "
-                                  "go with --listen");
+            ph_clog_msg("error", "host", NULL,
+                        "--socket-mode, --allow-user, --allow-group, "
+                        "--max-clients, --max-client-message and --max-clients-per-user "
+                        "go with --listen");
             rc = PH_EXIT_USAGE;
         } else if (o.mcp && o.framing == PH_FRAMING_LSP) {
             /* MCP's stdio transport is defined with lines only. */
-            ph_text_print(stderr,
-                          "plughost: --mcp speaks one message a line; --framing=lsp conflicts");
+            ph_clog_msg("error", "host", NULL,
+                        "--mcp speaks one message a line; --framing=lsp conflicts");
             rc = PH_EXIT_USAGE;
         } else {
             rc = ph_cli_serve(&o, rest[1]);
         }
     } else {
-        ph_text_print(stderr, "plughost: unknown command \"%s\" (see --help)", rest[0]);
+        ph_clog_msg("error", "host", NULL, "unknown command \"%s\" (see --help)", rest[0]);
         rc = PH_EXIT_USAGE;
     }
     free_args(rest, &o);

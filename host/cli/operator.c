@@ -4,6 +4,7 @@
  */
 #include "operator.h"
 #include "cli.h"
+#include "log.h"
 #include "text.h"
 #include "wire.h"
 
@@ -173,14 +174,14 @@ static json_t *ask(const char *path, const char *method, const char *params, int
     *code = PH_EXIT_HOST;
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof sa.sun_path) {
-        ph_text_print(stderr, "plughost: socket path too long: %s", path);
+        ph_clog_msg("error", "operator_client", NULL, "socket path too long: %s", path);
         *code = PH_EXIT_USAGE;
         return NULL;
     }
     memcpy(sa.sun_path, path, strlen(path) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        ph_text_print(stderr, "plughost: socket: %s", strerror(errno));
+        ph_clog_msg("error", "operator_client", NULL, "socket: %s", strerror(errno));
         return NULL;
     }
     /* A server that stops answering must not hang a monitoring script. */
@@ -188,7 +189,7 @@ static json_t *ask(const char *path, const char *method, const char *params, int
     if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0 ||
         connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        ph_text_print(stderr, "plughost: %s: %s", path, strerror(errno));
+        ph_clog_msg("error", "operator_client", NULL, "%s: %s", path, strerror(errno));
         close(fd);
         return NULL;
     }
@@ -196,7 +197,7 @@ static json_t *ask(const char *path, const char *method, const char *params, int
     int n = snprintf(req, sizeof req, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\"%s%s}\n",
                      method, params ? ",\"params\":" : "", params ? params : "");
     if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
-        ph_text_print(stderr, "plughost: %s: %s", path, strerror(errno));
+        ph_clog_msg("error", "operator_client", NULL, "%s: %s", path, strerror(errno));
         close(fd);
         return NULL;
     }
@@ -223,10 +224,10 @@ static json_t *ask(const char *path, const char *method, const char *params, int
     }
     close(fd);
     if (!buf || !nl) {
-        ph_text_print(stderr, "plughost: %s: %s", path,
-                      !buf             ? "out of memory"
-                      : len + 1 >= cap ? "answer too large"
-                                       : "no answer");
+        ph_clog_msg("error", "operator_client", NULL, "%s: %s", path,
+                    !buf             ? "out of memory"
+                    : len + 1 >= cap ? "answer too large"
+                                     : "no answer");
         free(buf);
         return NULL;
     }
@@ -234,14 +235,12 @@ static json_t *ask(const char *path, const char *method, const char *params, int
     json_t *msg = ph_wire_parse(buf, (size_t)(nl - buf), why, sizeof why);
     free(buf);
     if (!msg) {
-        ph_text_print(stderr, "plughost: %s: not a JSON-RPC answer: %s", path, why);
+        ph_clog_msg("error", "operator_client", NULL, "%s: not a JSON-RPC answer: %s", path, why);
         return NULL;
     }
     json_t *result = json_incref(json_object_get(msg, "result"));
     if (!result) {
-        char *e = ph_text_json(json_object_get(msg, "error"), JSON_COMPACT);
-        ph_text_print(stderr, "error: %s", e ? e : "null");
-        free(e);
+        ph_clog_rpc_error(json_object_get(msg, "error"));
         *code = PH_EXIT_METHOD_ERROR;
     }
     json_decref(msg);
@@ -257,15 +256,15 @@ int ph_op_metrics_cmd(const char *socket_path, int openmetrics)
                     openmetrics ? "{\"format\":\"openmetrics\"}" : NULL, &code);
     const char *text = json_string_value(json_object_get(r, "text"));
     if (r && !text) {
-        ph_text_print(stderr, "plughost: %s: the answer has no text", socket_path);
+        ph_clog_msg("error", "operator_client", NULL, "%s: the answer has no text", socket_path);
         code = PH_EXIT_HOST;
     } else if (text) {
         /* The server made it printable ASCII; checked, not trusted. */
         size_t n = json_string_length(json_object_get(r, "text"));
         for (size_t i = 0; i < n; i++)
             if (!((text[i] >= 0x20 && text[i] < 0x7f) || text[i] == '\n')) {
-                ph_text_print(stderr, "plughost: %s: the exposition holds a control byte",
-                              socket_path);
+                ph_clog_msg("error", "operator_client", NULL,
+                            "%s: the exposition holds a control byte", socket_path);
                 json_decref(r);
                 return PH_EXIT_HOST;
             }
@@ -372,7 +371,8 @@ int ph_op_status_cmd(const char *socket_path, int json)
     int code;
     json_t *r = ask(socket_path, "plughost/status", NULL, &code);
     if (r && !json_is_array(json_object_get(r, "plugins"))) {
-        ph_text_print(stderr, "plughost: %s: the answer is not a status object", socket_path);
+        ph_clog_msg("error", "operator_client", NULL, "%s: the answer is not a status object",
+                    socket_path);
         code = PH_EXIT_HOST;
     } else if (r && json) {
         ph_text_print_json(stdout, r, JSON_INDENT(2));
