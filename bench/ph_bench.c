@@ -1279,8 +1279,9 @@ static void run_placement(const struct placement *pl, json_t *params)
         snprintf(serve_problem, sizeof serve_problem, "plughost serve not run (%s)",
                  plughost_path ? plughost_path : "no path");
     if (!relaying)
-        snprintf(serve_problem + strlen(serve_problem), sizeof serve_problem - strlen(serve_problem),
-                 "%srelay floor not run (%s)", serve_problem[0] ? "; " : "", relay_path);
+        snprintf(serve_problem + strlen(serve_problem),
+                 sizeof serve_problem - strlen(serve_problem), "%srelay floor not run (%s)",
+                 serve_problem[0] ? "; " : "", relay_path);
 
     /* The plugin inherits the host's mask when it is started. For two cores
      * it starts on both and is then moved to its own core by pid; if that is
@@ -1524,8 +1525,8 @@ static void run_placement(const struct placement *pl, json_t *params)
     }
     print_table(p, note);
     if (pl->kind == PL_ONE && host_ok && plughost_path) {
-        char *sargv[] = {(char *)plughost_path, "serve", "--framing=line",
-                         (char *)cfg.plugin_file, NULL};
+        char *sargv[] = {(char *)plughost_path, "serve", "--framing=line", (char *)cfg.plugin_file,
+                         NULL};
         char *rargv[] = {(char *)relay_path, NULL};
         double ssc = syscalls_per_call(sargv, params, &pl->child);
         double rsc = syscalls_per_call(rargv, params, &pl->child);
@@ -1694,8 +1695,7 @@ static const char *out_dir;
 /* Plugins per ph_host_load_dir(): by default all of them in one directory,
  * as an operator would load them (the host starts them a window at a time,
  * host.c load_window). --load-batch N splits them into directories of N
- * loaded one after another, the way this bench had to before the loader
- * retried ETOOMANYREFS (docs/performance.md, finding 1). */
+ * loaded one after another. */
 static size_t load_batch = 100000;
 #define LOAD_BATCH load_batch
 
@@ -1870,6 +1870,34 @@ static void idle_check(ph_host *h, size_t n)
     free(b);
 }
 
+/* Context switches so far of the floor peers or of a host's plugins. */
+static long long switches_of(const struct floor_proc *fp, size_t nfp, ph_host *h, size_t nplug)
+{
+    long long sum = 0;
+    for (size_t i = 0; i < nfp; i++) {
+        struct proc_use u;
+        if (proc_use(fp[i].pid, false, &u) == 0)
+            sum += u.switches;
+    }
+    if (h && nplug) {
+        pid_t *pids = calloc(nplug, sizeof *pids);
+        size_t got = pids ? plugin_pids(h, pids, nplug) : 0;
+        for (size_t i = 0; i < got; i++) {
+            struct proc_use u;
+            if (proc_use(pids[i], false, &u) == 0)
+                sum += u.switches;
+        }
+        free(pids);
+    }
+    return sum;
+}
+
+static long long self_switches(void)
+{
+    struct proc_use u;
+    return proc_use(getpid(), false, &u) == 0 ? u.switches : 0;
+}
+
 static void run_scale(json_t *params)
 {
     set_self(&orig_mask);
@@ -1970,8 +1998,28 @@ static void run_scale(json_t *params)
     for (size_t j = 0; j < 3 && ks[j] <= big_n; j++) {
         /* floor, corked and open rounds alternate, so a slow spell hits all */
         double v[3], o[3], f[3];
+        /* Round 0 also counts context switches per call: the wake-ups
+         * that spreading calls costs, in plughost and in the floor. */
+        long long fsw = 0, hsw_f = 0, psw = 0, hsw_p = 0;
         for (int r = 0; r < 3; r++) {
+            if (r == 0) {
+                fsw = -switches_of(peers_k, big_n, NULL, 0);
+                hsw_f = -self_switches();
+            }
             f[r] = json_pipelined_k(peers_k, ks[j], fbuf, params, calls, 128, &fid);
+            if (r == 0) {
+                fsw += switches_of(peers_k, big_n, NULL, 0);
+                hsw_f += self_switches();
+                psw = -switches_of(NULL, 0, big, big_n);
+                hsw_p = -self_switches();
+                pipe_cork = true;
+                v[r] = host_pipelined_n(big, names, ks[j], params, calls, 128);
+                pipe_cork = false;
+                psw += switches_of(NULL, 0, big, big_n);
+                hsw_p += self_switches();
+                o[r] = host_pipelined_n(big, names, ks[j], params, calls, 128);
+                continue;
+            }
             pipe_cork = false;
             o[r] = host_pipelined_n(big, names, ks[j], params, calls, 128);
             pipe_cork = true;
@@ -1993,6 +2041,13 @@ static void run_scale(json_t *params)
             double best = per < per_open ? per : per_open;
             snprintf(fig, sizeof fig, "calls over %zu plugins, 128 in flight", ks[j]);
             add_sum(fig, best, floor_k, "ns", '<', 1.25, "<=1.25x k peers");
+            if (missed(fig))
+                add_note("calls over %zu plugins: context switches per call, plughost (corked) "
+                         "%.2f in the plugins and %.2f in the host, against %.2f in the %zu "
+                         "peers and %.2f in their client: each is a sleep and a wake-up on the "
+                         "call's path",
+                         ks[j], (double)psw / (double)calls, (double)hsw_p / (double)calls,
+                         (double)fsw / (double)calls, ks[j], (double)hsw_f / (double)calls);
         }
     }
     for (size_t i = 0; i < big_n; i++)
@@ -2050,10 +2105,13 @@ static void run_start(void)
     }
     cpu_set_t one = mask_of(cpu_a, -1);
     set_self(&one);
-    char *bwrap[] = {"bwrap",  "--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr",
-                     "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-                     "--symlink", "usr/bin", "/bin", "--proc", "/proc", "--dev", "/dev",
-                     "/bin/true", NULL};
+    char *bwrap[] = {"bwrap",     "--unshare-all", "--die-with-parent",
+                     "--ro-bind", "/usr",          "/usr",
+                     "--symlink", "usr/lib",       "/lib",
+                     "--symlink", "usr/lib64",     "/lib64",
+                     "--symlink", "usr/bin",       "/bin",
+                     "--proc",    "/proc",         "--dev",
+                     "/dev",      "/bin/true",     NULL};
     char *firejail[] = {"firejail", "--quiet", "--noprofile", "/bin/true", NULL};
     char bw_why[200] = "", fj_why[200] = "";
     size_t n = cfg.spawns + 2;
@@ -2064,7 +2122,8 @@ static void run_start(void)
     ph_error e = {0};
     if (ph_host_new(&opts, &h, &e) != PH_OK)
         die("ph_host_new: %s", e.text);
-    ph_host_set_event_handler(h, on_event, NULL);
+    samples stages[SPAWN_STAGES] = {{0}};
+    ph_host_set_event_handler(h, on_spawn_event, stages);
     samples ph = {0}, bw = {0}, fj = {0};
     bool bw_ok = true, fj_ok = true;
     for (size_t i = 1; i <= n; i++) {
@@ -2097,18 +2156,30 @@ static void run_start(void)
             "   plughost load_file   %8.2f ms / %8.2f ms\n"
             "   bwrap /bin/true      %8.2f ms / %8.2f ms %s\n"
             "   firejail /bin/true   %8.2f ms / %8.2f ms %s\n",
-            ph.n, p50 / 1e6, pct(&ph, 99) / 1e6, b50 / 1e6, pct(&bw, 99) / 1e6,
-            bw_ok ? "" : bw_why, f50 / 1e6, pct(&fj, 99) / 1e6, fj_ok ? "" : fj_why);
+            ph.n, p50 / 1e6, pct(&ph, 99) / 1e6, b50 / 1e6, pct(&bw, 99) / 1e6, bw_ok ? "" : bw_why,
+            f50 / 1e6, pct(&fj, 99) / 1e6, fj_ok ? "" : fj_why);
     fflush(detail);
     if (bw.n)
-        add_sum("plugin start (running host) vs bwrap", p50, b50, "ns", '<', 1.0,
-                "<=1.00x bwrap");
+        add_sum("plugin start (running host) vs bwrap", p50, b50, "ns", '<', 1.0, "<=1.00x bwrap");
     else
         add_sum_text("plugin start (running host) vs bwrap", "-", "<=1.00x bwrap", "MISSING");
     if (fj.n)
         add_sum("plugin start (running host) vs firejail", p50, f50, "ns", 0, 0, "(beside)");
     else
         add_sum_text("plugin start vs firejail: firejail failed", "-", "(beside)", "-");
+    if (missed("plugin start (running host) vs bwrap")) {
+        char st[600] = "";
+        for (size_t i = 0; i < SPAWN_STAGES; i++) {
+            size_t used = strlen(st);
+            snprintf(st + used, sizeof st - used, "%s%s %.2f", i ? ", " : "", stage_name[i],
+                     pct(&stages[i], 50) / 1e6);
+        }
+        add_note("plugin start: %.2f ms against bwrap's %.2f ms; where a start goes (ms, p50 of "
+                 "each stage, bench/README.md and docs/performance.md say what each is): %s",
+                 p50 / 1e6, b50 / 1e6, st);
+    }
+    for (size_t i = 0; i < SPAWN_STAGES; i++)
+        samples_free(&stages[i]);
     if (!fj_ok)
         add_note("firejail could not run here: %s", fj_why);
     if (!bw_ok)
@@ -2471,9 +2542,9 @@ static void run_blob(void)
             "     plugin: map request (MAP_POPULATE), memcpy     %7.1f ms\n"
             "     plugin: munmap + seal                         %7.1f ms\n"
             "     host: map the answer, caller touches each page %7.1f ms (not in the figure)\n",
-            reps, hp / 1e6, (double)n / hp, pct(&hs, 99) / 1e6, cp / 1e6, (double)n / cp,
-            fp / 1e6, (double)n / fp, mp / 1e6, (double)n / mp, s_make / 1e6, s_pop / 1e6,
-            s_copy / 1e6, s_unmap / 1e6, s_read / 1e6);
+            reps, hp / 1e6, (double)n / hp, pct(&hs, 99) / 1e6, cp / 1e6, (double)n / cp, fp / 1e6,
+            (double)n / fp, mp / 1e6, (double)n / mp, s_make / 1e6, s_pop / 1e6, s_copy / 1e6,
+            s_unmap / 1e6, s_read / 1e6);
     fflush(detail);
     /* The target is the echo's: whichever answer path is faster for a
      * method that already holds its bytes mapped. */

@@ -210,7 +210,7 @@ struct ph_host {
      * first held write. */
     struct ph_plug *held, **held_tail;
     /* Indexes over plugs and calls, so that nothing on a call's path
-     * scans every plugin or call (docs/performance.md, many plugins). */
+     * scans every plugin or call (docs/performance.md, "One process per plugin"). */
     struct ph_htab plugs_by_name, calls_by_id;
     struct ph_timers call_timers, plug_timers;
     json_t *load_errors;                   /* array of {file, error} */

@@ -163,7 +163,7 @@ unsigned ph_config_weaker_bit(const char *name);
  * clients can give it to that call's client alone. A "started" event
  * carries "pid", "spawn_us" and, when every moment of the start is known,
  * "spawn_stages_us": where that time went, stage by stage (docs/performance.md,
- * "Where spawn time goes"); `plughost list --json` shows the same.
+ * "Where a start's time goes"); `plughost list --json` shows the same.
  * Strings in events, errors and ph_host_describe() are the plugin's own
  * (log messages and levels, names, descriptions, setup failures): any
  * Unicode, controls included. Escape them before showing them to a person,
@@ -357,7 +357,7 @@ int ph_host_watch_fd(ph_host *host, int fd, unsigned events, unsigned *ready, ph
  * ph_host_uncork(), then writes it plugin by plugin, each plugin's messages
  * in their order. For an application that starts many calls at once over
  * several plugins: each plugin then wakes once for its share of the batch
- * instead of once per call (docs/performance.md, finding 5). Pairs nest;
+ * instead of once per call (docs/performance.md, "One process per plugin"). Pairs nest;
  * an uncork without a cork does nothing. Anything that runs the loop
  * (ph_host_process, ph_host_call and the other synchronous calls, loading,
  * reloading, ph_host_free) writes what is held first, corked or not, so
