@@ -85,7 +85,7 @@ static int write_stdout(void *ud, const char *b, size_t n)
     (void)ud;
     if (out.dead)
         return -1;
-    if (out_waiting() + n > OUT_MAX && out_wait_room(OUT_MAX - n < OUT_MAX ? OUT_MAX - n : 0) < 0)
+    if (out_waiting() + n > OUT_MAX && out_wait_room(n < OUT_MAX ? OUT_MAX - n : 0) < 0)
         return -1;
     if (out.off > 0 && out.len + n > out.cap) {
         memmove(out.b, out.b + out.off, out.len - out.off);
