@@ -1870,32 +1870,46 @@ static void idle_check(ph_host *h, size_t n)
     free(b);
 }
 
-/* Context switches so far of the floor peers or of a host's plugins. */
-static long long switches_of(const struct floor_proc *fp, size_t nfp, ph_host *h, size_t nplug)
+/* Context switches and CPU ticks so far of the floor peers or of a host's
+ * plugins, and of this process. */
+struct use_sum {
+    long long switches, ticks;
+};
+
+static struct use_sum use_of(const struct floor_proc *fp, size_t nfp, ph_host *h, size_t nplug)
 {
-    long long sum = 0;
-    for (size_t i = 0; i < nfp; i++) {
-        struct proc_use u;
-        if (proc_use(fp[i].pid, false, &u) == 0)
-            sum += u.switches;
-    }
+    struct use_sum sum = {0};
+    struct proc_use u;
+    for (size_t i = 0; i < nfp; i++)
+        if (proc_use(fp[i].pid, false, &u) == 0) {
+            sum.switches += u.switches;
+            sum.ticks += u.ticks;
+        }
     if (h && nplug) {
         pid_t *pids = calloc(nplug, sizeof *pids);
         size_t got = pids ? plugin_pids(h, pids, nplug) : 0;
-        for (size_t i = 0; i < got; i++) {
-            struct proc_use u;
-            if (proc_use(pids[i], false, &u) == 0)
-                sum += u.switches;
-        }
+        for (size_t i = 0; i < got; i++)
+            if (proc_use(pids[i], false, &u) == 0) {
+                sum.switches += u.switches;
+                sum.ticks += u.ticks;
+            }
         free(pids);
     }
     return sum;
 }
 
-static long long self_switches(void)
+static struct use_sum self_use(void)
 {
     struct proc_use u;
-    return proc_use(getpid(), false, &u) == 0 ? u.switches : 0;
+    struct use_sum s = {0};
+    if (proc_use(getpid(), false, &u) == 0)
+        s = (struct use_sum){u.switches, u.ticks};
+    return s;
+}
+
+static struct use_sum use_diff(struct use_sum a, struct use_sum b)
+{
+    return (struct use_sum){b.switches - a.switches, b.ticks - a.ticks};
 }
 
 static void run_scale(json_t *params)
@@ -1991,6 +2005,7 @@ static void run_scale(json_t *params)
     for (size_t i = 0; i < big_n; i++)
         peers_k[i] = floor_start(&orig_mask);
     uint64_t fid = 1;
+    double tick_us = 1e6 / (double)sysconf(_SC_CLK_TCK);
     fprintf(detail, "\n== concurrent calls over k plugins, 128 in flight (unpinned); plughost "
                     "corked (ph_host_cork) and not, against the same pattern over k raw JSON "
                     "echo peers ==\n");
@@ -2000,26 +2015,24 @@ static void run_scale(json_t *params)
         double v[3], o[3], f[3];
         /* Round 0 also counts context switches per call: the wake-ups
          * that spreading calls costs, in plughost and in the floor. */
-        long long fsw = 0, hsw_f = 0, psw = 0, hsw_p = 0;
+        struct use_sum fpeer = {0}, fcli = {0}, pplug = {0}, phost = {0};
         for (int r = 0; r < 3; r++) {
             if (r == 0) {
-                fsw = -switches_of(peers_k, big_n, NULL, 0);
-                hsw_f = -self_switches();
-            }
-            f[r] = json_pipelined_k(peers_k, ks[j], fbuf, params, calls, 128, &fid);
-            if (r == 0) {
-                fsw += switches_of(peers_k, big_n, NULL, 0);
-                hsw_f += self_switches();
-                psw = -switches_of(NULL, 0, big, big_n);
-                hsw_p = -self_switches();
+                struct use_sum a = use_of(peers_k, big_n, NULL, 0), b = self_use();
+                f[r] = json_pipelined_k(peers_k, ks[j], fbuf, params, calls, 128, &fid);
+                fpeer = use_diff(a, use_of(peers_k, big_n, NULL, 0));
+                fcli = use_diff(b, self_use());
+                a = use_of(NULL, 0, big, big_n);
+                b = self_use();
                 pipe_cork = true;
                 v[r] = host_pipelined_n(big, names, ks[j], params, calls, 128);
                 pipe_cork = false;
-                psw += switches_of(NULL, 0, big, big_n);
-                hsw_p += self_switches();
+                pplug = use_diff(a, use_of(NULL, 0, big, big_n));
+                phost = use_diff(b, self_use());
                 o[r] = host_pipelined_n(big, names, ks[j], params, calls, 128);
                 continue;
             }
+            f[r] = json_pipelined_k(peers_k, ks[j], fbuf, params, calls, 128, &fid);
             pipe_cork = false;
             o[r] = host_pipelined_n(big, names, ks[j], params, calls, 128);
             pipe_cork = true;
@@ -2042,12 +2055,21 @@ static void run_scale(json_t *params)
             snprintf(fig, sizeof fig, "calls over %zu plugins, 128 in flight", ks[j]);
             add_sum(fig, best, floor_k, "ns", '<', 1.25, "<=1.25x k peers");
             if (missed(fig))
-                add_note("calls over %zu plugins: context switches per call, plughost (corked) "
-                         "%.2f in the plugins and %.2f in the host, against %.2f in the %zu "
-                         "peers and %.2f in their client: each is a sleep and a wake-up on the "
-                         "call's path",
-                         ks[j], (double)psw / (double)calls, (double)hsw_p / (double)calls,
-                         (double)fsw / (double)calls, ks[j], (double)hsw_f / (double)calls);
+                add_note("calls over %zu plugins, per call, one round each: plughost (corked) "
+                         "%.0f us of CPU (host %.0f, plugins %.0f) and %.2f context switches "
+                         "(host %.2f, plugins %.2f); the %zu peers and their client %.0f us of CPU "
+                         "(client %.0f, peers %.0f) and %.2f switches: the CPU each call costs "
+                         "the host and its plugins is the cost in the way",
+                         ks[j], (double)(phost.ticks + pplug.ticks) * tick_us / (double)calls,
+                         (double)phost.ticks * tick_us / (double)calls,
+                         (double)pplug.ticks * tick_us / (double)calls,
+                         (double)(phost.switches + pplug.switches) / (double)calls,
+                         (double)phost.switches / (double)calls,
+                         (double)pplug.switches / (double)calls, ks[j],
+                         (double)(fcli.ticks + fpeer.ticks) * tick_us / (double)calls,
+                         (double)fcli.ticks * tick_us / (double)calls,
+                         (double)fpeer.ticks * tick_us / (double)calls,
+                         (double)(fcli.switches + fpeer.switches) / (double)calls);
         }
     }
     for (size_t i = 0; i < big_n; i++)
