@@ -1870,29 +1870,34 @@ static void idle_check(ph_host *h, size_t n)
     free(b);
 }
 
-/* Context switches and CPU ticks so far of the floor peers or of a host's
- * plugins, and of this process. */
+/* Context switches and CPU time (ns, from schedstat: ticks are too coarse
+ * for a hundred processes doing a few calls each) so far of the floor
+ * peers or of a host's plugins, and of this process. */
 struct use_sum {
-    long long switches, ticks;
+    long long switches, cpu_ns;
 };
+
+static void add_use(pid_t pid, struct use_sum *sum)
+{
+    struct proc_use u;
+    char path[64], buf[128];
+    if (proc_use(pid, false, &u) == 0)
+        sum->switches += u.switches;
+    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+    if (read_text(path, buf, sizeof buf) == 0)
+        sum->cpu_ns += atoll(buf);
+}
 
 static struct use_sum use_of(const struct floor_proc *fp, size_t nfp, ph_host *h, size_t nplug)
 {
     struct use_sum sum = {0};
-    struct proc_use u;
     for (size_t i = 0; i < nfp; i++)
-        if (proc_use(fp[i].pid, false, &u) == 0) {
-            sum.switches += u.switches;
-            sum.ticks += u.ticks;
-        }
+        add_use(fp[i].pid, &sum);
     if (h && nplug) {
         pid_t *pids = calloc(nplug, sizeof *pids);
         size_t got = pids ? plugin_pids(h, pids, nplug) : 0;
         for (size_t i = 0; i < got; i++)
-            if (proc_use(pids[i], false, &u) == 0) {
-                sum.switches += u.switches;
-                sum.ticks += u.ticks;
-            }
+            add_use(pids[i], &sum);
         free(pids);
     }
     return sum;
@@ -1900,16 +1905,14 @@ static struct use_sum use_of(const struct floor_proc *fp, size_t nfp, ph_host *h
 
 static struct use_sum self_use(void)
 {
-    struct proc_use u;
     struct use_sum s = {0};
-    if (proc_use(getpid(), false, &u) == 0)
-        s = (struct use_sum){u.switches, u.ticks};
+    add_use(getpid(), &s);
     return s;
 }
 
 static struct use_sum use_diff(struct use_sum a, struct use_sum b)
 {
-    return (struct use_sum){b.switches - a.switches, b.ticks - a.ticks};
+    return (struct use_sum){b.switches - a.switches, b.cpu_ns - a.cpu_ns};
 }
 
 static void run_scale(json_t *params)
@@ -2005,7 +2008,6 @@ static void run_scale(json_t *params)
     for (size_t i = 0; i < big_n; i++)
         peers_k[i] = floor_start(&orig_mask);
     uint64_t fid = 1;
-    double tick_us = 1e6 / (double)sysconf(_SC_CLK_TCK);
     fprintf(detail, "\n== concurrent calls over k plugins, 128 in flight (unpinned); plughost "
                     "corked (ph_host_cork) and not, against the same pattern over k raw JSON "
                     "echo peers ==\n");
@@ -2060,15 +2062,15 @@ static void run_scale(json_t *params)
                          "(host %.2f, plugins %.2f); the %zu peers and their client %.0f us of CPU "
                          "(client %.0f, peers %.0f) and %.2f switches: the CPU each call costs "
                          "the host and its plugins is the cost in the way",
-                         ks[j], (double)(phost.ticks + pplug.ticks) * tick_us / (double)calls,
-                         (double)phost.ticks * tick_us / (double)calls,
-                         (double)pplug.ticks * tick_us / (double)calls,
+                         ks[j], (double)(phost.cpu_ns + pplug.cpu_ns) / 1e3 / (double)calls,
+                         (double)phost.cpu_ns / 1e3 / (double)calls,
+                         (double)pplug.cpu_ns / 1e3 / (double)calls,
                          (double)(phost.switches + pplug.switches) / (double)calls,
                          (double)phost.switches / (double)calls,
                          (double)pplug.switches / (double)calls, ks[j],
-                         (double)(fcli.ticks + fpeer.ticks) * tick_us / (double)calls,
-                         (double)fcli.ticks * tick_us / (double)calls,
-                         (double)fpeer.ticks * tick_us / (double)calls,
+                         (double)(fcli.cpu_ns + fpeer.cpu_ns) / 1e3 / (double)calls,
+                         (double)fcli.cpu_ns / 1e3 / (double)calls,
+                         (double)fpeer.cpu_ns / 1e3 / (double)calls,
                          (double)(fcli.switches + fpeer.switches) / (double)calls);
         }
     }
