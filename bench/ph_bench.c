@@ -1574,8 +1574,8 @@ static void run_placement(const struct placement *pl, json_t *params)
                  serve_sys, relay_sys, hc50 / js50);
     if (one && missed("library echo call p50, one core"))
         add_note("library echo: %.0f ns over the JSON floor's %.0f ns per round trip, the host's "
-                 "call table and checks and the loader's runtime (see docs/performance.md for a "
-                 "profile)",
+                 "call table and checks, the plugin's cgroup-charged socket buffers and the "
+                 "runtime (docs/performance.md, \"The library call\", has a profile)",
                  hc50 - js50, js50);
     snprintf(fig, sizeof fig, "pipelined x64 calls/s, %s", k);
     add_sum(fig, 1e9 / ho_med, 1e9 / fl_med, "/s", '>', 0.8, ">=0.80x JSON");
