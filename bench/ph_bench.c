@@ -1012,6 +1012,44 @@ static double syscalls_per_call(char *const argv[], json_t *params, const cpu_se
     return a < 0 || b < 0 ? NAN : (double)(b - a) / 500.0;
 }
 
+/* CPU time so far of pid, in ns (schedstat), or -1. */
+static long long cpu_ns_of(pid_t pid)
+{
+    char path[64], buf[128];
+    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    return atoll(buf);
+}
+
+/* CPU per call of a line server and of its one child (the plugin, or the
+ * relay's child), one request at a time: where the two-hop call's time
+ * goes, side by side for serve and the relay. */
+static void cpu_per_call(struct serve_proc *sp, json_t *params, size_t calls, double *server_us,
+                         double *child_us)
+{
+    *server_us = *child_us = NAN;
+    for (size_t i = 0; i < 200; i++) /* warm, and the child exists */
+        if (serve_rtt(sp, params, i + 1, NULL) != 0)
+            return;
+    pid_t child = serve_plugin_pid(sp->pid);
+    long long s0 = cpu_ns_of(sp->pid), c0 = child > 0 ? cpu_ns_of(child) : -1;
+    for (size_t i = 0; i < calls; i++)
+        if (serve_rtt(sp, params, i + 1000, NULL) != 0)
+            return;
+    long long s1 = cpu_ns_of(sp->pid), c1 = child > 0 ? cpu_ns_of(child) : -1;
+    if (s0 >= 0 && s1 >= 0)
+        *server_us = (double)(s1 - s0) / 1e3 / (double)calls;
+    if (c0 >= 0 && c1 >= 0)
+        *child_us = (double)(c1 - c0) / 1e3 / (double)calls;
+}
+
 /* ------------------------------------------------------------- summary */
 
 /* The one table bench/run prints: each figure with its floor, the ratio and
@@ -1255,6 +1293,8 @@ static int run_peer(const struct peer *pr, const char *params_json, int child_cp
 /* --------------------------------------------------------- one placement */
 
 static double serve_sys = NAN, relay_sys = NAN; /* system calls per call */
+static double serve_cpu = NAN, plugin_cpu = NAN, relay_cpu = NAN,
+              relay_child_cpu = NAN; /* us of CPU per call */
 
 static void run_placement(const struct placement *pl, json_t *params)
 {
@@ -1536,6 +1576,29 @@ static void run_placement(const struct placement *pl, json_t *params)
                 ssc, rsc);
         serve_sys = ssc;
         relay_sys = rsc;
+        /* CPU per call, serve and the relay alternating in 4 stretches */
+        struct serve_proc a = {.pid = -1}, b = {.pid = -1};
+        double s_srv[4], s_plug[4], r_srv[4], r_child[4];
+        size_t got = 0;
+        if (serve_start(&a, &pl->child) && relay_start(&b, &pl->child)) {
+            for (; got < 4; got++) {
+                cpu_per_call(&a, params, 2000, &s_srv[got], &s_plug[got]);
+                cpu_per_call(&b, params, 2000, &r_srv[got], &r_child[got]);
+            }
+        }
+        if (a.pid > 0)
+            serve_stop(&a);
+        if (b.pid > 0)
+            serve_stop(&b);
+        serve_cpu = median(s_srv, got);
+        plugin_cpu = median(s_plug, got);
+        relay_cpu = median(r_srv, got);
+        relay_child_cpu = median(r_child, got);
+        fprintf(detail,
+                "\n== CPU per call, one request at a time (schedstat, median of %zu stretches of "
+                "2000) ==\n   plughost serve %.2f us + its plugin %.2f us;   relay %.2f us + its "
+                "child %.2f us\n",
+                got, serve_cpu, plugin_cpu, relay_cpu, relay_child_cpu);
     }
     if (stages[0].n) {
         fprintf(detail,
@@ -1568,10 +1631,13 @@ static void run_placement(const struct placement *pl, json_t *params)
     if (one && (missed("serve echo p50 vs relay, one core") ||
                 missed("serve echo p99 vs relay, one core")))
         add_note("serve vs relay: per call the serve process makes %.2f system calls, the relay "
-                 "%.2f (strace -c); the rest is serve's own work per call (framing, the "
-                 "scanner's check of the request and the answer, the call table), and the "
-                 "plugin's side: the library call alone is %.2fx the JSON floor",
-                 serve_sys, relay_sys, hc50 / js50);
+                 "%.2f (strace -c); CPU per call, serve %.1f us and its plugin %.1f us against "
+                 "the relay's %.1f us and its child's %.1f us (schedstat): the difference is "
+                 "serve's own work per call (framing, the scanner's check of the request and "
+                 "of the answer, the call table) and the plugin's; the library call alone is "
+                 "%.2fx the JSON floor",
+                 serve_sys, relay_sys, serve_cpu, plugin_cpu, relay_cpu, relay_child_cpu,
+                 hc50 / js50);
     if (one && missed("library echo call p50, one core"))
         add_note("library echo: %.0f ns over the JSON floor's %.0f ns per round trip, the host's "
                  "call table and checks, the plugin's cgroup-charged socket buffers and the "
