@@ -251,6 +251,9 @@ static int check_serve(struct checker *ck, json_t *v)
         if (strcmp(key, "allow_users") == 0 || strcmp(key, "allow_groups") == 0) {
             if (check_ids(ck, path, e, key[6] == 'g') < 0)
                 return -1;
+        } else if (strcmp(key, "status_allow") == 0) {
+            if (check_ids(ck, path, e, 0) < 0)
+                return -1;
         } else if (strcmp(key, "socket_mode") == 0) {
             const char *m = json_string_value(e);
             char *end = NULL;
@@ -263,7 +266,8 @@ static int check_serve(struct checker *ck, json_t *v)
                 return bad(ck, path, 2, "must be an integer from 1 to 65536");
         } else {
             return bad(ck, path, 2,
-                       "unknown key (allow_users, allow_groups, socket_mode, max_clients)");
+                       "unknown key (allow_users, allow_groups, status_allow, socket_mode, "
+                       "max_clients)");
         }
     }
     return 0;

@@ -10,6 +10,7 @@
  *   record.c     the transcript of every message (ph_host_record)
  *   pins.c       the operator's pins of each plugin's method surface
  *   cgroup.c     a cgroup per plugin process (cgroup.h)
+ *   status.c     the operator's view: counters, status, metrics (status.h)
  * Nothing here is visible to applications.
  */
 #ifndef PH_HOST_INTERNAL_H
@@ -19,6 +20,7 @@
 #include "config.h"
 #include "htab.h"
 #include "plughost/host.h"
+#include "status.h"
 #include "timers.h"
 #include "wire.h"
 
@@ -185,6 +187,7 @@ struct ph_plug {
     unsigned rate_logs, rate_notes, rate_reported;
     size_t rate_bytes, msg_len;
     unsigned long dropped_logs, dropped_notes;
+    struct ph_status_plug status; /* the operator's counters (status.c) */
     struct ph_plug *next;
 };
 
@@ -249,6 +252,7 @@ struct ph_host {
 
     /* The cgroup layer, arranged once (cgroup.c). */
     struct ph_cg_host cg;
+    struct ph_status_host status; /* the operator's counters (status.c) */
 };
 
 /* host.c */

@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 #include "framing.h"
+#include "operator.h"
 #include "text.h"
 
 #include <errno.h>
@@ -48,6 +49,10 @@ static const char usage[] =
     "  check-config FILE              validate an operator configuration file\n"
     "  doctor [--json]                which sandbox layers this machine gives plugins,\n"
     "                                 proven by a probe that must be refused and named\n"
+    "  status [--json] SOCKET         a running serve --listen host: each plugin's state,\n"
+    "                                 pid, uptime, restarts, circuit, calls, failures by\n"
+    "                                 cause, violations, memory, CPU, queue (status --help)\n"
+    "  metrics [--openmetrics] SOCKET the same as Prometheus text exposition\n"
     "DIR may also be a single plugin file.\n"
     "\n"
     "options:\n"
@@ -78,6 +83,13 @@ static const char usage[] =
     "                    read until answers drain (default 1024; per client)\n"
     "  --listen PATH     serve: on a unix socket; also --socket-mode, --allow-user,\n"
     "                    --allow-group, --max-clients, --stall-timeout (serve --help)\n"
+    "  --status-allow USER  serve --listen: USER (name or uid, repeatable) may use\n"
+    "                    plughost/status and plughost/metrics (default: root and\n"
+    "                    plughost's own user only)\n"
+    "  --metrics-file PATH  serve --listen: write the metrics there atomically (mode\n"
+    "                    0644) for node_exporter's textfile collector\n"
+    "  --metrics-interval S  serve --listen --metrics-file: every S seconds (15)\n"
+    "  --openmetrics     metrics: OpenMetrics 1.0.0 text instead of Prometheus 0.0.4\n"
     "  --help, --version\n"
     "\n"
     "examples:\n"
@@ -179,6 +191,25 @@ static const char *command_help(const char *cmd)
                    "  built-in probe makes forbidden calls that must be refused and named.\n"
                    "example:\n"
                    "  plughost doctor && echo 'sandbox OK'\n"},
+        {"status", "usage: plughost status [--json] SOCKET\n"
+                   "  Asks a running `serve --listen` host (method plughost/status) for each\n"
+                   "  plugin and instance: state, pid, uptime, restarts, circuit breaker, calls\n"
+                   "  served and failed by cause, violations (the last syscall and when), memory\n"
+                   "  and CPU now, queue depth; and the host's own figures. Only root,\n"
+                   "  plughost's own user and --status-allow users are answered (-32010).\n"
+                   "  Exit 0, 1 refused, 9 no answer. docs/operating.md lists every field.\n"
+                   "examples:\n"
+                   "  plughost status /run/plughost.sock\n"
+                   "  plughost status --json /run/plughost.sock | jq '.plugins[].calls_failed'\n"},
+        {"metrics", "usage: plughost metrics [--openmetrics] SOCKET\n"
+                    "  The figures of `plughost status` in the Prometheus text exposition\n"
+                    "  format 0.0.4 (method plughost/metrics), or OpenMetrics 1.0.0 text with\n"
+                    "  --openmetrics; serve --listen --metrics-file PATH writes the first for\n"
+                    "  node_exporter's textfile collector.\n"
+                    "examples:\n"
+                    "  plughost metrics /run/plughost.sock | grep calls_failed\n"
+                    "  plughost serve --listen /run/plughost.sock --metrics-file \\\n"
+                    "      /var/lib/node_exporter/textfile/plughost.prom build/plugins\n"},
         {"check-config", "usage: plughost check-config FILE\n"
                          "  Validates an operator configuration (docs/configuration.md); errors\n"
                          "  name file:line:column and the key.\n"
@@ -723,6 +754,7 @@ static void free_args(char **rest, struct ph_cli_opts *o)
     free(rest);
     free(o->allow_users);
     free(o->allow_groups);
+    free(o->status_allow);
 }
 
 int main(int argc, char **argv)
@@ -733,7 +765,8 @@ int main(int argc, char **argv)
     int nrest = 0;
     o.allow_users = calloc((size_t)argc + 1, sizeof *o.allow_users);
     o.allow_groups = calloc((size_t)argc + 1, sizeof *o.allow_groups);
-    if (!rest || !o.allow_users || !o.allow_groups) {
+    o.status_allow = calloc((size_t)argc + 1, sizeof *o.status_allow);
+    if (!rest || !o.allow_users || !o.allow_groups || !o.status_allow) {
         free_args(rest, &o);
         return PH_EXIT_HOST;
     }
@@ -757,6 +790,8 @@ int main(int argc, char **argv)
             o.json = 1;
         } else if (strcmp(a, "--mcp") == 0) {
             o.mcp = 1;
+        } else if (strcmp(a, "--openmetrics") == 0) {
+            o.openmetrics = 1;
         } else if (strcmp(a, "--record") == 0 || strcmp(a, "--pins") == 0) {
             if (i + 1 >= argc) {
                 ph_text_print(stderr, "plughost: %s needs a file", a);
@@ -806,7 +841,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--listen") == 0 || strncmp(a, "--listen=", 9) == 0 ||
                    strcmp(a, "--socket-mode") == 0 || strncmp(a, "--socket-mode=", 14) == 0 ||
                    strcmp(a, "--allow-user") == 0 || strncmp(a, "--allow-user=", 13) == 0 ||
-                   strcmp(a, "--allow-group") == 0 || strncmp(a, "--allow-group=", 14) == 0) {
+                   strcmp(a, "--allow-group") == 0 || strncmp(a, "--allow-group=", 14) == 0 ||
+                   strcmp(a, "--status-allow") == 0 || strncmp(a, "--status-allow=", 15) == 0 ||
+                   strcmp(a, "--metrics-file") == 0 || strncmp(a, "--metrics-file=", 15) == 0) {
             /* Options of serve --listen that take a value, as --opt V or
              * --opt=V. */
             const char *eq = strchr(a, '=');
@@ -822,6 +859,10 @@ int main(int argc, char **argv)
                 o.listen = v;
             else if (strncmp(a, "--socket-mode", nlen) == 0 && nlen == 13)
                 o.socket_mode = v;
+            else if (strncmp(a, "--status-allow", nlen) == 0 && nlen == 14)
+                o.status_allow[o.nstatus_allow++] = v;
+            else if (strncmp(a, "--metrics-file", nlen) == 0 && nlen == 14)
+                o.metrics_file = v;
             else if (nlen == 12)
                 o.allow_users[o.nallow_users++] = v;
             else
@@ -844,7 +885,8 @@ int main(int argc, char **argv)
                    strcmp(a, "--cpu") == 0 || strcmp(a, "--max-inflight") == 0 ||
                    strcmp(a, "--max-clients") == 0 || strcmp(a, "--stall-timeout") == 0 ||
                    strcmp(a, "--max-client-message") == 0 ||
-                   strcmp(a, "--max-clients-per-user") == 0) {
+                   strcmp(a, "--max-clients-per-user") == 0 ||
+                   strcmp(a, "--metrics-interval") == 0) {
             if (parse_num(a, i + 1 < argc ? argv[i + 1] : NULL, &n) < 0) {
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
@@ -868,6 +910,8 @@ int main(int argc, char **argv)
                 o.max_client_message = (size_t)n;
             else if (strcmp(a, "--max-clients-per-user") == 0)
                 o.max_per_user = (size_t)n;
+            else if (strcmp(a, "--metrics-interval") == 0)
+                o.metrics_interval_s = n > 86400 ? 86400 : (unsigned)n;
             else
                 o.host.cpu_limit_s = (unsigned)n;
         } else if (strcmp(a, "--ignore-handshake") == 0 || strcmp(a, "--require-all") == 0) {
@@ -906,9 +950,24 @@ int main(int argc, char **argv)
         rc = nrest == 2 ? cmd_check_config(rest[1]) : PH_EXIT_USAGE;
     } else if (strcmp(rest[0], "doctor") == 0) {
         rc = nrest == 1 ? cmd_doctor(&o) : PH_EXIT_USAGE;
+    } else if (strcmp(rest[0], "status") == 0 || strcmp(rest[0], "metrics") == 0) {
+        if (nrest != 2) {
+            fputs(command_help(rest[0]), stderr);
+            rc = PH_EXIT_USAGE;
+        } else {
+            rc = rest[0][0] == 's' ? ph_op_status_cmd(rest[1], o.json)
+                                   : ph_op_metrics_cmd(rest[1], o.openmetrics);
+        }
     } else if (strcmp(rest[0], "serve") == 0) {
         if (nrest != 2) {
             fputs(usage, stderr);
+            rc = PH_EXIT_USAGE;
+        } else if (!o.listen && (o.nstatus_allow || o.metrics_file || o.metrics_interval_s)) {
+            ph_text_print(stderr, "plughost: --status-allow, --metrics-file and "
+                                  "--metrics-interval go with --listen");
+            rc = PH_EXIT_USAGE;
+        } else if (o.metrics_interval_s && !o.metrics_file) {
+            ph_text_print(stderr, "plughost: --metrics-interval goes with --metrics-file");
             rc = PH_EXIT_USAGE;
         } else if (!o.listen && (o.socket_mode || o.nallow_users || o.nallow_groups ||
                                  o.max_clients || o.max_client_message || o.max_per_user)) {

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "dialect.h"
 #include "listen.h"
+#include "operator.h"
 #include "text.h"
 #include "wire.h"
 
@@ -76,6 +77,8 @@ struct server {
     uint64_t stall_ms;
     unsigned serial;
     struct ph_listen_allow allow;
+    struct ph_listen_allow status_allow;  /* besides root and our own uid */
+    uint64_t metrics_ms, metrics_next_ms; /* --metrics-file: every metrics_ms */
     struct ph_serve_opts so;
     struct client *clients;
 };
@@ -98,6 +101,43 @@ static void say(const struct client *c, const char *fmt, ...)
     va_end(ap);
     ph_text_print(stderr, "plughost: client %u (uid %u, pid %d): %s", c->serial,
                   (unsigned)c->peer.uid, (int)c->peer.pid, line);
+}
+
+/* plughost/status and plughost/metrics, for the peers the operator
+ * allows (operator.h). */
+static int host_method(void *ud, const char *method, json_t *params, json_t **result,
+                       json_t **error)
+{
+    struct client *c = ud;
+    *result = NULL;
+    if (!ph_op_allowed(&c->sv->status_allow, c->peer.uid)) {
+        say(c, "refused %s: uid %u is not allowed the host's methods (--status-allow)", method,
+            (unsigned)c->peer.uid);
+        char d[120];
+        snprintf(d, sizeof d, "uid %u may not use the host's methods (--status-allow)",
+                 (unsigned)c->peer.uid);
+        *error = ph_wire_error_obj(PH_LISTEN_RPC_REFUSED, "Not allowed",
+                                   json_pack("{s:s}", "detail", d));
+        return -1;
+    }
+    return ph_op_answer(c->sv->host, method, params, c->sv->open, result, error);
+}
+
+/* --metrics-file: written when due; a failure is said and tried again at
+ * the next interval. */
+static int metrics_due(struct server *sv)
+{
+    if (!sv->metrics_ms)
+        return -1;
+    uint64_t now = now_ms();
+    if (now >= sv->metrics_next_ms) {
+        ph_error err;
+        if (ph_op_write_metrics(sv->host, sv->open, sv->o->metrics_file, &err) < 0)
+            ph_text_print(stderr, "plughost: --metrics-file: %s", err.text);
+        sv->metrics_next_ms = now + sv->metrics_ms;
+    }
+    uint64_t left = sv->metrics_next_ms - now;
+    return left > INT_MAX ? INT_MAX : (int)left;
 }
 
 static void session_log(void *ud, const char *line)
@@ -307,6 +347,8 @@ static void accept_one(struct server *sv, int fd)
     c->in_ms = now_ms();
     struct ph_serve_opts so = sv->so;
     so.log_ud = c;
+    so.host_method = sv->o->mcp ? NULL : host_method;
+    so.host_method_ud = c;
     if (ph_dialect_new(&c->d, sv->o->mcp, sv->host, &so, client_write, c) < 0) {
         free(c);
         turn_away(fd, PH_RPC_INTERNAL_ERROR, "Internal error", "out of memory");
@@ -533,6 +575,30 @@ static int config_serve(struct server *sv, const struct ph_cli_opts *o, unsigned
             }
         }
     }
+    json_t *v;
+    size_t i;
+    json_array_foreach(json_object_get(cfg, "status_allow"), i, v)
+    {
+        char num[32];
+        const char *who = json_string_value(v);
+        if (json_is_integer(v)) {
+            snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+            who = num;
+        }
+        if (ph_listen_allow_user(&sv->status_allow, who ? who : "", &err) < 0) {
+            ph_text_print(stderr, "plughost: configuration serve.status_allow: %s", err.text);
+            return -1;
+        }
+    }
+    for (size_t k = 0; k < o->nstatus_allow; k++)
+        if (ph_listen_allow_user(&sv->status_allow, o->status_allow[k], &err) < 0) {
+            ph_text_print(stderr, "plughost: --status-allow: %s", err.text);
+            return -1;
+        }
+    if (o->metrics_file)
+        sv->metrics_ms =
+            (uint64_t)(o->metrics_interval_s ? o->metrics_interval_s : PH_OP_METRICS_INTERVAL_S) *
+            1000;
     return 0;
 }
 
@@ -657,6 +723,9 @@ int ph_cli_serve_listen(const struct ph_cli_opts *o, const char *path)
         int retry = accept_retry(&sv);
         if (retry >= 0 && (timeout < 0 || retry < timeout))
             timeout = retry;
+        int metrics = metrics_due(&sv);
+        if (metrics >= 0 && (timeout < 0 || metrics < timeout))
+            timeout = metrics;
         struct epoll_event evs[64];
         int n = epoll_wait(sv.epfd, evs, 64, timeout);
         if (n < 0 && errno != EINTR) {
@@ -746,5 +815,6 @@ out:
     if (sv.sfd >= 0)
         close(sv.sfd);
     ph_listen_allow_free(&sv.allow);
+    ph_listen_allow_free(&sv.status_allow);
     return rc;
 }
