@@ -806,6 +806,9 @@ int ph_host_process(ph_host *h, int timeout_ms, ph_error *err)
                 ph_plug_on_exit(w->plug);
             plug_timer(h, w->plug);
             break;
+        case PH_W_APP:
+            ph_app_fd_event(w, ev[i].events);
+            break;
         case PH_W_TIMER: {
             uint64_t ticks;
             ssize_t r = read(h->timerfd, &ticks, sizeof ticks);
@@ -1013,6 +1016,8 @@ int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
     h->load_errors = json_array();
     h->kv = json_object();
     h->w_timer.kind = PH_W_TIMER;
+    for (size_t i = 0; i < PH_HOST_MAX_APP_FDS; i++)
+        h->app_fds[i] = (struct ph_app_fd){.w.kind = PH_W_APP, .fd = -1};
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &h->w_timer};
     if (h->epfd < 0 || h->timerfd < 0 || !h->loader || !h->load_errors || !h->kv ||
         epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->timerfd, &ev) < 0) {

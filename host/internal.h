@@ -43,7 +43,7 @@
     "`plughost doctor`. To run plugins anyway, accept the weaker mode by name: "                   \
     "--accept-weaker=no-fs-containment (docs/security.md, \"Reduced modes\")"
 
-enum ph_watch_kind { PH_W_SOCK = 1, PH_W_NOTIFY, PH_W_PIDFD, PH_W_TIMER };
+enum ph_watch_kind { PH_W_SOCK = 1, PH_W_NOTIFY, PH_W_PIDFD, PH_W_TIMER, PH_W_APP };
 
 struct ph_plug;
 
@@ -52,6 +52,17 @@ struct ph_watch {
     enum ph_watch_kind kind;
     struct ph_plug *plug;
 };
+
+/* An application descriptor in the host's epoll set (ph_host_watch_fd,
+ * app_fd.c); w first, so the epoll entry's pointer is this. */
+struct ph_app_fd {
+    struct ph_watch w;
+    int fd; /* -1: slot free */
+    unsigned *ready;
+};
+
+/* What ph_host_process() does with an application descriptor's events. */
+void ph_app_fd_event(struct ph_watch *w, uint32_t events);
 
 /* One outgoing message, sent record by record. */
 struct ph_out {
@@ -195,13 +206,14 @@ struct ph_host {
     int armed_for_call; /* armed_ms is a call's deadline, not a plugin's */
     uint64_t turn_ms;   /* when ph_host_process last looked at every descriptor */
     struct ph_watch w_timer;
+    struct ph_app_fd app_fds[PH_HOST_MAX_APP_FDS];
     struct ph_plug *plugs, **plugs_tail; /* appended at the tail: listings keep load order */
     unsigned cork;                       /* ph_host_cork depth: while > 0, writes wait */
     /* Plugins with writes waiting for the uncork, in the order of their
      * first held write. */
     struct ph_plug *held, **held_tail;
     /* Indexes over plugs and calls, so that nothing on a call's path
-     * scans every plugin or call (docs/performance.md, many plugins). */
+     * scans every plugin or call (docs/performance.md, "One process per plugin"). */
     struct ph_htab plugs_by_name, calls_by_id;
     struct ph_timers call_timers, plug_timers;
     json_t *load_errors;                   /* array of {file, error} */

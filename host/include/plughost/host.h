@@ -163,7 +163,7 @@ unsigned ph_config_weaker_bit(const char *name);
  * clients can give it to that call's client alone. A "started" event
  * carries "pid", "spawn_us" and, when every moment of the start is known,
  * "spawn_stages_us": where that time went, stage by stage (docs/performance.md,
- * "Where spawn time goes"); `plughost list --json` shows the same.
+ * "Where a start's time goes"); `plughost list --json` shows the same.
  * Strings in events, errors and ph_host_describe() are the plugin's own
  * (log messages and levels, names, descriptions, setup failures): any
  * Unicode, controls included. Escape them before showing them to a person,
@@ -330,11 +330,34 @@ int ph_host_cancel(ph_host *host, uint64_t call_id);
  * when ph_host_process() has work. Borrowed; valid while the host lives. */
 int ph_host_fd(const ph_host *host);
 
+/* The application's own descriptors in the host's epoll set, so that an
+ * application's loop is ph_host_process() alone: one wait for plugins,
+ * deadlines and the application's input and output together, with no
+ * second poll around it and no empty wait after a wake-up.
+ *
+ * events is PH_FD_IN and/or PH_FD_OUT; 0 stops watching fd. While fd is
+ * watched, ph_host_process() ORs what the kernel reported (PH_FD_IN,
+ * PH_FD_OUT, PH_FD_ERR, PH_FD_HUP) into *ready and returns instead of
+ * waiting on; the application handles fd after ph_host_process() returns
+ * and clears *ready itself (nothing of the application runs inside the
+ * loop). Watching a fd already watched changes its events and ready word.
+ * *ready is the application's, borrowed until fd is unwatched or the host
+ * freed; fd stays the application's to close (unwatch it first). At most
+ * PH_HOST_MAX_APP_FDS descriptors. A descriptor epoll cannot watch (a
+ * regular file, /dev/null) fails with PH_E_SYSTEM and errno EPERM: such a
+ * descriptor is always ready, so the application reads it without waiting. */
+#define PH_FD_IN 0x001u
+#define PH_FD_OUT 0x004u
+#define PH_FD_ERR 0x008u
+#define PH_FD_HUP 0x010u
+#define PH_HOST_MAX_APP_FDS 8
+int ph_host_watch_fd(ph_host *host, int fd, unsigned events, unsigned *ready, ph_error *err);
+
 /* Holds back what the host writes to its plugins until the outermost
  * ph_host_uncork(), then writes it plugin by plugin, each plugin's messages
  * in their order. For an application that starts many calls at once over
  * several plugins: each plugin then wakes once for its share of the batch
- * instead of once per call (docs/performance.md, finding 5). Pairs nest;
+ * instead of once per call (docs/performance.md, "One process per plugin"). Pairs nest;
  * an uncork without a cork does nothing. Anything that runs the loop
  * (ph_host_process, ph_host_call and the other synchronous calls, loading,
  * reloading, ph_host_free) writes what is held first, corked or not, so
