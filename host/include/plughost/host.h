@@ -141,7 +141,22 @@ typedef struct ph_host_options {
      * (0) itself is never used. A host that is not root runs them as its
      * own user. */
     unsigned run_uid, run_gid;
+    /* Lazy activation (docs/design.md, "Activation"): hello_cache names a
+     * directory (borrowed for ph_host_new; owned by the host's user, not
+     * group/other-writable, else ph_host_new fails) where the host keeps
+     * each plugin's handshake keyed by the SHA-256 of its file; with it,
+     * every handshake is stored. activation PH_ACTIVATION_LAZY: a plugin
+     * whose file has a valid entry is loaded without starting it
+     * (ph_host_describe lists it "cold") and starts on its first call;
+     * the others start at once, which fills the cache. 0: the
+     * configuration's "activation", else eager. Config keys
+     * "hello_cache" and "activation". */
+    const char *hello_cache;
+    int activation;
 } ph_host_options;
+
+#define PH_ACTIVATION_EAGER 1
+#define PH_ACTIVATION_LAZY 2
 
 /* Neither a private mount namespace nor Landlock: while a plugin loads, the
  * dynamic linker's opens are checked by the host alone, so a loading plugin
