@@ -1730,6 +1730,6 @@ json_t *ph_host_describe(ph_host *h)
     json_t *fns = json_array();
     for (size_t i = 0; i < h->nfns; i++)
         json_array_append_new(fns, json_string(h->fns[i].name));
-    return json_pack("{s:o,s:O,s:o}", "plugins", plugins, "errors", h->load_errors,
-                     "host_functions", fns);
+    return json_pack("{s:o,s:O,s:o,s:b}", "plugins", plugins, "errors", h->load_errors,
+                     "host_functions", fns, "lazy", h->lazy);
 }
