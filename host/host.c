@@ -1546,8 +1546,8 @@ static int load_files(struct ph_host *h, char **files, size_t n, const int *want
         while (rc == PH_OK && next < n && live < window) {
             if ((!want || want[next]) && spawn_new(h, files[next], &list[next]) < 0)
                 rc = ph_set_error(err, PH_E_NOMEM, "out of memory");
-            else if (list[next])
-                live++;
+            else if (list[next] && list[next]->state == PH_P_LOADING)
+                live++; /* a cold plugin (lazy.c) takes no place in the window */
             next++;
         }
         if (rc == PH_OK && next < n && live >= window &&
