@@ -18,9 +18,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* CPU time of this process (the host is a library in it), in ns. */
+static uint64_t cpu_self_ns(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000u +
+           ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000u;
+}
 
 static uint64_t lz_now_ns(void)
 {
@@ -52,8 +63,9 @@ static void quiet(void *ud, json_t *ev)
 /* ph_host_new .. ph_host_describe: ns, or NAN; *h_out keeps the host when
  * asked (the caller frees it). */
 static double to_listing(const struct ph_bench_lazy *b, const char *dir, const char *cache,
-                         int activation, size_t want, ph_host **h_out)
+                         int activation, size_t want, ph_host **h_out, double *cpu_ns)
 {
+    uint64_t c0 = cpu_self_ns();
     ph_host_options o = {0};
     o.loader_path = b->loader;
     o.hello_cache = cache;
@@ -71,6 +83,8 @@ static double to_listing(const struct ph_bench_lazy *b, const char *dir, const c
     uint64_t tl = lz_now_ns();
     json_t *d = rc == PH_OK ? ph_host_describe(h) : NULL;
     uint64_t t1 = lz_now_ns();
+    if (cpu_ns)
+        *cpu_ns = (double)(cpu_self_ns() - c0);
     fprintf(b->detail, "   %s: ph_host_new %.1f ms, ph_host_load_dir %.1f ms, describe %.1f ms\n",
             activation == PH_ACTIVATION_LAZY ? "lazy" : "eager", (double)(tn - t0) / 1e6,
             (double)(tl - tn) / 1e6, (double)(t1 - tl) / 1e6);
@@ -108,24 +122,30 @@ void ph_bench_lazy(const struct ph_bench_lazy *b)
     fprintf(b->detail, "\n== lazy activation: %zu plugins, hello cache %s ==\n", n, cache);
 
     /* Eager first: it starts every plugin, and so fills the cache. */
-    double eager = to_listing(b, sub, cache, PH_ACTIVATION_EAGER, n, NULL);
+    double eager = to_listing(b, sub, cache, PH_ACTIVATION_EAGER, n, NULL, NULL);
     enum { RUNS = 5 };
-    double lz[RUNS];
+    double lz[RUNS], lzc[RUNS];
     size_t nl = 0;
     for (int r = 0; r < RUNS; r++) {
-        double v = to_listing(b, sub, cache, PH_ACTIVATION_LAZY, n, NULL);
-        if (!isnan(v))
+        double cpu = NAN;
+        double v = to_listing(b, sub, cache, PH_ACTIVATION_LAZY, n, NULL, &cpu);
+        if (!isnan(v)) {
+            lzc[nl] = cpu;
             lz[nl++] = v;
+        }
     }
-    double lazy_ns = median(lz, nl);
+    double lazy_ns = median(lz, nl), lazy_cpu = median(lzc, nl);
     fprintf(b->detail,
             "   ph_host_new to ph_host_describe: eager %.1f ms (starts all), lazy %.1f ms "
-            "(median of %zu, every plugin cold)\n",
-            eager / 1e6, lazy_ns / 1e6, nl);
+            "(median of %zu, every plugin cold; the host's CPU time %.1f ms)\n",
+            eager / 1e6, lazy_ns / 1e6, nl, lazy_cpu / 1e6);
     char fig[96], t[32];
     snprintf(fig, sizeof fig, "%zu plugins lazy: new to list/tools-list", n);
     snprintf(t, sizeof t, "<=100 ms");
     b->sum(fig, lazy_ns, NAN, "ns", '<', 100e6, t);
+    /* On a shared machine the wall time is mostly waiting for a CPU. */
+    snprintf(fig, sizeof fig, "%zu plugins lazy: its CPU time", n);
+    b->sum(fig, lazy_cpu, NAN, "ns", '<', 100e6, t);
     snprintf(fig, sizeof fig, "%zu plugins eager: new to list (cache filled)", n);
     b->sum(fig, eager, NAN, "ns", 0, 0, NULL);
 
@@ -135,7 +155,7 @@ void ph_bench_lazy(const struct ph_bench_lazy *b)
     ph_host_options o = {0};
     o.loader_path = b->loader;
     ph_error e = {0};
-    to_listing(b, sub, cache, PH_ACTIVATION_LAZY, n, &lazy);
+    to_listing(b, sub, cache, PH_ACTIVATION_LAZY, n, &lazy, NULL);
     if (lazy && ph_host_new(&o, &eager_h, &e) == PH_OK) {
         ph_host_set_event_handler(eager_h, quiet, NULL);
         size_t k = n < 60 ? n / 2 : 30;
