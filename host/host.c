@@ -279,11 +279,13 @@ static int run_done(struct ph_host *h)
 static void restart(struct ph_host *h, struct ph_plug *p)
 {
     ph_error e;
+    /* A cold plugin's first start is no restart (lazy.c): no process of
+     * it has ended (cause_data, which the spawn clears). */
+    int first = p->hello_cached && !p->cause_data;
     int rc = ph_plug_spawn(p, &e);
     plug_timer(h, p);
     if (rc == 0) {
-        /* A cold plugin's first start is no restart (lazy.c). */
-        if (!p->hello_cached)
+        if (!first)
             p->restarts++;
         return;
     }
@@ -1697,7 +1699,9 @@ json_t *ph_host_describe(ph_host *h)
             continue;
         json_t *hello = p->hello_stale ? NULL : p->hello;
         if (h->cache)
-            json_object_set_new(o, "cold", json_boolean(p->hello_cached && p->state == PH_P_DOWN));
+            json_object_set_new(
+                o, "cold",
+                json_boolean(p->hello_cached && p->state == PH_P_DOWN && !p->cause_data));
         const char *keys[] = {"version", "description", "methods", "protocol"};
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
             if (json_object_get(hello, keys[i]))
