@@ -158,7 +158,7 @@ void ph_bench_lazy(const struct ph_bench_lazy *b)
     to_listing(b, sub, cache, PH_ACTIVATION_LAZY, n, &lazy, NULL);
     if (lazy && ph_host_new(&o, &eager_h, &e) == PH_OK) {
         ph_host_set_event_handler(eager_h, quiet, NULL);
-        size_t k = n < 60 ? n / 2 : 30;
+        size_t k = n < 200 ? n / 2 : 100;
         double *cold = calloc(k, sizeof *cold), *start = calloc(k, sizeof *start);
         size_t nc = 0, ns = 0;
         json_t *params = json_pack("[i]", 1);
