@@ -11,6 +11,7 @@
  *   pins.c       the operator's pins of each plugin's method surface
  *   cgroup.c     a cgroup per plugin process (cgroup.h)
  *   lazy.c       lazy activation and the hello cache (lazy.h)
+ *   status.c     the operator's view: counters, status, metrics (status.h)
  * Nothing here is visible to applications.
  */
 #ifndef PH_HOST_INTERNAL_H
@@ -20,6 +21,7 @@
 #include "config.h"
 #include "htab.h"
 #include "plughost/host.h"
+#include "status.h"
 #include "timers.h"
 #include "wire.h"
 
@@ -182,6 +184,7 @@ struct ph_plug {
      * (listings leave the hello out); the hash whose entry holds hello. */
     int hello_cached, hello_stale;
     char cache_sha256[65];
+    struct ph_status_plug status; /* the operator's counters (status.c) */
     struct ph_plug *next;
 };
 
@@ -250,6 +253,7 @@ struct ph_host {
 
     /* The cgroup layer, arranged once (cgroup.c). */
     struct ph_cg_host cg;
+    struct ph_status_host status; /* the operator's counters (status.c) */
 };
 
 /* host.c */
