@@ -53,6 +53,8 @@
 
 #include <plughost/host.h>
 
+#include "lazy.h"
+
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
@@ -2783,7 +2785,7 @@ static void usage(void)
                     "                [--details FILE] [--plughost PATH] [--max-plugins N]\n"
                     "                [--idle S] [--load-batch N] [--sections LIST] [--peer "
                     "NAME=PROGRAM ARG...]\n"
-                    "sections: latency,layers,depth,payload,blob,start,scale (default all)\n");
+                    "sections: latency,layers,depth,payload,blob,start,scale,lazy (default all)\n");
     exit(2);
 }
 
@@ -2990,6 +2992,12 @@ int main(int argc, char **argv)
         run_start();
     if (SECTION("scale"))
         run_scale(params);
+    if (SECTION("lazy") && host_ok && multi_plugin[0]) {
+        /* bench/lazy.c: lazy activation of many plugins. */
+        struct ph_bench_lazy lz = {scfg.max_plugins,  cfg.loader, detail,      make_plugin_dir,
+                                   remove_plugin_dir, add_sum,    add_sum_text};
+        ph_bench_lazy(&lz);
+    }
     write_csv();
     if (detail != stdout)
         fclose(detail);

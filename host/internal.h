@@ -10,6 +10,7 @@
  *   record.c     the transcript of every message (ph_host_record)
  *   pins.c       the operator's pins of each plugin's method surface
  *   cgroup.c     a cgroup per plugin process (cgroup.h)
+ *   lazy.c       lazy activation and the hello cache (lazy.h)
  *   status.c     the operator's view: counters, status, metrics (status.h)
  * Nothing here is visible to applications.
  */
@@ -101,6 +102,8 @@ struct ph_call {
     size_t result_len;
     int in_fd;  /* owned; the request's blob (sealed memfd), -1: none */
     int out_fd; /* owned; the answer's blob, checked, -1: none */
+    /* Waited for its plugin's first start (lazy.c): its receipt says how long. */
+    int cold_start;
     struct ph_call *next, *prev;
 };
 
@@ -187,6 +190,11 @@ struct ph_plug {
     unsigned rate_logs, rate_notes, rate_reported;
     size_t rate_bytes, msg_len;
     unsigned long dropped_logs, dropped_notes;
+    /* Lazy activation (lazy.c): hello came from the hello cache and no
+     * process has answered since; the file changed since it was hashed
+     * (listings leave the hello out); the hash whose entry holds hello. */
+    int hello_cached, hello_stale;
+    char cache_sha256[65];
     struct ph_status_plug status; /* the operator's counters (status.c) */
     struct ph_plug *next;
 };
@@ -250,6 +258,11 @@ struct ph_host {
     gid_t run_gid;
     char ns_names[64]; /* the same, as the loader's argument */
 
+    /* The hello cache (lazy.c; owned), or NULL; lazy: plugins with an
+     * entry there start on their first call. */
+    struct ph_lazy_cache *cache;
+    int lazy;
+
     /* The cgroup layer, arranged once (cgroup.c). */
     struct ph_cg_host cg;
     struct ph_status_host status; /* the operator's counters (status.c) */
@@ -309,6 +322,9 @@ void ph_plug_on_stall(struct ph_plug *p);
 void ph_plug_flush(struct ph_plug *p);
 void ph_plug_free(struct ph_plug *p);
 int ph_plug_has_method(const struct ph_plug *p, const char *method);
+/* Checks a hello (the handshake's params, borrowed) for p: the one check
+ * both the wire and the hello cache (lazy.c) use. 0, or -1 with why. */
+int ph_plug_valid_hello(struct ph_plug *p, json_t *params, char *why, size_t whylen);
 /* The params schema a method declared in its handshake (borrowed), or NULL. */
 json_t *ph_plug_schema(const struct ph_plug *p, const char *method);
 void ph_plug_send_call(struct ph_plug *p, struct ph_call *c);

@@ -37,8 +37,9 @@ enum ph_clog_format ph_clog_get_format(void)
  * by it. */
 static int is_quiet(json_t *ev, const char *type)
 {
-    static const char *const shown[] = {"log",          "trace",        "receipt", "pin_mismatch",
-                                        "rate_limited", "record_error", "ended"};
+    static const char *const shown[] = {"log",          "trace",        "receipt",
+                                        "pin_mismatch", "rate_limited", "record_error",
+                                        "ended",        "hello_cache",  "hello_changed"};
     int known = 0;
     for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
         known |= strcmp(type, shown[i]) == 0;
@@ -70,6 +71,17 @@ static void text_event(json_t *ev, const char *type, const char *plugin)
                       (long long)json_integer_value(json_object_get(ev, "wall_us")),
                       (long long)json_integer_value(json_object_get(ev, "cpu_us")),
                       (long long)json_integer_value(json_object_get(ev, "peak_rss_kib")));
+        /* The call that started a cold plugin (--lazy). */
+        if (json_object_get(ev, "start_us"))
+            ph_text_print(stderr, "receipt %s.%s: cold start %lld us", plugin ? plugin : "?",
+                          json_string_value(json_object_get(ev, "method")),
+                          (long long)json_integer_value(json_object_get(ev, "start_us")));
+    } else if (strcmp(type, "hello_cache") == 0 || strcmp(type, "hello_changed") == 0) {
+        /* The hello cache (--hello-cache): an entry ignored, a real
+         * handshake that differed from the cached one. */
+        const char *w = json_string_value(json_object_get(ev, "warning"));
+        ph_text_print(stderr, "plughost: %s: %s", json_string_value(json_object_get(ev, "file")),
+                      w ? w : "its handshake differs from the cached one; the cache is renewed");
     } else if (strcmp(type, "pin_mismatch") == 0) {
         size_t i;
         json_t *c;
@@ -166,7 +178,8 @@ static const char *event_level(json_t *ev, const char *type)
         return "debug";
     if (strcmp(type, "receipt") == 0)
         return "info";
-    if (strcmp(type, "pin_mismatch") == 0 || strcmp(type, "rate_limited") == 0)
+    if (strcmp(type, "pin_mismatch") == 0 || strcmp(type, "rate_limited") == 0 ||
+        strcmp(type, "hello_cache") == 0 || strcmp(type, "hello_changed") == 0)
         return "warn";
     return "error";
 }

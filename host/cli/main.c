@@ -75,7 +75,11 @@ static const char usage[] =
     "  --pins PINS       call, serve, list: offer only plugins whose method surface matches\n"
     "                    its pin (plughost pin); --allow-unpinned: and unpinned ones\n"
     "  --receipts        print each call's cost on stderr: wall and CPU time, peak\n"
-    "                    memory of the plugin process\n"
+    "                    memory of the plugin process, and a cold start's time\n"
+    "  --hello-cache DIR keep each plugin's handshake in DIR (owned by this user,\n"
+    "                    mode 0700), keyed by the SHA-256 of its file\n"
+    "  --lazy            list, call, serve: plugins with a cached handshake start on\n"
+    "                    their first call (needs --hello-cache); --eager: at load\n"
     "  --json            machine-readable output (list)\n"
     "  --blob-in FILE    call: FILE's bytes go beside the params as a blob\n"
     "  --blob-out FILE   call: the answer's blob goes to FILE (\"-\": stdout)\n"
@@ -550,6 +554,8 @@ static void print_list_text(json_t *d)
         const char *desc = json_string_value(json_object_get(p, "description"));
         if (desc)
             ph_text_print(stdout, "  %s", desc);
+        if (json_is_true(json_object_get(p, "cold")))
+            ph_text_print(stdout, "  cold: from the hello cache; starts on its first call");
         json_t *c;
         json_array_foreach(json_object_get(p, "pin_changes"), j, c)
         {
@@ -575,6 +581,15 @@ static void print_list_text(json_t *d)
     }
 }
 
+/* list prints only what the operator must see: the hello cache's
+ * warnings (--hello-cache). */
+static void list_event(void *ud, json_t *ev)
+{
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    if (type && (strcmp(type, "hello_cache") == 0 || strcmp(type, "hello_changed") == 0))
+        ph_cli_print_event(ud, ev);
+}
+
 static int cmd_list(const struct ph_cli_opts *o, int argc, char **argv)
 {
     if (argc != 1) {
@@ -588,7 +603,7 @@ static int cmd_list(const struct ph_cli_opts *o, int argc, char **argv)
         return PH_EXIT_HOST;
     }
     if (!o->host.trace)
-        ph_host_set_event_handler(h, NULL, NULL);
+        ph_host_set_event_handler(h, list_event, NULL);
     else
         ph_host_set_event_handler(h, ph_cli_print_event, NULL);
     int rc = PH_EXIT_OK;
@@ -774,6 +789,15 @@ int main(int argc, char **argv)
                 o.pins = argv[++i];
         } else if (strcmp(a, "--allow-unpinned") == 0) {
             o.allow_unpinned = 1;
+        } else if (strcmp(a, "--lazy") == 0 || strcmp(a, "--eager") == 0) {
+            o.host.activation = a[2] == 'l' ? PH_ACTIVATION_LAZY : PH_ACTIVATION_EAGER;
+        } else if (strcmp(a, "--hello-cache") == 0) {
+            if (i + 1 >= argc) {
+                ph_clog_msg("error", "host", NULL, "--hello-cache needs a directory");
+                free_args(rest, &o);
+                return PH_EXIT_USAGE;
+            }
+            o.host.hello_cache = argv[++i];
         } else if (strcmp(a, "--blob-in") == 0 || strcmp(a, "--blob-out") == 0) {
             if (i + 1 >= argc) {
                 ph_clog_msg("error", "host", NULL, "%s needs a file", a);

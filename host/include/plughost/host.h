@@ -111,7 +111,9 @@ typedef struct ph_host_options {
     /* Resource receipts: after each answer from a plugin, an event "receipt"
      * {call_id, plugin, method, wall_us, cpu_us, peak_rss_kib}: what the call
      * cost (CPU time of the plugin process since its previous answer, which
-     * is this call's since a plugin serves calls one at a time). */
+     * is this call's since a plugin serves calls one at a time), and for a
+     * call that waited for a cold plugin to start (lazy activation),
+     * start_us: how long the start took. */
     int receipts;
     /* The operator's configuration (from ph_config_load), borrowed for the
      * call to ph_host_new (the host keeps its own reference). Options set
@@ -141,7 +143,22 @@ typedef struct ph_host_options {
      * (0) itself is never used. A host that is not root runs them as its
      * own user. */
     unsigned run_uid, run_gid;
+    /* Lazy activation (docs/design.md, "Activation"): hello_cache names a
+     * directory (borrowed for ph_host_new; owned by the host's user, not
+     * group/other-writable, else ph_host_new fails) where the host keeps
+     * each plugin's handshake keyed by the SHA-256 of its file; with it,
+     * every handshake is stored. activation PH_ACTIVATION_LAZY: a plugin
+     * whose file has a valid entry is loaded without starting it
+     * (ph_host_describe lists it "cold") and starts on its first call;
+     * the others start at once, which fills the cache. 0: the
+     * configuration's "activation", else eager. Config keys
+     * "hello_cache" and "activation". */
+    const char *hello_cache;
+    int activation;
 } ph_host_options;
+
+#define PH_ACTIVATION_EAGER 1
+#define PH_ACTIVATION_LAZY 2
 
 /* Neither a private mount namespace nor Landlock: while a plugin loads, the
  * dynamic linker's opens are checked by the host alone, so a loading plugin
@@ -262,7 +279,10 @@ int ph_host_load_file(ph_host *host, const char *path, const char **name_out, ph
  * loaded at its last start, and with pins set, "pin" ("ok" or "changed")
  * and "pin_changes". A plugin's "layers" include "cgroup": {active,
  * version, path, memory_max, pids_max, swap_max} for its current process,
- * or {active: false, reason}. */
+ * or {active: false, reason}. "lazy" says whether the host activates
+ * lazily; with a hello cache, each plugin has "cold" (true: listed from its
+ * cached hello, no process yet), and a cold plugin whose file changed since
+ * it was hashed is listed without its methods and started to learn them. */
 json_t *ph_host_describe(ph_host *host);
 
 /* Starts a call of PLUGIN.METHOD. params is borrowed (array, object or NULL).
