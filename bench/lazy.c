@@ -107,6 +107,37 @@ static double to_listing(const struct ph_bench_lazy *b, const char *dir, const c
     return (double)(t1 - t0);
 }
 
+/* lazy.dat: "plugins lazy_ms eager_ms", how the time to a listing grows
+ * with the number of plugins either way (bench/run draws start.png). The
+ * eager run of each directory fills the cache its lazy runs read; the
+ * largest point is the one the table reports. */
+static void sweep(const struct ph_bench_lazy *b, const char *cache, double lazy_n, double eager_n)
+{
+    FILE *dat = b->dat ? b->dat("lazy.dat") : NULL;
+    if (!dat)
+        return;
+    fprintf(dat, "# plugins lazy_ms eager_ms\n");
+    const size_t counts[] = {1, 10, 50, 100, 250, 500, 1000};
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0] && counts[c] < b->plugins; c++) {
+        size_t k = counts[c];
+        char *dir = b->make_dir(k);
+        char sub[4200];
+        snprintf(sub, sizeof sub, "%s/000", dir);
+        double eager = to_listing(b, sub, cache, PH_ACTIVATION_EAGER, k, NULL, NULL);
+        double v[3];
+        size_t nv = 0;
+        for (int r = 0; r < 3; r++) {
+            double x = to_listing(b, sub, cache, PH_ACTIVATION_LAZY, k, NULL, NULL);
+            if (!isnan(x))
+                v[nv++] = x;
+        }
+        fprintf(dat, "%zu %.3f %.3f\n", k, median(v, nv) / 1e6, eager / 1e6);
+        b->remove_dir(dir, k);
+    }
+    fprintf(dat, "%zu %.3f %.3f\n", b->plugins, lazy_n / 1e6, eager_n / 1e6);
+    fclose(dat);
+}
+
 void ph_bench_lazy(const struct ph_bench_lazy *b)
 {
     size_t n = b->plugins;
@@ -197,6 +228,7 @@ void ph_bench_lazy(const struct ph_bench_lazy *b)
     ph_host_free(lazy);
     fflush(b->detail);
     b->remove_dir(dir, n);
+    sweep(b, cache, lazy_ns, eager);
     /* The entries this run wrote, then the directory. */
     DIR *cd = opendir(cache);
     struct dirent *de;

@@ -23,6 +23,8 @@ struct ph_bench_lazy {
     void (*sum)(const char *fig, double v, double fv, const char *unit, char op, double target,
                 const char *tstr);
     void (*sum_text)(const char *fig, const char *value, const char *tstr, const char *met);
+    /* A file in the output directory, opened for writing (NULL: none). */
+    FILE *(*dat)(const char *name);
 };
 
 void ph_bench_lazy(const struct ph_bench_lazy *b);

@@ -2994,8 +2994,8 @@ int main(int argc, char **argv)
         run_scale(params);
     if (SECTION("lazy") && host_ok && multi_plugin[0]) {
         /* bench/lazy.c: lazy activation of many plugins. */
-        struct ph_bench_lazy lz = {scfg.max_plugins,  cfg.loader, detail,      make_plugin_dir,
-                                   remove_plugin_dir, add_sum,    add_sum_text};
+        struct ph_bench_lazy lz = {scfg.max_plugins,  cfg.loader, detail,       make_plugin_dir,
+                                   remove_plugin_dir, add_sum,    add_sum_text, dat_open};
         ph_bench_lazy(&lz);
     }
     write_csv();
