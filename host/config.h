@@ -21,6 +21,9 @@ struct ph_plug_settings {
     /* RLIMIT_AS; 0: memory_limit. Apart from memory_limit so that the
      * cgroup (resident memory) can be the tighter bound. */
     size_t address_space_limit;
+    /* The pool: processes of this plugin at most, and how long one past the
+     * first may sit idle before it is stopped. */
+    unsigned instances, idle_stop_ms;
 };
 
 /* Fills empty options from the configuration's "defaults". */

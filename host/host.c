@@ -27,9 +27,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* How long plugins get to exit after ph.shutdown before they are killed. */
-#define PH_SHUTDOWN_GRACE_MS 200
-
 #ifndef PH_LOADER_INSTALLED
 #define PH_LOADER_INSTALLED "/usr/local/libexec/plughost/plughost-loader"
 #endif
@@ -137,6 +134,8 @@ static void call_unlink(struct ph_host *h, struct ph_call *c)
     c->next = c->prev = NULL;
     if (c->sent)
         c->plug->awaited--;
+    else if (!c->plug && c->pool)
+        c->pool->queued--;
     ph_htab_del(&h->calls_by_id, &c->by_id);
     ph_timers_del(&h->call_timers, &c->timer);
     ph_timers_release(&h->call_timers);
@@ -156,22 +155,25 @@ static uint64_t plug_deadline(const struct ph_plug *p)
         return p->handshake_deadline_ms;
     if (p->state == PH_P_DOWN && p->restart_at_ms)
         return p->restart_at_ms;
-    if (p->state == PH_P_READY)
-        return ph_plug_stall_deadline(p); /* its answers unread (bounds.h) */
+    if (p->state == PH_P_READY) {
+        /* Its answers unread (bounds.h), or its idle time in a pool over. */
+        uint64_t stall = ph_plug_stall_deadline(p), idle = ph_pool_idle_deadline(p);
+        return stall < idle ? stall : idle;
+    }
     return UINT64_MAX;
 }
 
 /* Called after anything that may have changed a plugin's state or its
  * deadlines: the supervisor sets them, the host keeps the heap in step. */
-static void plug_timer(struct ph_host *h, struct ph_plug *p)
+void ph_plug_timer(struct ph_host *h, struct ph_plug *p)
 {
     ph_timers_set(&h->plug_timers, &p->timer, plug_deadline(p));
 }
 
 static void call_free(struct ph_call *c)
 {
-    if (c->plug)
-        c->plug->ncalls--;
+    if (c->pool)
+        c->pool->ncalls--;
     free(c->method);
     json_decref(c->params);
     free(c->params_text);
@@ -279,7 +281,7 @@ static void restart(struct ph_host *h, struct ph_plug *p)
 {
     ph_error e;
     int rc = ph_plug_spawn(p, &e);
-    plug_timer(h, p);
+    ph_plug_timer(h, p);
     if (rc == 0) {
         p->restarts++;
         return;
@@ -442,6 +444,7 @@ static int call_begin(struct ph_host *h, const char *plugin, const char *method,
     c->in_fd = a->in_fd;
     c->out_fd = -1;
     c->plug = p;
+    c->pool = p;
     c->params = params ? json_incref(params) : NULL;
     json_decref(tree); /* the call holds it now */
     c->cb = a->cb;
@@ -488,6 +491,14 @@ static int call_begin(struct ph_host *h, const char *plugin, const char *method,
         ph_arm_timer(h);
         return PH_OK;
     }
+    if (ph_pool_size(p) > 1) {
+        if (ph_pool_enqueue(p, c) < 0)
+            ph_call_finish(h, c, NULL,
+                           ph_call_error(p, method, PH_RPC_INTERNAL_ERROR, PH_END_NONE, NULL,
+                                         "out of memory"));
+        ph_arm_timer(h);
+        return PH_OK;
+    }
     if (p->state == PH_P_DOWN && p->restart_at_ms <= now)
         restart(h, p);
     else if (p->state == PH_P_READY)
@@ -503,9 +514,14 @@ int ph_host_reset(ph_host *h, const char *plugin, ph_error *err)
     if (!p)
         return ph_set_error(err, PH_E_NOTFOUND, "no plugin named \"%s\" is loaded", plugin);
     p->circuit_until_ms = 0;
-    p->restart_at_ms = 0;
     p->recent_failures = 0;
-    plug_timer(h, p);
+    for (unsigned i = 0; i < (p->inst ? p->cap_inst : 1); i++) {
+        struct ph_plug *q = p->inst ? p->inst[i] : p;
+        if (q) {
+            q->restart_at_ms = 0;
+            ph_plug_timer(h, q);
+        }
+    }
     return PH_OK;
 }
 
@@ -538,7 +554,9 @@ static void read_early(struct ph_host *h, uint64_t id)
     if (!c || !c->sent || c->plug->out_head || c->plug->sock < 0)
         return;
     ph_plug_on_sock(c->plug, 0);
-    plug_timer(h, c->plug);
+    ph_plug_timer(h, c->plug);
+    if (c->pool->inst)
+        ph_pool_dispatch(c->pool);
     if (ph_call_find(h, id))
         return;
     run_done(h);
@@ -587,8 +605,8 @@ int ph_host_cancel(ph_host *h, uint64_t call_id)
             return PH_E_NOMEM;
         *answer = (struct ph_call){
             .id = c->id, .cb = c->cb, .raw_cb = c->raw_cb, .ud = c->ud, .in_fd = -1, .out_fd = -1};
-        answer->error = ph_call_error(c->plug, c->method, PH_RPC_CANCELLED, PH_END_NONE, NULL,
-                                      "call cancelled by the client");
+        answer->error = ph_call_error(c->plug ? c->plug : c->pool, c->method, PH_RPC_CANCELLED,
+                                      PH_END_NONE, NULL, "call cancelled by the client");
         call_done(h, answer);
         c->cancelled = 1;
         c->cb = NULL;
@@ -713,12 +731,20 @@ static void check_deadlines(struct ph_host *h)
             continue;
         }
         if (p->state == PH_P_READY) {
-            ph_plug_on_stall(p);
+            if (ph_plug_stall_deadline(p) <= now)
+                ph_plug_on_stall(p);
+            else
+                ph_pool_stop_idle(p);
+            ph_plug_timer(h, p);
             continue;
         }
         /* Down, and its backoff is over: start it if a call waits for it
          * (rare; the scan over calls is fine here). */
         p->restart_at_ms = 0;
+        if (p->head->inst) {
+            ph_pool_dispatch(p->head);
+            continue;
+        }
         for (struct ph_call *c = h->calls.next; c != &h->calls; c = c->next)
             if (c->plug == p) {
                 restart(h, p);
@@ -728,6 +754,17 @@ static void check_deadlines(struct ph_host *h)
     while ((t = ph_timers_first(&h->call_timers)) && t->at <= now) {
         struct ph_call *c = ph_container_of(t, struct ph_call, timer);
         struct ph_plug *p = c->plug;
+        if (!p) {
+            /* Queued in its pool, no instance free in time. */
+            ph_call_finish(
+                h, c, NULL,
+                ph_call_error(c->pool, c->method, PH_RPC_PLUGIN_TIMEOUT, PH_END_TIMEOUT,
+                              json_pack("{s:s,s:I}", "limit", "call_timeout_ms", "limit_value",
+                                        (json_int_t)c->pool->set.call_timeout_ms),
+                              "call timed out waiting for an idle instance of plugin %s",
+                              c->pool->name));
+            continue;
+        }
         if (p->state == PH_P_DOWN) {
             /* Still waiting for a restart: nothing to kill, just answer. */
             ph_call_finish(
@@ -748,7 +785,7 @@ static void check_deadlines(struct ph_host *h)
              * plugin sent (which may finish this call), then look again. */
             c->drained = 1;
             ph_plug_drain(p);
-            plug_timer(h, p);
+            ph_plug_timer(h, p);
             continue;
         }
         ph_timers_del(&h->call_timers, t);
@@ -791,17 +828,17 @@ int ph_host_process(ph_host *h, int timeout_ms, ph_error *err)
         case PH_W_SOCK:
             if (w->plug->sock >= 0)
                 ph_plug_on_sock(w->plug, ev[i].events);
-            plug_timer(h, w->plug);
+            ph_plug_timer(h, w->plug);
             break;
         case PH_W_NOTIFY:
             if (w->plug->notify_fd >= 0)
                 ph_plug_on_notify(w->plug);
-            plug_timer(h, w->plug);
+            ph_plug_timer(h, w->plug);
             break;
         case PH_W_PIDFD:
             if (w->plug->pidfd >= 0)
                 ph_plug_on_exit(w->plug);
-            plug_timer(h, w->plug);
+            ph_plug_timer(h, w->plug);
             break;
         case PH_W_TIMER: {
             uint64_t ticks;
@@ -810,6 +847,10 @@ int ph_host_process(ph_host *h, int timeout_ms, ph_error *err)
             break;
         }
         }
+        /* An instance of a pool may have finished a call, become ready or
+         * ended: its pool hands it (or a new one) the next queued call. */
+        if (w->kind != PH_W_TIMER && w->plug->head->inst)
+            ph_pool_dispatch(w->plug->head);
     }
     check_deadlines(h);
     handled += n + run_done(h);
@@ -983,6 +1024,10 @@ int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
         h->opt.cancel_grace_ms = 2000;
     if (!h->opt.max_queue)
         h->opt.max_queue = 1024;
+    if (!h->opt.instances)
+        h->opt.instances = 1;
+    if (!h->opt.idle_stop_ms)
+        h->opt.idle_stop_ms = 30000;
     if (!h->opt.max_failures)
         h->opt.max_failures = 5;
     if (!h->opt.failure_window_ms)
@@ -1015,6 +1060,11 @@ int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
         ph_set_error(err, PH_E_SYSTEM, "cannot set up the event loop: %s", strerror(errno));
         ph_host_free(h);
         return PH_E_SYSTEM;
+    }
+    if (h->opt.instances > PH_MAX_INSTANCES) {
+        unsigned n = h->opt.instances;
+        ph_host_free(h);
+        return ph_set_error(err, PH_E_INVALID, "instances is %u, at most %d", n, PH_MAX_INSTANCES);
     }
     if (access(h->loader, X_OK) < 0) {
         ph_set_error(err, PH_E_SYSTEM,
@@ -1063,6 +1113,10 @@ void ph_host_free(ph_host *h)
     ph_host_release(h);
     /* Ask every plugin to stop, give them a moment, then make sure:
      * nothing outlives the host. */
+    /* Instances past a pool's first are ended at once: a pool is for
+     * calls, and no call is coming. */
+    for (struct ph_plug *p = h->plugs; p; p = p->next)
+        ph_pool_free(p);
     json_t *bye = ph_wire_request(NULL, "ph.shutdown", NULL);
     int asked = 0;
     for (struct ph_plug *p = h->plugs; p; p = p->next)
@@ -1186,6 +1240,7 @@ static struct ph_plug *plug_new(struct ph_host *h, const char *file)
     p->hostfn_calls = calloc(h->nfns ? h->nfns : 1, sizeof *p->hostfn_calls);
     p->pidfd = p->sock = p->notify_fd = p->file_fd = -1;
     p->initial = 1;
+    p->head = p;
     if (!p->file || !p->hostfn_calls || ph_timers_adopt(&h->plug_timers) < 0) {
         ph_plug_free(p);
         return NULL;
@@ -1210,6 +1265,7 @@ static void plug_unlink(struct ph_host *h, struct ph_plug *p)
 /* Ends (if running) and frees a plugin already unlinked from h->plugs. */
 static void plug_destroy(struct ph_host *h, struct ph_plug *p)
 {
+    ph_pool_free(p);
     if (p->pidfd >= 0) {
         ph_plug_kill(p, PH_END_KILLED, NULL);
         ph_plug_on_exit(p);
@@ -1217,9 +1273,10 @@ static void plug_destroy(struct ph_host *h, struct ph_plug *p)
     /* Answers to its calls are delivered after it is gone: they must not
      * point at it then. */
     for (struct ph_call *c = h->done_head; c; c = c->next)
-        if (c->plug == p) {
+        if (c->pool == p) {
             p->ncalls--;
             c->plug = NULL;
+            c->pool = NULL;
         }
     if (p->named)
         ph_htab_del(&h->plugs_by_name, &p->by_name);
@@ -1334,7 +1391,7 @@ static int spawn_new(struct ph_host *h, const char *file, struct ph_plug **out)
         return -1;
     ph_error e;
     int rc = ph_plug_spawn(p, &e);
-    plug_timer(h, p);
+    ph_plug_timer(h, p);
     if (rc < 0) {
         record_load_error(h, file,
                           ph_call_error(p, NULL, PH_RPC_PLUGIN_NOT_LOADED, PH_END_SETUP_ERROR, NULL,
@@ -1701,6 +1758,8 @@ json_t *ph_host_describe(ph_host *h)
         json_t *stages = p->state == PH_P_READY ? ph_plug_spawn_stages(p) : NULL;
         if (stages)
             json_object_set_new(o, "spawn_stages_us", stages);
+        json_object_set_new(o, "instances", ph_pool_describe(p));
+        json_object_set_new(o, "max_instances", json_integer(ph_pool_size(p)));
         json_array_append_new(plugins, o);
     }
     json_t *fns = json_array();

@@ -10,6 +10,8 @@
  *   record.c     the transcript of every message (ph_host_record)
  *   pins.c       the operator's pins of each plugin's method surface
  *   cgroup.c     a cgroup per plugin process (cgroup.h)
+ *   pool.c       a plugin's instances: dispatch, queue, start on demand,
+ *                idle stop
  * Nothing here is visible to applications.
  */
 #ifndef PH_HOST_INTERNAL_H
@@ -41,6 +43,9 @@
     "`plughost doctor`. To run plugins anyway, accept the weaker mode by name: "                   \
     "--accept-weaker=no-fs-containment (docs/security.md, \"Reduced modes\")"
 
+/* How long plugins get to exit after ph.shutdown before they are killed. */
+#define PH_SHUTDOWN_GRACE_MS 200
+
 enum ph_watch_kind { PH_W_SOCK = 1, PH_W_NOTIFY, PH_W_PIDFD, PH_W_TIMER };
 
 struct ph_plug;
@@ -68,10 +73,13 @@ enum ph_plug_state {
 
 struct ph_call {
     uint64_t id; /* also the JSON-RPC id sent to the plugin */
+    /* The instance serving it; NULL while it waits in its pool's queue
+     * for an idle instance (pool.c). */
     struct ph_plug *plug;
-    char *method;      /* owned */
-    json_t *params;    /* owned until sent */
-    char *params_text; /* owned until sent; instead of params (a raw call) */
+    struct ph_plug *pool; /* the plugin called: its pool's head */
+    char *method;         /* owned */
+    json_t *params;       /* owned until sent */
+    char *params_text;    /* owned until sent; instead of params (a raw call) */
     size_t params_len;
     ph_call_fn cb;
     ph_call_raw_fn raw_cb; /* instead of cb: the answer as text */
@@ -91,8 +99,22 @@ struct ph_call {
     struct ph_call *next, *prev;
 };
 
+/* One instance: a spawned, confined, supervised process of a plugin file.
+ * A plugin is a pool of them (pool.c) headed by its first instance, which
+ * also holds the plugin's policy: its name as callers know it, the hello
+ * calls are checked against, pins, the circuit breaker, the count of calls
+ * queued or in flight. The others are owned by the head and reached only
+ * through it. */
 struct ph_plug {
     struct ph_host *host;
+    struct ph_plug *head;        /* the pool's head; itself for the head */
+    struct ph_plug **inst;       /* head: owned array of cap_inst slots, [0] = itself */
+    unsigned cap_inst;           /* head: slots allocated (<= PH_MAX_INSTANCES) */
+    unsigned index;              /* in the pool: 0 for the head */
+    unsigned queued;             /* head: calls waiting for an idle instance */
+    uint64_t idle_since_ms;      /* an instance past the first: idle since, 0: busy */
+    int singleton;               /* the hello said "singleton": true */
+    int failed_last;             /* its last end was abnormal: a start is a restart */
     char *file;                  /* owned */
     int file_fd;                 /* owned; the plugin file as the last spawn opened it, or -1 */
     char *name;                  /* owned; NULL until the first handshake */
@@ -245,6 +267,9 @@ struct ph_host {
  * layer it leans on. */
 int ph_weaker_accepted(const struct ph_host *h, unsigned mode);
 void ph_arm_timer(struct ph_host *h);
+/* Sets the plugin's timer to its nearest deadline (handshake, restart,
+ * stall, idle stop), after anything that may have changed one. */
+void ph_plug_timer(struct ph_host *h, struct ph_plug *p);
 /* Writes what ph_host_cork held back, plugin by plugin. */
 void ph_host_release(struct ph_host *h);
 uint64_t ph_now_ms(void);
@@ -265,6 +290,28 @@ json_t *ph_call_error(struct ph_plug *p, const char *method, int code, enum ph_e
     __attribute__((format(printf, 6, 7)));
 int ph_set_error(ph_error *err, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* pool.c: the instances of one plugin (docs/design.md, "Instances"). */
+/* The most instances the plugin may run now: its settings, capped at 1 for
+ * a singleton. */
+unsigned ph_pool_size(const struct ph_plug *head);
+/* Queues call c (c->plug NULL) on its pool, then dispatches. -1: out of
+ * memory, nothing done. */
+int ph_pool_enqueue(struct ph_plug *head, struct ph_call *c);
+/* Sends queued calls to idle instances, starts instances while calls wait
+ * and the pool has room. Called after anything that may free an instance. */
+void ph_pool_dispatch(struct ph_plug *head);
+/* When an idle instance past the first is due to stop (UINT64_MAX: never),
+ * and stopping it then. */
+uint64_t ph_pool_idle_deadline(const struct ph_plug *p);
+void ph_pool_stop_idle(struct ph_plug *p);
+/* Whether the instance has nothing sent to it and is ready for a call. */
+int ph_pool_idle(const struct ph_plug *p);
+/* Each instance of the pool, as `list --json` shows it (new reference). */
+json_t *ph_pool_describe(const struct ph_plug *head);
+/* Ends every instance past the first and frees them (the head is the
+ * caller's). */
+void ph_pool_free(struct ph_plug *head);
 
 /* supervisor.c */
 void ph_ns_probe(struct ph_host *h);

@@ -141,7 +141,18 @@ typedef struct ph_host_options {
      * (0) itself is never used. A host that is not root runs them as its
      * own user. */
     unsigned run_uid, run_gid;
+    /* Instance pools (docs/design.md, "Instances"): up to `instances`
+     * confined processes of each plugin (1..PH_MAX_INSTANCES; 0: 1), each
+     * call sent to an idle one or queued in order; instances past the first
+     * start when calls wait and stop after idle_stop_ms without a call
+     * (0: 30000). A plugin's hello with "singleton": true caps it at 1.
+     * Per plugin in the configuration too. */
+    unsigned instances;
+    unsigned idle_stop_ms;
 } ph_host_options;
+
+/* The most instances of one plugin (ph_host_options.instances). */
+#define PH_MAX_INSTANCES 64
 
 /* Neither a private mount namespace nor Landlock: while a plugin loads, the
  * dynamic linker's opens are checked by the host alone, so a loading plugin

@@ -1,0 +1,259 @@
+/*
+ * pool: the instances of one plugin. A plugin is a named group of up to
+ * ph_pool_size() instances, each a full spawned, confined process of the
+ * same file (supervisor.c spawns, supervises and reaps each one alike);
+ * this module decides which instance serves a call, starts instances
+ * while calls wait and the pool has room, and stops those past the first
+ * after they sat idle for the operator's idle_stop_ms.
+ *
+ * It must never send a call to an instance that is not ready, not idle or
+ * stopping, never run more instances than the pool's size, and never
+ * start one while the plugin's circuit is open or its slot's backoff
+ * runs: every bound that holds for one process holds for each of them.
+ *
+ * A plugin of one instance (the default) does not come here: its calls go
+ * straight to its process, pipelined, as they always did (host.c).
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+unsigned ph_pool_size(const struct ph_plug *head)
+{
+    if (head->singleton || head->set.instances <= 1)
+        return 1;
+    return head->set.instances < PH_MAX_INSTANCES ? head->set.instances : PH_MAX_INSTANCES;
+}
+
+int ph_pool_idle(const struct ph_plug *p)
+{
+    return p->state == PH_P_READY && p->pid > 0 && p->awaited == 0 && !p->stopping &&
+           p->cause == PH_END_NONE;
+}
+
+/* A slot past the first: a plugin struct of the same file, named as the
+ * head, whose first start is not a load (its failures are ends, not load
+ * errors). */
+static struct ph_plug *slot_new(struct ph_plug *head, unsigned index)
+{
+    struct ph_host *h = head->host;
+    struct ph_plug *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->host = h;
+    p->head = head;
+    p->index = index;
+    p->file = strdup(head->file);
+    p->name = head->name ? strdup(head->name) : NULL;
+    p->hostfn_calls = calloc(h->nfns ? h->nfns : 1, sizeof *p->hostfn_calls);
+    p->pidfd = p->sock = p->notify_fd = p->file_fd = -1;
+    if (!p->file || !p->name || !p->hostfn_calls || ph_timers_adopt(&h->plug_timers) < 0) {
+        ph_plug_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* The head's slot array, grown to the pool's size. */
+static int slots(struct ph_plug *head, unsigned n)
+{
+    if (head->cap_inst >= n)
+        return 0;
+    struct ph_plug **a = realloc(head->inst, n * sizeof *a);
+    if (!a)
+        return -1;
+    for (unsigned i = head->cap_inst; i < n; i++)
+        a[i] = i == 0 ? head : NULL;
+    head->inst = a;
+    head->cap_inst = n;
+    return 0;
+}
+
+/* The first call of head's queue at or after from, or NULL. Calls are
+ * linked in the order made, so this is the queue's order (FIFO). */
+static struct ph_call *next_queued(struct ph_plug *head, struct ph_call *from)
+{
+    struct ph_call *end = &head->host->calls;
+    for (struct ph_call *c = from; c != end; c = c->next)
+        if (c->pool == head && !c->plug)
+            return c;
+    return NULL;
+}
+
+int ph_pool_enqueue(struct ph_plug *head, struct ph_call *c)
+{
+    if (slots(head, ph_pool_size(head)) < 0)
+        return -1;
+    c->plug = NULL;
+    head->queued++;
+    ph_pool_dispatch(head);
+    return 0;
+}
+
+static void fail_queued(struct ph_plug *head, const char *why)
+{
+    struct ph_host *h = head->host;
+    for (struct ph_call *c = next_queued(head, h->calls.next); c;) {
+        struct ph_call *next = c->next;
+        ph_call_finish(h, c, NULL,
+                       ph_call_error(head, c->method, PH_RPC_PLUGIN_NOT_LOADED, PH_END_SETUP_ERROR,
+                                     NULL, "plugin %s cannot start an instance: %s", head->name,
+                                     why));
+        c = next_queued(head, next);
+    }
+}
+
+/* Starts instances for calls that wait: one per waiting call not already
+ * covered by an instance starting, within the pool's size. */
+static void grow(struct ph_plug *head)
+{
+    struct ph_host *h = head->host;
+    unsigned size = ph_pool_size(head), loading = 0, live = 0;
+    uint64_t now = ph_now_ms();
+    if (head->circuit_until_ms > now || slots(head, size) < 0)
+        return;
+    for (unsigned i = 0; i < size; i++) {
+        struct ph_plug *p = head->inst[i];
+        if (p && p->state == PH_P_LOADING)
+            loading++;
+        if (p && p->state != PH_P_DOWN)
+            live++;
+    }
+    int waiting_restart = 0;
+    const char *why = NULL;
+    ph_error e;
+    for (unsigned i = 0; i < size && loading < head->queued; i++) {
+        struct ph_plug *p = head->inst[i];
+        if (!p && !(p = head->inst[i] = slot_new(head, i)))
+            break;
+        if (p->state != PH_P_DOWN)
+            continue;
+        if (p->restart_at_ms > now) {
+            waiting_restart = 1;
+            continue;
+        }
+        int again = p->failed_last;
+        if (ph_plug_spawn(p, &e) == 0) {
+            loading++;
+            live++;
+            if (again)
+                p->restarts++;
+        } else {
+            why = e.text;
+        }
+        ph_plug_timer(h, p);
+    }
+    if (live == 0 && !waiting_restart && why)
+        fail_queued(head, why);
+}
+
+void ph_pool_dispatch(struct ph_plug *head)
+{
+    struct ph_host *h = head->host;
+    if (!head->inst)
+        return;
+    uint64_t now = ph_now_ms();
+    struct ph_call *c = head->queued ? next_queued(head, h->calls.next) : NULL;
+    for (unsigned i = 0; i < head->cap_inst; i++) {
+        struct ph_plug *p = head->inst[i];
+        if (!p || !ph_pool_idle(p))
+            continue;
+        if (!c) {
+            if (!p->idle_since_ms) {
+                p->idle_since_ms = now;
+                ph_plug_timer(h, p);
+            }
+            continue;
+        }
+        struct ph_call *next = c->next;
+        c->plug = p;
+        head->queued--;
+        p->idle_since_ms = 0;
+        if (p->pin_blocked)
+            ph_call_finish(h, c, NULL, ph_pins_error(p, c->method));
+        else
+            ph_plug_send_call(p, c);
+        ph_plug_timer(h, p);
+        c = head->queued ? next_queued(head, next) : NULL;
+    }
+    if (head->queued)
+        grow(head);
+    ph_arm_timer(h);
+}
+
+uint64_t ph_pool_idle_deadline(const struct ph_plug *p)
+{
+    if (p->index == 0 || !p->idle_since_ms)
+        return UINT64_MAX;
+    if (p->stopping) /* asked to stop: killed if it has not after the grace */
+        return p->idle_since_ms + PH_SHUTDOWN_GRACE_MS;
+    if (!ph_pool_idle(p))
+        return UINT64_MAX;
+    return p->idle_since_ms + p->head->set.idle_stop_ms;
+}
+
+void ph_pool_stop_idle(struct ph_plug *p)
+{
+    if (p->stopping) {
+        ph_plug_kill(p, PH_END_KILLED,
+                     json_pack("{s:s}", "reason", "idle instance did not stop when asked"));
+        p->idle_since_ms = 0;
+        return;
+    }
+    json_t *bye = ph_wire_request(NULL, "ph.shutdown", NULL);
+    if (bye && ph_plug_send(p, bye) == 0) {
+        p->stopping = 1;
+        p->idle_since_ms = ph_now_ms();
+    } else {
+        ph_plug_kill(p, PH_END_KILLED, json_pack("{s:s}", "reason", "idle instance stopped"));
+        p->idle_since_ms = 0;
+    }
+    json_decref(bye);
+}
+
+json_t *ph_pool_describe(const struct ph_plug *head)
+{
+    json_t *a = json_array();
+    unsigned n = head->inst ? head->cap_inst : 1;
+    for (unsigned i = 0; i < n; i++) {
+        const struct ph_plug *p = head->inst ? head->inst[i] : head;
+        if (!p)
+            continue;
+        json_array_append_new(a, json_pack("{s:i,s:i,s:s,s:i,s:i}", "index", (int)p->index, "pid",
+                                           (int)p->pid, "state",
+                                           p->state == PH_P_READY ? (p->awaited ? "busy" : "idle")
+                                           : p->state == PH_P_LOADING ? "loading"
+                                                                      : "down",
+                                           "restarts", (int)p->restarts, "in_flight",
+                                           (int)p->awaited));
+    }
+    return a;
+}
+
+void ph_pool_free(struct ph_plug *head)
+{
+    struct ph_host *h = head->host;
+    if (head->queued)
+        fail_queued(head, "the plugin is stopping");
+    for (unsigned i = 1; i < head->cap_inst; i++) {
+        struct ph_plug *p = head->inst[i];
+        if (!p)
+            continue;
+        if (p->pidfd >= 0) {
+            ph_plug_kill(p, PH_END_KILLED, json_pack("{s:s}", "reason", "plugin stopping"));
+            ph_plug_on_exit(p);
+        }
+        /* Answers still to be delivered name the head, never a freed slot. */
+        for (struct ph_call *c = h->done_head; c; c = c->next)
+            if (c->plug == p)
+                c->plug = head;
+        ph_timers_del(&h->plug_timers, &p->timer);
+        ph_timers_release(&h->plug_timers);
+        ph_plug_free(p);
+        head->inst[i] = NULL;
+    }
+    free(head->inst);
+    head->inst = NULL;
+    head->cap_inst = 0;
+}

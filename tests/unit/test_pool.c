@@ -1,0 +1,275 @@
+/*
+ * test_pool: instance pools through the public API, against the pooled
+ * plugin. Two CPU-bound calls in flight run in two processes at once with
+ * instances 2 and in one with the default; calls past the pool's size
+ * queue and are all answered; an instance past the first stops after the
+ * idle time and starts again on demand; a singleton is never pooled; the
+ * configuration refuses a pool out of bounds or asked for by a manifest.
+ */
+#include "check.h"
+
+#include <plughost/host.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAXC 64
+
+struct seen {
+    int answered, failed;
+    pid_t pid[MAXC];    /* by call id % MAXC, from receipts */
+    int instance[MAXC]; /* the same */
+    int singleton_note; /* the host logged the cap */
+    int started_by_inst[8];
+};
+
+static void on_event(void *ud, json_t *ev)
+{
+    struct seen *s = ud;
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    if (type && strcmp(type, "receipt") == 0) {
+        json_int_t id = json_integer_value(json_object_get(ev, "call_id"));
+        s->pid[id % MAXC] = (pid_t)json_integer_value(json_object_get(ev, "pid"));
+        s->instance[id % MAXC] = (int)json_integer_value(json_object_get(ev, "instance"));
+    } else if (type && strcmp(type, "log") == 0) {
+        const char *m = json_string_value(json_object_get(ev, "message"));
+        s->singleton_note |= m && strstr(m, "singleton") != NULL;
+    } else if (type && strcmp(type, "started") == 0) {
+        json_int_t i = json_integer_value(json_object_get(ev, "instance"));
+        if (i >= 0 && i < 8)
+            s->started_by_inst[i]++;
+    }
+}
+
+static void on_answer(void *ud, uint64_t id, json_t *result, json_t *error)
+{
+    struct seen *s = ud;
+    (void)id;
+    (void)result;
+    s->answered++;
+    if (error) {
+        s->failed++;
+        char *t = json_dumps(error, JSON_COMPACT);
+        fprintf(stderr, "call %llu failed: %s\n", (unsigned long long)id, t ? t : "?");
+        free(t);
+    }
+}
+
+/* The plugin's entry in ph_host_describe (new reference). */
+static json_t *plugin_desc(ph_host *h, const char *name)
+{
+    json_t *d = ph_host_describe(h), *found = NULL, *p;
+    size_t i;
+    json_array_foreach(json_object_get(d, "plugins"), i, p)
+    {
+        if (strcmp(json_string_value(json_object_get(p, "name")), name) == 0)
+            found = json_incref(p);
+    }
+    json_decref(d);
+    return found;
+}
+
+static int count_state(ph_host *h, const char *name, const char *state)
+{
+    json_t *p = plugin_desc(h, name), *inst;
+    size_t i;
+    int n = 0;
+    json_array_foreach(json_object_get(p, "instances"), i, inst)
+    {
+        n += strcmp(json_string_value(json_object_get(inst, "state")), state) == 0;
+    }
+    json_decref(p);
+    return n;
+}
+
+static ph_host *host_with(const char *so, unsigned instances, unsigned idle_ms, struct seen *s)
+{
+    ph_host_options o = {.receipts = 1, .instances = instances, .idle_stop_ms = idle_ms};
+    ph_host *h = NULL;
+    ph_error err;
+    memset(s, 0, sizeof *s);
+    if (ph_host_new(&o, &h, &err) != PH_OK) {
+        fprintf(stderr, "host: %s\n", err.text);
+        return NULL;
+    }
+    ph_host_set_event_handler(h, on_event, s);
+    if (ph_host_load_file(h, so, NULL, &err) != PH_OK) {
+        fprintf(stderr, "load %s: %s\n", so, err.text);
+        ph_host_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+/* Sends n spin calls of ms each at once, runs the loop until all are
+ * answered; returns the most instances seen busy together, fills ids. */
+static int spin_together(ph_host *h, const char *name, int n, int ms, struct seen *s, uint64_t *ids)
+{
+    ph_error err;
+    int most = 0;
+    for (int i = 0; i < n; i++) {
+        json_t *params = json_pack("{s:i}", "ms", ms);
+        if (ph_host_call_async(h, name, "spin", params, on_answer, s, &ids[i], &err) != PH_OK)
+            fprintf(stderr, "call: %s\n", err.text);
+        json_decref(params);
+    }
+    int want = s->answered + n;
+    while (s->answered < want) {
+        if (ph_host_process(h, 50, &err) < 0)
+            break;
+        int busy = count_state(h, name, "busy");
+        if (busy > most)
+            most = busy;
+    }
+    return most;
+}
+
+static void pump(ph_host *h, int ms)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long el = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+        if (el >= ms)
+            return;
+        (void)ph_host_process(h, (int)(ms - el), NULL);
+    }
+}
+
+static void check_config(const char *dir)
+{
+    char path[4096];
+    const char *bad[] = {
+        "{\"plugins\": {\"pooled\": {\"instances\": 65}}}",
+        "{\"plugins\": {\"pooled\": {\"instances\": 0}}}",
+        "{\"defaults\": {\"instances\": \"two\"}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(path, sizeof path, "%s/bad%zu.json", dir, i);
+        FILE *f = fopen(path, "w");
+        if (!f)
+            continue;
+        fputs(bad[i], f);
+        fclose(f);
+        json_t *cfg = NULL;
+        ph_error err;
+        int rc = ph_config_load(path, &cfg, &err);
+        CHECKF(rc != PH_OK, "config %s refused", bad[i]);
+        if (rc != PH_OK)
+            CHECKF(strstr(err.text, "instances") != NULL, "error names the key: %s", err.text);
+        json_decref(cfg);
+        unlink(path);
+    }
+    snprintf(path, sizeof path, "%s/good.json", dir);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs("{\"plugins\": {\"pooled\": {\"instances\": 3, \"idle_stop_ms\": 500}}}", f);
+        fclose(f);
+        json_t *cfg = NULL;
+        ph_error err;
+        CHECKF(ph_config_load(path, &cfg, &err) == PH_OK, "good pool config: %s", err.text);
+        json_decref(cfg);
+        unlink(path);
+    }
+    ph_host_options o = {.instances = PH_MAX_INSTANCES + 1};
+    ph_host *h = NULL;
+    ph_error err;
+    CHECKF(ph_host_new(&o, &h, &err) == PH_E_INVALID, "instances 65 refused by the API");
+    ph_host_free(h);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: test_pool POOLED_SO SINGLE_SO\n");
+        return 2;
+    }
+    struct seen s;
+    uint64_t ids[MAXC];
+
+    /* Control: one instance serves both, one after the other. */
+    ph_host *h = host_with(argv[1], 1, 0, &s);
+    CHECK(h != NULL);
+    if (h) {
+        int most = spin_together(h, "pooled", 2, 300, &s, ids);
+        CHECKF(s.failed == 0, "calls answered");
+        CHECKF(most <= 1, "one instance: %d busy at once", most);
+        CHECKF(s.pid[ids[0] % MAXC] == s.pid[ids[1] % MAXC], "one instance: one pid");
+        ph_host_free(h);
+    }
+
+    /* Two instances: the second call starts a second process and both
+     * calls are in flight together, in two pids. */
+    h = host_with(argv[1], 2, 400, &s);
+    CHECK(h != NULL);
+    if (h) {
+        json_t *d = plugin_desc(h, "pooled");
+        CHECKF(json_integer_value(json_object_get(d, "max_instances")) == 2, "max_instances 2");
+        json_decref(d);
+        int most = spin_together(h, "pooled", 2, 300, &s, ids);
+        CHECKF(s.failed == 0, "calls answered");
+        CHECKF(most == 2, "two instances busy at once (saw %d)", most);
+        CHECKF(s.pid[ids[0] % MAXC] != s.pid[ids[1] % MAXC] && s.pid[ids[0] % MAXC] > 0 &&
+                   s.pid[ids[1] % MAXC] > 0,
+               "two pids (%d, %d)", (int)s.pid[ids[0] % MAXC], (int)s.pid[ids[1] % MAXC]);
+        CHECKF(s.instance[ids[0] % MAXC] != s.instance[ids[1] % MAXC],
+               "receipts name two instances");
+
+        /* More calls than instances: queued in order, all answered, never
+         * more than two processes. */
+        most = spin_together(h, "pooled", 10, 20, &s, ids);
+        CHECKF(s.failed == 0, "queued calls answered");
+        CHECKF(most <= 2, "never more than the pool (%d busy)", most);
+        for (int i = 0; i < 10; i++)
+            CHECKF(s.instance[ids[i] % MAXC] == 0 || s.instance[ids[i] % MAXC] == 1,
+                   "call %d served by instance %d", i, s.instance[ids[i] % MAXC]);
+
+        /* Idle stop: instance 1 ends after 400 ms without a call; the first
+         * stays. */
+        pump(h, 1500);
+        json_t *p = plugin_desc(h, "pooled");
+        json_t *i0 = json_array_get(json_object_get(p, "instances"), 0);
+        json_t *i1 = json_array_get(json_object_get(p, "instances"), 1);
+        CHECKF(i0 && json_integer_value(json_object_get(i0, "pid")) > 0, "first instance stays");
+        CHECKF(i1 && json_integer_value(json_object_get(i1, "pid")) == 0 &&
+                   strcmp(json_string_value(json_object_get(i1, "state")), "down") == 0,
+               "second instance stopped when idle");
+        CHECKF(i1 && json_integer_value(json_object_get(i1, "restarts")) == 0,
+               "an idle stop is not a failure");
+        json_decref(p);
+        int before = s.started_by_inst[1];
+        most = spin_together(h, "pooled", 2, 300, &s, ids);
+        CHECKF(most == 2 && s.started_by_inst[1] == before + 1,
+               "started again on demand (%d busy, %d starts)", most, s.started_by_inst[1]);
+        ph_host_free(h);
+    }
+
+    /* A singleton: one process whatever the configuration, and a note. */
+    if (argv[2][0]) {
+        h = host_with(argv[2], 4, 0, &s);
+        CHECK(h != NULL);
+        if (h) {
+            json_t *d = plugin_desc(h, "single");
+            CHECKF(json_integer_value(json_object_get(d, "max_instances")) == 1,
+                   "singleton: max_instances 1");
+            json_decref(d);
+            int most = spin_together(h, "single", 2, 200, &s, ids);
+            CHECKF(s.failed == 0, "singleton calls answered");
+            CHECKF(most <= 1 && s.pid[ids[0] % MAXC] == s.pid[ids[1] % MAXC],
+                   "singleton: one process (%d busy)", most);
+            CHECKF(s.singleton_note, "the cap was logged");
+            ph_host_free(h);
+        }
+    }
+
+    char dir[] = "/tmp/test_pool.XXXXXX";
+    if (mkdtemp(dir)) {
+        check_config(dir);
+        rmdir(dir);
+    }
+    return ph_t_summary("test_pool");
+}
