@@ -64,6 +64,7 @@ static const struct {
     Z(address_space_limit, 1),
     U(instances, 1),
     U(idle_stop_ms, 1),
+    U(spares, 1),
 #undef U
 #undef Z
 };
@@ -132,7 +133,7 @@ static int check_number(struct checker *ck, const char *const *path, size_t dept
                         int idx)
 {
     json_int_t max = numbers[idx].is_size ? ((json_int_t)1 << 40) : UINT_MAX;
-    if (strcmp(numbers[idx].key, "instances") == 0)
+    if (strcmp(numbers[idx].key, "instances") == 0 || strcmp(numbers[idx].key, "spares") == 0)
         max = PH_MAX_INSTANCES;
     if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > max)
         return bad(ck, path, depth,
@@ -211,6 +212,9 @@ static int check_plugin(struct checker *ck, const char *name, json_t *entry)
         } else if (strcmp(key, "files") == 0) {
             if (check_files(ck, name, v) < 0)
                 return -1;
+        } else if (strcmp(key, "isolate") == 0) {
+            if (ph_config_isolate(json_string_value(v)) < 0)
+                return bad(ck, path, 3, "must be \"none\" or \"call\"");
         } else if (idx >= 0 && numbers[idx].per_plugin) {
             if (check_number(ck, path, 3, v, idx) < 0)
                 return -1;
@@ -521,7 +525,8 @@ static json_t *read_manifest(const char *file, ph_error *err, int *failed)
         int idx = find_number(key);
         if (strcmp(key, "threads") == 0)
             rc = json_is_boolean(v) ? 0 : bad(&ck, p, 2, "must be true or false");
-        else if (strcmp(key, "instances") == 0 || strcmp(key, "idle_stop_ms") == 0)
+        else if (strcmp(key, "instances") == 0 || strcmp(key, "idle_stop_ms") == 0 ||
+                 strcmp(key, "spares") == 0)
             rc = bad(&ck, p, 2,
                      "the pool is the operator's choice (a singleton says so in its "
                      "hello)");
@@ -539,6 +544,17 @@ static json_t *read_manifest(const char *file, ph_error *err, int *failed)
     return m;
 }
 
+int ph_config_isolate(const char *name)
+{
+    if (!name)
+        return -1;
+    if (strcmp(name, "none") == 0)
+        return PH_ISOLATE_NONE;
+    if (strcmp(name, "call") == 0)
+        return PH_ISOLATE_CALL;
+    return -1;
+}
+
 int ph_plug_settings(struct ph_host *h, const char *file, struct ph_plug_settings *s, ph_error *err)
 {
     const ph_host_options *o = &h->opt;
@@ -551,6 +567,11 @@ int ph_plug_settings(struct ph_host *h, const char *file, struct ph_plug_setting
     s->address_space_limit = o->address_space_limit;
     s->instances = o->instances;
     s->idle_stop_ms = o->idle_stop_ms;
+    s->isolate = o->isolate;
+    s->spares = o->spares;
+    int iso = ph_config_isolate(json_string_value(json_object_get(entry, "isolate")));
+    if (iso >= 0)
+        s->isolate = (unsigned)iso;
     const char *key;
     json_t *v;
     json_object_foreach(entry, key, v)
@@ -572,6 +593,8 @@ int ph_plug_settings(struct ph_host *h, const char *file, struct ph_plug_setting
             s->instances = (unsigned)json_integer_value(v);
         else if (strcmp(key, "idle_stop_ms") == 0)
             s->idle_stop_ms = (unsigned)json_integer_value(v);
+        else if (strcmp(key, "spares") == 0)
+            s->spares = (unsigned)json_integer_value(v);
     }
     const char *pin = json_string_value(json_object_get(entry, "sha256"));
     if (pin)

@@ -491,7 +491,7 @@ static int call_begin(struct ph_host *h, const char *plugin, const char *method,
         ph_arm_timer(h);
         return PH_OK;
     }
-    if (ph_pool_size(p) > 1) {
+    if (ph_pool_active(p)) {
         if (ph_pool_enqueue(p, c) < 0)
             ph_call_finish(h, c, NULL,
                            ph_call_error(p, method, PH_RPC_INTERNAL_ERROR, PH_END_NONE, NULL,
@@ -555,7 +555,7 @@ static void read_early(struct ph_host *h, uint64_t id)
         return;
     ph_plug_on_sock(c->plug, 0);
     ph_plug_timer(h, c->plug);
-    if (c->pool->inst)
+    if (ph_pool_active(c->pool))
         ph_pool_dispatch(c->pool);
     if (ph_call_find(h, id))
         return;
@@ -741,7 +741,7 @@ static void check_deadlines(struct ph_host *h)
         /* Down, and its backoff is over: start it if a call waits for it
          * (rare; the scan over calls is fine here). */
         p->restart_at_ms = 0;
-        if (p->head->inst) {
+        if (ph_pool_active(p->head)) {
             ph_pool_dispatch(p->head);
             continue;
         }
@@ -849,7 +849,7 @@ int ph_host_process(ph_host *h, int timeout_ms, ph_error *err)
         }
         /* An instance of a pool may have finished a call, become ready or
          * ended: its pool hands it (or a new one) the next queued call. */
-        if (w->kind != PH_W_TIMER && w->plug->head->inst)
+        if (w->kind != PH_W_TIMER && ph_pool_active(w->plug->head))
             ph_pool_dispatch(w->plug->head);
     }
     check_deadlines(h);

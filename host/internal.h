@@ -115,6 +115,7 @@ struct ph_plug {
     uint64_t idle_since_ms;      /* an instance past the first: idle since, 0: busy */
     int singleton;               /* the hello said "singleton": true */
     int failed_last;             /* its last end was abnormal: a start is a restart */
+    unsigned served;             /* calls sent to this process since it was spawned */
     char *file;                  /* owned */
     int file_fd;                 /* owned; the plugin file as the last spawn opened it, or -1 */
     char *name;                  /* owned; NULL until the first handshake */
@@ -295,6 +296,9 @@ int ph_set_error(ph_error *err, int status, const char *fmt, ...)
 /* The most instances the plugin may run now: its settings, capped at 1 for
  * a singleton. */
 unsigned ph_pool_size(const struct ph_plug *head);
+/* Whether the plugin's calls go through its pool (more than one instance,
+ * isolation or spares) rather than straight to its one process. */
+int ph_pool_active(const struct ph_plug *head);
 /* Queues call c (c->plug NULL) on its pool, then dispatches. -1: out of
  * memory, nothing done. */
 int ph_pool_enqueue(struct ph_plug *head, struct ph_call *c);

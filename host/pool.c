@@ -19,6 +19,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+int ph_pool_active(const struct ph_plug *head)
+{
+    return head->set.instances > 1 || head->set.isolate != PH_ISOLATE_NONE || head->set.spares;
+}
+
+/* Spares wanted: never more than the pool holds. */
+static unsigned spares(const struct ph_plug *head)
+{
+    unsigned size = ph_pool_size(head);
+    return head->set.spares < size ? head->set.spares : size;
+}
+
+static int one_call(const struct ph_plug *head)
+{
+    return head->set.isolate == PH_ISOLATE_CALL;
+}
+
 unsigned ph_pool_size(const struct ph_plug *head)
 {
     if (head->singleton || head->set.instances <= 1)
@@ -29,7 +46,7 @@ unsigned ph_pool_size(const struct ph_plug *head)
 int ph_pool_idle(const struct ph_plug *p)
 {
     return p->state == PH_P_READY && p->pid > 0 && p->awaited == 0 && !p->stopping &&
-           p->cause == PH_END_NONE;
+           p->cause == PH_END_NONE && !(one_call(p->head) && p->served);
 }
 
 /* A slot past the first: a plugin struct of the same file, named as the
@@ -104,8 +121,10 @@ static void fail_queued(struct ph_plug *head, const char *why)
     }
 }
 
-/* Starts instances for calls that wait: one per waiting call not already
- * covered by an instance starting, within the pool's size. */
+/* Starts instances for the calls that wait and the spares wanted: one for
+ * each not already covered by an instance starting or idle, within the
+ * pool's size. A spawn only forks and execs: the handshake comes later,
+ * through the loop, so the loop never waits for a start. */
 static void grow(struct ph_plug *head)
 {
     struct ph_host *h = head->host;
@@ -115,15 +134,16 @@ static void grow(struct ph_plug *head)
         return;
     for (unsigned i = 0; i < size; i++) {
         struct ph_plug *p = head->inst[i];
-        if (p && p->state == PH_P_LOADING)
+        if (p && (p->state == PH_P_LOADING || ph_pool_idle(p)))
             loading++;
         if (p && p->state != PH_P_DOWN)
             live++;
     }
+    unsigned want = head->queued + spares(head);
     int waiting_restart = 0;
     const char *why = NULL;
     ph_error e;
-    for (unsigned i = 0; i < size && loading < head->queued; i++) {
+    for (unsigned i = 0; i < size && loading < want; i++) {
         struct ph_plug *p = head->inst[i];
         if (!p && !(p = head->inst[i] = slot_new(head, i)))
             break;
@@ -134,6 +154,7 @@ static void grow(struct ph_plug *head)
             continue;
         }
         int again = p->failed_last;
+        p->served = 0;
         if (ph_plug_spawn(p, &e) == 0) {
             loading++;
             live++;
@@ -151,12 +172,20 @@ static void grow(struct ph_plug *head)
 void ph_pool_dispatch(struct ph_plug *head)
 {
     struct ph_host *h = head->host;
-    if (!head->inst)
+    if (!head->inst && (!ph_pool_active(head) || slots(head, ph_pool_size(head)) < 0))
         return;
     uint64_t now = ph_now_ms();
     struct ph_call *c = head->queued ? next_queued(head, h->calls.next) : NULL;
     for (unsigned i = 0; i < head->cap_inst; i++) {
         struct ph_plug *p = head->inst[i];
+        if (p && one_call(head) && p->served && p->awaited == 0 && p->pid > 0 &&
+            p->cause == PH_END_NONE) {
+            /* Its one call is answered: the process goes, and its slot
+             * takes a fresh one. */
+            ph_plug_kill(p, PH_END_KILLED,
+                         json_pack("{s:s}", "reason", "isolate call: its one call is answered"));
+            continue;
+        }
         if (!p || !ph_pool_idle(p))
             continue;
         if (!c) {
@@ -170,15 +199,21 @@ void ph_pool_dispatch(struct ph_plug *head)
         c->plug = p;
         head->queued--;
         p->idle_since_ms = 0;
-        if (p->pin_blocked)
+        if (one_call(head) && p->served) /* ph_pool_idle rules it out; checked all the same */
+            ph_call_finish(h, c, NULL,
+                           ph_call_error(p, c->method, PH_RPC_INTERNAL_ERROR, PH_END_NONE, NULL,
+                                         "refused: the instance already served a call "
+                                         "(isolate call)"));
+        else if (p->pin_blocked)
             ph_call_finish(h, c, NULL, ph_pins_error(p, c->method));
-        else
+        else {
+            p->served++;
             ph_plug_send_call(p, c);
+        }
         ph_plug_timer(h, p);
         c = head->queued ? next_queued(head, next) : NULL;
     }
-    if (head->queued)
-        grow(head);
+    grow(head);
     ph_arm_timer(h);
 }
 
@@ -189,6 +224,12 @@ uint64_t ph_pool_idle_deadline(const struct ph_plug *p)
     if (p->stopping) /* asked to stop: killed if it has not after the grace */
         return p->idle_since_ms + PH_SHUTDOWN_GRACE_MS;
     if (!ph_pool_idle(p))
+        return UINT64_MAX;
+    /* Spares are kept: only idle instances past them stop. */
+    unsigned idle = 0;
+    for (unsigned i = 0; i < p->head->cap_inst; i++)
+        idle += p->head->inst[i] && ph_pool_idle(p->head->inst[i]);
+    if (idle <= spares(p->head))
         return UINT64_MAX;
     return p->idle_since_ms + p->head->set.idle_stop_ms;
 }
@@ -220,13 +261,21 @@ json_t *ph_pool_describe(const struct ph_plug *head)
         const struct ph_plug *p = head->inst ? head->inst[i] : head;
         if (!p)
             continue;
+        /* "ending": asked to stop or being ended (idle stop, its one call
+         * answered), not yet reaped; never given a call again. */
+        const char *state = p->state == PH_P_LOADING ? "loading"
+                            : p->state != PH_P_READY ? "down"
+                            : p->awaited             ? "busy"
+                            : ph_pool_idle(p)        ? "idle"
+                                                     : "ending";
         json_array_append_new(a, json_pack("{s:i,s:i,s:s,s:i,s:i}", "index", (int)p->index, "pid",
-                                           (int)p->pid, "state",
-                                           p->state == PH_P_READY ? (p->awaited ? "busy" : "idle")
-                                           : p->state == PH_P_LOADING ? "loading"
-                                                                      : "down",
-                                           "restarts", (int)p->restarts, "in_flight",
-                                           (int)p->awaited));
+                                           (int)p->pid, "state", state, "restarts",
+                                           (int)p->restarts, "in_flight", (int)p->awaited));
+        json_t *o = json_array_get(a, json_array_size(a) - 1);
+        if (o && p->cg.layer)
+            json_object_set(o, "cgroup", p->cg.layer);
+        if (o && p->pid > 0)
+            json_object_set_new(o, "served", json_integer((json_int_t)p->served));
     }
     return a;
 }

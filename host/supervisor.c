@@ -217,7 +217,9 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
                                            "",
                                            h->opt.address_space_limit,
                                            1,
-                                           h->opt.idle_stop_ms};
+                                           h->opt.idle_stop_ms,
+                                           PH_ISOLATE_NONE,
+                                           0};
     }
     /* The file is opened (and its pin checked) here, and the child loads
      * this very descriptor: swapping the file afterwards changes nothing. */

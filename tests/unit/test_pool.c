@@ -23,8 +23,29 @@ struct seen {
     pid_t pid[MAXC];    /* by call id % MAXC, from receipts */
     int instance[MAXC]; /* the same */
     int singleton_note; /* the host logged the cap */
+    pid_t last_receipt_pid;
     int started_by_inst[8];
+    /* When each process finished its handshake, by pid (a few). */
+    pid_t started_pid[64];
+    double started_at[64];
+    int nstarted;
 };
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* When the process pid was ready, or -1. */
+static double started_at(const struct seen *s, pid_t pid)
+{
+    for (int i = 0; i < s->nstarted; i++)
+        if (s->started_pid[i] == pid)
+            return s->started_at[i];
+    return -1;
+}
 
 static void on_event(void *ud, json_t *ev)
 {
@@ -34,6 +55,7 @@ static void on_event(void *ud, json_t *ev)
         json_int_t id = json_integer_value(json_object_get(ev, "call_id"));
         s->pid[id % MAXC] = (pid_t)json_integer_value(json_object_get(ev, "pid"));
         s->instance[id % MAXC] = (int)json_integer_value(json_object_get(ev, "instance"));
+        s->last_receipt_pid = s->pid[id % MAXC];
     } else if (type && strcmp(type, "log") == 0) {
         const char *m = json_string_value(json_object_get(ev, "message"));
         s->singleton_note |= m && strstr(m, "singleton") != NULL;
@@ -41,6 +63,10 @@ static void on_event(void *ud, json_t *ev)
         json_int_t i = json_integer_value(json_object_get(ev, "instance"));
         if (i >= 0 && i < 8)
             s->started_by_inst[i]++;
+        if (s->nstarted < 64) {
+            s->started_pid[s->nstarted] = (pid_t)json_integer_value(json_object_get(ev, "pid"));
+            s->started_at[s->nstarted++] = mono_ms();
+        }
     }
 }
 
@@ -85,9 +111,17 @@ static int count_state(ph_host *h, const char *name, const char *state)
     return n;
 }
 
+static ph_host *host_with_opts(const char *so, ph_host_options o, struct seen *s);
+
 static ph_host *host_with(const char *so, unsigned instances, unsigned idle_ms, struct seen *s)
 {
-    ph_host_options o = {.receipts = 1, .instances = instances, .idle_stop_ms = idle_ms};
+    ph_host_options o = {.instances = instances, .idle_stop_ms = idle_ms};
+    return host_with_opts(so, o, s);
+}
+
+static ph_host *host_with_opts(const char *so, ph_host_options o, struct seen *s)
+{
+    o.receipts = 1;
     ph_host *h = NULL;
     ph_error err;
     memset(s, 0, sizeof *s);
@@ -264,6 +298,91 @@ int main(int argc, char **argv)
             CHECKF(s.singleton_note, "the cap was logged");
             ph_host_free(h);
         }
+    }
+
+    /* Control for isolation: one long-lived process keeps what the previous
+     * call left, and the next call finds it. */
+    h = host_with(argv[1], 1, 0, &s);
+    CHECK(h != NULL);
+    if (h) {
+        json_t *secret = json_pack("{s:s}", "secret", "call-1-data"), *r = NULL;
+        ph_error err;
+        CHECK(ph_host_call(h, "pooled", "remember", secret, &r, NULL, &err) == PH_OK);
+        json_decref(r);
+        r = NULL;
+        json_t *probe = json_pack("{s:s}", "probe", "x");
+        CHECK(ph_host_call(h, "pooled", "remember", probe, &r, NULL, &err) == PH_OK);
+        CHECKF(json_equal(r, secret), "control: the second call sees the first's data");
+        json_decref(r);
+        json_decref(secret);
+        json_decref(probe);
+        ph_host_free(h);
+    }
+
+    /* isolate call with a spare: every call finds a fresh process that was
+     * started (and handshaken) before the call was made, and nothing of
+     * any earlier call; each process serves one call and is ended. */
+    ph_host_options iso = {.isolate = PH_ISOLATE_CALL, .instances = 2, .spares = 1};
+    h = host_with_opts(argv[1], iso, &s);
+    CHECK(h != NULL);
+    if (h) {
+        pid_t pids[6] = {0};
+        int fresh = 0, ahead = 0;
+        for (int i = 0; i < 6; i++) {
+            /* Let the spare come up: the host keeps one ready in the
+             * background. */
+            for (int t = 0; t < 100 && count_state(h, "pooled", "idle") < 1; t++)
+                (void)ph_host_process(h, 20, NULL);
+            json_t *secret = json_pack("{s:s,s:i}", "secret", "call-data", "n", i), *r = NULL;
+            ph_error err;
+            double t0 = mono_ms();
+            int rc = ph_host_call(h, "pooled", "remember", secret, &r, NULL, &err);
+            CHECKF(rc == PH_OK, "isolated call %d: %s", i, rc ? err.text : "");
+            fresh += json_is_null(r);
+            json_decref(r);
+            json_decref(secret);
+            /* The receipt of the call just made. */
+            pid_t pid = s.last_receipt_pid;
+            pids[i] = pid;
+            double st = started_at(&s, pid);
+            ahead += st >= 0 && st < t0;
+        }
+        CHECKF(fresh == 6, "isolate call: no call saw an earlier call's data (%d of 6 fresh)",
+               fresh);
+        int distinct = 1;
+        for (int i = 0; i < 6; i++)
+            for (int j = 0; j < i; j++)
+                distinct &= pids[i] != pids[j] && pids[i] > 0;
+        CHECKF(distinct, "isolate call: six calls, six processes");
+        CHECKF(ahead == 6, "a spare was ready before each call (%d of 6)", ahead);
+        /* The pool stays within its size and keeps its spare, each in a
+         * cgroup of its own with the plugin's limits. */
+        pump(h, 300);
+        json_t *p = plugin_desc(h, "pooled"), *inst;
+        size_t i;
+        int live = 0;
+        const char *paths[8] = {0};
+        json_array_foreach(json_object_get(p, "instances"), i, inst)
+        {
+            if (json_integer_value(json_object_get(inst, "pid")) <= 0)
+                continue;
+            live++;
+            json_t *cg = json_object_get(inst, "cgroup");
+            if (json_is_true(json_object_get(cg, "active")) && i < 8) {
+                paths[i] = json_string_value(json_object_get(cg, "path"));
+                CHECKF(json_integer_value(json_object_get(cg, "memory_max")) == (json_int_t)1 << 30,
+                       "spare's cgroup has the plugin's memory_limit");
+            }
+            CHECKF(json_integer_value(json_object_get(inst, "served")) == 0,
+                   "a live instance after the calls has served none");
+        }
+        CHECKF(live >= 1 && live <= 2, "spare kept, pool size held (%d live)", live);
+        for (int a = 0; a < 8; a++)
+            for (int b = 0; b < a; b++)
+                if (paths[a] && paths[b])
+                    CHECKF(strcmp(paths[a], paths[b]) != 0, "each instance its own cgroup");
+        json_decref(p);
+        ph_host_free(h);
     }
 
     char dir[] = "/tmp/test_pool.XXXXXX";

@@ -149,7 +149,18 @@ typedef struct ph_host_options {
      * Per plugin in the configuration too. */
     unsigned instances;
     unsigned idle_stop_ms;
+    /* PH_ISOLATE_*: whether a plugin's processes are shared between calls
+     * (docs/configuration.md, "isolate"). Per plugin in the configuration
+     * too. */
+    unsigned isolate;
+    /* Instances kept started and handshaken ahead of calls, within
+     * `instances` (a larger figure is capped at it); 0: none. */
+    unsigned spares;
 } ph_host_options;
+
+/* ph_host_options.isolate. CALL: every call runs in a process that never
+ * served another call and is ended after it. */
+enum { PH_ISOLATE_NONE = 0, PH_ISOLATE_CALL = 1 };
 
 /* The most instances of one plugin (ph_host_options.instances). */
 #define PH_MAX_INSTANCES 64

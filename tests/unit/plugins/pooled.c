@@ -4,8 +4,8 @@
  * clock (so it measures work done, not time waited for a core) and
  * answers the sum; pooled.remember answers what the previous call to it in
  * this process was given, then keeps this call's params, so a test can see
- * whether two calls shared a process. Built with POOLED_SINGLETON it
- * declares itself a singleton.
+ * whether two calls shared a process; pooled.echo answers its params. Built with POOLED_SINGLETON
+ * it declares itself a singleton.
  */
 #include <plughost/sdk.h>
 
@@ -42,6 +42,12 @@ static json_t *remember(ph_ctx *ctx, json_t *params)
     return before;
 }
 
+static json_t *echo(ph_ctx *ctx, json_t *params)
+{
+    (void)ctx;
+    return params ? json_incref(params) : json_null();
+}
+
 static int init(ph_ctx *ctx)
 {
 #ifdef POOLED_SINGLETON
@@ -55,6 +61,7 @@ static int init(ph_ctx *ctx)
 static const ph_method methods[] = {
     {.name = "spin", .fn = spin, .description = "params.ms of CPU work"},
     {.name = "remember", .fn = remember, .description = "the previous call's params"},
+    {.name = "echo", .fn = echo, .description = "its params"},
     {0},
 };
 
