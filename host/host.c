@@ -665,7 +665,7 @@ void ph_host_release(struct ph_host *h)
 void ph_arm_timer(struct ph_host *h)
 {
     uint64_t next = UINT64_MAX;
-    if (h->done_head || h->held) {
+    if (h->done_head || h->held || h->spare_due) {
         /* Answers are waiting, or writes held back by a cork: make
          * ph_host_fd() readable now, so an application sleeping in poll()
          * comes back to deliver or send them. */
@@ -854,6 +854,15 @@ int ph_host_process(ph_host *h, int timeout_ms, ph_error *err)
     }
     check_deadlines(h);
     handled += n + run_done(h);
+    /* Spares last, after this turn's answers are delivered: a call served
+     * by a spare does not wait for its replacement's spawn. */
+    while (h->spare_due) {
+        struct ph_plug *p = h->spare_due;
+        h->spare_due = p->spare_next;
+        p->spare_next = NULL;
+        p->spare_listed = 0;
+        ph_pool_top_up(p);
+    }
     ph_host_release(h); /* what callbacks wrote while corked */
     /* Re-armed for the state just reached, so a deadline that no longer
      * exists (a handshake done, a call answered) cannot wake an idle host. */

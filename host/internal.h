@@ -107,15 +107,20 @@ struct ph_call {
  * through it. */
 struct ph_plug {
     struct ph_host *host;
-    struct ph_plug *head;        /* the pool's head; itself for the head */
-    struct ph_plug **inst;       /* head: owned array of cap_inst slots, [0] = itself */
-    unsigned cap_inst;           /* head: slots allocated (<= PH_MAX_INSTANCES) */
-    unsigned index;              /* in the pool: 0 for the head */
-    unsigned queued;             /* head: calls waiting for an idle instance */
-    uint64_t idle_since_ms;      /* an instance past the first: idle since, 0: busy */
-    int singleton;               /* the hello said "singleton": true */
-    int failed_last;             /* its last end was abnormal: a start is a restart */
-    unsigned served;             /* calls sent to this process since it was spawned */
+    struct ph_plug *head;   /* the pool's head; itself for the head */
+    struct ph_plug **inst;  /* head: owned array of cap_inst slots, [0] = itself */
+    unsigned cap_inst;      /* head: slots allocated (<= PH_MAX_INSTANCES) */
+    unsigned index;         /* in the pool: 0 for the head */
+    unsigned queued;        /* head: calls waiting for an idle instance */
+    uint64_t idle_since_ms; /* an instance past the first: idle since, 0: busy */
+    int singleton;          /* the hello said "singleton": true */
+    int failed_last;        /* its last end was abnormal: a start is a restart */
+    unsigned served;        /* calls sent to this process since it was spawned */
+    int pool_closed;        /* head: ph_pool_free ran; no instance starts again */
+    /* head: on the host's spare_due list: it lacks spares, started at the
+     * end of the loop's turn, once the turn's answers are delivered. */
+    int spare_listed;
+    struct ph_plug *spare_next;
     char *file;                  /* owned */
     int file_fd;                 /* owned; the plugin file as the last spawn opened it, or -1 */
     char *name;                  /* owned; NULL until the first handshake */
@@ -238,6 +243,7 @@ struct ph_host {
     struct ph_plug *hostfn_caller;
     int hostfn_fd;
     struct ph_call *running_call; /* whose callback run_done is running */
+    struct ph_plug *spare_due;    /* pool heads lacking spares (spare_next) */
     json_t *kv;                   /* per-plugin stores of the built-in host.kv_* functions */
     ph_hostcall_fn intercept;     /* takes every host-function request when set */
     void *intercept_ud;
@@ -305,6 +311,8 @@ int ph_pool_enqueue(struct ph_plug *head, struct ph_call *c);
 /* Sends queued calls to idle instances, starts instances while calls wait
  * and the pool has room. Called after anything that may free an instance. */
 void ph_pool_dispatch(struct ph_plug *head);
+/* Starts the spares the pool lacks (ph_host_process, from spare_due). */
+void ph_pool_top_up(struct ph_plug *head);
 /* When an idle instance past the first is due to stop (UINT64_MAX: never),
  * and stopping it then. */
 uint64_t ph_pool_idle_deadline(const struct ph_plug *p);

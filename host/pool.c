@@ -21,7 +21,8 @@
 
 int ph_pool_active(const struct ph_plug *head)
 {
-    return head->set.instances > 1 || head->set.isolate != PH_ISOLATE_NONE || head->set.spares;
+    return !head->pool_closed &&
+           (head->set.instances > 1 || head->set.isolate != PH_ISOLATE_NONE || head->set.spares);
 }
 
 /* Spares wanted: never more than the pool holds. */
@@ -124,14 +125,16 @@ static void fail_queued(struct ph_plug *head, const char *why)
 /* Starts instances for the calls that wait and the spares wanted: one for
  * each not already covered by an instance starting or idle, within the
  * pool's size. A spawn only forks and execs: the handshake comes later,
- * through the loop, so the loop never waits for a start. */
-static void grow(struct ph_plug *head)
+ * through the loop, so the loop never waits for a start. With with_spares
+ * 0 it only lacks a start for the calls waiting; it returns whether spares
+ * are lacking. */
+static int grow(struct ph_plug *head, int with_spares)
 {
     struct ph_host *h = head->host;
     unsigned size = ph_pool_size(head), loading = 0, live = 0;
     uint64_t now = ph_now_ms();
     if (head->circuit_until_ms > now || slots(head, size) < 0)
-        return;
+        return 0;
     for (unsigned i = 0; i < size; i++) {
         struct ph_plug *p = head->inst[i];
         if (p && (p->state == PH_P_LOADING || ph_pool_idle(p)))
@@ -139,7 +142,10 @@ static void grow(struct ph_plug *head)
         if (p && p->state != PH_P_DOWN)
             live++;
     }
-    unsigned want = head->queued + spares(head);
+    unsigned want = head->queued + (with_spares ? spares(head) : 0);
+    int lacking = loading < head->queued + spares(head);
+    if (!with_spares && (!head->queued || loading >= head->queued))
+        return lacking;
     int waiting_restart = 0;
     const char *why = NULL;
     ph_error e;
@@ -167,6 +173,14 @@ static void grow(struct ph_plug *head)
     }
     if (live == 0 && !waiting_restart && why)
         fail_queued(head, why);
+    return lacking;
+}
+
+void ph_pool_top_up(struct ph_plug *head)
+{
+    if (ph_pool_active(head) && head->inst)
+        grow(head, 1);
+    ph_arm_timer(head->host);
 }
 
 void ph_pool_dispatch(struct ph_plug *head)
@@ -213,7 +227,20 @@ void ph_pool_dispatch(struct ph_plug *head)
         ph_plug_timer(h, p);
         c = head->queued ? next_queued(head, next) : NULL;
     }
-    grow(head);
+    /* Calls waiting get their starts now. Spares are started while none
+     * of the pool's calls is in flight, at the end of the loop's turn,
+     * after its answers are delivered: a spawn takes the loop ~2 ms, and a
+     * call served by a spare must not wait that long for its replacement.
+     * A pool never without a call in flight gets no spares back; its calls
+     * start instances on demand, as without spares. */
+    unsigned busy = 0;
+    for (unsigned i = 0; i < head->cap_inst; i++)
+        busy += head->inst[i] && head->inst[i]->awaited;
+    if (grow(head, 0) && !busy && !head->spare_listed && head->name) {
+        head->spare_listed = 1;
+        head->spare_next = h->spare_due;
+        h->spare_due = head;
+    }
     ph_arm_timer(h);
 }
 
@@ -283,6 +310,15 @@ json_t *ph_pool_describe(const struct ph_plug *head)
 void ph_pool_free(struct ph_plug *head)
 {
     struct ph_host *h = head->host;
+    /* The host or the plugin is going: the loop that runs while it goes
+     * must not start spares or replacements. */
+    head->pool_closed = 1;
+    for (struct ph_plug **q = &h->spare_due; head->spare_listed && *q; q = &(*q)->spare_next)
+        if (*q == head) {
+            *q = head->spare_next;
+            head->spare_listed = 0;
+            break;
+        }
     if (head->queued)
         fail_queued(head, "the plugin is stopping");
     for (unsigned i = 1; i < head->cap_inst; i++) {

@@ -331,7 +331,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < 6; i++) {
             /* Let the spare come up: the host keeps one ready in the
              * background. */
-            for (int t = 0; t < 100 && count_state(h, "pooled", "idle") < 1; t++)
+            for (int t = 0; t < 500 && count_state(h, "pooled", "idle") < 1; t++)
                 (void)ph_host_process(h, 20, NULL);
             json_t *secret = json_pack("{s:s,s:i}", "secret", "call-data", "n", i), *r = NULL;
             ph_error err;
