@@ -84,6 +84,20 @@ static void on_answer(void *ud, uint64_t id, json_t *result, json_t *error)
     }
 }
 
+struct answer {
+    int done;
+    json_t *error;
+};
+
+static void keep_answer(void *ud, uint64_t id, json_t *result, json_t *error)
+{
+    struct answer *a = ud;
+    (void)id;
+    (void)result;
+    a->done = 1;
+    a->error = json_incref(error);
+}
+
 /* The plugin's entry in ph_host_describe (new reference). */
 static json_t *plugin_desc(ph_host *h, const char *name)
 {
@@ -383,6 +397,52 @@ int main(int argc, char **argv)
                     CHECKF(strcmp(paths[a], paths[b]) != 0, "each instance its own cgroup");
         json_decref(p);
         ph_host_free(h);
+    }
+
+    /* A crash in a pool: it fails only the call its instance ran; a call
+     * beside it is answered by another instance; the breaker counts every
+     * instance's failures toward one circuit, which then fails every call
+     * of the plugin. */
+    if (argc > 3) {
+        ph_host_options co = {.instances = 2,
+                              .max_failures = 3,
+                              .failure_window_ms = 60000,
+                              .cooldown_ms = 60000,
+                              .restart_backoff_ms = 1,
+                              .restart_backoff_max_ms = 1};
+        h = host_with_opts(argv[3], co, &s);
+        CHECK(h != NULL);
+        if (h) {
+            struct answer a[2] = {{0}};
+            ph_error err;
+            CHECK(ph_host_call_async(h, "crashy", "crash", NULL, keep_answer, &a[0], NULL, &err) ==
+                  PH_OK);
+            CHECK(ph_host_call_async(h, "crashy", "ok", NULL, keep_answer, &a[1], NULL, &err) ==
+                  PH_OK);
+            for (int t = 0; t < 500 && !(a[0].done && a[1].done); t++)
+                (void)ph_host_process(h, 20, NULL);
+            const char *st =
+                json_string_value(json_object_get(json_object_get(a[0].error, "data"), "status"));
+            CHECKF(st && strcmp(st, "signaled") == 0, "the crash is reported as its own");
+            CHECKF(a[1].done && !a[1].error, "the call beside it is answered by an instance");
+            json_decref(a[0].error);
+            json_decref(a[1].error);
+            for (int i = 0; i < 2; i++) {
+                json_t *r = NULL, *rpc = NULL;
+                (void)ph_host_call(h, "crashy", "crash", NULL, &r, &rpc, &err);
+                json_decref(r);
+                json_decref(rpc);
+            }
+            json_t *r = NULL, *rpc = NULL;
+            int rc = ph_host_call(h, "crashy", "ok", NULL, &r, &rpc, &err);
+            const char *circuit =
+                json_string_value(json_object_get(json_object_get(rpc, "data"), "circuit"));
+            CHECKF(rc != PH_OK && circuit && strcmp(circuit, "open") == 0,
+                   "three failures over the pool open the plugin's circuit");
+            json_decref(r);
+            json_decref(rpc);
+            ph_host_free(h);
+        }
     }
 
     char dir[] = "/tmp/test_pool.XXXXXX";
