@@ -214,7 +214,7 @@ static int check_plugin(struct checker *ck, const char *name, json_t *entry)
                 return -1;
         } else if (strcmp(key, "isolate") == 0) {
             if (ph_config_isolate(json_string_value(v)) < 0)
-                return bad(ck, path, 3, "must be \"none\" or \"call\"");
+                return bad(ck, path, 3, "must be \"none\", \"call\" or \"client\"");
         } else if (idx >= 0 && numbers[idx].per_plugin) {
             if (check_number(ck, path, 3, v, idx) < 0)
                 return -1;
@@ -552,6 +552,8 @@ int ph_config_isolate(const char *name)
         return PH_ISOLATE_NONE;
     if (strcmp(name, "call") == 0)
         return PH_ISOLATE_CALL;
+    if (strcmp(name, "client") == 0)
+        return PH_ISOLATE_CLIENT;
     return -1;
 }
 

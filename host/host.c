@@ -445,6 +445,7 @@ static int call_begin(struct ph_host *h, const char *plugin, const char *method,
     c->out_fd = -1;
     c->plug = p;
     c->pool = p;
+    c->client = h->client_in_use;
     c->params = params ? json_incref(params) : NULL;
     json_decref(tree); /* the call holds it now */
     c->cb = a->cb;
@@ -506,6 +507,39 @@ static int call_begin(struct ph_host *h, const char *plugin, const char *method,
     /* Otherwise it waits: for the handshake, or for the backoff to pass
      * (check_deadlines starts the plugin then). */
     return PH_OK;
+}
+
+/* A client is its id: what the host keeps of it is on its instances. */
+struct ph_client {
+    uint64_t id;
+};
+
+int ph_host_client_new(ph_host *h, ph_client **out, ph_error *err)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return ph_set_error(err, PH_E_NOMEM, "out of memory");
+    (*out)->id = ++h->next_client_id;
+    return PH_OK;
+}
+
+void ph_host_use_client(ph_host *h, ph_client *c)
+{
+    h->client_in_use = c ? c->id : 0;
+}
+
+void ph_host_client_free(ph_host *h, ph_client *c)
+{
+    if (!c)
+        return;
+    if (h->client_in_use == c->id)
+        h->client_in_use = 0;
+    /* Rare (a client leaving): the scan over plugins is fine here. */
+    for (struct ph_plug *p = h->plugs; p; p = p->next)
+        if (ph_pool_active(p))
+            ph_pool_client_gone(p, c->id);
+    ph_arm_timer(h);
+    free(c);
 }
 
 int ph_host_reset(ph_host *h, const char *plugin, ph_error *err)

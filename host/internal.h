@@ -77,6 +77,7 @@ struct ph_call {
      * for an idle instance (pool.c). */
     struct ph_plug *plug;
     struct ph_plug *pool; /* the plugin called: its pool's head */
+    uint64_t client;      /* the ph_client in use when it was made, 0: none */
     char *method;         /* owned */
     json_t *params;       /* owned until sent */
     char *params_text;    /* owned until sent; instead of params (a raw call) */
@@ -116,7 +117,11 @@ struct ph_plug {
     int singleton;          /* the hello said "singleton": true */
     int failed_last;        /* its last end was abnormal: a start is a restart */
     unsigned served;        /* calls sent to this process since it was spawned */
-    int pool_closed;        /* head: ph_pool_free ran; no instance starts again */
+    /* isolate "client": bound at its first call to that call's client
+     * (client 0: calls made with none in use), for good. */
+    int bound;
+    uint64_t client;
+    int pool_closed; /* head: ph_pool_free ran; no instance starts again */
     /* head: on the host's spare_due list: it lacks spares, started at the
      * end of the loop's turn, once the turn's answers are delivered. */
     int spare_listed;
@@ -244,8 +249,10 @@ struct ph_host {
     int hostfn_fd;
     struct ph_call *running_call; /* whose callback run_done is running */
     struct ph_plug *spare_due;    /* pool heads lacking spares (spare_next) */
-    json_t *kv;                   /* per-plugin stores of the built-in host.kv_* functions */
-    ph_hostcall_fn intercept;     /* takes every host-function request when set */
+    uint64_t client_in_use;       /* ph_host_use_client: its id, 0: none */
+    uint64_t next_client_id;
+    json_t *kv;               /* per-plugin stores of the built-in host.kv_* functions */
+    ph_hostcall_fn intercept; /* takes every host-function request when set */
     void *intercept_ud;
     int rec_fd;   /* transcript (record.c), or -1 */
     json_t *pins; /* owned; the operator's pins (pins.c), or NULL */
@@ -311,6 +318,9 @@ int ph_pool_enqueue(struct ph_plug *head, struct ph_call *c);
 /* Sends queued calls to idle instances, starts instances while calls wait
  * and the pool has room. Called after anything that may free an instance. */
 void ph_pool_dispatch(struct ph_plug *head);
+/* Ends the instances bound to a client that is going, and answers its
+ * queued calls with an error. */
+void ph_pool_client_gone(struct ph_plug *head, uint64_t client);
 /* Starts the spares the pool lacks (ph_host_process, from spare_due). */
 void ph_pool_top_up(struct ph_plug *head);
 /* When an idle instance past the first is due to stop (UINT64_MAX: never),

@@ -90,6 +90,21 @@ static int slots(struct ph_plug *head, unsigned n)
 
 /* The first call of head's queue at or after from, or NULL. Calls are
  * linked in the order made, so this is the queue's order (FIFO). */
+static int by_client(const struct ph_plug *head)
+{
+    return head->set.isolate == PH_ISOLATE_CLIENT;
+}
+
+/* The first queued call of a client, or NULL. */
+static struct ph_call *next_for_client(struct ph_plug *head, uint64_t client)
+{
+    struct ph_call *end = &head->host->calls;
+    for (struct ph_call *c = head->host->calls.next; c != end; c = c->next)
+        if (c->pool == head && !c->plug && c->client == client)
+            return c;
+    return NULL;
+}
+
 static struct ph_call *next_queued(struct ph_plug *head, struct ph_call *from)
 {
     struct ph_call *end = &head->host->calls;
@@ -137,7 +152,7 @@ static int grow(struct ph_plug *head, int with_spares)
         return 0;
     for (unsigned i = 0; i < size; i++) {
         struct ph_plug *p = head->inst[i];
-        if (p && (p->state == PH_P_LOADING || ph_pool_idle(p)))
+        if (p && (p->state == PH_P_LOADING || (ph_pool_idle(p) && !p->bound)))
             loading++;
         if (p && p->state != PH_P_DOWN)
             live++;
@@ -161,6 +176,8 @@ static int grow(struct ph_plug *head, int with_spares)
         }
         int again = p->failed_last;
         p->served = 0;
+        p->bound = 0;
+        p->client = 0;
         if (ph_plug_spawn(p, &e) == 0) {
             loading++;
             live++;
@@ -173,7 +190,35 @@ static int grow(struct ph_plug *head, int with_spares)
     }
     if (live == 0 && !waiting_restart && why)
         fail_queued(head, why);
+    if (by_client(head) && head->queued && loading == 0 && !waiting_restart) {
+        /* Every slot holds another client's instance: one idle one gives
+         * its slot up (its client gets a fresh one when it calls again). */
+        for (unsigned i = 0; i < size; i++) {
+            struct ph_plug *p = head->inst[i];
+            if (p && p->bound && ph_pool_idle(p)) {
+                ph_plug_kill(
+                    p, PH_END_KILLED,
+                    json_pack("{s:s}", "reason", "isolate client: room for another client"));
+                break;
+            }
+        }
+    }
     return lacking;
+}
+
+void ph_pool_client_gone(struct ph_plug *head, uint64_t client)
+{
+    struct ph_host *h = head->host;
+    for (struct ph_call *c = next_for_client(head, client); c; c = next_for_client(head, client))
+        ph_call_finish(h, c, NULL,
+                       ph_call_error(head, c->method, PH_RPC_INTERNAL_ERROR, PH_END_NONE, NULL,
+                                     "the client went before its call was sent"));
+    for (unsigned i = 0; i < head->cap_inst; i++) {
+        struct ph_plug *p = head->inst ? head->inst[i] : NULL;
+        if (p && p->bound && p->client == client && p->pid > 0 && p->cause == PH_END_NONE)
+            ph_plug_kill(p, PH_END_KILLED,
+                         json_pack("{s:s}", "reason", "isolate client: its client went"));
+    }
 }
 
 void ph_pool_top_up(struct ph_plug *head)
@@ -189,7 +234,7 @@ void ph_pool_dispatch(struct ph_plug *head)
     if (!head->inst && (!ph_pool_active(head) || slots(head, ph_pool_size(head)) < 0))
         return;
     uint64_t now = ph_now_ms();
-    struct ph_call *c = head->queued ? next_queued(head, h->calls.next) : NULL;
+    struct ph_call *cur = head->queued ? next_queued(head, h->calls.next) : NULL;
     for (unsigned i = 0; i < head->cap_inst; i++) {
         struct ph_plug *p = head->inst[i];
         if (p && one_call(head) && p->served && p->awaited == 0 && p->pid > 0 &&
@@ -202,6 +247,12 @@ void ph_pool_dispatch(struct ph_plug *head)
         }
         if (!p || !ph_pool_idle(p))
             continue;
+        /* Under isolate "client" an instance bound to a client takes only
+         * that client's calls; a fresh one takes the first call and is
+         * bound to its client for good. */
+        struct ph_call *c = by_client(head) && p->bound
+                                ? (head->queued ? next_for_client(head, p->client) : NULL)
+                                : cur;
         if (!c) {
             if (!p->idle_since_ms) {
                 p->idle_since_ms = now;
@@ -220,12 +271,22 @@ void ph_pool_dispatch(struct ph_plug *head)
                                          "(isolate call)"));
         else if (p->pin_blocked)
             ph_call_finish(h, c, NULL, ph_pins_error(p, c->method));
+        else if (by_client(head) && p->bound && p->client != c->client)
+            ph_call_finish(h, c, NULL, /* ruled out above; checked all the same */
+                           ph_call_error(p, c->method, PH_RPC_INTERNAL_ERROR, PH_END_NONE, NULL,
+                                         "refused: the instance serves another client "
+                                         "(isolate client)"));
         else {
+            if (by_client(head) && !p->bound) {
+                p->bound = 1;
+                p->client = c->client;
+            }
             p->served++;
             ph_plug_send_call(p, c);
         }
         ph_plug_timer(h, p);
-        c = head->queued ? next_queued(head, next) : NULL;
+        if (c == cur)
+            cur = head->queued ? next_queued(head, next) : NULL;
     }
     /* Calls waiting get their starts now. Spares are started while none
      * of the pool's calls is in flight, at the end of the loop's turn,
@@ -303,6 +364,8 @@ json_t *ph_pool_describe(const struct ph_plug *head)
             json_object_set(o, "cgroup", p->cg.layer);
         if (o && p->pid > 0)
             json_object_set_new(o, "served", json_integer((json_int_t)p->served));
+        if (o && p->bound && p->pid > 0)
+            json_object_set_new(o, "client", json_integer((json_int_t)p->client));
     }
     return a;
 }

@@ -399,6 +399,68 @@ int main(int argc, char **argv)
         ph_host_free(h);
     }
 
+    /* isolate client: two clients never share a process; each keeps its
+     * own long-lived ones (so it sees its own previous call), and a
+     * client's instances end when it goes. */
+    ph_host_options cl = {.isolate = PH_ISOLATE_CLIENT, .instances = 4};
+    h = host_with_opts(argv[1], cl, &s);
+    CHECK(h != NULL);
+    if (h) {
+        ph_client *ca = NULL, *cb = NULL;
+        ph_error err;
+        CHECK(ph_host_client_new(h, &ca, &err) == PH_OK);
+        CHECK(ph_host_client_new(h, &cb, &err) == PH_OK);
+        pid_t pa[3] = {0}, pb[3] = {0};
+        int a_saw_own = 0, b_saw_a = 0;
+        for (int i = 0; i < 3; i++) {
+            json_t *r = NULL, *pa_params = json_pack("{s:s,s:i}", "who", "a", "n", i);
+            ph_host_use_client(h, ca);
+            CHECK(ph_host_call(h, "pooled", "remember", pa_params, &r, NULL, &err) == PH_OK);
+            pa[i] = s.last_receipt_pid;
+            a_saw_own += i > 0 && json_integer_value(json_object_get(r, "n")) == i - 1 &&
+                         strcmp(json_string_value(json_object_get(r, "who")) ?: "", "a") == 0;
+            json_decref(r);
+            r = NULL;
+            json_t *pb_params = json_pack("{s:s,s:i}", "who", "b", "n", i);
+            ph_host_use_client(h, cb);
+            CHECK(ph_host_call(h, "pooled", "remember", pb_params, &r, NULL, &err) == PH_OK);
+            pb[i] = s.last_receipt_pid;
+            const char *who = json_string_value(json_object_get(r, "who"));
+            b_saw_a += who && strcmp(who, "a") == 0;
+            json_decref(r);
+            json_decref(pa_params);
+            json_decref(pb_params);
+        }
+        ph_host_use_client(h, NULL);
+        int shared = 0;
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++)
+                shared += pa[i] == pb[j];
+        CHECKF(shared == 0 && pa[0] > 0 && pb[0] > 0, "no process served both clients");
+        CHECKF(b_saw_a == 0, "client b never saw client a's data");
+        CHECKF(a_saw_own == 2, "client a kept its own process (saw its previous call %d of 2)",
+               a_saw_own);
+        /* A call with no client in use is a client of its own too. */
+        json_t *r = NULL, *none = json_pack("{s:s}", "who", "none");
+        CHECK(ph_host_call(h, "pooled", "remember", none, &r, NULL, &err) == PH_OK);
+        CHECKF(json_is_null(r), "a call with no client finds a process of its own");
+        json_decref(r);
+        json_decref(none);
+        ph_host_client_free(h, ca);
+        pump(h, 500);
+        json_t *p = plugin_desc(h, "pooled"), *inst;
+        size_t i;
+        int a_left = 0;
+        json_array_foreach(json_object_get(p, "instances"), i, inst)
+        {
+            a_left += json_integer_value(json_object_get(inst, "pid")) == pa[0];
+        }
+        json_decref(p);
+        CHECKF(a_left == 0, "client a's process ended when it went");
+        ph_host_client_free(h, cb);
+        ph_host_free(h);
+    }
+
     /* A crash in a pool: it fails only the call its instance ran; a call
      * beside it is answered by another instance; the breaker counts every
      * instance's failures toward one circuit, which then fails every call
