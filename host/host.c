@@ -1,6 +1,7 @@
 /*
- * host: the public API (include/plughost/host.h), the event loop, and the
- * bookkeeping of calls: every call gets exactly one answer, delivered from
+ * host: the public API (include/plughost/host.h), the event loop, and
+ * loading plugins. Calls are made here and kept in the call table
+ * (calls.c): every call gets exactly one answer, delivered from
  * ph_host_process() and never from inside the function that started it.
  *
  * It must never block outside ph_host_process()/ph_host_call() and never
@@ -31,26 +32,6 @@
 #define PH_LOADER_INSTALLED "/usr/local/libexec/plughost/plughost-loader"
 #endif
 
-static const char *const end_names[] = {
-    [PH_END_NONE] = "running",
-    [PH_END_OK] = "ok",
-    [PH_END_SETUP_ERROR] = "setup_error",
-    [PH_END_VIOLATION] = "violation",
-    [PH_END_SIGNALED] = "signaled",
-    [PH_END_EXITED] = "exited",
-    [PH_END_TIMEOUT] = "timeout",
-    [PH_END_KILLED] = "killed",
-    [PH_END_PROTOCOL] = "protocol",
-    [PH_END_LIMIT] = "limit",
-};
-
-const char *ph_end_name(enum ph_end end)
-{
-    if ((unsigned)end < sizeof end_names / sizeof end_names[0] && end_names[end])
-        return end_names[end];
-    return "unknown";
-}
-
 uint64_t ph_now_ns(void)
 {
     struct timespec ts;
@@ -63,24 +44,6 @@ uint64_t ph_now_ms(void)
     return ph_now_ns() / 1000000ull;
 }
 
-/* After a vsnprintf() that returned n into buf of cap bytes: a cut made
- * inside a UTF-8 sequence (a long file name, say) is moved to before it,
- * so the text stays UTF-8 and a JSON report of it can be built. */
-static void cut_whole(char *buf, size_t cap, int n)
-{
-    if (n < 0 || (size_t)n < cap)
-        return;
-    size_t len = strlen(buf), i = len;
-    while (i > 0 && ((unsigned char)buf[i - 1] & 0xc0) == 0x80)
-        i--;
-    if (i == 0)
-        return;
-    unsigned char lead = (unsigned char)buf[i - 1];
-    size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
-    if (len - (i - 1) < need)
-        buf[i - 1] = '\0';
-}
-
 int ph_set_error(ph_error *err, int status, const char *fmt, ...)
 {
     if (err) {
@@ -89,7 +52,7 @@ int ph_set_error(ph_error *err, int status, const char *fmt, ...)
         err->status = status;
         int n = vsnprintf(err->text, sizeof err->text, fmt, ap);
         va_end(ap);
-        cut_whole(err->text, sizeof err->text, n);
+        ph_cut_whole(err->text, sizeof err->text, n);
     }
     return status;
 }
@@ -101,51 +64,7 @@ void ph_host_event(struct ph_host *h, json_t *event)
     json_decref(event);
 }
 
-json_t *ph_call_error(struct ph_plug *p, const char *method, int code, enum ph_end status,
-                      json_t *detail, const char *fmt, ...)
-{
-    char msg[600];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    cut_whole(msg, sizeof msg, n);
-    json_t *data = json_is_object(detail) ? detail : json_object();
-    if (!json_is_object(detail))
-        json_decref(detail);
-    const char *pname = p ? (p->name && !p->initial ? p->name : p->file) : NULL;
-    if (pname)
-        json_object_set_new(data, "plugin", json_string(pname));
-    if (method)
-        json_object_set_new(data, "method", json_string(method));
-    if (status != PH_END_NONE)
-        json_object_set_new(data, "status", json_string(ph_end_name(status)));
-    return ph_wire_error_obj(code, msg, data);
-}
-
-/* ---- calls ---- */
-
-/* Only calls made by ph_host_call_async are linked: a cancelled call's
- * early answer never is, and is never indexed or timed either. */
-static void call_unlink(struct ph_host *h, struct ph_call *c)
-{
-    c->prev->next = c->next;
-    c->next->prev = c->prev;
-    c->next = c->prev = NULL;
-    if (c->sent)
-        c->plug->awaited--;
-    else if (!c->plug && c->pool)
-        c->pool->queued--;
-    ph_htab_del(&h->calls_by_id, &c->by_id);
-    ph_timers_del(&h->call_timers, &c->timer);
-    ph_timers_release(&h->call_timers);
-}
-
-static void call_set_deadline(struct ph_host *h, struct ph_call *c, uint64_t at)
-{
-    c->deadline_ms = at;
-    ph_timers_set(&h->call_timers, &c->timer, at);
-}
+/* ---- plugin deadlines; making calls (the table is calls.c) ---- */
 
 /* When the plugin itself needs the loop's attention: its handshake
  * deadline while loading, its restart time while down after a failure. */
@@ -168,111 +87,6 @@ static uint64_t plug_deadline(const struct ph_plug *p)
 void ph_plug_timer(struct ph_host *h, struct ph_plug *p)
 {
     ph_timers_set(&h->plug_timers, &p->timer, plug_deadline(p));
-}
-
-static void call_free(struct ph_call *c)
-{
-    if (c->pool)
-        c->pool->ncalls--;
-    free(c->method);
-    json_decref(c->params);
-    free(c->params_text);
-    free(c->result_text);
-    json_decref(c->result);
-    json_decref(c->error);
-    if (c->in_fd >= 0)
-        close(c->in_fd);
-    if (c->out_fd >= 0)
-        close(c->out_fd);
-    free(c);
-}
-
-/* Its callback runs from ph_host_process(), in the order calls finished. */
-static void call_done(struct ph_host *h, struct ph_call *c)
-{
-    c->next = NULL;
-    if (h->done_tail)
-        h->done_tail->next = c;
-    else
-        h->done_head = c;
-    h->done_tail = c;
-}
-
-/* Moves a call to the done list; its callback runs from ph_host_process().
- * A cancelled call was answered already, so its late answer is dropped. */
-void ph_call_finish(struct ph_host *h, struct ph_call *c, json_t *result, json_t *error)
-{
-    call_unlink(h, c);
-    if (c->cancelled) {
-        json_decref(result);
-        json_decref(error);
-        call_free(c);
-        return;
-    }
-    c->result = result;
-    c->error = result
-                   ? NULL
-                   : (error ? error : ph_wire_error_obj(PH_RPC_INTERNAL_ERROR, "no answer", NULL));
-    if (result)
-        json_decref(error);
-    call_done(h, c);
-}
-
-void ph_call_finish_text(struct ph_host *h, struct ph_call *c, char *text, size_t len)
-{
-    call_unlink(h, c);
-    if (c->cancelled) {
-        free(text);
-        call_free(c);
-        return;
-    }
-    c->result_text = text;
-    c->result_len = len;
-    call_done(h, c);
-}
-
-/* A raw call's callback gets text whichever way the answer came: a result
- * the host had to parse (a trace, a record, bytes the scanner would not
- * vouch for) is encoded compactly here. */
-static void answer_raw(struct ph_call *c)
-{
-    if (c->result_text) {
-        c->raw_cb(c->ud, c->id, c->result_text, c->result_len, NULL);
-        return;
-    }
-    char *text = c->result ? json_dumps(c->result, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-    if (text) {
-        c->raw_cb(c->ud, c->id, text, strlen(text), NULL);
-        free(text);
-        return;
-    }
-    json_t *oom = NULL;
-    if (c->result)
-        oom = ph_wire_error_obj(PH_RPC_INTERNAL_ERROR, "cannot encode the result", NULL);
-    c->raw_cb(c->ud, c->id, NULL, 0, oom ? oom : c->error);
-    json_decref(oom);
-}
-
-static int run_done(struct ph_host *h)
-{
-    int n = 0;
-    while (h->done_head) {
-        struct ph_call *c = h->done_head;
-        h->done_head = c->next;
-        if (!h->done_head)
-            h->done_tail = NULL;
-        h->pending--;
-        /* A blob caller's callback takes the answer's blob from here. */
-        h->running_call = c;
-        if (c->raw_cb)
-            answer_raw(c);
-        else if (c->cb)
-            c->cb(c->ud, c->id, c->result, c->error);
-        h->running_call = NULL;
-        call_free(c);
-        n++;
-    }
-    return n;
 }
 
 /* Starts a plugin again after it ended; a failure to even spawn fails the
@@ -306,17 +120,6 @@ static struct ph_plug *find_plug(struct ph_host *h, const char *name)
         struct ph_plug *p = ph_container_of(n, struct ph_plug, by_name);
         if (strcmp(p->name, name) == 0)
             return p;
-    }
-    return NULL;
-}
-
-struct ph_call *ph_call_find(struct ph_host *h, uint64_t id)
-{
-    for (struct ph_hnode *n = ph_htab_find(&h->calls_by_id, ph_hash_u64(id)); n;
-         n = ph_htab_next(n)) {
-        struct ph_call *c = ph_container_of(n, struct ph_call, by_id);
-        if (c->id == id)
-            return c;
     }
     return NULL;
 }
@@ -451,7 +254,7 @@ static int call_begin(struct ph_host *h, const char *plugin, const char *method,
     c->cb = a->cb;
     c->raw_cb = a->raw_cb;
     c->ud = a->ud;
-    call_set_deadline(h, c, ph_now_ms() + p->set.call_timeout_ms);
+    ph_calls_set_deadline(h, c, ph_now_ms() + p->set.call_timeout_ms);
     c->prev = h->calls.prev;
     c->next = &h->calls;
     h->calls.prev->next = c;
@@ -593,7 +396,7 @@ static void read_early(struct ph_host *h, uint64_t id)
         ph_pool_dispatch(c->pool);
     if (ph_call_find(h, id))
         return;
-    run_done(h);
+    ph_calls_run_done(h);
     if (h->pending > 0 || ph_now_ms() != h->turn_ms)
         (void)ph_host_process(h, 0, NULL); /* an error shows again on the next call */
     else
@@ -641,14 +444,14 @@ int ph_host_cancel(ph_host *h, uint64_t call_id)
             .id = c->id, .cb = c->cb, .raw_cb = c->raw_cb, .ud = c->ud, .in_fd = -1, .out_fd = -1};
         answer->error = ph_call_error(c->plug ? c->plug : c->pool, c->method, PH_RPC_CANCELLED,
                                       PH_END_NONE, NULL, "call cancelled by the client");
-        call_done(h, answer);
+        ph_calls_done(h, answer);
         c->cancelled = 1;
         c->cb = NULL;
         c->raw_cb = NULL;
         /* The answer now carries the call's place in the pending count. */
         if (!c->sent) {
-            call_unlink(h, c);
-            call_free(c);
+            ph_calls_unlink(h, c);
+            ph_calls_free(c);
             ph_arm_timer(h);
             return PH_OK;
         }
@@ -657,7 +460,7 @@ int ph_host_cancel(ph_host *h, uint64_t call_id)
         json_decref(params);
         ph_plug_send(c->plug, note);
         json_decref(note);
-        call_set_deadline(h, c, ph_now_ms() + h->opt.cancel_grace_ms);
+        ph_calls_set_deadline(h, c, ph_now_ms() + h->opt.cancel_grace_ms);
         ph_arm_timer(h);
         return PH_OK;
     }
@@ -844,7 +647,7 @@ int ph_host_process(ph_host *h, int timeout_ms, ph_error *err)
 {
     /* Nothing held back waits while the loop sleeps, corked or not. */
     ph_host_release(h);
-    int handled = run_done(h);
+    int handled = ph_calls_run_done(h);
     if (handled > 0)
         timeout_ms = 0;
     ph_arm_timer(h);
@@ -887,7 +690,7 @@ int ph_host_process(ph_host *h, int timeout_ms, ph_error *err)
             ph_pool_dispatch(w->plug->head);
     }
     check_deadlines(h);
-    handled += n + run_done(h);
+    handled += n + ph_calls_run_done(h);
     /* Spares last, after this turn's answers are delivered: a call served
      * by a spare does not wait for its replacement's spawn. */
     while (h->spare_due) {
@@ -1182,11 +985,11 @@ void ph_host_free(ph_host *h)
     for (struct ph_plug *p = h->plugs; p; p = p->next)
         if (p->pidfd >= 0)
             ph_plug_on_exit(p);
-    run_done(h);
+    ph_calls_run_done(h);
     while (h->calls.next != &h->calls) {
         struct ph_call *c = h->calls.next;
-        call_unlink(h, c);
-        call_free(c);
+        ph_calls_unlink(h, c);
+        ph_calls_free(c);
     }
     while (h->plugs) {
         struct ph_plug *p = h->plugs;

@@ -1,6 +1,7 @@
 /*
  * Internal structures of the host library, shared by its modules:
- *   host.c       the public API, the event loop and call bookkeeping
+ *   host.c       the public API, the event loop, loading
+ *   calls.c      the call table: calls, deadlines, answers (calls nothing above)
  *   supervisor.c spawning, the handshake, messages from plugins, and endings
  *   violation.c  seccomp notifications: naming every refused call, and
  *                what `plughost profile` may let through
@@ -289,21 +290,42 @@ void ph_host_release(struct ph_host *h);
 uint64_t ph_now_ms(void);
 uint64_t ph_now_ns(void);
 void ph_host_event(struct ph_host *h, json_t *event /* stolen */);
-void ph_call_finish(struct ph_host *h, struct ph_call *c, json_t *result, json_t *error);
-/* ph_call_finish() of a raw call with its result's checked text (taken). */
-void ph_call_finish_text(struct ph_host *h, struct ph_call *c, char *text, size_t len);
-/* The live call with this id (borrowed), or NULL. */
-struct ph_call *ph_call_find(struct ph_host *h, uint64_t id);
 /* ph_host_call_async() with a blob for the request: in_fd (a sealed memfd;
  * -1: none) goes with its first record. The call owns in_fd once this
  * returns PH_OK; on an error the caller still does. */
 int ph_call_start(struct ph_host *h, const char *plugin, const char *method, json_t *params,
                   int in_fd, ph_call_fn cb, void *ud, uint64_t *call_id, ph_error *err);
+int ph_set_error(ph_error *err, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* calls.c: the call table (calls, deadlines, answers); calls nothing
+ * above it. */
+/* Moves a call to the answers waiting for delivery (its callback runs from
+ * ph_host_process()); a cancelled call's late answer is dropped. Takes
+ * result and error. */
+void ph_call_finish(struct ph_host *h, struct ph_call *c, json_t *result, json_t *error);
+/* ph_call_finish() of a raw call with its result's checked text (taken). */
+void ph_call_finish_text(struct ph_host *h, struct ph_call *c, char *text, size_t len);
+/* The live call with this id (borrowed), or NULL. */
+struct ph_call *ph_call_find(struct ph_host *h, uint64_t id);
+/* The JSON-RPC error answering a call of plugin p (may be NULL): data
+ * gets detail's members and the plugin, method and status. New reference. */
 json_t *ph_call_error(struct ph_plug *p, const char *method, int code, enum ph_end status,
                       json_t *detail /* stolen */, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
-int ph_set_error(ph_error *err, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Takes a live call out of the list, the index and the deadlines. */
+void ph_calls_unlink(struct ph_host *h, struct ph_call *c);
+void ph_calls_set_deadline(struct ph_host *h, struct ph_call *c, uint64_t at);
+/* Frees a call that is in no list (its pool's count goes down). */
+void ph_calls_free(struct ph_call *c);
+/* Appends an answered call to the delivery list. */
+void ph_calls_done(struct ph_host *h, struct ph_call *c);
+/* Runs the callbacks of every answered call, in the order answered, and
+ * frees them; returns how many. */
+int ph_calls_run_done(struct ph_host *h);
+/* Cuts a vsnprintf result of n bytes at the last whole UTF-8 character
+ * that fits in cap, so a message never ends in half a character. */
+void ph_cut_whole(char *buf, size_t cap, int n);
 
 /* pool.c: the instances of one plugin (docs/design.md, "Instances"). */
 /* The most instances the plugin may run now: its settings, capped at 1 for
