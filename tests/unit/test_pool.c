@@ -24,6 +24,7 @@ struct seen {
     int instance[MAXC]; /* the same */
     int singleton_note; /* the host logged the cap */
     pid_t last_receipt_pid;
+    int breach_inst1; /* instance 1 ended as a breach: its hello differed */
     int started_by_inst[8];
     /* When each process finished its handshake, by pid (a few). */
     pid_t started_pid[64];
@@ -59,6 +60,12 @@ static void on_event(void *ud, json_t *ev)
     } else if (type && strcmp(type, "log") == 0) {
         const char *m = json_string_value(json_object_get(ev, "message"));
         s->singleton_note |= m && strstr(m, "singleton") != NULL;
+    } else if (type && strcmp(type, "ended") == 0) {
+        json_t *data = json_object_get(json_object_get(ev, "error"), "data");
+        const char *b = json_string_value(json_object_get(data, "breach"));
+        if (json_integer_value(json_object_get(ev, "instance")) == 1 && b &&
+            strstr(b, "differs from the first instance"))
+            s->breach_inst1++;
     } else if (type && strcmp(type, "started") == 0) {
         json_int_t i = json_integer_value(json_object_get(ev, "instance"));
         if (i >= 0 && i < 8)
@@ -96,6 +103,21 @@ static void keep_answer(void *ud, uint64_t id, json_t *result, json_t *error)
     (void)result;
     a->done = 1;
     a->error = json_incref(error);
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    char buf[65536];
+    size_t n;
+    int rc = in && out ? 0 : -1;
+    while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        rc = fwrite(buf, 1, n, out) == n ? 0 : -1;
+    if (in)
+        fclose(in);
+    if (out && fclose(out) != 0)
+        rc = -1;
+    return rc;
 }
 
 /* The plugin's entry in ph_host_describe (new reference). */
@@ -505,6 +527,40 @@ int main(int argc, char **argv)
             json_decref(rpc);
             ph_host_free(h);
         }
+    }
+
+    /* The file changes under a running pool: an instance started from the
+     * new build offers another set of methods, which is a breach of that
+     * instance, never a method some calls see and others do not. */
+    char pdir[] = "/tmp/test_pool_file.XXXXXX";
+    if (argc > 4 && mkdtemp(pdir)) {
+        char path[4200], tmp[4200];
+        snprintf(path, sizeof path, "%s/pooled.so", pdir);
+        snprintf(tmp, sizeof tmp, "%s/.new", pdir);
+        CHECK(copy_file(argv[1], path) == 0);
+        h = host_with(path, 2, 60000, &s);
+        CHECK(h != NULL);
+        if (h) {
+            /* A new file in its place, as an upgrade would put it. */
+            CHECK(copy_file(argv[4], tmp) == 0 && rename(tmp, path) == 0);
+            uint64_t ids2[MAXC];
+            (void)spin_together(h, "pooled", 2, 300, &s, ids2);
+            CHECKF(s.failed == 0, "calls still answered by the first instance");
+            CHECKF(s.breach_inst1 >= 1, "the second instance's other hello is a breach (%d)",
+                   s.breach_inst1);
+            json_t *p = plugin_desc(h, "pooled"), *m;
+            size_t k;
+            int extra = 0;
+            json_array_foreach(json_object_get(p, "methods"), k, m)
+            {
+                extra += strcmp(json_string_value(json_object_get(m, "name")), "extra") == 0;
+            }
+            CHECKF(extra == 0, "callers still see the first instance's methods");
+            json_decref(p);
+            ph_host_free(h);
+        }
+        unlink(path);
+        rmdir(pdir);
     }
 
     char dir[] = "/tmp/test_pool.XXXXXX";

@@ -4,8 +4,10 @@
  * clock (so it measures work done, not time waited for a core) and
  * answers the sum; pooled.remember answers what the previous call to it in
  * this process was given, then keeps this call's params, so a test can see
- * whether two calls shared a process; pooled.echo answers its params. Built with POOLED_SINGLETON
- * it declares itself a singleton.
+ * whether two calls shared a process; pooled.echo answers its params.
+ * Built with POOLED_SINGLETON it declares itself a singleton; with
+ * POOLED_EXTRA it has one more method (a changed build of the same
+ * plugin).
  */
 #include <plughost/sdk.h>
 
@@ -62,6 +64,9 @@ static const ph_method methods[] = {
     {.name = "spin", .fn = spin, .description = "params.ms of CPU work"},
     {.name = "remember", .fn = remember, .description = "the previous call's params"},
     {.name = "echo", .fn = echo, .description = "its params"},
+#ifdef POOLED_EXTRA
+    {.name = "extra", .fn = echo, .description = "only in this build"},
+#endif
     {0},
 };
 
