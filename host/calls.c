@@ -197,6 +197,8 @@ int ph_calls_run_done(struct ph_host *h)
         h->pending--;
         /* A blob caller's callback takes the answer's blob from here. */
         h->running_call = c;
+        /* Counted for the plugin, whichever of its instances served it. */
+        ph_status_count_call(h, c->pool, c->result || c->result_text, c->error);
         if (c->raw_cb)
             answer_raw(c);
         else if (c->cb)

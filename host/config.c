@@ -269,6 +269,9 @@ static int check_serve(struct checker *ck, json_t *v)
         if (strcmp(key, "allow_users") == 0 || strcmp(key, "allow_groups") == 0) {
             if (check_ids(ck, path, e, key[6] == 'g') < 0)
                 return -1;
+        } else if (strcmp(key, "status_allow") == 0) {
+            if (check_ids(ck, path, e, 0) < 0)
+                return -1;
         } else if (strcmp(key, "socket_mode") == 0) {
             const char *m = json_string_value(e);
             char *end = NULL;
@@ -281,7 +284,8 @@ static int check_serve(struct checker *ck, json_t *v)
                 return bad(ck, path, 2, "must be an integer from 1 to 65536");
         } else {
             return bad(ck, path, 2,
-                       "unknown key (allow_users, allow_groups, socket_mode, max_clients)");
+                       "unknown key (allow_users, allow_groups, status_allow, socket_mode, "
+                       "max_clients)");
         }
     }
     return 0;
@@ -354,10 +358,15 @@ static int check_config(struct checker *ck, json_t *c)
         } else if (strcmp(key, "serve") == 0) {
             if (check_serve(ck, v) < 0)
                 return -1;
+        } else if (strcmp(key, "log_format") == 0) {
+            /* Read by the plughost command (--log-format), not the host. */
+            const char *f = json_string_value(v);
+            if (!f || (strcmp(f, "text") != 0 && strcmp(f, "json") != 0))
+                return bad(ck, path, 1, "must be \"text\" or \"json\"");
         } else {
             return bad(ck, path, 1,
                        "unknown key (defaults, plugins, require, accept_weaker, run_as, "
-                       "self_test, serve)");
+                       "self_test, serve, log_format)");
         }
     }
     return 0;

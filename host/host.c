@@ -209,6 +209,7 @@ static int call_begin(struct ph_host *h, const char *plugin, const char *method,
     char bad_params[300];
     int invalid = schema && ph_schema_validate(schema, params, bad_params, sizeof bad_params) < 0;
     if (p->ncalls >= h->opt.max_queue) {
+        ph_status_count_cause(p, PH_CAUSE_BUSY);
         json_decref(tree);
         return ph_set_error(err, PH_E_BUSY,
                             "plugin \"%s\" has %u calls queued or in flight (max_queue); "
@@ -445,6 +446,7 @@ int ph_host_cancel(ph_host *h, uint64_t call_id)
         answer->error = ph_call_error(c->plug ? c->plug : c->pool, c->method, PH_RPC_CANCELLED,
                                       PH_END_NONE, NULL, "call cancelled by the client");
         ph_calls_done(h, answer);
+        ph_status_count_cause(c->pool, PH_CAUSE_CANCELLED);
         c->cancelled = 1;
         c->cb = NULL;
         c->raw_cb = NULL;
@@ -855,6 +857,7 @@ int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
     struct ph_host *h = calloc(1, sizeof *h);
     if (!h)
         return ph_set_error(err, PH_E_NOMEM, "out of memory");
+    ph_status_host_init(&h->status);
     if (opts)
         h->opt = *opts;
     h->opt.loader_path = NULL; /* not kept: the caller owns that string */

@@ -13,6 +13,7 @@
  *   cgroup.c     a cgroup per plugin process (cgroup.h)
  *   pool.c       a plugin's instances: dispatch, queue, start on demand,
  *                idle stop
+ *   status.c     the operator's view: counters, status, metrics (status.h)
  * Nothing here is visible to applications.
  */
 #ifndef PH_HOST_INTERNAL_H
@@ -22,6 +23,7 @@
 #include "config.h"
 #include "htab.h"
 #include "plughost/host.h"
+#include "status.h"
 #include "timers.h"
 #include "wire.h"
 
@@ -208,6 +210,7 @@ struct ph_plug {
     unsigned rate_logs, rate_notes, rate_reported;
     size_t rate_bytes, msg_len;
     unsigned long dropped_logs, dropped_notes;
+    struct ph_status_plug status; /* the operator's counters (status.c) */
     struct ph_plug *next;
 };
 
@@ -274,6 +277,7 @@ struct ph_host {
 
     /* The cgroup layer, arranged once (cgroup.c). */
     struct ph_cg_host cg;
+    struct ph_status_host status; /* the operator's counters (status.c) */
 };
 
 /* host.c */

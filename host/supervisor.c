@@ -1768,6 +1768,7 @@ void ph_plug_on_exit(struct ph_plug *p)
     char msg[600];
     enum ph_end end =
         classify_end(p, &si, ph_cg_plug_oom_kills(&p->cg), cpu_us, detail, msg, sizeof msg);
+    ph_status_count_end(p->head, end, detail); /* per plugin, over its instances */
     ph_cg_plug_remove(&h->cg, &p->cg);
     close_fd(p, &p->sock);
     close_fd(p, &p->notify_fd);

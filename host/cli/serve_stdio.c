@@ -10,6 +10,7 @@
  * read stdin while the session holds back input at its in-flight cap.
  */
 #include "cli.h"
+#include "log.h"
 #include "dialect.h"
 #include "text.h"
 
@@ -47,7 +48,7 @@ static int write_stdout(void *ud, const char *b, size_t n)
 static void log_stderr(void *ud, const char *line)
 {
     (void)ud;
-    ph_text_print(stderr, "plughost: %s", line);
+    ph_clog_msg("warn", "session", NULL, "%s", line);
 }
 
 static void report_load_errors(ph_host *h)
@@ -57,9 +58,10 @@ static void report_load_errors(ph_host *h)
     json_t *e;
     json_array_foreach(json_object_get(d, "errors"), i, e)
     {
-        ph_text_print(stderr, "plughost: not loaded: %s: %s",
-                      json_string_value(json_object_get(e, "file")),
-                      json_string_value(json_object_get(json_object_get(e, "error"), "message")));
+        ph_clog_msg("error", "load_error",
+                    json_pack("{s:O*}", "error", json_object_get(e, "error")), "not loaded: %s: %s",
+                    json_string_value(json_object_get(e, "file")),
+                    json_string_value(json_object_get(json_object_get(e, "error"), "message")));
     }
     json_decref(d);
 }
@@ -85,14 +87,15 @@ void ph_cli_serve_reload(const struct ph_cli_opts *o, ph_host *host, const char 
     ph_mcp_tools_stale(host);
     /* A renewed pins file takes effect here too. */
     if (ph_cli_pins(host, o, &err) < 0)
-        ph_text_print(stderr, "plughost: SIGHUP: %s; the pins in force stay", err.text);
+        ph_clog_msg("error", "host", NULL, "SIGHUP: %s; the pins in force stay", err.text);
     if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        ph_text_print(stderr, "plughost: SIGHUP: %s is not a directory; nothing to reload", path);
+        ph_clog_msg("error", "host", NULL, "SIGHUP: %s is not a directory; nothing to reload",
+                    path);
     } else {
         if (ph_host_reload_dir(host, path, &err) < 0)
-            ph_text_print(stderr, "plughost: reload failed: %s", err.text);
+            ph_clog_msg("error", "host", NULL, "reload failed: %s", err.text);
         else
-            ph_text_print(stderr, "plughost: reloaded %s", path);
+            ph_clog_msg("info", "reloaded", NULL, "reloaded %s", path);
         report_load_errors(host);
     }
 }
@@ -112,20 +115,20 @@ int ph_cli_serve_start(const struct ph_cli_opts *o, const char *path, ph_host **
     sigprocmask(SIG_BLOCK, &stop_set, NULL);
     int sfd = signalfd(-1, &stop_set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (sfd < 0) {
-        ph_text_print(stderr, "plughost: signalfd: %s", strerror(errno));
+        ph_clog_msg("error", "host", NULL, "signalfd: %s", strerror(errno));
         return PH_EXIT_HOST;
     }
     ph_host *host;
     ph_error err;
     if (ph_host_new(&o->host, &host, &err) < 0) {
-        ph_text_print(stderr, "plughost: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "%s", err.text);
         close(sfd);
         return PH_EXIT_HOST;
     }
     ph_host_set_event_handler(host, ph_cli_print_event, NULL);
     if (ph_cli_record(host, o, &err) < 0 || ph_cli_pins(host, o, &err) < 0 ||
         (ph_cli_load(host, path, &err) < 0 && err.status != PH_E_PLUGIN)) {
-        ph_text_print(stderr, "plughost: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "%s", err.text);
         ph_host_free(host);
         close(sfd);
         return PH_EXIT_HOST;
@@ -155,7 +158,7 @@ int ph_cli_serve(const struct ph_cli_opts *o, const char *path)
     };
     struct ph_dialect sess, *s = &sess;
     if (ph_dialect_new(&sess, o->mcp, host, &so, write_stdout, NULL) < 0) {
-        ph_text_print(stderr, "plughost: out of memory");
+        ph_clog_msg("error", "host", NULL, "out of memory");
         ph_host_free(host);
         close(sfd);
         return PH_EXIT_HOST;
@@ -176,7 +179,7 @@ int ph_cli_serve(const struct ph_cli_opts *o, const char *path)
                                {.fd = sfd, .events = POLLIN}};
         int ready = poll(pf, 3, ph_host_pending(host) ? 100 : -1);
         if (ready < 0 && errno != EINTR) {
-            ph_text_print(stderr, "plughost: poll: %s", strerror(errno));
+            ph_clog_msg("error", "host", NULL, "poll: %s", strerror(errno));
             break;
         }
         int hup = 0;
@@ -187,13 +190,13 @@ int ph_cli_serve(const struct ph_cli_opts *o, const char *path)
         }
         if (got > 0) {
             if (signals == 0) {
-                ph_text_print(stderr, "plughost: stopping: %zu call(s) in flight",
-                              ph_dialect_inflight(s));
+                ph_clog_msg("info", "stopping", NULL, "stopping: %zu call(s) in flight",
+                            ph_dialect_inflight(s));
                 ph_dialect_stop(s);
             } else {
                 /* Asked again: the client will not wait for slow calls. */
-                ph_text_print(stderr, "plughost: stopping now: cancelling %zu call(s)",
-                              ph_dialect_inflight(s));
+                ph_clog_msg("info", "stopping", NULL, "stopping now: cancelling %zu call(s)",
+                            ph_dialect_inflight(s));
                 ph_dialect_cancel_all(s);
             }
             signals += got;
@@ -203,7 +206,7 @@ int ph_cli_serve(const struct ph_cli_opts *o, const char *path)
          * timeout: a woken client costs no empty epoll_wait per call. */
         if ((ready <= 0 || (pf[1].revents & POLLIN) || got > 0 || hup > 0) &&
             ph_host_process(host, 0, &err) < 0) {
-            ph_text_print(stderr, "plughost: %s", err.text);
+            ph_clog_msg("error", "host", NULL, "%s", err.text);
             break;
         }
         if (!reading || !ph_dialect_wants_input(s) ||

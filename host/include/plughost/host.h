@@ -404,6 +404,41 @@ int ph_host_reset(ph_host *host, const char *plugin, ph_error *err);
 /* Number of calls not yet answered. */
 size_t ph_host_pending(const ph_host *host);
 
+/* The operator's view of the host now (docs/operating.md): *out is a new
+ * reference to {"plughost_status": 1, "host": {pid, version,
+ * started_unix_ms, now_unix_ms, uptime_s, plugins, calls_total,
+ * calls_pending, memory_bytes, cpu_seconds}, "plugins": [{name, file,
+ * version, state, restarts, circuit: {state, recent_failures,
+ * retry_after_ms}, calls_served, calls_failed: {CAUSE: n}, violations:
+ * {count, last_syscall, last_unix_ms}, queue_depth, in_flight, instances:
+ * [{index, pid, state, started_unix_ms, uptime_s, memory_bytes,
+ * memory_source, cpu_seconds, cpu_source}]}]}. Names, files and versions
+ * are the plugin's own strings: escape them before showing them. Reads
+ * /proc and cgroup files; changes nothing. */
+int ph_host_status(ph_host *host, json_t **out, ph_error *err);
+
+/* Exposition formats of ph_host_status_exposition(). */
+enum ph_exposition {
+    /* Prometheus text format 0.0.4: what Prometheus and node_exporter's
+     * textfile collector read; served as PH_STATUS_CONTENT_TYPE. */
+    PH_EXPOSITION_PROMETHEUS = 0,
+    /* OpenMetrics 1.0.0 text: the same samples, counters' families named
+     * without _total, info families, UNIT lines and a final "# EOF";
+     * served as PH_STATUS_CONTENT_TYPE_OPENMETRICS. */
+    PH_EXPOSITION_OPENMETRICS = 1,
+};
+
+/* The exposition (enum ph_exposition) of a status object from
+ * ph_host_status() (borrowed; an application may add "clients" to its
+ * "host"). *text is new memory, free() it; *len (if not NULL) its length.
+ * Every label value is shown as plughost shows text it does not control:
+ * printable ASCII, any other byte and the backslash as \xNN. */
+int ph_host_status_exposition(const json_t *status, unsigned format, char **text, size_t *len,
+                              ph_error *err);
+#define PH_STATUS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define PH_STATUS_CONTENT_TYPE_OPENMETRICS                                                         \
+    "application/openmetrics-text; version=1.0.0; charset=utf-8"
+
 #ifdef __cplusplus
 }
 #endif
