@@ -54,9 +54,14 @@
 #include <plughost/host.h>
 
 #include "lazy.h"
+#include "pool.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
+#endif
+
+#ifndef PH_BENCH_POOL_PLUGIN
+#define PH_BENCH_POOL_PLUGIN ""
 #endif
 
 #ifndef PH_BENCH_SPAWN_CHILD
@@ -2997,6 +3002,21 @@ int main(int argc, char **argv)
         struct ph_bench_lazy lz = {scfg.max_plugins,  cfg.loader, detail,       make_plugin_dir,
                                    remove_plugin_dir, add_sum,    add_sum_text, dat_open};
         ph_bench_lazy(&lz);
+    }
+    if (SECTION("pool")) {
+        struct ph_bench_pool_result pr;
+        ph_bench_pool(cfg.loader && cfg.loader[0] ? cfg.loader : NULL, PH_BENCH_POOL_PLUGIN, &pr);
+        if (pr.one > 0 && !pr.failed)
+            add_sum("pool: instances 2 vs 1 (5 ms CPU, 64 in flight)", pr.two, pr.one, "calls/s",
+                    '>', 1.8, ">= 1.8x");
+        else
+            add_sum_text("pool: instances 2 vs 1 (5 ms CPU, 64 in flight)", "-", ">= 1.8x",
+                         "MISSING");
+        if (pr.iso_p50 > 0)
+            add_sum("isolate call + spare vs warm call, echo p50", pr.iso_p50, pr.warm_p50, "ns",
+                    '<', 1.3, "<= 1.3x");
+        else
+            add_sum_text("isolate call + spare vs warm call, echo p50", "-", "<= 1.3x", "MISSING");
     }
     write_csv();
     if (detail != stdout)

@@ -49,11 +49,22 @@ static const struct {
     {                                                                                              \
 #k, offsetof(ph_host_options, k), 1, per                                                   \
     }
-    U(call_timeout_ms, 1),     U(handshake_timeout_ms, 1),   U(cancel_grace_ms, 0),
-    Z(max_message, 0),         Z(memory_limit, 1),           U(cpu_limit_s, 1),
-    U(max_failures, 0),        U(failure_window_ms, 0),      U(cooldown_ms, 0),
-    U(restart_backoff_ms, 0),  U(restart_backoff_max_ms, 0), U(max_queue, 0),
+    U(call_timeout_ms, 1),
+    U(handshake_timeout_ms, 1),
+    U(cancel_grace_ms, 0),
+    Z(max_message, 0),
+    Z(memory_limit, 1),
+    U(cpu_limit_s, 1),
+    U(max_failures, 0),
+    U(failure_window_ms, 0),
+    U(cooldown_ms, 0),
+    U(restart_backoff_ms, 0),
+    U(restart_backoff_max_ms, 0),
+    U(max_queue, 0),
     Z(address_space_limit, 1),
+    U(instances, 1),
+    U(idle_stop_ms, 1),
+    U(spares, 1),
 #undef U
 #undef Z
 };
@@ -122,8 +133,12 @@ static int check_number(struct checker *ck, const char *const *path, size_t dept
                         int idx)
 {
     json_int_t max = numbers[idx].is_size ? ((json_int_t)1 << 40) : UINT_MAX;
+    if (strcmp(numbers[idx].key, "instances") == 0 || strcmp(numbers[idx].key, "spares") == 0)
+        max = PH_MAX_INSTANCES;
     if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > max)
-        return bad(ck, path, depth, "must be a positive integer in range");
+        return bad(ck, path, depth,
+                   max == PH_MAX_INSTANCES ? "must be an integer from 1 to 64"
+                                           : "must be a positive integer in range");
     return 0;
 }
 
@@ -197,6 +212,9 @@ static int check_plugin(struct checker *ck, const char *name, json_t *entry)
         } else if (strcmp(key, "files") == 0) {
             if (check_files(ck, name, v) < 0)
                 return -1;
+        } else if (strcmp(key, "isolate") == 0) {
+            if (ph_config_isolate(json_string_value(v)) < 0)
+                return bad(ck, path, 3, "must be \"none\", \"call\" or \"client\"");
         } else if (idx >= 0 && numbers[idx].per_plugin) {
             if (check_number(ck, path, 3, v, idx) < 0)
                 return -1;
@@ -531,6 +549,11 @@ static json_t *read_manifest(const char *file, ph_error *err, int *failed)
         int idx = find_number(key);
         if (strcmp(key, "threads") == 0)
             rc = json_is_boolean(v) ? 0 : bad(&ck, p, 2, "must be true or false");
+        else if (strcmp(key, "instances") == 0 || strcmp(key, "idle_stop_ms") == 0 ||
+                 strcmp(key, "spares") == 0)
+            rc = bad(&ck, p, 2,
+                     "the pool is the operator's choice (a singleton says so in its "
+                     "hello)");
         else if (idx >= 0 && numbers[idx].per_plugin)
             rc = check_number(&ck, p, 2, v, idx);
         else
@@ -545,6 +568,19 @@ static json_t *read_manifest(const char *file, ph_error *err, int *failed)
     return m;
 }
 
+int ph_config_isolate(const char *name)
+{
+    if (!name)
+        return -1;
+    if (strcmp(name, "none") == 0)
+        return PH_ISOLATE_NONE;
+    if (strcmp(name, "call") == 0)
+        return PH_ISOLATE_CALL;
+    if (strcmp(name, "client") == 0)
+        return PH_ISOLATE_CLIENT;
+    return -1;
+}
+
 int ph_plug_settings(struct ph_host *h, const char *file, struct ph_plug_settings *s, ph_error *err)
 {
     const ph_host_options *o = &h->opt;
@@ -555,6 +591,13 @@ int ph_plug_settings(struct ph_host *h, const char *file, struct ph_plug_setting
     s->memory_limit = o->memory_limit;
     s->cpu_limit_s = o->cpu_limit_s;
     s->address_space_limit = o->address_space_limit;
+    s->instances = o->instances;
+    s->idle_stop_ms = o->idle_stop_ms;
+    s->isolate = o->isolate;
+    s->spares = o->spares;
+    int iso = ph_config_isolate(json_string_value(json_object_get(entry, "isolate")));
+    if (iso >= 0)
+        s->isolate = (unsigned)iso;
     const char *key;
     json_t *v;
     json_object_foreach(entry, key, v)
@@ -572,6 +615,12 @@ int ph_plug_settings(struct ph_host *h, const char *file, struct ph_plug_setting
             s->cpu_limit_s = (unsigned)json_integer_value(v);
         else if (strcmp(key, "address_space_limit") == 0)
             s->address_space_limit = (size_t)json_integer_value(v);
+        else if (strcmp(key, "instances") == 0)
+            s->instances = (unsigned)json_integer_value(v);
+        else if (strcmp(key, "idle_stop_ms") == 0)
+            s->idle_stop_ms = (unsigned)json_integer_value(v);
+        else if (strcmp(key, "spares") == 0)
+            s->spares = (unsigned)json_integer_value(v);
     }
     const char *pin = json_string_value(json_object_get(entry, "sha256"));
     if (pin)

@@ -21,7 +21,14 @@ struct ph_plug_settings {
     /* RLIMIT_AS; 0: memory_limit. Apart from memory_limit so that the
      * cgroup (resident memory) can be the tighter bound. */
     size_t address_space_limit;
+    /* The pool: processes of this plugin at most, and how long one past the
+     * first may sit idle before it is stopped. */
+    unsigned instances, idle_stop_ms;
+    unsigned isolate, spares; /* PH_ISOLATE_*, and instances started ahead */
 };
+
+/* PH_ISOLATE_* for an "isolate" value, or -1 (NULL or unknown). */
+int ph_config_isolate(const char *name);
 
 /* Fills empty options from the configuration's "defaults". */
 void ph_config_defaults(ph_host_options *o, json_t *config);

@@ -1,6 +1,7 @@
 /*
- * host: the public API (include/plughost/host.h), the event loop, and the
- * bookkeeping of calls: every call gets exactly one answer, delivered from
+ * host: the public API (include/plughost/host.h), the event loop, and
+ * loading plugins. Calls are made here and kept in the call table
+ * (calls.c): every call gets exactly one answer, delivered from
  * ph_host_process() and never from inside the function that started it.
  *
  * It must never block outside ph_host_process()/ph_host_call() and never
@@ -28,32 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
-/* How long plugins get to exit after ph.shutdown before they are killed. */
-#define PH_SHUTDOWN_GRACE_MS 200
-
 #ifndef PH_LOADER_INSTALLED
 #define PH_LOADER_INSTALLED "/usr/local/libexec/plughost/plughost-loader"
 #endif
-
-static const char *const end_names[] = {
-    [PH_END_NONE] = "running",
-    [PH_END_OK] = "ok",
-    [PH_END_SETUP_ERROR] = "setup_error",
-    [PH_END_VIOLATION] = "violation",
-    [PH_END_SIGNALED] = "signaled",
-    [PH_END_EXITED] = "exited",
-    [PH_END_TIMEOUT] = "timeout",
-    [PH_END_KILLED] = "killed",
-    [PH_END_PROTOCOL] = "protocol",
-    [PH_END_LIMIT] = "limit",
-};
-
-const char *ph_end_name(enum ph_end end)
-{
-    if ((unsigned)end < sizeof end_names / sizeof end_names[0] && end_names[end])
-        return end_names[end];
-    return "unknown";
-}
 
 uint64_t ph_now_ns(void)
 {
@@ -67,24 +45,6 @@ uint64_t ph_now_ms(void)
     return ph_now_ns() / 1000000ull;
 }
 
-/* After a vsnprintf() that returned n into buf of cap bytes: a cut made
- * inside a UTF-8 sequence (a long file name, say) is moved to before it,
- * so the text stays UTF-8 and a JSON report of it can be built. */
-static void cut_whole(char *buf, size_t cap, int n)
-{
-    if (n < 0 || (size_t)n < cap)
-        return;
-    size_t len = strlen(buf), i = len;
-    while (i > 0 && ((unsigned char)buf[i - 1] & 0xc0) == 0x80)
-        i--;
-    if (i == 0)
-        return;
-    unsigned char lead = (unsigned char)buf[i - 1];
-    size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
-    if (len - (i - 1) < need)
-        buf[i - 1] = '\0';
-}
-
 int ph_set_error(ph_error *err, int status, const char *fmt, ...)
 {
     if (err) {
@@ -93,7 +53,7 @@ int ph_set_error(ph_error *err, int status, const char *fmt, ...)
         err->status = status;
         int n = vsnprintf(err->text, sizeof err->text, fmt, ap);
         va_end(ap);
-        cut_whole(err->text, sizeof err->text, n);
+        ph_cut_whole(err->text, sizeof err->text, n);
     }
     return status;
 }
@@ -105,49 +65,7 @@ void ph_host_event(struct ph_host *h, json_t *event)
     json_decref(event);
 }
 
-json_t *ph_call_error(struct ph_plug *p, const char *method, int code, enum ph_end status,
-                      json_t *detail, const char *fmt, ...)
-{
-    char msg[600];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    cut_whole(msg, sizeof msg, n);
-    json_t *data = json_is_object(detail) ? detail : json_object();
-    if (!json_is_object(detail))
-        json_decref(detail);
-    const char *pname = p ? (p->name && !p->initial ? p->name : p->file) : NULL;
-    if (pname)
-        json_object_set_new(data, "plugin", json_string(pname));
-    if (method)
-        json_object_set_new(data, "method", json_string(method));
-    if (status != PH_END_NONE)
-        json_object_set_new(data, "status", json_string(ph_end_name(status)));
-    return ph_wire_error_obj(code, msg, data);
-}
-
-/* ---- calls ---- */
-
-/* Only calls made by ph_host_call_async are linked: a cancelled call's
- * early answer never is, and is never indexed or timed either. */
-static void call_unlink(struct ph_host *h, struct ph_call *c)
-{
-    c->prev->next = c->next;
-    c->next->prev = c->prev;
-    c->next = c->prev = NULL;
-    if (c->sent)
-        c->plug->awaited--;
-    ph_htab_del(&h->calls_by_id, &c->by_id);
-    ph_timers_del(&h->call_timers, &c->timer);
-    ph_timers_release(&h->call_timers);
-}
-
-static void call_set_deadline(struct ph_host *h, struct ph_call *c, uint64_t at)
-{
-    c->deadline_ms = at;
-    ph_timers_set(&h->call_timers, &c->timer, at);
-}
+/* ---- plugin deadlines; making calls (the table is calls.c) ---- */
 
 /* When the plugin itself needs the loop's attention: its handshake
  * deadline while loading, its restart time while down after a failure. */
@@ -157,122 +75,19 @@ static uint64_t plug_deadline(const struct ph_plug *p)
         return p->handshake_deadline_ms;
     if (p->state == PH_P_DOWN && p->restart_at_ms)
         return p->restart_at_ms;
-    if (p->state == PH_P_READY)
-        return ph_plug_stall_deadline(p); /* its answers unread (bounds.h) */
+    if (p->state == PH_P_READY) {
+        /* Its answers unread (bounds.h), or its idle time in a pool over. */
+        uint64_t stall = ph_plug_stall_deadline(p), idle = ph_pool_idle_deadline(p);
+        return stall < idle ? stall : idle;
+    }
     return UINT64_MAX;
 }
 
 /* Called after anything that may have changed a plugin's state or its
  * deadlines: the supervisor sets them, the host keeps the heap in step. */
-static void plug_timer(struct ph_host *h, struct ph_plug *p)
+void ph_plug_timer(struct ph_host *h, struct ph_plug *p)
 {
     ph_timers_set(&h->plug_timers, &p->timer, plug_deadline(p));
-}
-
-static void call_free(struct ph_call *c)
-{
-    if (c->plug)
-        c->plug->ncalls--;
-    free(c->method);
-    json_decref(c->params);
-    free(c->params_text);
-    free(c->result_text);
-    json_decref(c->result);
-    json_decref(c->error);
-    if (c->in_fd >= 0)
-        close(c->in_fd);
-    if (c->out_fd >= 0)
-        close(c->out_fd);
-    free(c);
-}
-
-/* Its callback runs from ph_host_process(), in the order calls finished. */
-static void call_done(struct ph_host *h, struct ph_call *c)
-{
-    c->next = NULL;
-    if (h->done_tail)
-        h->done_tail->next = c;
-    else
-        h->done_head = c;
-    h->done_tail = c;
-}
-
-/* Moves a call to the done list; its callback runs from ph_host_process().
- * A cancelled call was answered already, so its late answer is dropped. */
-void ph_call_finish(struct ph_host *h, struct ph_call *c, json_t *result, json_t *error)
-{
-    call_unlink(h, c);
-    if (c->cancelled) {
-        json_decref(result);
-        json_decref(error);
-        call_free(c);
-        return;
-    }
-    c->result = result;
-    c->error = result
-                   ? NULL
-                   : (error ? error : ph_wire_error_obj(PH_RPC_INTERNAL_ERROR, "no answer", NULL));
-    if (result)
-        json_decref(error);
-    call_done(h, c);
-}
-
-void ph_call_finish_text(struct ph_host *h, struct ph_call *c, char *text, size_t len)
-{
-    call_unlink(h, c);
-    if (c->cancelled) {
-        free(text);
-        call_free(c);
-        return;
-    }
-    c->result_text = text;
-    c->result_len = len;
-    call_done(h, c);
-}
-
-/* A raw call's callback gets text whichever way the answer came: a result
- * the host had to parse (a trace, a record, bytes the scanner would not
- * vouch for) is encoded compactly here. */
-static void answer_raw(struct ph_call *c)
-{
-    if (c->result_text) {
-        c->raw_cb(c->ud, c->id, c->result_text, c->result_len, NULL);
-        return;
-    }
-    char *text = c->result ? json_dumps(c->result, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-    if (text) {
-        c->raw_cb(c->ud, c->id, text, strlen(text), NULL);
-        free(text);
-        return;
-    }
-    json_t *oom = NULL;
-    if (c->result)
-        oom = ph_wire_error_obj(PH_RPC_INTERNAL_ERROR, "cannot encode the result", NULL);
-    c->raw_cb(c->ud, c->id, NULL, 0, oom ? oom : c->error);
-    json_decref(oom);
-}
-
-static int run_done(struct ph_host *h)
-{
-    int n = 0;
-    while (h->done_head) {
-        struct ph_call *c = h->done_head;
-        h->done_head = c->next;
-        if (!h->done_head)
-            h->done_tail = NULL;
-        h->pending--;
-        /* A blob caller's callback takes the answer's blob from here. */
-        h->running_call = c;
-        ph_status_count_call(h, c->plug, c->result || c->result_text, c->error);
-        if (c->raw_cb)
-            answer_raw(c);
-        else if (c->cb)
-            c->cb(c->ud, c->id, c->result, c->error);
-        h->running_call = NULL;
-        call_free(c);
-        n++;
-    }
-    return n;
 }
 
 /* Starts a plugin again after it ended; a failure to even spawn fails the
@@ -284,7 +99,7 @@ static void restart(struct ph_host *h, struct ph_plug *p)
      * it has ended (cause_data, which the spawn clears). */
     int first = p->hello_cached && !p->cause_data;
     int rc = ph_plug_spawn(p, &e);
-    plug_timer(h, p);
+    ph_plug_timer(h, p);
     if (rc == 0) {
         if (!first)
             p->restarts++;
@@ -310,17 +125,6 @@ static struct ph_plug *find_plug(struct ph_host *h, const char *name)
         struct ph_plug *p = ph_container_of(n, struct ph_plug, by_name);
         if (strcmp(p->name, name) == 0)
             return p;
-    }
-    return NULL;
-}
-
-struct ph_call *ph_call_find(struct ph_host *h, uint64_t id)
-{
-    for (struct ph_hnode *n = ph_htab_find(&h->calls_by_id, ph_hash_u64(id)); n;
-         n = ph_htab_next(n)) {
-        struct ph_call *c = ph_container_of(n, struct ph_call, by_id);
-        if (c->id == id)
-            return c;
     }
     return NULL;
 }
@@ -449,13 +253,15 @@ static int call_begin(struct ph_host *h, const char *plugin, const char *method,
     c->in_fd = a->in_fd;
     c->out_fd = -1;
     c->plug = p;
+    c->pool = p;
+    c->client = h->client_in_use;
     c->params = params ? json_incref(params) : NULL;
     json_decref(tree); /* the call holds it now */
     c->cb = a->cb;
     c->raw_cb = a->raw_cb;
     c->cold_start = p->hello_cached;
     c->ud = a->ud;
-    call_set_deadline(h, c, ph_now_ms() + p->set.call_timeout_ms);
+    ph_calls_set_deadline(h, c, ph_now_ms() + p->set.call_timeout_ms);
     c->prev = h->calls.prev;
     c->next = &h->calls;
     h->calls.prev->next = c;
@@ -496,6 +302,14 @@ static int call_begin(struct ph_host *h, const char *plugin, const char *method,
         ph_arm_timer(h);
         return PH_OK;
     }
+    if (ph_pool_active(p)) {
+        if (ph_pool_enqueue(p, c) < 0)
+            ph_call_finish(h, c, NULL,
+                           ph_call_error(p, method, PH_RPC_INTERNAL_ERROR, PH_END_NONE, NULL,
+                                         "out of memory"));
+        ph_arm_timer(h);
+        return PH_OK;
+    }
     if (p->state == PH_P_DOWN && p->restart_at_ms <= now)
         restart(h, p);
     else if (p->state == PH_P_READY)
@@ -505,15 +319,53 @@ static int call_begin(struct ph_host *h, const char *plugin, const char *method,
     return PH_OK;
 }
 
+/* A client is its id: what the host keeps of it is on its instances. */
+struct ph_client {
+    uint64_t id;
+};
+
+int ph_host_client_new(ph_host *h, ph_client **out, ph_error *err)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return ph_set_error(err, PH_E_NOMEM, "out of memory");
+    (*out)->id = ++h->next_client_id;
+    return PH_OK;
+}
+
+void ph_host_use_client(ph_host *h, ph_client *c)
+{
+    h->client_in_use = c ? c->id : 0;
+}
+
+void ph_host_client_free(ph_host *h, ph_client *c)
+{
+    if (!c)
+        return;
+    if (h->client_in_use == c->id)
+        h->client_in_use = 0;
+    /* Rare (a client leaving): the scan over plugins is fine here. */
+    for (struct ph_plug *p = h->plugs; p; p = p->next)
+        if (ph_pool_active(p))
+            ph_pool_client_gone(p, c->id);
+    ph_arm_timer(h);
+    free(c);
+}
+
 int ph_host_reset(ph_host *h, const char *plugin, ph_error *err)
 {
     struct ph_plug *p = find_plug(h, plugin);
     if (!p)
         return ph_set_error(err, PH_E_NOTFOUND, "no plugin named \"%s\" is loaded", plugin);
     p->circuit_until_ms = 0;
-    p->restart_at_ms = 0;
     p->recent_failures = 0;
-    plug_timer(h, p);
+    for (unsigned i = 0; i < (p->inst ? p->cap_inst : 1); i++) {
+        struct ph_plug *q = p->inst ? p->inst[i] : p;
+        if (q) {
+            q->restart_at_ms = 0;
+            ph_plug_timer(h, q);
+        }
+    }
     return PH_OK;
 }
 
@@ -546,10 +398,12 @@ static void read_early(struct ph_host *h, uint64_t id)
     if (!c || !c->sent || c->plug->out_head || c->plug->sock < 0)
         return;
     ph_plug_on_sock(c->plug, 0);
-    plug_timer(h, c->plug);
+    ph_plug_timer(h, c->plug);
+    if (ph_pool_active(c->pool))
+        ph_pool_dispatch(c->pool);
     if (ph_call_find(h, id))
         return;
-    run_done(h);
+    ph_calls_run_done(h);
     if (h->pending > 0 || ph_now_ms() != h->turn_ms)
         (void)ph_host_process(h, 0, NULL); /* an error shows again on the next call */
     else
@@ -595,17 +449,17 @@ int ph_host_cancel(ph_host *h, uint64_t call_id)
             return PH_E_NOMEM;
         *answer = (struct ph_call){
             .id = c->id, .cb = c->cb, .raw_cb = c->raw_cb, .ud = c->ud, .in_fd = -1, .out_fd = -1};
-        answer->error = ph_call_error(c->plug, c->method, PH_RPC_CANCELLED, PH_END_NONE, NULL,
-                                      "call cancelled by the client");
-        call_done(h, answer);
-        ph_status_count_cause(c->plug, PH_CAUSE_CANCELLED);
+        answer->error = ph_call_error(c->plug ? c->plug : c->pool, c->method, PH_RPC_CANCELLED,
+                                      PH_END_NONE, NULL, "call cancelled by the client");
+        ph_calls_done(h, answer);
+        ph_status_count_cause(c->pool, PH_CAUSE_CANCELLED);
         c->cancelled = 1;
         c->cb = NULL;
         c->raw_cb = NULL;
         /* The answer now carries the call's place in the pending count. */
         if (!c->sent) {
-            call_unlink(h, c);
-            call_free(c);
+            ph_calls_unlink(h, c);
+            ph_calls_free(c);
             ph_arm_timer(h);
             return PH_OK;
         }
@@ -614,7 +468,7 @@ int ph_host_cancel(ph_host *h, uint64_t call_id)
         json_decref(params);
         ph_plug_send(c->plug, note);
         json_decref(note);
-        call_set_deadline(h, c, ph_now_ms() + h->opt.cancel_grace_ms);
+        ph_calls_set_deadline(h, c, ph_now_ms() + h->opt.cancel_grace_ms);
         ph_arm_timer(h);
         return PH_OK;
     }
@@ -656,7 +510,7 @@ void ph_host_release(struct ph_host *h)
 void ph_arm_timer(struct ph_host *h)
 {
     uint64_t next = UINT64_MAX;
-    if (h->done_head || h->held) {
+    if (h->done_head || h->held || h->spare_due) {
         /* Answers are waiting, or writes held back by a cork: make
          * ph_host_fd() readable now, so an application sleeping in poll()
          * comes back to deliver or send them. */
@@ -722,12 +576,20 @@ static void check_deadlines(struct ph_host *h)
             continue;
         }
         if (p->state == PH_P_READY) {
-            ph_plug_on_stall(p);
+            if (ph_plug_stall_deadline(p) <= now)
+                ph_plug_on_stall(p);
+            else
+                ph_pool_stop_idle(p);
+            ph_plug_timer(h, p);
             continue;
         }
         /* Down, and its backoff is over: start it if a call waits for it
          * (rare; the scan over calls is fine here). */
         p->restart_at_ms = 0;
+        if (ph_pool_active(p->head)) {
+            ph_pool_dispatch(p->head);
+            continue;
+        }
         for (struct ph_call *c = h->calls.next; c != &h->calls; c = c->next)
             if (c->plug == p) {
                 restart(h, p);
@@ -737,6 +599,17 @@ static void check_deadlines(struct ph_host *h)
     while ((t = ph_timers_first(&h->call_timers)) && t->at <= now) {
         struct ph_call *c = ph_container_of(t, struct ph_call, timer);
         struct ph_plug *p = c->plug;
+        if (!p) {
+            /* Queued in its pool, no instance free in time. */
+            ph_call_finish(
+                h, c, NULL,
+                ph_call_error(c->pool, c->method, PH_RPC_PLUGIN_TIMEOUT, PH_END_TIMEOUT,
+                              json_pack("{s:s,s:I}", "limit", "call_timeout_ms", "limit_value",
+                                        (json_int_t)c->pool->set.call_timeout_ms),
+                              "call timed out waiting for an idle instance of plugin %s",
+                              c->pool->name));
+            continue;
+        }
         if (p->state == PH_P_DOWN) {
             /* Still waiting for a restart: nothing to kill, just answer. */
             ph_call_finish(
@@ -757,7 +630,7 @@ static void check_deadlines(struct ph_host *h)
              * plugin sent (which may finish this call), then look again. */
             c->drained = 1;
             ph_plug_drain(p);
-            plug_timer(h, p);
+            ph_plug_timer(h, p);
             continue;
         }
         ph_timers_del(&h->call_timers, t);
@@ -782,7 +655,7 @@ int ph_host_process(ph_host *h, int timeout_ms, ph_error *err)
 {
     /* Nothing held back waits while the loop sleeps, corked or not. */
     ph_host_release(h);
-    int handled = run_done(h);
+    int handled = ph_calls_run_done(h);
     if (handled > 0)
         timeout_ms = 0;
     ph_arm_timer(h);
@@ -800,17 +673,17 @@ int ph_host_process(ph_host *h, int timeout_ms, ph_error *err)
         case PH_W_SOCK:
             if (w->plug->sock >= 0)
                 ph_plug_on_sock(w->plug, ev[i].events);
-            plug_timer(h, w->plug);
+            ph_plug_timer(h, w->plug);
             break;
         case PH_W_NOTIFY:
             if (w->plug->notify_fd >= 0)
                 ph_plug_on_notify(w->plug);
-            plug_timer(h, w->plug);
+            ph_plug_timer(h, w->plug);
             break;
         case PH_W_PIDFD:
             if (w->plug->pidfd >= 0)
                 ph_plug_on_exit(w->plug);
-            plug_timer(h, w->plug);
+            ph_plug_timer(h, w->plug);
             break;
         case PH_W_APP:
             ph_app_fd_event(w, ev[i].events);
@@ -822,9 +695,23 @@ int ph_host_process(ph_host *h, int timeout_ms, ph_error *err)
             break;
         }
         }
+        /* An instance of a pool may have finished a call, become ready or
+         * ended: its pool hands it (or a new one) the next queued call. */
+        if ((w->kind == PH_W_SOCK || w->kind == PH_W_NOTIFY || w->kind == PH_W_PIDFD) &&
+            ph_pool_active(w->plug->head))
+            ph_pool_dispatch(w->plug->head);
     }
     check_deadlines(h);
-    handled += n + run_done(h);
+    handled += n + ph_calls_run_done(h);
+    /* Spares last, after this turn's answers are delivered: a call served
+     * by a spare does not wait for its replacement's spawn. */
+    while (h->spare_due) {
+        struct ph_plug *p = h->spare_due;
+        h->spare_due = p->spare_next;
+        p->spare_next = NULL;
+        p->spare_listed = 0;
+        ph_pool_top_up(p);
+    }
     ph_host_release(h); /* what callbacks wrote while corked */
     /* Re-armed for the state just reached, so a deadline that no longer
      * exists (a handshake done, a call answered) cannot wake an idle host. */
@@ -996,6 +883,10 @@ int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
         h->opt.cancel_grace_ms = 2000;
     if (!h->opt.max_queue)
         h->opt.max_queue = 1024;
+    if (!h->opt.instances)
+        h->opt.instances = 1;
+    if (!h->opt.idle_stop_ms)
+        h->opt.idle_stop_ms = 30000;
     if (!h->opt.max_failures)
         h->opt.max_failures = 5;
     if (!h->opt.failure_window_ms)
@@ -1030,6 +921,11 @@ int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
         ph_set_error(err, PH_E_SYSTEM, "cannot set up the event loop: %s", strerror(errno));
         ph_host_free(h);
         return PH_E_SYSTEM;
+    }
+    if (h->opt.instances > PH_MAX_INSTANCES) {
+        unsigned n = h->opt.instances;
+        ph_host_free(h);
+        return ph_set_error(err, PH_E_INVALID, "instances is %u, at most %d", n, PH_MAX_INSTANCES);
     }
     if (access(h->loader, X_OK) < 0) {
         ph_set_error(err, PH_E_SYSTEM,
@@ -1089,6 +985,10 @@ void ph_host_free(ph_host *h)
     ph_host_release(h);
     /* Ask every plugin to stop, give them a moment, then make sure:
      * nothing outlives the host. */
+    /* Instances past a pool's first are ended at once: a pool is for
+     * calls, and no call is coming. */
+    for (struct ph_plug *p = h->plugs; p; p = p->next)
+        ph_pool_free(p);
     json_t *bye = ph_wire_request(NULL, "ph.shutdown", NULL);
     int asked = 0;
     for (struct ph_plug *p = h->plugs; p; p = p->next)
@@ -1111,11 +1011,11 @@ void ph_host_free(ph_host *h)
     for (struct ph_plug *p = h->plugs; p; p = p->next)
         if (p->pidfd >= 0)
             ph_plug_on_exit(p);
-    run_done(h);
+    ph_calls_run_done(h);
     while (h->calls.next != &h->calls) {
         struct ph_call *c = h->calls.next;
-        call_unlink(h, c);
-        call_free(c);
+        ph_calls_unlink(h, c);
+        ph_calls_free(c);
     }
     while (h->plugs) {
         struct ph_plug *p = h->plugs;
@@ -1213,6 +1113,7 @@ static struct ph_plug *plug_new(struct ph_host *h, const char *file)
     p->hostfn_calls = calloc(h->nfns ? h->nfns : 1, sizeof *p->hostfn_calls);
     p->pidfd = p->sock = p->notify_fd = p->file_fd = -1;
     p->initial = 1;
+    p->head = p;
     if (!p->file || !p->hostfn_calls || ph_timers_adopt(&h->plug_timers) < 0) {
         ph_plug_free(p);
         return NULL;
@@ -1237,6 +1138,7 @@ static void plug_unlink(struct ph_host *h, struct ph_plug *p)
 /* Ends (if running) and frees a plugin already unlinked from h->plugs. */
 static void plug_destroy(struct ph_host *h, struct ph_plug *p)
 {
+    ph_pool_free(p);
     if (p->pidfd >= 0) {
         ph_plug_kill(p, PH_END_KILLED, NULL);
         ph_plug_on_exit(p);
@@ -1244,9 +1146,10 @@ static void plug_destroy(struct ph_host *h, struct ph_plug *p)
     /* Answers to its calls are delivered after it is gone: they must not
      * point at it then. */
     for (struct ph_call *c = h->done_head; c; c = c->next)
-        if (c->plug == p) {
+        if (c->pool == p) {
             p->ncalls--;
             c->plug = NULL;
+            c->pool = NULL;
         }
     if (p->named)
         ph_htab_del(&h->plugs_by_name, &p->by_name);
@@ -1363,7 +1266,7 @@ static int spawn_new(struct ph_host *h, const char *file, struct ph_plug **out)
     ph_error e;
     /* Lazy: a plugin whose hello is cached stays down (lazy.c). */
     int rc = h->lazy && ph_lazy_load_cold(p) ? PH_OK : ph_plug_spawn(p, &e);
-    plug_timer(h, p);
+    ph_plug_timer(h, p);
     if (rc < 0) {
         record_load_error(h, file,
                           ph_call_error(p, NULL, PH_RPC_PLUGIN_NOT_LOADED, PH_END_SETUP_ERROR, NULL,
@@ -1738,6 +1641,8 @@ json_t *ph_host_describe(ph_host *h)
         json_t *stages = p->state == PH_P_READY ? ph_plug_spawn_stages(p) : NULL;
         if (stages)
             json_object_set_new(o, "spawn_stages_us", stages);
+        json_object_set_new(o, "instances", ph_pool_describe(p));
+        json_object_set_new(o, "max_instances", json_integer(ph_pool_size(p)));
         json_array_append_new(plugins, o);
     }
     json_t *fns = json_array();

@@ -1,6 +1,7 @@
 /*
  * Internal structures of the host library, shared by its modules:
- *   host.c       the public API, the event loop and call bookkeeping
+ *   host.c       the public API, the event loop, loading
+ *   calls.c      the call table: calls, deadlines, answers (calls nothing above)
  *   supervisor.c spawning, the handshake, messages from plugins, and endings
  *   violation.c  seccomp notifications: naming every refused call, and
  *                what `plughost profile` may let through
@@ -11,6 +12,8 @@
  *   pins.c       the operator's pins of each plugin's method surface
  *   cgroup.c     a cgroup per plugin process (cgroup.h)
  *   lazy.c       lazy activation and the hello cache (lazy.h)
+ *   pool.c       a plugin's instances: dispatch, queue, start on demand,
+ *                idle stop
  *   status.c     the operator's view: counters, status, metrics (status.h)
  * Nothing here is visible to applications.
  */
@@ -43,6 +46,9 @@
     "kernel built with CONFIG_SECURITY_LANDLOCK and booted with landlock in lsm=); see "           \
     "`plughost doctor`. To run plugins anyway, accept the weaker mode by name: "                   \
     "--accept-weaker=no-fs-containment (docs/security.md, \"Reduced modes\")"
+
+/* How long plugins get to exit after ph.shutdown before they are killed. */
+#define PH_SHUTDOWN_GRACE_MS 200
 
 enum ph_watch_kind { PH_W_SOCK = 1, PH_W_NOTIFY, PH_W_PIDFD, PH_W_TIMER, PH_W_APP };
 
@@ -82,10 +88,14 @@ enum ph_plug_state {
 
 struct ph_call {
     uint64_t id; /* also the JSON-RPC id sent to the plugin */
+    /* The instance serving it; NULL while it waits in its pool's queue
+     * for an idle instance (pool.c). */
     struct ph_plug *plug;
-    char *method;      /* owned */
-    json_t *params;    /* owned until sent */
-    char *params_text; /* owned until sent; instead of params (a raw call) */
+    struct ph_plug *pool; /* the plugin called: its pool's head */
+    uint64_t client;      /* the ph_client in use when it was made, 0: none */
+    char *method;         /* owned */
+    json_t *params;       /* owned until sent */
+    char *params_text;    /* owned until sent; instead of params (a raw call) */
     size_t params_len;
     ph_call_fn cb;
     ph_call_raw_fn raw_cb; /* instead of cb: the answer as text */
@@ -107,8 +117,32 @@ struct ph_call {
     struct ph_call *next, *prev;
 };
 
+/* One instance: a spawned, confined, supervised process of a plugin file.
+ * A plugin is a pool of them (pool.c) headed by its first instance, which
+ * also holds the plugin's policy: its name as callers know it, the hello
+ * calls are checked against, pins, the circuit breaker, the count of calls
+ * queued or in flight. The others are owned by the head and reached only
+ * through it. */
 struct ph_plug {
     struct ph_host *host;
+    struct ph_plug *head;   /* the pool's head; itself for the head */
+    struct ph_plug **inst;  /* head: owned array of cap_inst slots, [0] = itself */
+    unsigned cap_inst;      /* head: slots allocated (<= PH_MAX_INSTANCES) */
+    unsigned index;         /* in the pool: 0 for the head */
+    unsigned queued;        /* head: calls waiting for an idle instance */
+    uint64_t idle_since_ms; /* an instance past the first: idle since, 0: busy */
+    int singleton;          /* the hello said "singleton": true */
+    int failed_last;        /* its last end was abnormal: a start is a restart */
+    unsigned served;        /* calls sent to this process since it was spawned */
+    /* isolate "client": bound at its first call to that call's client
+     * (client 0: calls made with none in use), for good. */
+    int bound;
+    uint64_t client;
+    int pool_closed; /* head: ph_pool_free ran; no instance starts again */
+    /* head: on the host's spare_due list: it lacks spares, started at the
+     * end of the loop's turn, once the turn's answers are delivered. */
+    int spare_listed;
+    struct ph_plug *spare_next;
     char *file;                  /* owned */
     int file_fd;                 /* owned; the plugin file as the last spawn opened it, or -1 */
     char *name;                  /* owned; NULL until the first handshake */
@@ -238,8 +272,11 @@ struct ph_host {
     struct ph_plug *hostfn_caller;
     int hostfn_fd;
     struct ph_call *running_call; /* whose callback run_done is running */
-    json_t *kv;                   /* per-plugin stores of the built-in host.kv_* functions */
-    ph_hostcall_fn intercept;     /* takes every host-function request when set */
+    struct ph_plug *spare_due;    /* pool heads lacking spares (spare_next) */
+    uint64_t client_in_use;       /* ph_host_use_client: its id, 0: none */
+    uint64_t next_client_id;
+    json_t *kv;               /* per-plugin stores of the built-in host.kv_* functions */
+    ph_hostcall_fn intercept; /* takes every host-function request when set */
     void *intercept_ud;
     int rec_fd;   /* transcript (record.c), or -1 */
     json_t *pins; /* owned; the operator's pins (pins.c), or NULL */
@@ -274,26 +311,80 @@ struct ph_host {
  * layer it leans on. */
 int ph_weaker_accepted(const struct ph_host *h, unsigned mode);
 void ph_arm_timer(struct ph_host *h);
+/* Sets the plugin's timer to its nearest deadline (handshake, restart,
+ * stall, idle stop), after anything that may have changed one. */
+void ph_plug_timer(struct ph_host *h, struct ph_plug *p);
 /* Writes what ph_host_cork held back, plugin by plugin. */
 void ph_host_release(struct ph_host *h);
 uint64_t ph_now_ms(void);
 uint64_t ph_now_ns(void);
 void ph_host_event(struct ph_host *h, json_t *event /* stolen */);
-void ph_call_finish(struct ph_host *h, struct ph_call *c, json_t *result, json_t *error);
-/* ph_call_finish() of a raw call with its result's checked text (taken). */
-void ph_call_finish_text(struct ph_host *h, struct ph_call *c, char *text, size_t len);
-/* The live call with this id (borrowed), or NULL. */
-struct ph_call *ph_call_find(struct ph_host *h, uint64_t id);
 /* ph_host_call_async() with a blob for the request: in_fd (a sealed memfd;
  * -1: none) goes with its first record. The call owns in_fd once this
  * returns PH_OK; on an error the caller still does. */
 int ph_call_start(struct ph_host *h, const char *plugin, const char *method, json_t *params,
                   int in_fd, ph_call_fn cb, void *ud, uint64_t *call_id, ph_error *err);
+int ph_set_error(ph_error *err, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* calls.c: the call table (calls, deadlines, answers); calls nothing
+ * above it. */
+/* Moves a call to the answers waiting for delivery (its callback runs from
+ * ph_host_process()); a cancelled call's late answer is dropped. Takes
+ * result and error. */
+void ph_call_finish(struct ph_host *h, struct ph_call *c, json_t *result, json_t *error);
+/* ph_call_finish() of a raw call with its result's checked text (taken). */
+void ph_call_finish_text(struct ph_host *h, struct ph_call *c, char *text, size_t len);
+/* The live call with this id (borrowed), or NULL. */
+struct ph_call *ph_call_find(struct ph_host *h, uint64_t id);
+/* The JSON-RPC error answering a call of plugin p (may be NULL): data
+ * gets detail's members and the plugin, method and status. New reference. */
 json_t *ph_call_error(struct ph_plug *p, const char *method, int code, enum ph_end status,
                       json_t *detail /* stolen */, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
-int ph_set_error(ph_error *err, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Takes a live call out of the list, the index and the deadlines. */
+void ph_calls_unlink(struct ph_host *h, struct ph_call *c);
+void ph_calls_set_deadline(struct ph_host *h, struct ph_call *c, uint64_t at);
+/* Frees a call that is in no list (its pool's count goes down). */
+void ph_calls_free(struct ph_call *c);
+/* Appends an answered call to the delivery list. */
+void ph_calls_done(struct ph_host *h, struct ph_call *c);
+/* Runs the callbacks of every answered call, in the order answered, and
+ * frees them; returns how many. */
+int ph_calls_run_done(struct ph_host *h);
+/* Cuts a vsnprintf result of n bytes at the last whole UTF-8 character
+ * that fits in cap, so a message never ends in half a character. */
+void ph_cut_whole(char *buf, size_t cap, int n);
+
+/* pool.c: the instances of one plugin (docs/design.md, "Instances"). */
+/* The most instances the plugin may run now: its settings, capped at 1 for
+ * a singleton. */
+unsigned ph_pool_size(const struct ph_plug *head);
+/* Whether the plugin's calls go through its pool (more than one instance,
+ * isolation or spares) rather than straight to its one process. */
+int ph_pool_active(const struct ph_plug *head);
+/* Queues call c (c->plug NULL) on its pool, then dispatches. -1: out of
+ * memory, nothing done. */
+int ph_pool_enqueue(struct ph_plug *head, struct ph_call *c);
+/* Sends queued calls to idle instances, starts instances while calls wait
+ * and the pool has room. Called after anything that may free an instance. */
+void ph_pool_dispatch(struct ph_plug *head);
+/* Ends the instances bound to a client that is going, and answers its
+ * queued calls with an error. */
+void ph_pool_client_gone(struct ph_plug *head, uint64_t client);
+/* Starts the spares the pool lacks (ph_host_process, from spare_due). */
+void ph_pool_top_up(struct ph_plug *head);
+/* When an idle instance past the first is due to stop (UINT64_MAX: never),
+ * and stopping it then. */
+uint64_t ph_pool_idle_deadline(const struct ph_plug *p);
+void ph_pool_stop_idle(struct ph_plug *p);
+/* Whether the instance has nothing sent to it and is ready for a call. */
+int ph_pool_idle(const struct ph_plug *p);
+/* Each instance of the pool, as `list --json` shows it (new reference). */
+json_t *ph_pool_describe(const struct ph_plug *head);
+/* Ends every instance past the first and frees them (the head is the
+ * caller's). */
+void ph_pool_free(struct ph_plug *head);
 
 /* supervisor.c */
 void ph_ns_probe(struct ph_host *h);

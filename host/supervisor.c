@@ -216,7 +216,11 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
                                            h->opt.memory_limit,
                                            0,
                                            "",
-                                           h->opt.address_space_limit};
+                                           h->opt.address_space_limit,
+                                           1,
+                                           h->opt.idle_stop_ms,
+                                           PH_ISOLATE_NONE,
+                                           0};
     }
     /* The file is opened (and its pin checked) here, and the child loads
      * this very descriptor: swapping the file afterwards changes nothing. */
@@ -670,10 +674,12 @@ static void receipt(struct ph_plug *p, struct ph_call *c)
     uint64_t now = cpu_ns(p->pid);
     uint64_t cpu = now > p->cpu_mark_ns ? now - p->cpu_mark_ns : 0;
     p->cpu_mark_ns = now;
-    json_t *ev = json_pack(
-        "{s:s,s:I,s:s,s:s,s:I,s:I,s:I}", "type", "receipt", "call_id", (json_int_t)c->id, "plugin",
-        p->name, "method", c->method, "wall_us", (json_int_t)((ph_now_ns() - c->sent_ns) / 1000),
-        "cpu_us", (json_int_t)(cpu / 1000), "peak_rss_kib", (json_int_t)peak_rss_kib(p->pid));
+    json_t *ev = json_pack("{s:s,s:I,s:s,s:i,s:i,s:s,s:I,s:I,s:I}", "type", "receipt", "call_id",
+                           (json_int_t)c->id, "plugin", p->name, "instance", (int)p->index, "pid",
+                           (int)p->pid, "method", c->method, "wall_us",
+                           (json_int_t)((ph_now_ns() - c->sent_ns) / 1000), "cpu_us",
+                           (json_int_t)(cpu / 1000), "peak_rss_kib",
+                           (json_int_t)peak_rss_kib(p->pid));
     /* The call that woke a cold plugin (lazy.c) waited for its start too. */
     if (ev && c->cold_start && p->ready_ns > p->spawn_ns)
         json_object_set_new(ev, "start_us",
@@ -889,6 +895,17 @@ static int valid_hello(struct ph_plug *p, json_t *params, char *why, size_t whyl
         snprintf(why, whylen, "handshake: restarted as \"%s\", was \"%s\"", name, p->name);
         return -1;
     }
+    json_t *single = json_object_get(params, "singleton");
+    if (single && !json_is_boolean(single)) {
+        snprintf(why, whylen, "handshake: singleton must be true or false");
+        return -1;
+    }
+    /* Callers are checked against the head's hello: every instance of a
+     * plugin must offer exactly that. */
+    if (p->head != p && p->head->hello && !json_equal(p->head->hello, params)) {
+        snprintf(why, whylen, "handshake: differs from the first instance's");
+        return -1;
+    }
     return 0;
 }
 
@@ -1074,13 +1091,20 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
         p->setup_failure = NULL;
         if (!p->name)
             p->name = strdup(json_string_value(json_object_get(m->params, "name")));
+        if (json_is_true(json_object_get(m->params, "singleton")) && !p->singleton &&
+            p->head == p && p->set.instances > 1)
+            ph_host_event(h, json_pack("{s:s,s:s,s:s,s:s}", "type", "log", "plugin", p->name,
+                                       "level", "info", "message",
+                                       "a singleton (its hello says so): one instance, not the "
+                                       "configured pool"));
+        p->singleton = json_is_true(json_object_get(m->params, "singleton"));
         p->state = PH_P_READY;
         p->ready_ns = ph_now_ns();
         ph_record_started(p);
         ph_pins_check(p);
-        json_t *ev =
-            json_pack("{s:s,s:s,s:i,s:I}", "type", "started", "plugin", p->name, "pid", (int)p->pid,
-                      "spawn_us", (json_int_t)((p->ready_ns - p->spawn_ns) / 1000));
+        json_t *ev = json_pack("{s:s,s:s,s:i,s:i,s:I}", "type", "started", "plugin", p->name,
+                               "instance", (int)p->index, "pid", (int)p->pid, "spawn_us",
+                               (json_int_t)((p->ready_ns - p->spawn_ns) / 1000));
         json_t *stages = ph_plug_spawn_stages(p);
         if (ev && stages)
             json_object_set_new(ev, "spawn_stages_us", stages);
@@ -1707,9 +1731,13 @@ static void close_fd(struct ph_plug *p, int *fd)
     }
 }
 
-/* Counts an abnormal end toward the backoff and the circuit breaker. */
-static void note_failure(struct ph_plug *p, const char *why)
+/* Counts an abnormal end toward the backoff and the circuit breaker. The
+ * breaker is the plugin's (its pool head's): every instance runs the same
+ * file, so a fault in one is a fault of all. The backoff is the
+ * instance's: it delays that process's next start. */
+static void note_failure(struct ph_plug *inst, const char *why)
 {
+    struct ph_plug *p = inst->head;
     const ph_host_options *o = &p->host->opt;
     uint64_t now = ph_now_ms();
     if (now - p->window_start_ms > o->failure_window_ms) {
@@ -1724,10 +1752,10 @@ static void note_failure(struct ph_plug *p, const char *why)
         if (backoff > o->restart_backoff_max_ms)
             backoff = o->restart_backoff_max_ms;
     }
-    p->restart_at_ms = backoff ? now + backoff : 0;
+    inst->restart_at_ms = backoff ? now + backoff : 0;
     if (p->recent_failures >= o->max_failures) {
         p->circuit_until_ms = now + o->cooldown_ms;
-        p->restart_at_ms = 0;
+        inst->restart_at_ms = 0;
         ph_host_event(p->host, json_pack("{s:s,s:s,s:I,s:s}", "type", "circuit_open", "plugin",
                                          p->name ? p->name : p->file, "cooldown_ms",
                                          (json_int_t)o->cooldown_ms, "last_failure", why));
@@ -1756,7 +1784,7 @@ void ph_plug_on_exit(struct ph_plug *p)
     char msg[600];
     enum ph_end end =
         classify_end(p, &si, ph_cg_plug_oom_kills(&p->cg), cpu_us, detail, msg, sizeof msg);
-    ph_status_count_end(p, end, detail);
+    ph_status_count_end(p->head, end, detail); /* per plugin, over its instances */
     ph_cg_plug_remove(&h->cg, &p->cg);
     close_fd(p, &p->sock);
     close_fd(p, &p->notify_fd);
@@ -1774,7 +1802,9 @@ void ph_plug_on_exit(struct ph_plug *p)
     int was_loading = p->state == PH_P_LOADING;
     p->state = PH_P_DOWN;
     p->pid = 0;
-    if (end != PH_END_OK && end != PH_END_KILLED)
+    p->failed_last = end != PH_END_OK && end != PH_END_KILLED;
+    p->idle_since_ms = 0;
+    if (p->failed_last)
         note_failure(p, msg);
     /* The plugin serves calls in the order sent: the earliest sent call is
      * the one it was running; the others were only waiting behind it. */
@@ -1806,9 +1836,9 @@ void ph_plug_on_exit(struct ph_plug *p)
     json_decref(p->cause_data);
     p->cause_data = ended;
     p->cause = PH_END_NONE;
-    ph_host_event(h, json_pack("{s:s,s:s,s:s,s:O}", "type", "ended", "plugin",
-                               p->name ? p->name : p->file, "status", ph_end_name(end), "error",
-                               ended));
+    ph_host_event(h, json_pack("{s:s,s:s,s:i,s:s,s:O}", "type", "ended", "plugin",
+                               p->name ? p->name : p->file, "instance", (int)p->index, "status",
+                               ph_end_name(end), "error", ended));
     json_decref(detail);
 }
 

@@ -95,6 +95,15 @@ int ph_rt_check_plugin(const ph_plugin *p, char *err, size_t errlen)
     return 0;
 }
 
+/* Set by ph_singleton() from init, before the hello is sent. */
+static int singleton;
+
+void ph_singleton(ph_ctx *ctx)
+{
+    (void)ctx;
+    singleton = 1;
+}
+
 static json_t *hello(const ph_plugin *p)
 {
     json_t *methods = json_array();
@@ -119,6 +128,8 @@ static json_t *hello(const ph_plugin *p)
                   "name", p->name, "version", p->version, "methods", methods);
     if (params && p->description)
         json_object_set_new(params, "description", json_string(p->description));
+    if (params && singleton)
+        json_object_set_new(params, "singleton", json_true());
     return notification("ph.hello", params);
 }
 

@@ -363,10 +363,13 @@ static void call_tool(struct ph_mcp *m, struct ph_sess_batch *b, json_t *id, jso
     p->token = (json_is_string(token) || json_is_integer(token)) ? json_incref(token) : NULL;
     p->title = json_incref(json_object_get(route, "title"));
     ph_error err;
-    if (ph_host_call_async(m->sess.host, json_string_value(json_object_get(route, "plugin")),
+    ph_host_use_client(m->sess.host, m->sess.opt.client);
+    int rc =
+        ph_host_call_async(m->sess.host, json_string_value(json_object_get(route, "plugin")),
                            json_string_value(json_object_get(route, "method")),
-                           json_is_object(args) ? args : NULL, on_answer, p, &p->call_id,
-                           &err) < 0) {
+                           json_is_object(args) ? args : NULL, on_answer, p, &p->call_id, &err);
+    ph_host_use_client(m->sess.host, NULL);
+    if (rc < 0) {
         /* The tool exists, so this is the host refusing the call (out of
          * memory, too large): the model should see that, as a result. */
         json_t *e = ph_wire_error_obj(PH_RPC_INTERNAL_ERROR, err.text, NULL);

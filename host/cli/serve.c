@@ -290,8 +290,11 @@ static void handle_one(struct ph_sess *sess, json_t *req, struct ph_sess_batch *
         return;
     }
     ph_error err;
-    if (ph_host_call_async(s->sess.host, plugin, method, m.params, on_answer, p, &p->call_id,
-                           &err) < 0) {
+    ph_host_use_client(s->sess.host, s->sess.opt.client);
+    int rc =
+        ph_host_call_async(s->sess.host, plugin, method, m.params, on_answer, p, &p->call_id, &err);
+    ph_host_use_client(s->sess.host, NULL);
+    if (rc < 0) {
         free(p);
         if (is_req) {
             int nf = err.status == PH_E_NOTFOUND;
@@ -365,8 +368,11 @@ static int handle_raw(struct ph_sess *sess, const char *text, size_t len)
         return 0; /* the parsing path reports running out of memory */
     }
     ph_error err;
-    if (ph_host_call_raw_async(s->sess.host, plugin, meth, params ? params->text : NULL,
-                               params ? params->len : 0, on_raw_answer, p, &p->call_id, &err) < 0) {
+    ph_host_use_client(s->sess.host, s->sess.opt.client);
+    int rc = ph_host_call_raw_async(s->sess.host, plugin, meth, params ? params->text : NULL,
+                                    params ? params->len : 0, on_raw_answer, p, &p->call_id, &err);
+    ph_host_use_client(s->sess.host, NULL);
+    if (rc < 0) {
         int nf = err.status == PH_E_NOTFOUND;
         ph_sess_respond(&s->sess, NULL,
                         ph_sess_error(&s->sess, p->id,

@@ -51,6 +51,9 @@ struct ph_serve_opts {
      * each event with ph_serve_event(), and plugin notifications reach it
      * only when they carry the call_id of one of its own calls. */
     int routed_events;
+    /* The client whose processes this session's calls use under isolate
+     * "client" (ph_host_client_new; borrowed); NULL: none. */
+    ph_client *client;
     /* Methods named "plughost/..." (the host's own, which no plugin can
      * take: a plugin name has no '/'): answered by this function with
      * host_method_ud, which returns 0 with *result, or -1 with *error (both

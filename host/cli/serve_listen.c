@@ -56,7 +56,8 @@ struct client {
     unsigned serial; /* for the log */
     struct ph_listen_peer peer;
     struct ph_dialect d;
-    char *out; /* [off, len) not sent yet */
+    ph_client *hc; /* owned; its processes under isolate "client" */
+    char *out;     /* [off, len) not sent yet */
     size_t off, len, cap;
     uint64_t moved_ms; /* last time output was pending and moved */
     uint64_t in_ms;    /* last input, or since input is read again */
@@ -357,7 +358,16 @@ static void accept_one(struct server *sv, int fd)
     so.log_ud = c;
     so.host_method = sv->o->mcp ? NULL : host_method;
     so.host_method_ud = c;
+    /* Its own processes of every plugin under isolate "client". */
+    ph_error cerr;
+    if (ph_host_client_new(sv->host, &c->hc, &cerr) < 0) {
+        free(c);
+        turn_away(fd, PH_RPC_INTERNAL_ERROR, "Internal error", "out of memory");
+        return;
+    }
+    so.client = c->hc;
     if (ph_dialect_new(&c->d, sv->o->mcp, sv->host, &so, client_write, c) < 0) {
+        ph_host_client_free(sv->host, c->hc);
         free(c);
         turn_away(fd, PH_RPC_INTERNAL_ERROR, "Internal error", "out of memory");
         return;
@@ -366,6 +376,7 @@ static void accept_one(struct server *sv, int fd)
     if (epoll_ctl(sv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
         ph_clog_msg("error", "host", NULL, "epoll_ctl: %s", strerror(errno));
         ph_dialect_free(&c->d);
+        ph_host_client_free(sv->host, c->hc);
         free(c);
         close(fd);
         return;
@@ -523,6 +534,7 @@ static int tend(struct server *sv, int stopping)
         if (c->fd < 0 && ph_dialect_done(&c->d)) {
             *pp = c->next;
             ph_dialect_free(&c->d);
+            ph_host_client_free(c->sv->host, c->hc);
             free(c);
             continue;
         }
@@ -810,6 +822,7 @@ out:
         if (c->fd >= 0)
             close(c->fd);
         ph_dialect_free(&c->d);
+        ph_host_client_free(sv.host, c->hc);
         free(c->out);
         free(c);
     }

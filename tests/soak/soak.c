@@ -13,7 +13,8 @@
  *
  * Usage: soak --plugins DIR [--calls N] [--seed S] [--fault-rate F]
  *             [--inflight K] [--warmup W] [--timeout MS] [--log-lines L]
- *             [--rss-slack KIB] [--loader PATH]
+ *             [--rss-slack KIB] [--loader PATH] [--instances N] [--spares K]
+ *             [--isolate-call 1]
  */
 #include <plughost/host.h>
 
@@ -276,6 +277,14 @@ static enum kind kind_of_method(const char *m)
  * failure is explained that way. */
 static int is_collateral(const struct rec *r, const char *status, const char *msg)
 {
+    /* In a pool a call waits in the host's queue, not behind a call in the
+     * plugin: it times out there only while every instance is taken, which
+     * a hanging call in flight on that plugin explains. */
+    if (msg && strstr(msg, "waiting for an idle instance") && strcmp(status, "timeout") == 0) {
+        const struct plugin_state *ps = &S.plugins[r->plugin];
+        return ps->inflight[K_HANG] - (r->kind == K_HANG) > 0 ||
+               ps->last_answer_round[K_HANG] == S.round;
+    }
     const char *run = msg ? strstr(msg, "while running ") : NULL;
     const char *behind = msg ? strstr(msg, "; this call (") : NULL;
     if (!run || !behind || behind < run)
@@ -536,6 +545,44 @@ static int run_random(size_t count, unsigned inflight, int progress)
     return 0;
 }
 
+/* Whether a plugin's instances are all at rest (idle or down: none
+ * loading, busy or ending), and how many are idle. */
+static int at_rest(json_t *plugin, long *idle)
+{
+    json_t *inst;
+    size_t i;
+    int rest = 1;
+    json_array_foreach(json_object_get(plugin, "instances"), i, inst)
+    {
+        const char *st = json_string_value(json_object_get(inst, "state"));
+        rest &= strcmp(st, "idle") == 0 || strcmp(st, "down") == 0;
+        *idle += strcmp(st, "idle") == 0;
+    }
+    return rest;
+}
+
+/* A pool keeps starting and ending processes after the last answer (a
+ * spare coming up, an isolated call's process going): waits until every
+ * pool is at rest, so both measurements see the same processes. */
+static int quiesce(void)
+{
+    uint64_t until = now_ms() + 20000;
+    while (now_ms() < until) {
+        json_t *desc = ph_host_describe(S.host), *p;
+        size_t i;
+        int rest = 1;
+        long idle = 0;
+        json_array_foreach(json_object_get(desc, "plugins"), i, p) rest &= at_rest(p, &idle);
+        json_decref(desc);
+        if (rest)
+            return 0;
+        if (ph_host_process(S.host, 10, NULL) < 0)
+            return -1;
+    }
+    printf("  the pools did not come to rest in 20 s\n");
+    return -1;
+}
+
 /* Brings every plugin to the same state before a measurement: running
  * (restarted if its last call killed it) with every kv key written, so that
  * the host holds the same things both times. */
@@ -553,7 +600,7 @@ static int settle(void)
     while (S.outstanding > 0)
         if (turn(&last) < 0)
             return -1;
-    return 0;
+    return quiesce();
 }
 
 /* ---- measuring the host process ---- */
@@ -689,6 +736,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: soak --plugins DIR [--calls N] [--seed S] [--fault-rate F]\n"
             "            [--inflight K] [--warmup W] [--timeout MS] [--log-lines L]\n"
+            "            [--instances N] [--spares K] [--isolate-call 1]\n"
             "            [--rss-slack KIB (-1: not checked)] [--count PLUGINS] [--loader PATH]\n");
 }
 
@@ -700,6 +748,7 @@ int main(int argc, char **argv)
     unsigned max_plugins = MAX_PLUGINS;
     S.log_lines = 100;
     const char *plugdir = NULL, *loader = NULL;
+    unsigned pool_instances = 0, pool_spares = 0, pool_isolate = PH_ISOLATE_NONE;
     S.seed = 1;
     S.fault_rate = 0.02;
     for (int i = 1; i < argc; i++) {
@@ -731,6 +780,12 @@ int main(int argc, char **argv)
             plugdir = v;
         else if (strcmp(a, "--loader") == 0)
             loader = v;
+        else if (strcmp(a, "--instances") == 0)
+            pool_instances = (unsigned)strtoul(v, NULL, 10);
+        else if (strcmp(a, "--spares") == 0)
+            pool_spares = (unsigned)strtoul(v, NULL, 10);
+        else if (strcmp(a, "--isolate-call") == 0)
+            pool_isolate = strcmp(v, "1") == 0 ? PH_ISOLATE_CALL : PH_ISOLATE_NONE;
         else {
             usage();
             return 2;
@@ -767,6 +822,11 @@ int main(int argc, char **argv)
         .max_failures = ~0u,
         .restart_backoff_ms = 1,
         .restart_backoff_max_ms = 1,
+        /* A pool of each plugin (soak_pool): the same checks hold for
+         * every instance. */
+        .instances = pool_instances,
+        .spares = pool_spares,
+        .isolate = pool_isolate,
     };
     ph_error err;
     if (ph_host_new(&opts, &S.host, &err) < 0) {
@@ -813,7 +873,12 @@ int main(int argc, char **argv)
     json_array_foreach(json_object_get(desc, "plugins"), i, p)
     {
         restarts += (long)json_integer_value(json_object_get(p, "restarts"));
-        ready += strcmp(json_string_value(json_object_get(p, "state")), "ready") == 0;
+        /* Running: its first instance, or under isolate "call" (whose
+         * processes end after each call) an idle spare. */
+        long idle = 0;
+        at_rest(p, &idle);
+        ready += strcmp(json_string_value(json_object_get(p, "state")), "ready") == 0 ||
+                 (pool_isolate == PH_ISOLATE_CALL && idle > 0);
     }
     json_decref(desc);
 

@@ -155,10 +155,35 @@ typedef struct ph_host_options {
      * "hello_cache" and "activation". */
     const char *hello_cache;
     int activation;
+    /* Instance pools (docs/design.md, "Instances"): up to `instances`
+     * confined processes of each plugin (1..PH_MAX_INSTANCES; 0: 1), each
+     * call sent to an idle one or queued in order; instances past the first
+     * start when calls wait and stop after idle_stop_ms without a call
+     * (0: 30000). A plugin's hello with "singleton": true caps it at 1.
+     * Per plugin in the configuration too. */
+    unsigned instances;
+    unsigned idle_stop_ms;
+    /* PH_ISOLATE_*: whether a plugin's processes are shared between calls
+     * (docs/configuration.md, "isolate"). Per plugin in the configuration
+     * too. */
+    unsigned isolate;
+    /* Instances kept started and handshaken ahead of calls, within
+     * `instances` (a larger figure is capped at it); 0: none. */
+    unsigned spares;
 } ph_host_options;
 
 #define PH_ACTIVATION_EAGER 1
 #define PH_ACTIVATION_LAZY 2
+
+/* ph_host_options.isolate. CALL: every call runs in a process that never
+ * served another call and is ended after it. CLIENT: the calls of each
+ * client (ph_host_client_new) run in processes of that client's alone,
+ * never shared with another client; calls made with no client in use are
+ * one more client of their own. */
+enum { PH_ISOLATE_NONE = 0, PH_ISOLATE_CALL = 1, PH_ISOLATE_CLIENT = 2 };
+
+/* The most instances of one plugin (ph_host_options.instances). */
+#define PH_MAX_INSTANCES 64
 
 /* Neither a private mount namespace nor Landlock: while a plugin loads, the
  * dynamic linker's opens are checked by the host alone, so a loading plugin
@@ -397,6 +422,23 @@ int ph_host_process(ph_host *host, int timeout_ms, ph_error *err);
  * {"layers":[{layer,active,detail}], "checks":[{check,ok,...}], "ok":bool}.
  * Returns PH_OK when every check passed. */
 int ph_host_doctor(const ph_host_options *opts, json_t **report, ph_error *err);
+
+/* A caller that gets processes of its own from plugins under isolate
+ * "client" (a `serve --listen` connection, say). Owned by the caller, freed
+ * with ph_host_client_free() before the host. */
+typedef struct ph_client ph_client;
+
+int ph_host_client_new(ph_host *host, ph_client **out, ph_error *err);
+
+/* Calls made from now on (until the next ph_host_use_client) are the
+ * client's (NULL: no client). Under isolate "client" they run only in
+ * instances bound to it; otherwise this changes nothing. */
+void ph_host_use_client(ph_host *host, ph_client *client);
+
+/* Ends the client's instances (their calls in flight are answered with the
+ * ending's error), answers its queued calls with an error, and frees it.
+ * The client in use is reset if it was this one. */
+void ph_host_client_free(ph_host *host, ph_client *client);
 
 /* Closes a plugin's open circuit and forgets its recent failures, so the
  * next call starts it at once. Returns PH_OK or PH_E_NOTFOUND. */

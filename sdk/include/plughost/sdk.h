@@ -71,6 +71,12 @@ typedef struct ph_plugin {
 
 #define PH_PLUGIN_SYMBOL "ph_plugin_v1"
 
+/* Called from init: the plugin must run as one process (say, state that
+ * instances could not share), so the host runs at most one instance of it
+ * whatever pool the operator configured (docs/configuration.md,
+ * "instances"). */
+void ph_singleton(ph_ctx *ctx);
+
 /* Declares the plugin table, e.g.
  *   PH_PLUGIN(.name = "echo", .version = "1.0.0", .methods = methods); */
 #define PH_PLUGIN(...)                                                                             \
