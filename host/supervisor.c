@@ -674,12 +674,11 @@ static void receipt(struct ph_plug *p, struct ph_call *c)
     uint64_t now = cpu_ns(p->pid);
     uint64_t cpu = now > p->cpu_mark_ns ? now - p->cpu_mark_ns : 0;
     p->cpu_mark_ns = now;
-    json_t *ev = json_pack("{s:s,s:I,s:s,s:i,s:i,s:s,s:I,s:I,s:I}", "type", "receipt", "call_id",
-                           (json_int_t)c->id, "plugin", p->name, "instance", (int)p->index, "pid",
-                           (int)p->pid, "method", c->method, "wall_us",
-                           (json_int_t)((ph_now_ns() - c->sent_ns) / 1000), "cpu_us",
-                           (json_int_t)(cpu / 1000), "peak_rss_kib",
-                           (json_int_t)peak_rss_kib(p->pid));
+    json_t *ev = json_pack(
+        "{s:s,s:I,s:s,s:i,s:i,s:s,s:I,s:I,s:I}", "type", "receipt", "call_id", (json_int_t)c->id,
+        "plugin", p->name, "instance", (int)p->index, "pid", (int)p->pid, "method", c->method,
+        "wall_us", (json_int_t)((ph_now_ns() - c->sent_ns) / 1000), "cpu_us",
+        (json_int_t)(cpu / 1000), "peak_rss_kib", (json_int_t)peak_rss_kib(p->pid));
     /* The call that woke a cold plugin (lazy.c) waited for its start too. */
     if (ev && c->cold_start && p->ready_ns > p->spawn_ns)
         json_object_set_new(ev, "start_us",
