@@ -300,9 +300,20 @@ def rss_kib(pid):
 
 class McpClient:
     def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(30)
-        self.s.connect(path)
+        # The path appears at bind(), a moment before listen(): until then
+        # a connection is refused, which says nothing about the bound.
+        end = time.monotonic() + 20
+        while True:
+            self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.s.settimeout(30)
+            try:
+                self.s.connect(path)
+                break
+            except ConnectionRefusedError:
+                self.s.close()
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.05)
         self.buf = b""
 
     def call(self, id_, method, params):
