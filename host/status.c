@@ -198,15 +198,16 @@ static const char *plug_state_name(enum ph_plug_state s)
     return s == PH_P_READY ? "ready" : s == PH_P_LOADING ? "loading" : "down";
 }
 
-/* One process of a plugin (today a plugin has at most one). */
+/* One process of a plugin: an instance of its pool. */
 static json_t *instance_status(const struct ph_plug *p, unsigned index, uint64_t now_ns,
                                int64_t now_unix_ms)
 {
     uint64_t age_ns = now_ns > p->spawn_ns ? now_ns - p->spawn_ns : 0;
-    json_t *o = json_pack("{s:i,s:i,s:s,s:I,s:f}", "index", (int)index, "pid", (int)p->pid, "state",
-                          plug_state_name(p->state), "started_unix_ms",
+    json_t *o = json_pack("{s:i,s:i,s:s,s:I,s:f,s:I,s:i}", "index", (int)index, "pid", (int)p->pid,
+                          "state", plug_state_name(p->state), "started_unix_ms",
                           (json_int_t)(now_unix_ms - (int64_t)(age_ns / 1000000)), "uptime_s",
-                          (double)age_ns / 1e9);
+                          (double)age_ns / 1e9, "calls_served", (json_int_t)p->served, "in_flight",
+                          (int)p->awaited);
     if (!o)
         return NULL;
     uint64_t mem;
@@ -236,6 +237,12 @@ static json_t *plugin_status(const struct ph_plug *p, uint64_t now_ns, int64_t n
     int open = p->circuit_until_ms > now_ms;
     json_t *failed = json_object();
     json_t *instances = json_array();
+    /* The head counts the pool's calls; each instance those sent to it. */
+    unsigned in_flight = 0;
+    for (unsigned i = 0; i < (p->inst ? p->cap_inst : 1); i++) {
+        const struct ph_plug *in = p->inst ? p->inst[i] : p;
+        in_flight += in ? in->awaited : 0;
+    }
     json_t *o = json_pack(
         "{s:s?,s:s,s:s?,s:s,s:i,s:{s:s,s:i,s:I},s:I,s:o,s:{s:I,s:s?,s:o?},s:i,s:i,s:o}", "name",
         p->name, "file", p->file, "version", version, "state", plug_state_name(p->state),
@@ -245,16 +252,20 @@ static json_t *plugin_status(const struct ph_plug *p, uint64_t now_ns, int64_t n
         (json_int_t)s->served, "calls_failed", failed, "violations", "count",
         (json_int_t)s->violations, "last_syscall", s->violations ? s->last_syscall : NULL,
         "last_unix_ms", s->violations ? json_integer(s->last_violation_unix_ms) : NULL,
-        "queue_depth", (int)(p->ncalls > p->awaited ? p->ncalls - p->awaited : 0), "in_flight",
-        (int)p->awaited, "instances", instances);
+        "queue_depth", (int)(p->ncalls > in_flight ? p->ncalls - in_flight : 0), "in_flight",
+        (int)in_flight, "instances", instances);
     if (!o || !failed || !instances) {
         json_decref(o);
         return NULL;
     }
     for (int i = 0; i < PH_CAUSE_N; i++)
         json_object_set_new(failed, cause_names[i], json_integer((json_int_t)s->failed[i]));
-    if (p->pid > 0) {
-        json_t *inst = instance_status(p, 0, now_ns, now_unix_ms);
+    /* Every running process of the pool (pool.c): the head is slot 0. */
+    for (unsigned i = 0; i < (p->inst ? p->cap_inst : 1); i++) {
+        const struct ph_plug *in = p->inst ? p->inst[i] : p;
+        if (!in || in->pid <= 0)
+            continue;
+        json_t *inst = instance_status(in, in->index, now_ns, now_unix_ms);
         if (!inst || json_array_append_new(instances, inst) < 0) {
             json_decref(o);
             return NULL;

@@ -288,6 +288,38 @@ int main(int argc, char **argv)
                "two pids (%d, %d)", (int)s.pid[ids[0] % MAXC], (int)s.pid[ids[1] % MAXC]);
         CHECKF(s.instance[ids[0] % MAXC] != s.instance[ids[1] % MAXC],
                "receipts name two instances");
+        /* The operator's status (status.c) shows both processes, each
+         * with its own slot, pid and served count. */
+        json_t *st = NULL;
+        ph_error se = {0};
+        CHECK(ph_host_status(h, &st, &se) == PH_OK);
+        json_t *sp = NULL, *v;
+        size_t k;
+        json_array_foreach(json_object_get(st, "plugins"), k,
+                           v) if (strcmp(json_string_value(json_object_get(v, "name"))
+                                             ? json_string_value(json_object_get(v, "name"))
+                                             : "",
+                                         "pooled") == 0) sp = v;
+        json_t *insts = json_object_get(sp, "instances");
+        CHECKF(json_array_size(insts) == 2, "status: two instances (%zu)", json_array_size(insts));
+        if (json_array_size(insts) == 2) {
+            json_t *a0 = json_array_get(insts, 0), *a1 = json_array_get(insts, 1);
+            CHECKF(json_integer_value(json_object_get(a0, "index")) !=
+                       json_integer_value(json_object_get(a1, "index")),
+                   "status: two slots");
+            CHECKF(json_integer_value(json_object_get(a0, "pid")) !=
+                           json_integer_value(json_object_get(a1, "pid")) &&
+                       json_integer_value(json_object_get(a0, "calls_served")) >= 1 &&
+                       json_integer_value(json_object_get(a1, "calls_served")) >= 1,
+                   "status: two pids, each served a call");
+        }
+        char *text = NULL;
+        size_t tlen = 0;
+        CHECK(st && ph_host_status_exposition(st, 0, &text, &tlen, &se) == PH_OK);
+        CHECKF(text && strstr(text, "plughost_instance_pid{plugin=\"pooled\",slot=\"1\"}"),
+               "metrics: the second instance has its slot");
+        free(text);
+        json_decref(st);
 
         /* More calls than instances: queued in order, all answered, never
          * more than two processes. */
