@@ -284,11 +284,13 @@ int ph_cli_load(ph_host *h, const char *path, ph_error *err)
     return ph_host_load_file(h, path, NULL, err);
 }
 
+/* Only a reserved code makes data the host's report: a plugin's error data
+ * is the plugin's, and a "status" in it must not choose the exit code. */
 static int exit_for(json_t *error)
 {
-    json_t *data = json_object_get(error, "data");
-    const char *status = json_string_value(json_object_get(data, "status"));
     json_int_t code = json_integer_value(json_object_get(error, "code"));
+    json_t *data = ph_rpc_code_reserved(code) ? json_object_get(error, "data") : NULL;
+    const char *status = json_string_value(json_object_get(data, "status"));
     if (!status)
         return code == PH_RPC_METHOD_NOT_FOUND || code == PH_RPC_PLUGIN_NOT_LOADED
                    ? PH_EXIT_NOT_FOUND

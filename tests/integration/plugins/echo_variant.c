@@ -2,8 +2,8 @@
  * echo_variant: "a new build of echo" for the replay and pin tests, built
  * twice from this file. ECHO_V2 changes the description and the behaviour
  * for two inputs: ["changed"] is answered ["CHANGED"], and ["ask"] makes a
- * host function call the real echo never makes. ECHO_V3 only declares a
- * params schema where echo has a note, and otherwise is echo.
+ * host function call the real echo never makes. ECHO_V3 only adds a
+ * params schema beside echo's note, and otherwise is echo.
  */
 #include <plughost/sdk.h>
 
@@ -28,13 +28,13 @@ static json_t *echo(ph_ctx *ctx, json_t *params)
 
 #if defined(ECHO_V2)
 #define DESCRIPTION "returns its params, mostly unchanged"
-#define PARAMS "[any...] or {any}"
+static const ph_params_schema schemas[] = {{0}};
 #else
 #define DESCRIPTION "returns its params unchanged"
-#define PARAMS "{\"type\":\"array\"}"
+static const ph_params_schema schemas[] = {{"echo", "{\"type\":\"array\"}"}, {0}};
 #endif
 
-static const ph_method methods[] = {{"echo", echo, DESCRIPTION, PARAMS}, {0}};
+static const ph_method methods[] = {{"echo", echo, DESCRIPTION, "[any...] or {any}"}, {0}};
 
 PH_PLUGIN(.name = "echo", .version = "1.0.0", .description = "returns what it is given",
-          .methods = methods);
+          .methods = methods, .params_schemas = schemas);
