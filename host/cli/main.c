@@ -48,6 +48,8 @@ static const char usage[] =
     "  check-config FILE              validate an operator configuration file\n"
     "  doctor [--json]                which sandbox layers this machine gives plugins,\n"
     "                                 proven by a probe that must be refused and named\n"
+    "  new NAME [DIR]                 write the plugin template into DIR (default NAME),\n"
+    "                                 the plugin named NAME, ready to build and test\n"
     "DIR may also be a single plugin file.\n"
     "\n"
     "options:\n"
@@ -179,6 +181,17 @@ static const char *command_help(const char *cmd)
                    "  built-in probe makes forbidden calls that must be refused and named.\n"
                    "example:\n"
                    "  plughost doctor && echo 'sandbox OK'\n"},
+        {"new", "usage: plughost new NAME [DIR]\n"
+                "  Writes the installed plugin template into DIR (default ./NAME, which must\n"
+                "  be missing or empty) with the plugin named NAME: NAME.c (one method,\n"
+                "  greet), test_NAME.c (its unit test), CMakeLists.txt, Makefile, README.md.\n"
+                "  NAME: 1 to 63 of a-z 0-9 _ -, starting with a letter or a digit.\n"
+                "  Exit: 0 written, 2 bad NAME or DIR not empty, 9 no template or a write\n"
+                "  failed (nothing is left behind). PLUGHOST_TEMPLATE names another template.\n"
+                "example:\n"
+                "  plughost new weather && cd weather && cmake -S . -B build &&\n"
+                "      cmake --build build && ctest --test-dir build &&\n"
+                "      plughost call build weather.greet '[\"world\"]'\n"},
         {"check-config", "usage: plughost check-config FILE\n"
                          "  Validates an operator configuration (docs/configuration.md); errors\n"
                          "  name file:line:column and the key.\n"
@@ -581,7 +594,9 @@ static void print_list_text(json_t *d)
             const char *md = json_string_value(json_object_get(m, "description"));
             const char *pd = json_string_value(json_object_get(m, "params"));
             char shape[256];
-            if (json_object_get(m, "params_schema"))
+            /* The author's hint for people when there is one, else the
+             * shape of the schema. */
+            if (!pd && json_object_get(m, "params_schema"))
                 pd = schema_shape(json_object_get(m, "params_schema"), shape, sizeof shape);
             ph_text_print(stdout, "    %s.%s%s%s%s%s",
                           json_string_value(json_object_get(p, "name")),
@@ -898,6 +913,8 @@ int main(int argc, char **argv)
         rc = cmd_list(&o, nrest - 1, rest + 1);
     } else if (strcmp(rest[0], "call") == 0) {
         rc = cmd_call(&o, nrest - 1, rest + 1);
+    } else if (strcmp(rest[0], "new") == 0) {
+        rc = ph_cli_new(nrest - 1, rest + 1);
     } else if (strcmp(rest[0], "profile") == 0) {
         rc = ph_cli_profile(&o, nrest - 1, rest + 1);
     } else if (strcmp(rest[0], "pin") == 0) {

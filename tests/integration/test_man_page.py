@@ -12,7 +12,8 @@ import harness
 
 MAN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "man",
                    "plughost.1")
-COMMANDS = ["list", "call", "serve", "profile", "replay", "pin", "check-config", "doctor"]
+COMMANDS = ["list", "call", "serve", "profile", "replay", "pin", "check-config", "doctor",
+            "new"]
 
 
 def helps(plughost):
