@@ -103,6 +103,7 @@ static const char *command_help(const char *cmd)
         {"list", "usage: plughost list [--json] DIR\n"
                  "  Starts every plugin in DIR (or one plugin file), prints each one's name,\n"
                  "  version and methods, and every file that failed with the reason.\n"
+                 "  Exit: 0 every plugin loaded, 3 any did not, 2 usage, 9 host error.\n"
                  "examples:\n"
                  "  plughost list build/plugins\n"
                  "  plughost list --json build/plugins | jq '.plugins[].layers'\n"},
