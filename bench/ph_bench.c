@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/sched.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -51,6 +52,8 @@
 #include <unistd.h>
 
 #include <plughost/host.h>
+
+#include "lazy.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -73,6 +76,9 @@
 #endif
 #ifndef PH_BENCH_HAVE_HOST
 #define PH_BENCH_HAVE_HOST 1
+#endif
+#ifndef PH_BENCH_RELAY
+#define PH_BENCH_RELAY ""
 #endif
 
 #define MSG_MAX (64 * 1024)
@@ -474,6 +480,70 @@ static double json_pipelined(int fd, char *buf, json_t *params, size_t calls, si
     return (double)(t1 - t0) / (double)calls;
 }
 
+/* The floor of calls spread over k plugins: the same pattern over k raw
+ * JSON echo peers (floor_serve, one process each, each on its own
+ * SEQPACKET pair with ph_bench, jansson on both sides). Calls go round
+ * robin, at most depth in flight; one epoll wait covers every peer, and a
+ * peer is read until it owes nothing, as the host reads a plugin. Returns
+ * ns per call. */
+static double json_pipelined_k(const struct floor_proc *fp, size_t k, char *buf, json_t *params,
+                               size_t calls, size_t depth, uint64_t *next_id)
+{
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    uint64_t *sent_id = calloc(k, sizeof *sent_id), *got_id = calloc(k, sizeof *got_id);
+    if (ep < 0 || !sent_id || !got_id)
+        die("pipelined k: %s", strerror(errno));
+    for (size_t i = 0; i < k; i++) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = i};
+        if (epoll_ctl(ep, EPOLL_CTL_ADD, fp[i].fd, &ev) != 0)
+            die("epoll_ctl: %s", strerror(errno));
+        sent_id[i] = got_id[i] = *next_id;
+    }
+    size_t sent = 0, got = 0;
+    uint64_t t0 = now_ns();
+    while (got < calls) {
+        while (sent < calls && sent - got < depth) {
+            size_t peer = sent % k;
+            size_t len;
+            char *req = encode_request(params, sent_id[peer], &len);
+            ssize_t n = send(fp[peer].fd, req, len, MSG_DONTWAIT);
+            free(req);
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                break;
+            if (n != (ssize_t)len)
+                die("pipelined k send: %s", strerror(errno));
+            sent_id[peer]++;
+            sent++;
+        }
+        struct epoll_event ev[128];
+        int nev = epoll_wait(ep, ev, 128, 5000);
+        if (nev <= 0)
+            die("pipelined k floor stalled (%zu/%zu)", got, calls);
+        for (int e = 0; e < nev; e++) {
+            size_t peer = (size_t)ev[e].data.u64;
+            while (got_id[peer] < sent_id[peer]) {
+                ssize_t n = recv(fp[peer].fd, buf, MSG_MAX, MSG_DONTWAIT);
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                    break;
+                if (n <= 0 || check_response(buf, (size_t)n, got_id[peer], params) != 0)
+                    die("pipelined k floor: bad response");
+                got_id[peer]++;
+                got++;
+            }
+        }
+    }
+    uint64_t t1 = now_ns();
+    uint64_t top = *next_id;
+    for (size_t i = 0; i < k; i++)
+        if (sent_id[i] > top)
+            top = sent_id[i];
+    *next_id = top;
+    close(ep);
+    free(sent_id);
+    free(got_id);
+    return (double)(t1 - t0) / (double)calls;
+}
+
 /* (f) floor: fork, exec a trivial dynamically linked program, wait for its
  * one-byte "ready". Reaping is outside the timed part, as for the host. */
 static uint64_t spawn_floor_once(void)
@@ -779,11 +849,13 @@ struct serve_proc {
 
 static const char *plughost_path;
 
-static bool serve_start(struct serve_proc *sp, const cpu_set_t *mask)
+/* Starts argv (a line-framed two-hop server: `plughost serve` or the
+ * relay) with its stdin and stdout piped to ph_bench, on mask. */
+static bool line_server_start(struct serve_proc *sp, const cpu_set_t *mask, char *const argv[])
 {
     int in[2], out[2];
     *sp = (struct serve_proc){.pid = -1, .to = -1, .from = -1};
-    if (!plughost_path || access(plughost_path, X_OK) != 0)
+    if (!argv[0] || !argv[0][0] || access(argv[0], X_OK) != 0)
         return false;
     if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0)
         die("pipe: %s", strerror(errno));
@@ -794,7 +866,7 @@ static bool serve_start(struct serve_proc *sp, const cpu_set_t *mask)
         if (sched_setaffinity(0, sizeof *mask, mask) != 0 || dup2(in[0], 0) < 0 ||
             dup2(out[1], 1) < 0)
             _exit(126);
-        execl(plughost_path, "plughost", "serve", "--framing=line", cfg.plugin_file, (char *)NULL);
+        execv(argv[0], argv);
         _exit(127);
     }
     close(in[0]);
@@ -807,6 +879,24 @@ static bool serve_start(struct serve_proc *sp, const cpu_set_t *mask)
     if (!sp->buf)
         die("out of memory");
     return true;
+}
+
+static bool serve_start(struct serve_proc *sp, const cpu_set_t *mask)
+{
+    if (!plughost_path)
+        return false;
+    char *argv[] = {(char *)plughost_path, "serve", "--framing=line", (char *)cfg.plugin_file,
+                    NULL};
+    return line_server_start(sp, mask, argv);
+}
+
+/* The floor of the two-hop figure (bench/relay.c). */
+static const char *relay_path = PH_BENCH_RELAY;
+
+static bool relay_start(struct serve_proc *sp, const cpu_set_t *mask)
+{
+    char *argv[] = {(char *)relay_path, NULL};
+    return line_server_start(sp, mask, argv);
 }
 
 /* Returns the length of the next line (without '\n') at sp->buf, or -1. */
@@ -882,6 +972,84 @@ static void serve_stop(struct serve_proc *sp)
         ;
     free(sp->buf);
     sp->pid = -1;
+}
+
+/* System calls per call of a line server's own process (not its
+ * children), from `strace -c` over two runs of different lengths so that
+ * start-up cancels out. NAN without strace. */
+static long strace_total(char *const argv[], json_t *params, size_t calls, const cpu_set_t *mask)
+{
+    char out[64];
+    snprintf(out, sizeof out, "/tmp/ph_bench.%d.strace", (int)getpid());
+    char *full[12] = {"/usr/bin/strace", "-qq", "-c", "-o", out};
+    size_t k = 5;
+    for (size_t i = 0; argv[i] && k < 11; i++)
+        full[k++] = argv[i];
+    full[k] = NULL;
+    struct serve_proc sp;
+    if (access(full[0], X_OK) != 0 || !line_server_start(&sp, mask, full))
+        return -1;
+    for (size_t i = 0; i < calls; i++)
+        if (serve_rtt(&sp, params, i + 1, NULL) != 0)
+            break;
+    serve_stop(&sp);
+    FILE *f = fopen(out, "r");
+    long total = -1;
+    char line[256];
+    while (f && fgets(line, sizeof line, f)) {
+        double pc, secs;
+        long us, n;
+        if (strstr(line, " total") && sscanf(line, "%lf %lf %ld %ld", &pc, &secs, &us, &n) == 4)
+            total = n;
+    }
+    if (f)
+        fclose(f);
+    unlink(out);
+    return total;
+}
+
+static double syscalls_per_call(char *const argv[], json_t *params, const cpu_set_t *mask)
+{
+    long a = strace_total(argv, params, 100, mask), b = strace_total(argv, params, 600, mask);
+    return a < 0 || b < 0 ? NAN : (double)(b - a) / 500.0;
+}
+
+/* CPU time so far of pid, in ns (schedstat), or -1. */
+static long long cpu_ns_of(pid_t pid)
+{
+    char path[64], buf[128];
+    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    return atoll(buf);
+}
+
+/* CPU per call of a line server and of its one child (the plugin, or the
+ * relay's child), one request at a time: where the two-hop call's time
+ * goes, side by side for serve and the relay. */
+static void cpu_per_call(struct serve_proc *sp, json_t *params, size_t calls, double *server_us,
+                         double *child_us)
+{
+    *server_us = *child_us = NAN;
+    for (size_t i = 0; i < 200; i++) /* warm, and the child exists */
+        if (serve_rtt(sp, params, i + 1, NULL) != 0)
+            return;
+    pid_t child = serve_plugin_pid(sp->pid);
+    long long s0 = cpu_ns_of(sp->pid), c0 = child > 0 ? cpu_ns_of(child) : -1;
+    for (size_t i = 0; i < calls; i++)
+        if (serve_rtt(sp, params, i + 1000, NULL) != 0)
+            return;
+    long long s1 = cpu_ns_of(sp->pid), c1 = child > 0 ? cpu_ns_of(child) : -1;
+    if (s0 >= 0 && s1 >= 0)
+        *server_us = (double)(s1 - s0) / 1e3 / (double)calls;
+    if (c0 >= 0 && c1 >= 0)
+        *child_us = (double)(c1 - c0) / 1e3 / (double)calls;
 }
 
 /* ------------------------------------------------------------- summary */
@@ -971,6 +1139,39 @@ static void print_summary(FILE *o, bool md)
         fprintf(o, "%-46s %12s %12s %8s %14s %s\n", sums[i].figure, sums[i].value, sums[i].floor,
                 sums[i].ratio, sums[i].target, sums[i].met);
     fflush(o);
+}
+
+/* Below the table: for each miss, the measured cost in the way, and
+ * anything that could not be measured. */
+static char notes[8192];
+
+static void add_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void add_note(const char *fmt, ...)
+{
+    size_t used = strlen(notes);
+    if (used + 8 >= sizeof notes)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = snprintf(notes + used, sizeof notes - used, "- ");
+    if (n > 0)
+        used += (size_t)n;
+    vsnprintf(notes + used, sizeof notes - used, fmt, ap);
+    va_end(ap);
+    used = strlen(notes);
+    if (used + 1 < sizeof notes) {
+        notes[used] = '\n';
+        notes[used + 1] = 0;
+    }
+}
+
+/* Whether the summary row named fig was missed. */
+static bool missed(const char *fig)
+{
+    for (size_t i = 0; i < nsums; i++)
+        if (strcmp(sums[i].figure, fig) == 0)
+            return strcmp(sums[i].met, "NO") == 0;
+    return false;
 }
 
 /* ----------------------------------------------------------------- peers */
@@ -1093,9 +1294,14 @@ static int run_peer(const struct peer *pr, const char *params_json, int child_cp
 
 /* --------------------------------------------------------- one placement */
 
+static double serve_sys = NAN, relay_sys = NAN; /* system calls per call */
+static double serve_cpu = NAN, plugin_cpu = NAN, relay_cpu = NAN,
+              relay_child_cpu = NAN; /* us of CPU per call */
+
 static void run_placement(const struct placement *pl, json_t *params)
 {
-    samples raw = {0}, js = {0}, inp = {0}, hc = {0}, sp_floor = {0}, sp_host = {0}, sv = {0};
+    samples raw = {0}, js = {0}, inp = {0}, hc = {0}, sp_floor = {0}, sp_host = {0}, sv = {0},
+            rl = {0};
     samples stages[SPAWN_STAGES] = {{0}};
     char note[1400] = "";
     char *buf = malloc(MSG_MAX);
@@ -1107,12 +1313,17 @@ static void run_placement(const struct placement *pl, json_t *params)
     struct floor_proc fp = floor_start(&pl->child);
     /* serve (and the plugin it starts, which inherits its mask) sits where
      * the floor's server does: the client is the benchmark. */
-    struct serve_proc sp;
+    struct serve_proc sp, rp;
     bool serving = host_ok && serve_start(&sp, &pl->child);
+    bool relaying = relay_start(&rp, &pl->child);
     char serve_problem[200] = "";
     if (!serving)
         snprintf(serve_problem, sizeof serve_problem, "plughost serve not run (%s)",
                  plughost_path ? plughost_path : "no path");
+    if (!relaying)
+        snprintf(serve_problem + strlen(serve_problem),
+                 sizeof serve_problem - strlen(serve_problem), "%srelay floor not run (%s)",
+                 serve_problem[0] ? "; " : "", relay_path);
 
     /* The plugin inherits the host's mask when it is started. For two cores
      * it starts on both and is then moved to its own core by pid; if that is
@@ -1164,6 +1375,11 @@ static void run_placement(const struct placement *pl, json_t *params)
             serve_stop(&sp);
             serving = false;
         }
+        if (relaying && serve_rtt(&rp, params, id++, NULL) != 0) {
+            snprintf(serve_problem, sizeof serve_problem, "relay floor: bad or no answer");
+            serve_stop(&rp);
+            relaying = false;
+        }
     }
     if (serving) {
         pid_t sp_plugin = serve_plugin_pid(sp.pid);
@@ -1191,15 +1407,28 @@ static void run_placement(const struct placement *pl, json_t *params)
                 ph_host_free(h);
                 h = NULL;
             }
-        for (size_t i = 0; serving && i < per; i++)
-            if (serve_rtt(&sp, params, id++, &sv) != 0) {
-                snprintf(serve_problem, sizeof serve_problem, "plughost serve: bad or no answer");
-                serve_stop(&sp);
-                serving = false;
-            }
+        /* serve and its floor, the relay, in short alternating stretches:
+         * the issue's "alternating runs" */
+        for (size_t i = 0; i < per; i += 64) {
+            for (size_t j = i; relaying && j < i + 64 && j < per; j++)
+                if (serve_rtt(&rp, params, id++, &rl) != 0) {
+                    snprintf(serve_problem, sizeof serve_problem, "relay floor: bad or no answer");
+                    serve_stop(&rp);
+                    relaying = false;
+                }
+            for (size_t j = i; serving && j < i + 64 && j < per; j++)
+                if (serve_rtt(&sp, params, id++, &sv) != 0) {
+                    snprintf(serve_problem, sizeof serve_problem,
+                             "plughost serve: bad or no answer");
+                    serve_stop(&sp);
+                    serving = false;
+                }
+        }
     }
     if (serving)
         serve_stop(&sp);
+    if (relaying)
+        serve_stop(&rp);
 
     /* (e): median over rounds of time per call, floor and host alternating */
     double fl_pipe[32], ho_pipe[32];
@@ -1295,6 +1524,9 @@ static void run_placement(const struct placement *pl, json_t *params)
     double sv50 = pct(&sv, 50), sv99 = pct(&sv, 99);
     add_row(p, "g serve two-hop p50", sv50, "b JSON RTT p50", js50);
     add_row(p, "g serve two-hop p99", sv99, "b JSON RTT p99", js99);
+    double rl50 = pct(&rl, 50), rl99 = pct(&rl, 99);
+    add_row(p, "g serve two-hop p50 (vs relay)", sv50, "g two-hop relay p50", rl50);
+    add_row(p, "g serve two-hop p99 (vs relay)", sv99, "g two-hop relay p99", rl99);
     add_row(p, "d plughost call p50 (vs raw)", hc50, "a raw RTT p50", raw50);
     add_row(p, "d plughost call p50 (vs in-proc)", hc50, "c in-process echo p50", pct(&inp, 50));
     add_row(p, "e plughost x64 pipelined /call", ho_med, "e JSON x64 pipelined /call", fl_med);
@@ -1334,6 +1566,42 @@ static void run_placement(const struct placement *pl, json_t *params)
                      peers[i].name, peer_why[i]);
     }
     print_table(p, note);
+    if (pl->kind == PL_ONE && host_ok && plughost_path) {
+        char *sargv[] = {(char *)plughost_path, "serve", "--framing=line", (char *)cfg.plugin_file,
+                         NULL};
+        char *rargv[] = {(char *)relay_path, NULL};
+        double ssc = syscalls_per_call(sargv, params, &pl->child);
+        double rsc = syscalls_per_call(rargv, params, &pl->child);
+        fprintf(detail,
+                "\n== system calls per call, one client request at a time (strace -c of the "
+                "server process, not its child) ==\n   plughost serve %.2f   relay %.2f\n",
+                ssc, rsc);
+        serve_sys = ssc;
+        relay_sys = rsc;
+        /* CPU per call, serve and the relay alternating in 4 stretches */
+        struct serve_proc a = {.pid = -1}, b = {.pid = -1};
+        double s_srv[4], s_plug[4], r_srv[4], r_child[4];
+        size_t got = 0;
+        if (serve_start(&a, &pl->child) && relay_start(&b, &pl->child)) {
+            for (; got < 4; got++) {
+                cpu_per_call(&a, params, 2000, &s_srv[got], &s_plug[got]);
+                cpu_per_call(&b, params, 2000, &r_srv[got], &r_child[got]);
+            }
+        }
+        if (a.pid > 0)
+            serve_stop(&a);
+        if (b.pid > 0)
+            serve_stop(&b);
+        serve_cpu = median(s_srv, got);
+        plugin_cpu = median(s_plug, got);
+        relay_cpu = median(r_srv, got);
+        relay_child_cpu = median(r_child, got);
+        fprintf(detail,
+                "\n== CPU per call, one request at a time (schedstat, median of %zu stretches of "
+                "2000) ==\n   plughost serve %.2f us + its plugin %.2f us;   relay %.2f us + its "
+                "child %.2f us\n",
+                got, serve_cpu, plugin_cpu, relay_cpu, relay_child_cpu);
+    }
     if (stages[0].n) {
         fprintf(detail,
                 "\n== where a start's time goes (%s, p50 of %zu starts; the stages' p50s need not "
@@ -1354,14 +1622,29 @@ static void run_placement(const struct placement *pl, json_t *params)
     const char *k = short_name[pl->kind];
     char fig[64];
     bool one = pl->kind == PL_ONE;
-    snprintf(fig, sizeof fig, "echo call p50, %s", k);
-    add_sum(fig, hc50, js50, "ns", '<', 1.25, "<=1.25x JSON");
-    snprintf(fig, sizeof fig, "echo call p99, %s", k);
-    add_sum(fig, hc99, js99, "ns", '<', 1.5, "<=1.50x JSON");
-    snprintf(fig, sizeof fig, "serve two-hop p50, %s", k);
-    add_sum(fig, sv50, js50, "ns", one ? '<' : 0, 1.8, one ? "<=1.80x JSON" : "(one core)");
-    snprintf(fig, sizeof fig, "serve two-hop p99, %s", k);
-    add_sum(fig, sv99, js99, "ns", one ? '<' : 0, 2.2, one ? "<=2.20x JSON" : "(one core)");
+    snprintf(fig, sizeof fig, "library echo call p50, %s", k);
+    add_sum(fig, hc50, js50, "ns", one ? '<' : 0, 1.15, one ? "<=1.15x JSON" : "(one core)");
+    snprintf(fig, sizeof fig, "library echo call p99, %s", k);
+    add_sum(fig, hc99, js99, "ns", 0, 0, "-");
+    snprintf(fig, sizeof fig, "serve echo p50 vs relay, %s", k);
+    add_sum(fig, sv50, rl50, "ns", one ? '<' : 0, 1.15, one ? "<=1.15x relay" : "(one core)");
+    snprintf(fig, sizeof fig, "serve echo p99 vs relay, %s", k);
+    add_sum(fig, sv99, rl99, "ns", one ? '<' : 0, 1.4, one ? "<=1.40x relay" : "(one core)");
+    if (one && (missed("serve echo p50 vs relay, one core") ||
+                missed("serve echo p99 vs relay, one core")))
+        add_note("serve vs relay: per call the serve process makes %.2f system calls, the relay "
+                 "%.2f (strace -c); CPU per call, serve %.1f us and its plugin %.1f us against "
+                 "the relay's %.1f us and its child's %.1f us (schedstat): the difference is "
+                 "serve's own work per call (framing, the scanner's check of the request and "
+                 "of the answer, the call table) and the plugin's; the library call alone is "
+                 "%.2fx the JSON floor",
+                 serve_sys, relay_sys, serve_cpu, plugin_cpu, relay_cpu, relay_child_cpu,
+                 hc50 / js50);
+    if (one && missed("library echo call p50, one core"))
+        add_note("library echo: %.0f ns over the JSON floor's %.0f ns per round trip, the host's "
+                 "call table and checks, the plugin's cgroup-charged socket buffers and the "
+                 "runtime (docs/performance.md, \"The library call\", has a profile)",
+                 hc50 - js50, js50);
     snprintf(fig, sizeof fig, "pipelined x64 calls/s, %s", k);
     add_sum(fig, 1e9 / ho_med, 1e9 / fl_med, "/s", '>', 0.8, ">=0.80x JSON");
     snprintf(fig, sizeof fig, "spawn to ready p50, %s", k);
@@ -1381,6 +1664,7 @@ static void run_placement(const struct placement *pl, json_t *params)
     samples_free(&sp_floor);
     samples_free(&sp_host);
     samples_free(&sv);
+    samples_free(&rl);
     for (size_t i = 0; i < SPAWN_STAGES; i++)
         samples_free(&stages[i]);
     free(buf);
@@ -1479,8 +1763,7 @@ static const char *out_dir;
 /* Plugins per ph_host_load_dir(): by default all of them in one directory,
  * as an operator would load them (the host starts them a window at a time,
  * host.c load_window). --load-batch N splits them into directories of N
- * loaded one after another, the way this bench had to before the loader
- * retried ETOOMANYREFS (docs/performance.md, finding 1). */
+ * loaded one after another. */
 static size_t load_batch = 100000;
 #define LOAD_BATCH load_batch
 
@@ -1655,6 +1938,51 @@ static void idle_check(ph_host *h, size_t n)
     free(b);
 }
 
+/* Context switches and CPU time (ns, from schedstat: ticks are too coarse
+ * for a hundred processes doing a few calls each) so far of the floor
+ * peers or of a host's plugins, and of this process. */
+struct use_sum {
+    long long switches, cpu_ns;
+};
+
+static void add_use(pid_t pid, struct use_sum *sum)
+{
+    struct proc_use u;
+    char path[64], buf[128];
+    if (proc_use(pid, false, &u) == 0)
+        sum->switches += u.switches;
+    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
+    if (read_text(path, buf, sizeof buf) == 0)
+        sum->cpu_ns += atoll(buf);
+}
+
+static struct use_sum use_of(const struct floor_proc *fp, size_t nfp, ph_host *h, size_t nplug)
+{
+    struct use_sum sum = {0};
+    for (size_t i = 0; i < nfp; i++)
+        add_use(fp[i].pid, &sum);
+    if (h && nplug) {
+        pid_t *pids = calloc(nplug, sizeof *pids);
+        size_t got = pids ? plugin_pids(h, pids, nplug) : 0;
+        for (size_t i = 0; i < got; i++)
+            add_use(pids[i], &sum);
+        free(pids);
+    }
+    return sum;
+}
+
+static struct use_sum self_use(void)
+{
+    struct use_sum s = {0};
+    add_use(getpid(), &s);
+    return s;
+}
+
+static struct use_sum use_diff(struct use_sum a, struct use_sum b)
+{
+    return (struct use_sum){b.switches - a.switches, b.cpu_ns - a.cpu_ns};
+}
+
 static void run_scale(json_t *params)
 {
     set_self(&orig_mask);
@@ -1740,39 +2068,217 @@ static void run_scale(json_t *params)
     double base = NAN;
     size_t calls = cfg.pipe_calls;
     host_pipelined_n(big, names, 1, params, 512, 128); /* warm-up */
-    fprintf(detail, "\n== concurrent calls over k plugins, 128 in flight (unpinned); each refill "
-                    "corked (ph_host_cork), and not ==\n");
+    /* The floor's peers: as many raw JSON echo processes as plugins. */
+    struct floor_proc *peers_k = calloc(big_n, sizeof *peers_k);
+    char *fbuf = malloc(MSG_MAX);
+    if (!peers_k || !fbuf)
+        die("out of memory");
+    for (size_t i = 0; i < big_n; i++)
+        peers_k[i] = floor_start(&orig_mask);
+    uint64_t fid = 1;
+    fprintf(detail, "\n== concurrent calls over k plugins, 128 in flight (unpinned); plughost "
+                    "corked (ph_host_cork) and not, against the same pattern over k raw JSON "
+                    "echo peers ==\n");
     double base_open = NAN;
     for (size_t j = 0; j < 3 && ks[j] <= big_n; j++) {
-        /* corked and open rounds alternate, so a slow spell hits both */
-        double v[3], o[3];
+        /* floor, corked and open rounds alternate, so a slow spell hits all */
+        double v[3], o[3], f[3];
+        /* Round 0 also counts context switches per call: the wake-ups
+         * that spreading calls costs, in plughost and in the floor. */
+        struct use_sum fpeer = {0}, fcli = {0}, pplug = {0}, phost = {0};
         for (int r = 0; r < 3; r++) {
+            if (r == 0) {
+                struct use_sum a = use_of(peers_k, big_n, NULL, 0), b = self_use();
+                f[r] = json_pipelined_k(peers_k, ks[j], fbuf, params, calls, 128, &fid);
+                fpeer = use_diff(a, use_of(peers_k, big_n, NULL, 0));
+                fcli = use_diff(b, self_use());
+                a = use_of(NULL, 0, big, big_n);
+                b = self_use();
+                pipe_cork = true;
+                v[r] = host_pipelined_n(big, names, ks[j], params, calls, 128);
+                pipe_cork = false;
+                pplug = use_diff(a, use_of(NULL, 0, big, big_n));
+                phost = use_diff(b, self_use());
+                o[r] = host_pipelined_n(big, names, ks[j], params, calls, 128);
+                continue;
+            }
+            f[r] = json_pipelined_k(peers_k, ks[j], fbuf, params, calls, 128, &fid);
             pipe_cork = false;
             o[r] = host_pipelined_n(big, names, ks[j], params, calls, 128);
             pipe_cork = true;
             v[r] = host_pipelined_n(big, names, ks[j], params, calls, 128);
             pipe_cork = false;
         }
-        double per = median(v, 3), per_open = median(o, 3);
+        double per = median(v, 3), per_open = median(o, 3), floor_k = median(f, 3);
         if (j == 0) {
             base = per;
             base_open = per_open;
         }
-        fprintf(
-            detail,
-            "   k=%-4zu corked %8.2f us per call (%.0f calls/s, %.2fx k=1)   not corked %8.2f us "
-            "(%.2fx k=1)\n",
-            ks[j], per / 1e3, 1e9 / per, per / base, per_open / 1e3, per_open / base_open);
+        fprintf(detail,
+                "   k=%-4zu corked %8.2f us per call (%.0f calls/s, %.2fx k=1)   not corked %8.2f "
+                "us (%.2fx k=1)   k JSON peers %8.2f us (corked %.2fx, not corked %.2fx of it)\n",
+                ks[j], per / 1e3, 1e9 / per, per / base, per_open / 1e3, per_open / base_open,
+                floor_k / 1e3, per / floor_k, per_open / floor_k);
         if (j > 0) {
-            snprintf(fig, sizeof fig, "per call, %zu plugins vs 1", ks[j]);
-            add_sum(fig, per, base, "ns", '<', 1.10, "<=1.10x one plugin");
+            /* The better of corked and not: an application picks one. */
+            double best = per < per_open ? per : per_open;
+            snprintf(fig, sizeof fig, "calls over %zu plugins, 128 in flight", ks[j]);
+            add_sum(fig, best, floor_k, "ns", '<', 1.25, "<=1.25x k peers");
+            if (missed(fig))
+                add_note("calls over %zu plugins, per call, one round each: plughost (corked) "
+                         "%.0f us of CPU (host %.0f, plugins %.0f) and %.2f context switches "
+                         "(host %.2f, plugins %.2f); the %zu peers and their client %.0f us of CPU "
+                         "(client %.0f, peers %.0f) and %.2f switches: the CPU each call costs "
+                         "the host and its plugins is the cost in the way",
+                         ks[j], (double)(phost.cpu_ns + pplug.cpu_ns) / 1e3 / (double)calls,
+                         (double)phost.cpu_ns / 1e3 / (double)calls,
+                         (double)pplug.cpu_ns / 1e3 / (double)calls,
+                         (double)(phost.switches + pplug.switches) / (double)calls,
+                         (double)phost.switches / (double)calls,
+                         (double)pplug.switches / (double)calls, ks[j],
+                         (double)(fcli.cpu_ns + fpeer.cpu_ns) / 1e3 / (double)calls,
+                         (double)fcli.cpu_ns / 1e3 / (double)calls,
+                         (double)fpeer.cpu_ns / 1e3 / (double)calls,
+                         (double)(fcli.switches + fpeer.switches) / (double)calls);
         }
     }
+    for (size_t i = 0; i < big_n; i++)
+        floor_stop(&peers_k[i]);
+    free(peers_k);
+    free(fbuf);
     free(names);
     free(nbuf);
     ph_host_free(big);
     remove_plugin_dir(big_dir, big_n);
     free(big_dir);
+}
+
+/* --------------------------------------------- start vs bwrap, firejail */
+
+/* Whole-process time of argv: fork, exec, its own set-up, exit, reaped.
+ * NAN when it cannot be run or fails (why says so). */
+static double whole_process(char *const argv[], char *why, size_t len)
+{
+    uint64_t t0 = now_ns();
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        int dn = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (dn >= 0) {
+            dup2(dn, 0);
+            dup2(dn, 1);
+        }
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    uint64_t t1 = now_ns();
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        if (why[0] == 0)
+            snprintf(why, len, "%s: %s %d", argv[0], WIFEXITED(st) ? "exit" : "signal",
+                     WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+        return NAN;
+    }
+    return (double)(t1 - t0);
+}
+
+/* Plugin start in a running host (one ph_host_load_file of a plugin it has
+ * not seen, until its handshake is done) against what a user would run to
+ * sandbox a process: bubblewrap and firejail, each starting /bin/true in
+ * its namespaces, whole process. Alternating, on one core. */
+static void run_start(void)
+{
+    if (!host_ok || !multi_plugin[0] || access(multi_plugin, R_OK) != 0) {
+        add_sum_text("plugin start vs bwrap", "-", "<=1.00x bwrap", "MISSING");
+        return;
+    }
+    cpu_set_t one = mask_of(cpu_a, -1);
+    set_self(&one);
+    char *bwrap[] = {"bwrap",     "--unshare-all", "--die-with-parent",
+                     "--ro-bind", "/usr",          "/usr",
+                     "--symlink", "usr/lib",       "/lib",
+                     "--symlink", "usr/lib64",     "/lib64",
+                     "--symlink", "usr/bin",       "/bin",
+                     "--proc",    "/proc",         "--dev",
+                     "/dev",      "/bin/true",     NULL};
+    char *firejail[] = {"firejail", "--quiet", "--noprofile", "/bin/true", NULL};
+    char bw_why[200] = "", fj_why[200] = "";
+    size_t n = cfg.spawns + 2;
+    char *dir = make_plugin_dir(n);
+    ph_host_options opts = {0};
+    opts.loader_path = cfg.loader && cfg.loader[0] ? cfg.loader : NULL;
+    ph_host *h = NULL;
+    ph_error e = {0};
+    if (ph_host_new(&opts, &h, &e) != PH_OK)
+        die("ph_host_new: %s", e.text);
+    samples stages[SPAWN_STAGES] = {{0}};
+    ph_host_set_event_handler(h, on_spawn_event, stages);
+    samples ph = {0}, bw = {0}, fj = {0};
+    bool bw_ok = true, fj_ok = true;
+    for (size_t i = 1; i <= n; i++) {
+        double b = bw_ok ? whole_process(bwrap, bw_why, sizeof bw_why) : NAN;
+        double f = fj_ok ? whole_process(firejail, fj_why, sizeof fj_why) : NAN;
+        bw_ok = !isnan(b);
+        fj_ok = !isnan(f);
+        char path[PATH_MAX + 64];
+        snprintf(path, sizeof path, "%s/%03zu/phbench%05zu.so", dir, (i - 1) / LOAD_BATCH, i);
+        uint64_t t0 = now_ns();
+        int rc = ph_host_load_file(h, path, NULL, &e);
+        uint64_t t1 = now_ns();
+        if (rc != PH_OK)
+            die("start: load %s: %s", path, e.text);
+        if (i <= 2)
+            continue; /* the first starts fault in the page cache */
+        samples_add(&ph, t1 - t0);
+        if (bw_ok)
+            samples_add(&bw, (uint64_t)b);
+        if (fj_ok)
+            samples_add(&fj, (uint64_t)f);
+    }
+    ph_host_free(h);
+    remove_plugin_dir(dir, n);
+    set_self(&orig_mask);
+    double p50 = pct(&ph, 50), b50 = pct(&bw, 50), f50 = pct(&fj, 50);
+    fprintf(detail,
+            "\n== plugin start in a running host vs bubblewrap and firejail (one core, %zu "
+            "alternating starts, p50 / p99) ==\n"
+            "   plughost load_file   %8.2f ms / %8.2f ms\n"
+            "   bwrap /bin/true      %8.2f ms / %8.2f ms %s\n"
+            "   firejail /bin/true   %8.2f ms / %8.2f ms %s\n",
+            ph.n, p50 / 1e6, pct(&ph, 99) / 1e6, b50 / 1e6, pct(&bw, 99) / 1e6, bw_ok ? "" : bw_why,
+            f50 / 1e6, pct(&fj, 99) / 1e6, fj_ok ? "" : fj_why);
+    fflush(detail);
+    if (bw.n)
+        add_sum("plugin start (running host) vs bwrap", p50, b50, "ns", '<', 1.0, "<=1.00x bwrap");
+    else
+        add_sum_text("plugin start (running host) vs bwrap", "-", "<=1.00x bwrap", "MISSING");
+    if (fj.n)
+        add_sum("plugin start (running host) vs firejail", p50, f50, "ns", 0, 0, "(beside)");
+    else
+        add_sum_text("plugin start vs firejail: firejail failed", "-", "(beside)", "-");
+    if (missed("plugin start (running host) vs bwrap")) {
+        char st[600] = "";
+        for (size_t i = 0; i < SPAWN_STAGES; i++) {
+            size_t used = strlen(st);
+            snprintf(st + used, sizeof st - used, "%s%s %.2f", i ? ", " : "", stage_name[i],
+                     pct(&stages[i], 50) / 1e6);
+        }
+        add_note("plugin start: %.2f ms against bwrap's %.2f ms; where a start goes (ms, p50 of "
+                 "each stage, bench/README.md and docs/performance.md say what each is): %s",
+                 p50 / 1e6, b50 / 1e6, st);
+    }
+    for (size_t i = 0; i < SPAWN_STAGES; i++)
+        samples_free(&stages[i]);
+    if (!fj_ok)
+        add_note("firejail could not run here: %s", fj_why);
+    if (!bw_ok)
+        add_note("bwrap could not run here: %s", bw_why);
+    samples_free(&ph);
+    samples_free(&bw);
+    samples_free(&fj);
 }
 
 /* --------------------------------------------------------- payload sweep */
@@ -1986,17 +2492,90 @@ static double memfd_echo_once(int sock, const unsigned char *a, size_t n)
     return (double)(t1 - t0);
 }
 
-/* 64 MiB through ph_host_call_blob to the blobs plugin's echo and back:
- * the host writes the bytes into a sealed memfd, the plugin maps it and
- * returns a copy in its own sealed memfd, the host maps that. Timed from
- * the call to the mapping in hand; checked outside the timing. */
+/* Where a blob echo's time goes, step by step, in this process: each
+ * step as the host or the SDK takes it (host/blob.c, sdk/wire.c,
+ * sdk/sdk.c), on n bytes. */
+struct blob_steps {
+    samples make, populate, copy_in, unmap_seal, map_read;
+};
+
+static void blob_steps_once(struct blob_steps *st, const unsigned char *a, size_t n)
+{
+    char why[200];
+    uint64_t t0 = now_ns();
+    int in = sealed_copy(a, n); /* the host's ph_wire_blob_make: memfd, write, seal */
+    uint64_t t1 = now_ns();
+    /* the plugin: map the request read-only; an answer buffer sized
+     * sparse and mapped with MAP_POPULATE (ph_result_blob_buffer) */
+    uint64_t t2a = now_ns();
+    const unsigned char *src = mmap(NULL, n, PROT_READ, MAP_SHARED | MAP_POPULATE, in, 0);
+    int out = memfd_create("steps", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (src == MAP_FAILED || out < 0 || lseek(out, (off_t)n - 1, SEEK_SET) < 0 ||
+        write(out, "", 1) != 1)
+        die("blob steps: %s", strerror(errno));
+    uint64_t t2 = now_ns();
+    unsigned char *dst = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, out, 0);
+    uint64_t t3 = now_ns();
+    if (dst == MAP_FAILED)
+        die("blob steps: mmap: %s", strerror(errno));
+    memcpy(dst, src, n); /* the method's one copy, reading the request's pages */
+    uint64_t t4 = now_ns();
+    munmap(dst, n);
+    munmap((void *)src, n);
+    if (fcntl(out, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+        die("blob steps: seal: %s", strerror(errno));
+    uint64_t t5 = now_ns();
+    /* the host: map the answer read-only (host/blob.c); the caller reads it */
+    const unsigned char *back = mmap(NULL, n, PROT_READ, MAP_SHARED, out, 0);
+    if (back == MAP_FAILED)
+        die("blob steps: map answer: %s", strerror(errno));
+    unsigned sum = 0;
+    for (size_t i = 0; i < n; i += 4096)
+        sum += back[i];
+    uint64_t t6 = now_ns();
+    (void)why;
+    if (sum == 0xffffffffu)
+        fputc(' ', stderr);
+    munmap((void *)back, n);
+    close(in);
+    close(out);
+    samples_add(&st->make, t1 - t0);
+    samples_add(&st->populate, t3 - t2);
+    samples_add(&st->copy_in, (t4 - t3) + (t2 - t2a));
+    samples_add(&st->unmap_seal, t5 - t4);
+    samples_add(&st->map_read, t6 - t5);
+}
+
+/* 64 MiB through ph_host_call_blob to the blobs plugin and back: the host
+ * writes the bytes into a sealed memfd, the plugin maps it and answers
+ * with its own sealed memfd, the host maps that. Two answers: echo_direct
+ * writes the answer in place (ph_result_blob_buffer), echo copies it out
+ * of the method's hands (ph_result_blob). Timed from the call to the
+ * mapping in hand; checked outside the timing. */
+static double blob_call(ph_host *h, const char *method, const unsigned char *a, size_t n)
+{
+    json_t *result = NULL, *rpc = NULL;
+    const void *out = NULL;
+    size_t out_len = 0;
+    ph_error e = {0};
+    uint64_t t0 = now_ns();
+    int rc = ph_host_call_blob(h, "blobs", method, NULL, a, n, &result, &out, &out_len, &rpc, &e);
+    uint64_t t1 = now_ns();
+    if (rc != PH_OK || out_len != n || memcmp(out, a, n) != 0)
+        die("blob %s failed or differs: %s", method, rc != PH_OK ? e.text : "bytes");
+    ph_host_blob_free(out, out_len);
+    json_decref(result);
+    json_decref(rpc);
+    return (double)(t1 - t0);
+}
+
 static void run_blob(void)
 {
     if (!host_ok)
         return;
     const char *plugin = PH_BENCH_BLOB_PLUGIN;
     if (!plugin[0]) {
-        add_sum_text("64 MiB blob echo", "no blobs.so", ">=1 GB/s", "MISSING");
+        add_sum_text("64 MiB blob echo", "no blobs.so", ">=2.5 GB/s", "MISSING");
         return;
     }
     set_self(&orig_mask);
@@ -2008,7 +2587,7 @@ static void run_blob(void)
         fprintf(stderr, "ph_bench: blob: %s\n", e.text);
         if (h)
             ph_host_free(h);
-        add_sum_text("64 MiB blob echo", "host failed", ">=1 GB/s", "MISSING");
+        add_sum_text("64 MiB blob echo", "host failed", ">=2.5 GB/s", "MISSING");
         return;
     }
     size_t n = (size_t)64 << 20;
@@ -2019,49 +2598,74 @@ static void run_blob(void)
         a[i] = (unsigned char)(i * 7u + (i >> 20));
     memset(b, 0, n);
     memset(c, 0, n);
-    samples hs = {0}, fs = {0}, ms = {0};
+    samples hs = {0}, cs = {0}, fs = {0}, ms = {0};
+    struct blob_steps st = {0};
     int msock;
     pid_t mpid = memfd_echo_start(&msock, n);
     const int reps = 12;
     for (int k = 0; k < reps + 1; k++) {
-        json_t *result = NULL, *rpc = NULL;
-        const void *out = NULL;
-        size_t out_len = 0;
         double f = memcpy2_once(a, b, c, n);
         double mf = memfd_echo_once(msock, a, n);
-        uint64_t t0 = now_ns();
-        int rc =
-            ph_host_call_blob(h, "blobs", "echo", NULL, a, n, &result, &out, &out_len, &rpc, &e);
-        uint64_t t1 = now_ns();
-        if (rc != PH_OK || out_len != n || memcmp(out, a, n) != 0)
-            die("blob echo failed or differs: %s", rc != PH_OK ? e.text : "bytes");
-        ph_host_blob_free(out, out_len);
-        json_decref(result);
-        json_decref(rpc);
+        double hd = blob_call(h, "echo_direct", a, n);
+        double hc = blob_call(h, "echo", a, n);
         if (k == 0)
             continue; /* warm-up: first faults of the plugin's heap */
+        blob_steps_once(&st, a, n);
         samples_add(&fs, (uint64_t)f);
         samples_add(&ms, (uint64_t)mf);
-        samples_add(&hs, t1 - t0);
+        samples_add(&hs, (uint64_t)hd);
+        samples_add(&cs, (uint64_t)hc);
     }
     close(msock);
     waitpid(mpid, NULL, 0);
-    double hp = pct(&hs, 50), fp = pct(&fs, 50), mp = pct(&ms, 50);
+    double hp = pct(&hs, 50), cp = pct(&cs, 50), fp = pct(&fs, 50), mp = pct(&ms, 50);
+    double s_make = pct(&st.make, 50), s_pop = pct(&st.populate, 50), s_copy = pct(&st.copy_in, 50),
+           s_unmap = pct(&st.unmap_seal, 50), s_read = pct(&st.map_read, 50);
     fprintf(detail,
-            "\n== blob echo, 64 MiB (unpinned, %d rounds) ==\n"
-            "plughost p50 %.1f ms (%.2f GB/s), p99 %.1f ms; memcpy x2 p50 %.1f ms (%.2f GB/s); "
-            "sealed memfd echo between two processes p50 %.1f ms (%.2f GB/s)\n",
-            reps, hp / 1e6, (double)n / hp, pct(&hs, 99) / 1e6, fp / 1e6, (double)n / fp, mp / 1e6,
-            (double)n / mp);
+            "\n== blob echo, 64 MiB (unpinned, %d rounds, p50) ==\n"
+            "   plughost, answer written in place (echo_direct)  %7.1f ms  %5.2f GB/s (p99 %.1f "
+            "ms)\n"
+            "   plughost, answer copied (echo, ph_result_blob)   %7.1f ms  %5.2f GB/s\n"
+            "   memcpy x2 between faulted buffers (floor)        %7.1f ms  %5.2f GB/s\n"
+            "   sealed-memfd echo between two processes          %7.1f ms  %5.2f GB/s\n"
+            "   where it goes, step by step in one process:\n"
+            "     host: memfd + write 64 MiB + seal             %7.1f ms\n"
+            "     plugin: answer buffer MAP_POPULATE            %7.1f ms\n"
+            "     plugin: map request (MAP_POPULATE), memcpy     %7.1f ms\n"
+            "     plugin: munmap + seal                         %7.1f ms\n"
+            "     host: map the answer, caller touches each page %7.1f ms (not in the figure)\n",
+            reps, hp / 1e6, (double)n / hp, pct(&hs, 99) / 1e6, cp / 1e6, (double)n / cp, fp / 1e6,
+            (double)n / fp, mp / 1e6, (double)n / mp, s_make / 1e6, s_pop / 1e6, s_copy / 1e6,
+            s_unmap / 1e6, s_read / 1e6);
     fflush(detail);
-    add_sum("64 MiB blob echo", (double)n / hp * 1e9, NAN, "GB/s", '>', 1e9, ">=1 GB/s");
-    add_sum("64 MiB blob echo vs memcpy x2", (double)n / hp * 1e9, (double)n / fp * 1e9, "GB/s", 0,
-            0, NULL);
-    add_sum("64 MiB blob echo vs raw sealed-memfd echo", (double)n / hp * 1e9, (double)n / mp * 1e9,
-            "GB/s", '>', 0.8, ">=0.80x");
+    /* The target is the echo's: whichever answer path is faster for a
+     * method that already holds its bytes mapped. */
+    double best = hp < cp ? hp : cp;
+    add_sum("64 MiB blob echo", (double)n / best * 1e9, NAN, "GB/s", '>', 2.5e9, ">=2.5 GB/s");
+    add_sum("64 MiB blob echo, answer in place", (double)n / hp * 1e9, NAN, "GB/s", 0, 0, "-");
+    add_sum("64 MiB blob echo, answer copied", (double)n / cp * 1e9, NAN, "GB/s", 0, 0, "-");
+    add_sum("64 MiB blob echo vs memcpy x2", (double)n / best * 1e9, (double)n / fp * 1e9, "GB/s",
+            0, 0, "-");
+    add_sum("64 MiB blob echo vs raw sealed-memfd echo", (double)n / best * 1e9,
+            (double)n / mp * 1e9, "GB/s", 0, 0, "-");
+    if (missed("64 MiB blob echo"))
+        add_note("blob echo (%.1f ms in place, %.1f ms copied; memcpy x2 alone %.1f ms): fresh "
+                 "shared memory is the cost in the way. Step by step: the host's memfd write "
+                 "(page allocation and one copy) %.1f ms, the answer buffer's MAP_POPULATE "
+                 "(allocation and the kernel's zeroing) %.1f ms, mapping the request and the "
+                 "method's copy %.1f ms, munmap and seal %.1f ms. The same mechanism without "
+                 "plughost (raw sealed-memfd echo) takes %.1f ms",
+                 hp / 1e6, cp / 1e6, fp / 1e6, s_make / 1e6, s_pop / 1e6, s_copy / 1e6,
+                 s_unmap / 1e6, mp / 1e6);
     samples_free(&hs);
+    samples_free(&cs);
     samples_free(&fs);
     samples_free(&ms);
+    samples_free(&st.make);
+    samples_free(&st.populate);
+    samples_free(&st.copy_in);
+    samples_free(&st.unmap_seal);
+    samples_free(&st.map_read);
     free(a);
     free(b);
     free(c);
@@ -2181,7 +2785,7 @@ static void usage(void)
                     "                [--details FILE] [--plughost PATH] [--max-plugins N]\n"
                     "                [--idle S] [--load-batch N] [--sections LIST] [--peer "
                     "NAME=PROGRAM ARG...]\n"
-                    "sections: latency,layers,depth,payload,blob,scale (default all)\n");
+                    "sections: latency,layers,depth,payload,blob,start,scale,lazy (default all)\n");
     exit(2);
 }
 
@@ -2384,16 +2988,28 @@ int main(int argc, char **argv)
         run_payload();
     if (SECTION("blob"))
         run_blob();
+    if (SECTION("start"))
+        run_start();
     if (SECTION("scale"))
         run_scale(params);
+    if (SECTION("lazy") && host_ok && multi_plugin[0]) {
+        /* bench/lazy.c: lazy activation of many plugins. */
+        struct ph_bench_lazy lz = {scfg.max_plugins,  cfg.loader, detail,      make_plugin_dir,
+                                   remove_plugin_dir, add_sum,    add_sum_text};
+        ph_bench_lazy(&lz);
+    }
     write_csv();
     if (detail != stdout)
         fclose(detail);
     printf("\n");
     print_summary(stdout, false);
+    if (notes[0])
+        printf("\nnotes:\n%s", notes);
     FILE *md = dat_open("summary.md");
     if (md) {
         print_summary(md, true);
+        if (notes[0])
+            fprintf(md, "\n%s", notes);
         fclose(md);
     }
     json_decref(params);

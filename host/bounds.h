@@ -58,6 +58,14 @@
 #define PH_BOUND_ANSWER_RESUME_BYTES (256 * 1024)
 #define PH_BOUND_STALL_MS 2000
 
+/* ---- the hello cache (lazy.c): files the host wrote, read back as
+ * hostile ----
+ * One entry is a hello and its envelope; past ENTRIES or BYTES in the
+ * directory, the least recently used entries are removed. */
+#define PH_BOUND_CACHE_ENTRY_BYTES (1024 * 1024 + 4096)
+#define PH_BOUND_CACHE_ENTRIES 4096
+#define PH_BOUND_CACHE_BYTES (256 * 1024 * 1024)
+
 /* ---- descriptors ----
  * At most one per message, on its first record, and only where the
  * protocol expects one (ph.sandbox's listener, a blob with an answer). */

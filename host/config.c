@@ -251,6 +251,9 @@ static int check_serve(struct checker *ck, json_t *v)
         if (strcmp(key, "allow_users") == 0 || strcmp(key, "allow_groups") == 0) {
             if (check_ids(ck, path, e, key[6] == 'g') < 0)
                 return -1;
+        } else if (strcmp(key, "status_allow") == 0) {
+            if (check_ids(ck, path, e, 0) < 0)
+                return -1;
         } else if (strcmp(key, "socket_mode") == 0) {
             const char *m = json_string_value(e);
             char *end = NULL;
@@ -263,7 +266,8 @@ static int check_serve(struct checker *ck, json_t *v)
                 return bad(ck, path, 2, "must be an integer from 1 to 65536");
         } else {
             return bad(ck, path, 2,
-                       "unknown key (allow_users, allow_groups, socket_mode, max_clients)");
+                       "unknown key (allow_users, allow_groups, status_allow, socket_mode, "
+                       "max_clients)");
         }
     }
     return 0;
@@ -336,10 +340,23 @@ static int check_config(struct checker *ck, json_t *c)
         } else if (strcmp(key, "serve") == 0) {
             if (check_serve(ck, v) < 0)
                 return -1;
+        } else if (strcmp(key, "log_format") == 0) {
+            /* Read by the plughost command (--log-format), not the host. */
+            const char *f = json_string_value(v);
+            if (!f || (strcmp(f, "text") != 0 && strcmp(f, "json") != 0))
+                return bad(ck, path, 1, "must be \"text\" or \"json\"");
+        } else if (strcmp(key, "activation") == 0) {
+            const char *a = json_string_value(v);
+            if (!a || (strcmp(a, "eager") != 0 && strcmp(a, "lazy") != 0))
+                return bad(ck, path, 1, "must be \"eager\" or \"lazy\"");
+        } else if (strcmp(key, "hello_cache") == 0) {
+            const char *d = json_string_value(v);
+            if (!d || d[0] != '/' || strlen(d) >= PATH_MAX)
+                return bad(ck, path, 1, "must be an absolute directory path");
         } else {
             return bad(ck, path, 1,
                        "unknown key (defaults, plugins, require, accept_weaker, run_as, "
-                       "self_test, serve)");
+                       "self_test, serve, log_format, activation, hello_cache)");
         }
     }
     return 0;
@@ -416,6 +433,13 @@ void ph_config_defaults(ph_host_options *o, json_t *config)
     size_t i;
     json_array_foreach(json_object_get(config, "accept_weaker"), i, v) o->accept_weaker |=
         ph_config_weaker_bit(json_string_value(v));
+    /* Lazy activation (lazy.c); the string lives as long as the host's
+     * reference to config. */
+    const char *act = json_string_value(json_object_get(config, "activation"));
+    if (!o->activation && act)
+        o->activation = strcmp(act, "lazy") == 0 ? PH_ACTIVATION_LAZY : PH_ACTIVATION_EAGER;
+    if (!o->hello_cache)
+        o->hello_cache = json_string_value(json_object_get(config, "hello_cache"));
     json_t *run_as = json_object_get(config, "run_as");
     if (run_as && !o->run_uid) {
         o->run_uid = (unsigned)json_integer_value(json_object_get(run_as, "uid"));

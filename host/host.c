@@ -7,6 +7,7 @@
  * parse a plugin's bytes itself (supervisor.c hands it checked messages).
  */
 #include "internal.h"
+#include "lazy.h"
 #include "load_window.h"
 #include "jscan.h"
 #include "schema.h"
@@ -269,6 +270,7 @@ static int run_done(struct ph_host *h)
         h->pending--;
         /* A blob caller's callback takes the answer's blob from here. */
         h->running_call = c;
+        ph_status_count_call(h, c->plug, c->result || c->result_text, c->error);
         if (c->raw_cb)
             answer_raw(c);
         else if (c->cb)
@@ -285,10 +287,14 @@ static int run_done(struct ph_host *h)
 static void restart(struct ph_host *h, struct ph_plug *p)
 {
     ph_error e;
+    /* A cold plugin's first start is no restart (lazy.c): no process of
+     * it has ended (cause_data, which the spawn clears). */
+    int first = p->hello_cached && !p->cause_data;
     int rc = ph_plug_spawn(p, &e);
     plug_timer(h, p);
     if (rc == 0) {
-        p->restarts++;
+        if (!first)
+            p->restarts++;
         return;
     }
     for (struct ph_call *c = h->calls.next; c != &h->calls;) {
@@ -411,6 +417,7 @@ static int call_begin(struct ph_host *h, const char *plugin, const char *method,
     char bad_params[300];
     int invalid = schema && ph_schema_validate(schema, params, bad_params, sizeof bad_params) < 0;
     if (p->ncalls >= h->opt.max_queue) {
+        ph_status_count_cause(p, PH_CAUSE_BUSY);
         json_decref(tree);
         return ph_set_error(err, PH_E_BUSY,
                             "plugin \"%s\" has %u calls queued or in flight (max_queue); "
@@ -453,6 +460,7 @@ static int call_begin(struct ph_host *h, const char *plugin, const char *method,
     json_decref(tree); /* the call holds it now */
     c->cb = a->cb;
     c->raw_cb = a->raw_cb;
+    c->cold_start = p->hello_cached;
     c->ud = a->ud;
     call_set_deadline(h, c, ph_now_ms() + p->set.call_timeout_ms);
     c->prev = h->calls.prev;
@@ -597,6 +605,7 @@ int ph_host_cancel(ph_host *h, uint64_t call_id)
         answer->error = ph_call_error(c->plug, c->method, PH_RPC_CANCELLED, PH_END_NONE, NULL,
                                       "call cancelled by the client");
         call_done(h, answer);
+        ph_status_count_cause(c->plug, PH_CAUSE_CANCELLED);
         c->cancelled = 1;
         c->cb = NULL;
         c->raw_cb = NULL;
@@ -810,6 +819,9 @@ int ph_host_process(ph_host *h, int timeout_ms, ph_error *err)
                 ph_plug_on_exit(w->plug);
             plug_timer(h, w->plug);
             break;
+        case PH_W_APP:
+            ph_app_fd_event(w, ev[i].events);
+            break;
         case PH_W_TIMER: {
             uint64_t ticks;
             ssize_t r = read(h->timerfd, &ticks, sizeof ticks);
@@ -975,6 +987,7 @@ int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
     struct ph_host *h = calloc(1, sizeof *h);
     if (!h)
         return ph_set_error(err, PH_E_NOMEM, "out of memory");
+    ph_status_host_init(&h->status);
     if (opts)
         h->opt = *opts;
     h->opt.loader_path = NULL; /* not kept: the caller owns that string */
@@ -1016,6 +1029,8 @@ int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
     h->load_errors = json_array();
     h->kv = json_object();
     h->w_timer.kind = PH_W_TIMER;
+    for (size_t i = 0; i < PH_HOST_MAX_APP_FDS; i++)
+        h->app_fds[i] = (struct ph_app_fd){.w.kind = PH_W_APP, .fd = -1};
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &h->w_timer};
     if (h->epfd < 0 || h->timerfd < 0 || !h->loader || !h->load_errors || !h->kv ||
         epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->timerfd, &ev) < 0) {
@@ -1058,6 +1073,17 @@ int ph_host_new(const ph_host_options *opts, ph_host **out, ph_error *err)
         ph_host_free(h);
         return PH_E_NOMEM;
     }
+    /* Lazy activation needs the cache it activates from (lazy.c). */
+    h->lazy = h->opt.activation == PH_ACTIVATION_LAZY;
+    if ((h->opt.hello_cache && ph_lazy_open(h, h->opt.hello_cache, err) < 0) ||
+        (h->lazy && !h->cache &&
+         ph_set_error(err, PH_E_INVALID,
+                      "lazy activation needs a hello cache directory (--hello-cache DIR, "
+                      "or \"hello_cache\" in the configuration)") < 0)) {
+        ph_host_free(h);
+        return err ? err->status : PH_E_INVALID;
+    }
+    h->opt.hello_cache = NULL; /* not kept: the caller owns that string */
     *out = h;
     return PH_OK;
 }
@@ -1121,6 +1147,7 @@ void ph_host_free(ph_host *h)
         close(h->timerfd);
     if (h->rec_fd >= 0)
         close(h->rec_fd);
+    ph_lazy_free(h);
     free(h->loader);
     free(h);
 }
@@ -1280,7 +1307,8 @@ static int finish_loading(struct ph_host *h, struct ph_plug **list, size_t n, ph
     }
     for (size_t i = 0; i < n; i++) {
         struct ph_plug *p = list[i];
-        if (!p || p->state != PH_P_READY)
+        /* A cold plugin (lazy.c) is loaded: its hello is the cache's. */
+        if (!p || (p->state != PH_P_READY && !p->hello_cached))
             continue;
         struct ph_plug *q = find_plug(h, p->name);
         if (q)
@@ -1289,7 +1317,7 @@ static int finish_loading(struct ph_host *h, struct ph_plug **list, size_t n, ph
             q = list[j];
             if (!q || q == p || !q->name || strcmp(q->name, p->name) != 0)
                 continue;
-            if (q->state == PH_P_READY && !(own_file(p) && !own_file(q)))
+            if ((q->state == PH_P_READY || q->hello_cached) && !(own_file(p) && !own_file(q)))
                 dup[i] = q->file; /* only NAME.so may beat another claim */
         }
     }
@@ -1297,7 +1325,7 @@ static int finish_loading(struct ph_host *h, struct ph_plug **list, size_t n, ph
         struct ph_plug *p = list[i];
         if (!p)
             continue;
-        if (p->state == PH_P_READY && !dup[i] &&
+        if ((p->state == PH_P_READY || p->hello_cached) && !dup[i] &&
             ph_htab_add(&h->plugs_by_name, &p->by_name, ph_hash_str(p->name)) == 0) {
             p->named = 1;
             p->initial = 0;
@@ -1312,7 +1340,7 @@ static int finish_loading(struct ph_host *h, struct ph_plug **list, size_t n, ph
                               dup[i]);
             ph_plug_kill(p, PH_END_KILLED, NULL);
             ph_plug_on_exit(p);
-        } else if (p->state == PH_P_READY) {
+        } else if (p->state == PH_P_READY || p->hello_cached) {
             e = ph_call_error(p, NULL, PH_RPC_PLUGIN_NOT_LOADED, PH_END_SETUP_ERROR, NULL,
                               "out of memory");
         } else {
@@ -1340,7 +1368,8 @@ static int spawn_new(struct ph_host *h, const char *file, struct ph_plug **out)
     if (!p)
         return -1;
     ph_error e;
-    int rc = ph_plug_spawn(p, &e);
+    /* Lazy: a plugin whose hello is cached stays down (lazy.c). */
+    int rc = h->lazy && ph_lazy_load_cold(p) ? PH_OK : ph_plug_spawn(p, &e);
     plug_timer(h, p);
     if (rc < 0) {
         record_load_error(h, file,
@@ -1535,8 +1564,8 @@ static int load_files(struct ph_host *h, char **files, size_t n, const int *want
         while (rc == PH_OK && next < n && live < window) {
             if ((!want || want[next]) && spawn_new(h, files[next], &list[next]) < 0)
                 rc = ph_set_error(err, PH_E_NOMEM, "out of memory");
-            else if (list[next])
-                live++;
+            else if (list[next] && list[next]->state == PH_P_LOADING)
+                live++; /* a cold plugin (lazy.c) takes no place in the window */
             next++;
         }
         if (rc == PH_OK && next < n && live >= window &&
@@ -1673,6 +1702,10 @@ json_t *ph_host_describe(ph_host *h)
 {
     json_t *plugins = json_array();
     for (struct ph_plug *p = h->plugs; p; p = p->next) {
+        /* Lazy: a cold plugin whose file changed is started to learn its
+         * hello, which is left out until then (lazy.c). */
+        if (ph_lazy_check(p))
+            restart(h, p);
         json_t *o = json_pack("{s:s?,s:s,s:s,s:i,s:i}", "name", p->name, "file", p->file, "state",
                               p->state == PH_P_READY     ? "ready"
                               : p->state == PH_P_LOADING ? "loading"
@@ -1680,7 +1713,11 @@ json_t *ph_host_describe(ph_host *h)
                               "pid", (int)p->pid, "restarts", (int)p->restarts);
         if (!o)
             continue;
-        json_t *hello = p->hello;
+        json_t *hello = p->hello_stale ? NULL : p->hello;
+        if (h->cache)
+            json_object_set_new(
+                o, "cold",
+                json_boolean(p->hello_cached && p->state == PH_P_DOWN && !p->cause_data));
         const char *keys[] = {"version", "description", "methods", "protocol"};
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
             if (json_object_get(hello, keys[i]))
@@ -1713,6 +1750,6 @@ json_t *ph_host_describe(ph_host *h)
     json_t *fns = json_array();
     for (size_t i = 0; i < h->nfns; i++)
         json_array_append_new(fns, json_string(h->fns[i].name));
-    return json_pack("{s:o,s:O,s:o}", "plugins", plugins, "errors", h->load_errors,
-                     "host_functions", fns);
+    return json_pack("{s:o,s:O,s:o,s:b}", "plugins", plugins, "errors", h->load_errors,
+                     "host_functions", fns, "lazy", h->lazy);
 }

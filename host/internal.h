@@ -10,6 +10,8 @@
  *   record.c     the transcript of every message (ph_host_record)
  *   pins.c       the operator's pins of each plugin's method surface
  *   cgroup.c     a cgroup per plugin process (cgroup.h)
+ *   lazy.c       lazy activation and the hello cache (lazy.h)
+ *   status.c     the operator's view: counters, status, metrics (status.h)
  * Nothing here is visible to applications.
  */
 #ifndef PH_HOST_INTERNAL_H
@@ -19,6 +21,7 @@
 #include "config.h"
 #include "htab.h"
 #include "plughost/host.h"
+#include "status.h"
 #include "timers.h"
 #include "wire.h"
 
@@ -41,7 +44,7 @@
     "`plughost doctor`. To run plugins anyway, accept the weaker mode by name: "                   \
     "--accept-weaker=no-fs-containment (docs/security.md, \"Reduced modes\")"
 
-enum ph_watch_kind { PH_W_SOCK = 1, PH_W_NOTIFY, PH_W_PIDFD, PH_W_TIMER };
+enum ph_watch_kind { PH_W_SOCK = 1, PH_W_NOTIFY, PH_W_PIDFD, PH_W_TIMER, PH_W_APP };
 
 struct ph_plug;
 
@@ -50,6 +53,17 @@ struct ph_watch {
     enum ph_watch_kind kind;
     struct ph_plug *plug;
 };
+
+/* An application descriptor in the host's epoll set (ph_host_watch_fd,
+ * app_fd.c); w first, so the epoll entry's pointer is this. */
+struct ph_app_fd {
+    struct ph_watch w;
+    int fd; /* -1: slot free */
+    unsigned *ready;
+};
+
+/* What ph_host_process() does with an application descriptor's events. */
+void ph_app_fd_event(struct ph_watch *w, uint32_t events);
 
 /* One outgoing message, sent record by record. */
 struct ph_out {
@@ -88,6 +102,8 @@ struct ph_call {
     size_t result_len;
     int in_fd;  /* owned; the request's blob (sealed memfd), -1: none */
     int out_fd; /* owned; the answer's blob, checked, -1: none */
+    /* Waited for its plugin's first start (lazy.c): its receipt says how long. */
+    int cold_start;
     struct ph_call *next, *prev;
 };
 
@@ -174,6 +190,12 @@ struct ph_plug {
     unsigned rate_logs, rate_notes, rate_reported;
     size_t rate_bytes, msg_len;
     unsigned long dropped_logs, dropped_notes;
+    /* Lazy activation (lazy.c): hello came from the hello cache and no
+     * process has answered since; the file changed since it was hashed
+     * (listings leave the hello out); the hash whose entry holds hello. */
+    int hello_cached, hello_stale;
+    char cache_sha256[65];
+    struct ph_status_plug status; /* the operator's counters (status.c) */
     struct ph_plug *next;
 };
 
@@ -192,13 +214,14 @@ struct ph_host {
     int armed_for_call; /* armed_ms is a call's deadline, not a plugin's */
     uint64_t turn_ms;   /* when ph_host_process last looked at every descriptor */
     struct ph_watch w_timer;
+    struct ph_app_fd app_fds[PH_HOST_MAX_APP_FDS];
     struct ph_plug *plugs, **plugs_tail; /* appended at the tail: listings keep load order */
     unsigned cork;                       /* ph_host_cork depth: while > 0, writes wait */
     /* Plugins with writes waiting for the uncork, in the order of their
      * first held write. */
     struct ph_plug *held, **held_tail;
     /* Indexes over plugs and calls, so that nothing on a call's path
-     * scans every plugin or call (docs/performance.md, many plugins). */
+     * scans every plugin or call (docs/performance.md, "One process per plugin"). */
     struct ph_htab plugs_by_name, calls_by_id;
     struct ph_timers call_timers, plug_timers;
     json_t *load_errors;                   /* array of {file, error} */
@@ -235,8 +258,14 @@ struct ph_host {
     gid_t run_gid;
     char ns_names[64]; /* the same, as the loader's argument */
 
+    /* The hello cache (lazy.c; owned), or NULL; lazy: plugins with an
+     * entry there start on their first call. */
+    struct ph_lazy_cache *cache;
+    int lazy;
+
     /* The cgroup layer, arranged once (cgroup.c). */
     struct ph_cg_host cg;
+    struct ph_status_host status; /* the operator's counters (status.c) */
 };
 
 /* host.c */
@@ -293,6 +322,9 @@ void ph_plug_on_stall(struct ph_plug *p);
 void ph_plug_flush(struct ph_plug *p);
 void ph_plug_free(struct ph_plug *p);
 int ph_plug_has_method(const struct ph_plug *p, const char *method);
+/* Checks a hello (the handshake's params, borrowed) for p: the one check
+ * both the wire and the hello cache (lazy.c) use. 0, or -1 with why. */
+int ph_plug_valid_hello(struct ph_plug *p, json_t *params, char *why, size_t whylen);
 /* The params schema a method declared in its handshake (borrowed), or NULL. */
 json_t *ph_plug_schema(const struct ph_plug *p, const char *method);
 void ph_plug_send_call(struct ph_plug *p, struct ph_call *c);

@@ -11,6 +11,7 @@
 #include "bounds.h"
 #include "internal.h"
 #include "jscan.h"
+#include "lazy.h"
 #include "schema.h"
 #include "sha256.h"
 
@@ -224,8 +225,8 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     char hash[65] = "";
     struct stat fst;
     int pfd = probe ? -1
-                    : ph_plug_open_checked(p->file, p->set.sha256, h->rec_fd >= 0 || h->pins, hash,
-                                           &fst, err);
+                    : ph_plug_open_checked(p->file, p->set.sha256,
+                                           h->rec_fd >= 0 || h->pins || h->cache, hash, &fst, err);
     if (pfd < 0 && !probe)
         return pfd;
     snprintf(p->sha256, sizeof p->sha256, "%s", pfd >= 0 ? hash : "");
@@ -260,6 +261,9 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     char run_as[48] = "-";
     if (geteuid() == 0)
         snprintf(run_as, sizeof run_as, "%u:%u", (unsigned)h->run_uid, (unsigned)h->run_gid);
+    /* With a hello cache, the loader checks its copy against the hash the
+     * entry is keyed by (lazy.c): the bytes that run are the bytes hashed. */
+    char *expect = p->set.sha256[0] ? p->set.sha256 : h->cache && p->sha256[0] ? p->sha256 : "-";
     char *const argv[] = {"plughost-loader",
                           probe ? "--probe" : file,
                           mem,
@@ -268,7 +272,7 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
                           p->set.threads ? "threads"
                           : h->opt.audit ? "profile"
                                          : "none",
-                          p->set.sha256[0] ? p->set.sha256 : "-",
+                          expect,
                           run_as,
                           NULL};
     pid_t parent = getpid();
@@ -666,11 +670,15 @@ static void receipt(struct ph_plug *p, struct ph_call *c)
     uint64_t now = cpu_ns(p->pid);
     uint64_t cpu = now > p->cpu_mark_ns ? now - p->cpu_mark_ns : 0;
     p->cpu_mark_ns = now;
-    ph_host_event(p->host, json_pack("{s:s,s:I,s:s,s:s,s:I,s:I,s:I}", "type", "receipt", "call_id",
-                                     (json_int_t)c->id, "plugin", p->name, "method", c->method,
-                                     "wall_us", (json_int_t)((ph_now_ns() - c->sent_ns) / 1000),
-                                     "cpu_us", (json_int_t)(cpu / 1000), "peak_rss_kib",
-                                     (json_int_t)peak_rss_kib(p->pid)));
+    json_t *ev = json_pack(
+        "{s:s,s:I,s:s,s:s,s:I,s:I,s:I}", "type", "receipt", "call_id", (json_int_t)c->id, "plugin",
+        p->name, "method", c->method, "wall_us", (json_int_t)((ph_now_ns() - c->sent_ns) / 1000),
+        "cpu_us", (json_int_t)(cpu / 1000), "peak_rss_kib", (json_int_t)peak_rss_kib(p->pid));
+    /* The call that woke a cold plugin (lazy.c) waited for its start too. */
+    if (ev && c->cold_start && p->ready_ns > p->spawn_ns)
+        json_object_set_new(ev, "start_us",
+                            json_integer((json_int_t)((p->ready_ns - p->spawn_ns) / 1000)));
+    ph_host_event(p->host, ev);
 }
 
 /* A raw call's request, written around its checked params text: the
@@ -886,6 +894,11 @@ static int valid_hello(struct ph_plug *p, json_t *params, char *why, size_t whyl
     return 0;
 }
 
+int ph_plug_valid_hello(struct ph_plug *p, json_t *params, char *why, size_t whylen)
+{
+    return valid_hello(p, params, why, whylen);
+}
+
 /* The kernel's name for the descriptor is the only thing that tells a
  * seccomp listener from any other anonymous inode; F_GETFL first, so that a
  * number that is not an open descriptor at all is refused without a path
@@ -1051,6 +1064,8 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
             return breach(p, "handshake out of place");
         if (valid_hello(p, m->params, why, sizeof why) < 0)
             return breach(p, why);
+        /* A cached hello is compared, the cache kept (lazy.c). */
+        ph_lazy_on_hello(p, m->params);
         json_decref(p->hello);
         p->hello = json_incref(m->params);
         /* Serving: the configuration's maximum from now on. */
@@ -1743,6 +1758,7 @@ void ph_plug_on_exit(struct ph_plug *p)
     char msg[600];
     enum ph_end end =
         classify_end(p, &si, ph_cg_plug_oom_kills(&p->cg), cpu_us, detail, msg, sizeof msg);
+    ph_status_count_end(p, end, detail);
     ph_cg_plug_remove(&h->cg, &p->cg);
     close_fd(p, &p->sock);
     close_fd(p, &p->notify_fd);

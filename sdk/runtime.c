@@ -402,7 +402,13 @@ static int serve_request(struct ph_rt *rt, ph_wire_msg *m, int blob_fd)
     rt->current = &ctx;
     json_t *result = meth->fn(&ctx, m->params);
     rt->current = NULL;
-    ph_ctx_release_blobs(&ctx);
+    if (ph_ctx_release_blobs(&ctx) < 0 && result) {
+        /* Never an unsealed blob: the host would end the plugin for it. */
+        json_decref(result);
+        result = NULL;
+        json_decref(ctx.error);
+        ctx.error = ph_wire_error_obj(PH_ERR_INTERNAL, ctx.blob_out_error, NULL);
+    }
     json_t *reply;
     int out = -1;
     if (result) {

@@ -22,16 +22,24 @@ struct ph_ctx {
     int cancelled;
     struct ph_rt *rt; /* NULL in ph_test_call() */
     /* Blobs (docs/protocol.md): the request's descriptor (owned, -1: none),
-     * its read-only mapping once ph_param_blob() made it, and the sealed
-     * memfd ph_result_blob() made for the answer (owned, -1: none). */
+     * its read-only mapping once ph_param_blob() made it, and the memfd
+     * for the answer (owned, -1: none): sealed by ph_result_blob(), or
+     * mapped writable at blob_out_map by ph_result_blob_buffer() until
+     * ph_ctx_release_blobs() unmaps and seals it. */
     int blob_in;
     void *blob_in_map;
     size_t blob_in_len;
     int blob_out;
+    void *blob_out_map;
+    size_t blob_out_len;
+    char blob_out_error[160]; /* why the answer's blob could not be sealed */
 };
 
-/* Unmaps and closes the request's blob; the answer's stays for sending. */
-void ph_ctx_release_blobs(ph_ctx *ctx);
+/* Unmaps and closes the request's blob, and unmaps and seals an answer's
+ * blob written in place; the answer's blob stays for sending. Returns 0,
+ * or -1 when that blob could not be sealed: it is then closed and
+ * blob_out_error says why (the call must fail rather than send it). */
+int ph_ctx_release_blobs(ph_ctx *ctx);
 
 /* Sends the handshake, then serves requests on fd until the host asks to
  * stop or closes the channel. Returns 0 on an orderly stop, or -1 with err

@@ -5,6 +5,7 @@
 #include "text.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <fcntl.h>
@@ -279,7 +280,8 @@ int ph_wire_recv(int fd, ph_wire_rx *rx, char **msg, size_t *len, int *fd_out, c
     }
 }
 
-int ph_wire_blob_make(const void *data, size_t len, char *err, size_t errlen)
+/* A new sealable memfd above 0-2, or -1 with err filled. */
+static int blob_memfd(char *err, size_t errlen)
 {
     /* MFD_NOEXEC_SEAL (Linux 6.3) makes it non-executable for good; older
      * kernels refuse the flag, and execve is never allowed in the sandbox
@@ -296,10 +298,28 @@ int ph_wire_blob_make(const void *data, size_t len, char *err, size_t errlen)
         close(fd);
         fd = moved;
     }
-    if (fd < 0) {
+    if (fd < 0)
         snprintf(err, errlen, "memfd_create: %s", strerror(errno));
+    return fd;
+}
+
+int ph_wire_blob_seal(int fd, char *err, size_t errlen)
+{
+    if (fcntl(fd, F_ADD_SEALS, BLOB_SEALS) < 0) {
+        snprintf(err, errlen, "sealing the blob: %s%s", strerror(errno),
+                 errno == EBUSY ? " (a writable mapping of it is still there)" : "");
         return -1;
     }
+    return 0;
+}
+
+int ph_wire_blob_make(const void *data, size_t len, char *err, size_t errlen)
+{
+    int fd = blob_memfd(err, errlen);
+    if (fd < 0)
+        return -1;
+    /* write(), not a mapping: the page cache takes the bytes without
+     * zeroing its new pages first, which a fault-in would. */
     const char *p = data;
     size_t off = 0;
     while (off < len) {
@@ -313,8 +333,29 @@ int ph_wire_blob_make(const void *data, size_t len, char *err, size_t errlen)
         }
         off += (size_t)w;
     }
-    if (fcntl(fd, F_ADD_SEALS, BLOB_SEALS) < 0) {
-        snprintf(err, errlen, "sealing the blob: %s", strerror(errno));
+    if (ph_wire_blob_seal(fd, err, errlen) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int ph_wire_blob_open(size_t len, char *err, size_t errlen)
+{
+    if (len > (size_t)INT64_MAX) {
+        snprintf(err, errlen, "blob of %zu bytes is too large", len);
+        return -1;
+    }
+    int fd = blob_memfd(err, errlen);
+    if (fd < 0 || len == 0)
+        return fd;
+    /* Sized by writing its last byte, not ftruncate: the plugin's filter
+     * has lseek and write already, and a sized file is all that is needed
+     * (the pages between stay holes until the mapping fills them). */
+    static const char zero;
+    if (lseek(fd, (off_t)(len - 1), SEEK_SET) < 0 || write(fd, &zero, 1) != 1 ||
+        lseek(fd, 0, SEEK_SET) < 0) {
+        snprintf(err, errlen, "sizing the blob: %s", strerror(errno));
         close(fd);
         return -1;
     }

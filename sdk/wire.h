@@ -98,6 +98,17 @@ size_t ph_wire_chunk_at(size_t len, size_t off, unsigned char *flag);
  * -1 with err filled. */
 int ph_wire_blob_make(const void *data, size_t len, char *err, size_t errlen);
 
+/* A blob to be written in place: a new unsealed memfd of exactly len bytes
+ * (sparse: nothing is copied or faulted in here), or -1 with err filled.
+ * The caller maps it, writes it, unmaps every writable mapping and seals
+ * it with ph_wire_blob_seal() before it may be sent. */
+int ph_wire_blob_open(size_t len, char *err, size_t errlen);
+
+/* Seals a blob from ph_wire_blob_open() (shrink, grow, write, seal). Fails
+ * (EBUSY) while any writable shared mapping of it exists. 0, or -1 with err
+ * filled. */
+int ph_wire_blob_seal(int fd, char *err, size_t errlen);
+
 /* Whether fd is a blob as a receiver may map it: a memfd (it answers
  * F_GET_SEALS) carrying all of shrink, grow, write and seal seals, a
  * regular file of exactly size bytes. Then no one can write to it, change

@@ -46,9 +46,18 @@ struct ph_cli_opts {
     const char *record; /* call, serve: transcript file (--record), or NULL */
     const char *pins;   /* serve: pins file (--pins), or NULL */
     int allow_unpinned; /* serve --pins: offer plugins the pins do not name */
+    /* serve --listen: --status-allow values (borrowed from argv), who may
+     * use plughost/status and plughost/metrics besides root and our own
+     * user; --metrics-file PATH, rewritten every --metrics-interval S. */
+    const char **status_allow;
+    size_t nstatus_allow;
+    const char *metrics_file;
+    unsigned metrics_interval_s; /* 0: PH_OP_METRICS_INTERVAL_S */
+    int openmetrics;             /* metrics: OpenMetrics instead of Prometheus 0.0.4 */
 };
 
-/* Prints host events (logs, traces, endings) on stderr, labelled. */
+/* Prints host events (logs, traces, endings) on stderr, in the format
+ * --log-format put in force (log.h). */
 void ph_cli_print_event(void *ud, json_t *event);
 
 /* Starts the transcript of --record FILE, if asked (before loading). */

@@ -5,6 +5,8 @@
  */
 #include "cli.h"
 #include "framing.h"
+#include "log.h"
+#include "operator.h"
 #include "text.h"
 
 #include <errno.h>
@@ -50,6 +52,10 @@ static const char usage[] =
     "                                 proven by a probe that must be refused and named\n"
     "  new NAME [DIR]                 write the plugin template into DIR (default NAME),\n"
     "                                 the plugin named NAME, ready to build and test\n"
+    "  status [--json] SOCKET         a running serve --listen host: each plugin's state,\n"
+    "                                 pid, uptime, restarts, circuit, calls, failures by\n"
+    "                                 cause, violations, memory, CPU, queue (status --help)\n"
+    "  metrics [--openmetrics] SOCKET the same as Prometheus text exposition\n"
     "DIR may also be a single plugin file.\n"
     "\n"
     "options:\n"
@@ -64,12 +70,18 @@ static const char usage[] =
     "  --accept-weaker MODE  run plugins under a named weaker confinement the\n"
     "                    machine forces (no-fs-containment; docs/security.md)\n"
     "  --trace           log every message exchanged with plugins on stderr\n"
+    "  --log-format F    stderr as text lines (default) or json: one object a line\n"
+    "                    (time, level, plugin, event, fields) for a log pipeline\n"
     "  --record FILE     call, serve: write every message exchanged with plugins,\n"
     "                    whole, to FILE as JSON Lines (for plughost replay)\n"
     "  --pins PINS       call, serve, list: offer only plugins whose method surface matches\n"
     "                    its pin (plughost pin); --allow-unpinned: and unpinned ones\n"
     "  --receipts        print each call's cost on stderr: wall and CPU time, peak\n"
-    "                    memory of the plugin process\n"
+    "                    memory of the plugin process, and a cold start's time\n"
+    "  --hello-cache DIR keep each plugin's handshake in DIR (owned by this user,\n"
+    "                    mode 0700), keyed by the SHA-256 of its file\n"
+    "  --lazy            list, call, serve: plugins with a cached handshake start on\n"
+    "                    their first call (needs --hello-cache); --eager: at load\n"
     "  --json            machine-readable output (list)\n"
     "  --blob-in FILE    call: FILE's bytes go beside the params as a blob\n"
     "  --blob-out FILE   call: the answer's blob goes to FILE (\"-\": stdout)\n"
@@ -80,6 +92,13 @@ static const char usage[] =
     "                    read until answers drain (default 1024; per client)\n"
     "  --listen PATH     serve: on a unix socket; also --socket-mode, --allow-user,\n"
     "                    --allow-group, --max-clients, --stall-timeout (serve --help)\n"
+    "  --status-allow USER  serve --listen: USER (name or uid, repeatable) may use\n"
+    "                    plughost/status and plughost/metrics (default: root and\n"
+    "                    plughost's own user only)\n"
+    "  --metrics-file PATH  serve --listen: write the metrics there atomically (mode\n"
+    "                    0644) for node_exporter's textfile collector\n"
+    "  --metrics-interval S  serve --listen --metrics-file: every S seconds (15)\n"
+    "  --openmetrics     metrics: OpenMetrics 1.0.0 text instead of Prometheus 0.0.4\n"
     "  --help, --version\n"
     "\n"
     "examples:\n"
@@ -156,7 +175,7 @@ static const char *command_help(const char *cmd)
          "      socat - UNIX-CONNECT:/run/plughost.sock\n"
          "  plughost serve --listen /run/plughost.sock --socket-mode 0660 \\\n"
          "      --allow-group plughost --mcp build/plugins   # MCP for a group's users\n"
-         "  plughost serve --listen=systemd:plughost /usr/lib/plughost/plugins\n"},
+         "  plughost serve --listen=systemd:plughost /var/lib/plughost/plugins\n"},
         {"replay",
          "usage: plughost replay FILE [--plugins DIR | PLUGIN.so...] [--ignore PATH]...\n"
          "                       [--ignore-handshake] [--require-all] [--json]\n"
@@ -193,11 +212,30 @@ static const char *command_help(const char *cmd)
                 "  plughost new weather && cd weather && cmake -S . -B build &&\n"
                 "      cmake --build build && ctest --test-dir build &&\n"
                 "      plughost call build weather.greet '[\"world\"]'\n"},
+        {"status", "usage: plughost status [--json] SOCKET\n"
+                   "  Asks a running `serve --listen` host (method plughost/status) for each\n"
+                   "  plugin and instance: state, pid, uptime, restarts, circuit breaker, calls\n"
+                   "  served and failed by cause, violations (the last syscall and when), memory\n"
+                   "  and CPU now, queue depth; and the host's own figures. Only root,\n"
+                   "  plughost's own user and --status-allow users are answered (-32010).\n"
+                   "  Exit 0, 1 refused, 9 no answer. docs/operating.md lists every field.\n"
+                   "examples:\n"
+                   "  plughost status /run/plughost.sock\n"
+                   "  plughost status --json /run/plughost.sock | jq '.plugins[].calls_failed'\n"},
+        {"metrics", "usage: plughost metrics [--openmetrics] SOCKET\n"
+                    "  The figures of `plughost status` in the Prometheus text exposition\n"
+                    "  format 0.0.4 (method plughost/metrics), or OpenMetrics 1.0.0 text with\n"
+                    "  --openmetrics; serve --listen --metrics-file PATH writes the first for\n"
+                    "  node_exporter's textfile collector.\n"
+                    "examples:\n"
+                    "  plughost metrics /run/plughost.sock | grep calls_failed\n"
+                    "  plughost serve --listen /run/plughost.sock --metrics-file \\\n"
+                    "      /var/lib/node_exporter/textfile/plughost.prom build/plugins\n"},
         {"check-config", "usage: plughost check-config FILE\n"
                          "  Validates an operator configuration (docs/configuration.md); errors\n"
                          "  name file:line:column and the key.\n"
                          "example:\n"
-                         "  plughost check-config /etc/plughost/config.json\n"},
+                         "  plughost check-config /etc/plughost/plughost.json\n"},
         {"profile", "usage: plughost profile [--manifest OUT] [--check MANIFEST] FILE "
                     "[METHOD [PARAMS]]...\n"
                     "  Audit mode: runs the plugin with the sandbox's refusals logged instead of\n"
@@ -215,58 +253,7 @@ static const char *command_help(const char *cmd)
 void ph_cli_print_event(void *ud, json_t *ev)
 {
     (void)ud;
-    const char *type = json_string_value(json_object_get(ev, "type"));
-    const char *plugin = json_string_value(json_object_get(ev, "plugin"));
-    if (!type)
-        return;
-    if (strcmp(type, "log") == 0) {
-        ph_text_print(stderr, "[%s] %s: %s", plugin ? plugin : "?",
-                      json_string_value(json_object_get(ev, "level")),
-                      json_string_value(json_object_get(ev, "message")));
-    } else if (strcmp(type, "trace") == 0) {
-        ph_text_print(stderr, "trace %s %s %s (%lld bytes)", plugin ? plugin : "?",
-                      json_string_value(json_object_get(ev, "direction")),
-                      json_string_value(json_object_get(ev, "bytes")),
-                      (long long)json_integer_value(json_object_get(ev, "length")));
-    } else if (strcmp(type, "receipt") == 0) {
-        ph_text_print(stderr, "receipt %s.%s: wall %lld us, cpu %lld us, peak rss %lld KiB",
-                      plugin ? plugin : "?", json_string_value(json_object_get(ev, "method")),
-                      (long long)json_integer_value(json_object_get(ev, "wall_us")),
-                      (long long)json_integer_value(json_object_get(ev, "cpu_us")),
-                      (long long)json_integer_value(json_object_get(ev, "peak_rss_kib")));
-    } else if (strcmp(type, "pin_mismatch") == 0) {
-        size_t i;
-        json_t *c;
-        ph_text_print(stderr,
-                      "plughost: %s (%s) is not offered: its surface does not match its pin:",
-                      plugin ? plugin : "?", json_string_value(json_object_get(ev, "file")));
-        json_array_foreach(json_object_get(ev, "changes"), i, c)
-        {
-            ph_text_print(stderr, "plughost:   %s", json_string_value(c));
-        }
-        ph_text_print(stderr, "plughost:   if the change is expected, renew the pin: plughost pin "
-                              "--output PINS FILE, then SIGHUP");
-    } else if (strcmp(type, "rate_limited") == 0) {
-        ph_text_print(stderr,
-                      "plughost: %s sends more than %lld %ss a second: dropping them (%lld so far)",
-                      plugin ? plugin : "?",
-                      (long long)json_integer_value(json_object_get(ev, "limit_per_s")),
-                      json_string_value(json_object_get(ev, "kind")),
-                      (long long)json_integer_value(json_object_get(ev, "dropped")));
-    } else if (strcmp(type, "record_error") == 0) {
-        ph_text_print(stderr, "plughost: %s", json_string_value(json_object_get(ev, "message")));
-    } else if (strcmp(type, "ended") == 0) {
-        json_t *e = json_object_get(ev, "error");
-        const char *reason =
-            json_string_value(json_object_get(json_object_get(e, "data"), "reason"));
-        const char *status = json_string_value(json_object_get(ev, "status"));
-        /* "reason" is the plugin's own word in a setup_error: only the
-         * host's stop (status killed) is kept quiet by it. */
-        if (status && (!strcmp(status, "ok") ||
-                       (!strcmp(status, "killed") && reason && !strcmp(reason, "host stopping"))))
-            return;
-        ph_text_print(stderr, "plughost: %s", json_string_value(json_object_get(e, "message")));
-    }
+    ph_clog_event(ev);
 }
 
 int ph_cli_record(ph_host *h, const struct ph_cli_opts *o, ph_error *err)
@@ -325,10 +312,7 @@ static int exit_for(json_t *error)
 
 static void print_rpc_error(json_t *error)
 {
-    char *s = ph_text_json(error, JSON_COMPACT);
-    ph_text_print(stderr, "plughost: %s", json_string_value(json_object_get(error, "message")));
-    ph_text_print(stderr, "error: %s", s ? s : "{}");
-    free(s);
+    ph_clog_rpc_error(error);
 }
 
 /* The load error of the file named PLUGIN.so, if it failed: a plugin that
@@ -357,7 +341,7 @@ static char *read_blob(const char *path, size_t max, size_t *len)
 {
     int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        ph_text_print(stderr, "plughost: %s: %s", path, strerror(errno));
+        ph_clog_msg("error", "host", NULL, "%s: %s", path, strerror(errno));
         return NULL;
     }
     size_t cap = 1 << 16, n = 0;
@@ -387,7 +371,7 @@ static char *read_blob(const char *path, size_t max, size_t *len)
     if (fd != 0)
         close(fd);
     if (why) {
-        ph_text_print(stderr, "plughost: %s: %s", path, why);
+        ph_clog_msg("error", "host", NULL, "%s: %s", path, why);
         free(buf);
         return NULL;
     }
@@ -412,7 +396,7 @@ static int write_blob(const char *path, const void *data, size_t len)
     if (fd > 1 && close(fd) < 0 && off == len)
         off = len + 1;
     if (fd < 0 || off != len) {
-        ph_text_print(stderr, "plughost: %s: %s", path, strerror(e));
+        ph_clog_msg("error", "host", NULL, "%s: %s", path, strerror(e));
         return -1;
     }
     return 0;
@@ -427,14 +411,15 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
     const char *target = argv[1];
     const char *dot = strchr(target, '.');
     if (!dot || dot == target || !dot[1]) {
-        ph_text_print(stderr, "plughost: call needs PLUGIN.METHOD, got \"%s\"", target);
+        ph_clog_msg("error", "host", NULL, "call needs PLUGIN.METHOD, got \"%s\"", target);
         return PH_EXIT_USAGE;
     }
     /* A blob is the plugin's bytes, unescaped by design: never onto a
      * terminal, which would obey them. */
     if (o->blob_out && strcmp(o->blob_out, "-") == 0 && isatty(STDOUT_FILENO)) {
-        ph_text_print(stderr, "plughost: --blob-out -: stdout is a terminal; the plugin's bytes "
-                              "go only to a file or a pipe");
+        ph_clog_msg("error", "host", NULL,
+                    "--blob-out -: stdout is a terminal; the plugin's bytes "
+                    "go only to a file or a pipe");
         return PH_EXIT_USAGE;
     }
     json_t *params = NULL;
@@ -444,7 +429,7 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
          * one at 128 KiB), bounded like any message to a plugin. */
         const char *from = strcmp(argv[2], "-") == 0 ? "-" : argv[2][0] == '@' ? argv[2] + 1 : NULL;
         if (from && strcmp(from, "-") == 0 && o->blob_in && strcmp(o->blob_in, "-") == 0) {
-            ph_text_print(stderr, "plughost: params and --blob-in cannot both come from stdin");
+            ph_clog_msg("error", "host", NULL, "params and --blob-in cannot both come from stdin");
             return PH_EXIT_USAGE;
         }
         if (from) {
@@ -459,8 +444,8 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
             params = json_loads(argv[2], JSON_REJECT_DUPLICATES, &je);
         }
         if (!json_is_array(params) && !json_is_object(params)) {
-            ph_text_print(stderr, "plughost: params must be a JSON array or object%s%s",
-                          params ? "" : ": ", params ? "" : je.text);
+            ph_clog_msg("error", "host", NULL, "params must be a JSON array or object%s%s",
+                        params ? "" : ": ", params ? "" : je.text);
             json_decref(params);
             return PH_EXIT_USAGE;
         }
@@ -470,18 +455,18 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
     ph_error err;
     int rc = PH_EXIT_HOST;
     if (!plugin || ph_host_new(&o->host, &h, &err) < 0) {
-        ph_text_print(stderr, "plughost: %s", plugin ? err.text : "out of memory");
+        ph_clog_msg("error", "host", NULL, "%s", plugin ? err.text : "out of memory");
         free(plugin);
         json_decref(params);
         return PH_EXIT_HOST;
     }
     ph_host_set_event_handler(h, ph_cli_print_event, NULL);
     if (ph_cli_record(h, o, &err) < 0 || ph_cli_pins(h, o, &err) < 0) {
-        ph_text_print(stderr, "plughost: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "%s", err.text);
         goto out;
     }
     if (ph_cli_load(h, argv[0], &err) < 0) {
-        ph_text_print(stderr, "plughost: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "%s", err.text);
         rc = err.status == PH_E_PLUGIN ? PH_EXIT_NOT_FOUND : PH_EXIT_HOST;
         json_t *failed = load_error_of(h, plugin);
         if (failed) {
@@ -510,7 +495,7 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
         }
         ph_host_blob_free(out, out_len);
     } else if (o->blob_out) {
-        ph_text_print(stderr, "plughost: --blob-out needs --blob-in (a blob call)");
+        ph_clog_msg("error", "host", NULL, "--blob-out needs --blob-in (a blob call)");
         rc = PH_EXIT_USAGE;
         goto out;
     } else {
@@ -585,6 +570,8 @@ static void print_list_text(json_t *d)
         const char *desc = json_string_value(json_object_get(p, "description"));
         if (desc)
             ph_text_print(stdout, "  %s", desc);
+        if (json_is_true(json_object_get(p, "cold")))
+            ph_text_print(stdout, "  cold: from the hello cache; starts on its first call");
         json_t *c;
         json_array_foreach(json_object_get(p, "pin_changes"), j, c)
         {
@@ -612,6 +599,15 @@ static void print_list_text(json_t *d)
     }
 }
 
+/* list prints only what the operator must see: the hello cache's
+ * warnings (--hello-cache). */
+static void list_event(void *ud, json_t *ev)
+{
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    if (type && (strcmp(type, "hello_cache") == 0 || strcmp(type, "hello_changed") == 0))
+        ph_cli_print_event(ud, ev);
+}
+
 static int cmd_list(const struct ph_cli_opts *o, int argc, char **argv)
 {
     if (argc != 1) {
@@ -621,19 +617,19 @@ static int cmd_list(const struct ph_cli_opts *o, int argc, char **argv)
     ph_host *h;
     ph_error err;
     if (ph_host_new(&o->host, &h, &err) < 0) {
-        ph_text_print(stderr, "plughost: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "%s", err.text);
         return PH_EXIT_HOST;
     }
     if (!o->host.trace)
-        ph_host_set_event_handler(h, NULL, NULL);
+        ph_host_set_event_handler(h, list_event, NULL);
     else
         ph_host_set_event_handler(h, ph_cli_print_event, NULL);
     int rc = PH_EXIT_OK;
     if (ph_cli_pins(h, o, &err) < 0) {
-        ph_text_print(stderr, "plughost: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "%s", err.text);
         rc = PH_EXIT_HOST;
     } else if (ph_cli_load(h, argv[0], &err) < 0 && err.status != PH_E_PLUGIN) {
-        ph_text_print(stderr, "plughost: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "%s", err.text);
         rc = PH_EXIT_HOST;
     } else {
         json_t *d = ph_host_describe(h);
@@ -659,7 +655,7 @@ static int cmd_doctor(const struct ph_cli_opts *o)
     ph_error err;
     int rc = ph_host_doctor(&o->host, &report, &err);
     if (!report) {
-        ph_text_print(stderr, "plughost: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "%s", err.text);
         return PH_EXIT_HOST;
     }
     if (o->json) {
@@ -707,7 +703,7 @@ static int cmd_check_config(const char *path)
     json_t *c = NULL;
     ph_error err;
     if (ph_config_load(path, &c, &err) < 0) {
-        ph_text_print(stderr, "plughost: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "%s", err.text);
         return PH_EXIT_USAGE;
     }
     json_t *sv = json_object_get(c, "serve");
@@ -730,7 +726,7 @@ static int parse_num(const char *opt, const char *v, unsigned long long *out)
     errno = 0;
     *out = v ? strtoull(v, &end, 10) : 0;
     if (!v || errno || end == v || *end || *out == 0) {
-        ph_text_print(stderr, "plughost: %s needs a positive number", opt);
+        ph_clog_msg("error", "host", NULL, "%s needs a positive number", opt);
         return -1;
     }
     return 0;
@@ -741,6 +737,7 @@ static void free_args(char **rest, struct ph_cli_opts *o)
     free(rest);
     free(o->allow_users);
     free(o->allow_groups);
+    free(o->status_allow);
 }
 
 int main(int argc, char **argv)
@@ -751,10 +748,22 @@ int main(int argc, char **argv)
     int nrest = 0;
     o.allow_users = calloc((size_t)argc + 1, sizeof *o.allow_users);
     o.allow_groups = calloc((size_t)argc + 1, sizeof *o.allow_groups);
-    if (!rest || !o.allow_users || !o.allow_groups) {
+    o.status_allow = calloc((size_t)argc + 1, sizeof *o.status_allow);
+    if (!rest || !o.allow_users || !o.allow_groups || !o.status_allow) {
         free_args(rest, &o);
         return PH_EXIT_HOST;
     }
+    /* The log format first, so that even a complaint about an argument
+     * before it reaches a log pipeline in the format it reads. */
+    int log_format = -1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--log-format") == 0 && i + 1 < argc)
+            log_format = ph_clog_parse(argv[++i]);
+        else if (strncmp(argv[i], "--log-format=", 13) == 0)
+            log_format = ph_clog_parse(argv[i] + 13);
+    }
+    if (log_format >= 0)
+        ph_clog_set_format((enum ph_clog_format)log_format);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         unsigned long long n;
@@ -769,15 +778,26 @@ int main(int argc, char **argv)
             return PH_EXIT_OK;
         } else if (strcmp(a, "--trace") == 0) {
             o.host.trace = 1;
+        } else if (strcmp(a, "--log-format") == 0 || strncmp(a, "--log-format=", 13) == 0) {
+            /* Put in force by the scan before this loop; here only checked
+             * and its value skipped. */
+            const char *v = a[12] == '=' ? a + 13 : i + 1 < argc ? argv[++i] : NULL;
+            if (ph_clog_parse(v) < 0) {
+                ph_clog_msg("error", "usage", NULL, "--log-format takes text or json");
+                free_args(rest, &o);
+                return PH_EXIT_USAGE;
+            }
         } else if (strcmp(a, "--receipts") == 0) {
             o.host.receipts = 1;
         } else if (strcmp(a, "--json") == 0) {
             o.json = 1;
         } else if (strcmp(a, "--mcp") == 0) {
             o.mcp = 1;
+        } else if (strcmp(a, "--openmetrics") == 0) {
+            o.openmetrics = 1;
         } else if (strcmp(a, "--record") == 0 || strcmp(a, "--pins") == 0) {
             if (i + 1 >= argc) {
-                ph_text_print(stderr, "plughost: %s needs a file", a);
+                ph_clog_msg("error", "host", NULL, "%s needs a file", a);
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
@@ -787,9 +807,18 @@ int main(int argc, char **argv)
                 o.pins = argv[++i];
         } else if (strcmp(a, "--allow-unpinned") == 0) {
             o.allow_unpinned = 1;
+        } else if (strcmp(a, "--lazy") == 0 || strcmp(a, "--eager") == 0) {
+            o.host.activation = a[2] == 'l' ? PH_ACTIVATION_LAZY : PH_ACTIVATION_EAGER;
+        } else if (strcmp(a, "--hello-cache") == 0) {
+            if (i + 1 >= argc) {
+                ph_clog_msg("error", "host", NULL, "--hello-cache needs a directory");
+                free_args(rest, &o);
+                return PH_EXIT_USAGE;
+            }
+            o.host.hello_cache = argv[++i];
         } else if (strcmp(a, "--blob-in") == 0 || strcmp(a, "--blob-out") == 0) {
             if (i + 1 >= argc) {
-                ph_text_print(stderr, "plughost: %s needs a file", a);
+                ph_clog_msg("error", "host", NULL, "%s needs a file", a);
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
@@ -801,8 +830,8 @@ int main(int argc, char **argv)
             const char *mode = a[15] == '=' ? a + 16 : i + 1 < argc ? argv[++i] : NULL;
             unsigned bit = ph_config_weaker_bit(mode);
             if (!bit) {
-                ph_text_print(stderr,
-                              "plughost: --accept-weaker takes a mode name: no-fs-containment");
+                ph_clog_msg("error", "host", NULL,
+                            "--accept-weaker takes a mode name: no-fs-containment");
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
@@ -812,27 +841,29 @@ int main(int argc, char **argv)
             json_decref(o.host.config);
             o.host.config = NULL;
             if (i + 1 >= argc) {
-                ph_text_print(stderr, "plughost: --config needs a file");
+                ph_clog_msg("error", "host", NULL, "--config needs a file");
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
             if (ph_config_load(argv[++i], &o.host.config, &cerr) < 0) {
-                ph_text_print(stderr, "plughost: %s", cerr.text);
+                ph_clog_msg("error", "host", NULL, "%s", cerr.text);
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
         } else if (strcmp(a, "--listen") == 0 || strncmp(a, "--listen=", 9) == 0 ||
                    strcmp(a, "--socket-mode") == 0 || strncmp(a, "--socket-mode=", 14) == 0 ||
                    strcmp(a, "--allow-user") == 0 || strncmp(a, "--allow-user=", 13) == 0 ||
-                   strcmp(a, "--allow-group") == 0 || strncmp(a, "--allow-group=", 14) == 0) {
+                   strcmp(a, "--allow-group") == 0 || strncmp(a, "--allow-group=", 14) == 0 ||
+                   strcmp(a, "--status-allow") == 0 || strncmp(a, "--status-allow=", 15) == 0 ||
+                   strcmp(a, "--metrics-file") == 0 || strncmp(a, "--metrics-file=", 15) == 0) {
             /* Options of serve --listen that take a value, as --opt V or
              * --opt=V. */
             const char *eq = strchr(a, '=');
             size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
             const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
             if (!v || !*v) {
-                ph_text_print(stderr, "plughost: %.*s needs a value (see serve --help)", (int)nlen,
-                              a);
+                ph_clog_msg("error", "host", NULL, "%.*s needs a value (see serve --help)",
+                            (int)nlen, a);
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
@@ -840,6 +871,10 @@ int main(int argc, char **argv)
                 o.listen = v;
             else if (strncmp(a, "--socket-mode", nlen) == 0 && nlen == 13)
                 o.socket_mode = v;
+            else if (strncmp(a, "--status-allow", nlen) == 0 && nlen == 14)
+                o.status_allow[o.nstatus_allow++] = v;
+            else if (strncmp(a, "--metrics-file", nlen) == 0 && nlen == 14)
+                o.metrics_file = v;
             else if (nlen == 12)
                 o.allow_users[o.nallow_users++] = v;
             else
@@ -853,7 +888,8 @@ int main(int argc, char **argv)
             } else if (strcmp(v, "lsp") == 0) {
                 o.framing = PH_FRAMING_LSP;
             } else {
-                ph_text_print(stderr, "plughost: --framing needs line, lsp or auto, got \"%s\"", v);
+                ph_clog_msg("error", "host", NULL, "--framing needs line, lsp or auto, got \"%s\"",
+                            v);
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
             }
@@ -862,7 +898,8 @@ int main(int argc, char **argv)
                    strcmp(a, "--cpu") == 0 || strcmp(a, "--max-inflight") == 0 ||
                    strcmp(a, "--max-clients") == 0 || strcmp(a, "--stall-timeout") == 0 ||
                    strcmp(a, "--max-client-message") == 0 ||
-                   strcmp(a, "--max-clients-per-user") == 0) {
+                   strcmp(a, "--max-clients-per-user") == 0 ||
+                   strcmp(a, "--metrics-interval") == 0) {
             if (parse_num(a, i + 1 < argc ? argv[i + 1] : NULL, &n) < 0) {
                 free_args(rest, &o);
                 return PH_EXIT_USAGE;
@@ -886,6 +923,8 @@ int main(int argc, char **argv)
                 o.max_client_message = (size_t)n;
             else if (strcmp(a, "--max-clients-per-user") == 0)
                 o.max_per_user = (size_t)n;
+            else if (strcmp(a, "--metrics-interval") == 0)
+                o.metrics_interval_s = n > 86400 ? 86400 : (unsigned)n;
             else
                 o.host.cpu_limit_s = (unsigned)n;
         } else if (strcmp(a, "--ignore-handshake") == 0 || strcmp(a, "--require-all") == 0) {
@@ -899,13 +938,18 @@ int main(int argc, char **argv)
             if (i + 1 < argc)
                 rest[nrest++] = argv[++i];
         } else if (strncmp(a, "--", 2) == 0 && a[2]) {
-            ph_text_print(stderr, "plughost: unknown option %s (see --help)", a);
+            ph_clog_msg("error", "host", NULL, "unknown option %s (see --help)", a);
             free_args(rest, &o);
             return PH_EXIT_USAGE;
         } else {
             rest[nrest++] = argv[i];
         }
     }
+    /* The configuration's "log_format" where the command line has none
+     * (check-config validated the value). */
+    const char *conf_format = json_string_value(json_object_get(o.host.config, "log_format"));
+    if (log_format < 0 && ph_clog_parse(conf_format) >= 0)
+        ph_clog_set_format((enum ph_clog_format)ph_clog_parse(conf_format));
     int rc;
     if (nrest == 0) {
         fputs(usage, stderr);
@@ -926,26 +970,43 @@ int main(int argc, char **argv)
         rc = nrest == 2 ? cmd_check_config(rest[1]) : PH_EXIT_USAGE;
     } else if (strcmp(rest[0], "doctor") == 0) {
         rc = nrest == 1 ? cmd_doctor(&o) : PH_EXIT_USAGE;
+    } else if (strcmp(rest[0], "status") == 0 || strcmp(rest[0], "metrics") == 0) {
+        if (nrest != 2) {
+            fputs(command_help(rest[0]), stderr);
+            rc = PH_EXIT_USAGE;
+        } else {
+            rc = rest[0][0] == 's' ? ph_op_status_cmd(rest[1], o.json)
+                                   : ph_op_metrics_cmd(rest[1], o.openmetrics);
+        }
     } else if (strcmp(rest[0], "serve") == 0) {
         if (nrest != 2) {
             fputs(usage, stderr);
             rc = PH_EXIT_USAGE;
+        } else if (!o.listen && (o.nstatus_allow || o.metrics_file || o.metrics_interval_s)) {
+            ph_clog_msg("error", "usage", NULL,
+                        "--status-allow, --metrics-file and "
+                        "--metrics-interval go with --listen");
+            rc = PH_EXIT_USAGE;
+        } else if (o.metrics_interval_s && !o.metrics_file) {
+            ph_clog_msg("error", "usage", NULL, "--metrics-interval goes with --metrics-file");
+            rc = PH_EXIT_USAGE;
         } else if (!o.listen && (o.socket_mode || o.nallow_users || o.nallow_groups ||
                                  o.max_clients || o.max_client_message || o.max_per_user)) {
-            ph_text_print(stderr, "plughost: --socket-mode, --allow-user, --allow-group, "
-                                  "--max-clients, --max-client-message and --max-clients-per-user "
-                                  "go with --listen");
+            ph_clog_msg("error", "host", NULL,
+                        "--socket-mode, --allow-user, --allow-group, "
+                        "--max-clients, --max-client-message and --max-clients-per-user "
+                        "go with --listen");
             rc = PH_EXIT_USAGE;
         } else if (o.mcp && o.framing == PH_FRAMING_LSP) {
             /* MCP's stdio transport is defined with lines only. */
-            ph_text_print(stderr,
-                          "plughost: --mcp speaks one message a line; --framing=lsp conflicts");
+            ph_clog_msg("error", "host", NULL,
+                        "--mcp speaks one message a line; --framing=lsp conflicts");
             rc = PH_EXIT_USAGE;
         } else {
             rc = ph_cli_serve(&o, rest[1]);
         }
     } else {
-        ph_text_print(stderr, "plughost: unknown command \"%s\" (see --help)", rest[0]);
+        ph_clog_msg("error", "host", NULL, "unknown command \"%s\" (see --help)", rest[0]);
         rc = PH_EXIT_USAGE;
     }
     free_args(rest, &o);

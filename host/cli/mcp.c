@@ -120,6 +120,10 @@ static int build_catalog(struct ph_mcp *m)
         catalog.host = NULL;
         return -1;
     }
+    /* A lazy host's listing may change without a reload (a cold plugin's
+     * file changed, a real hello differed from the cached one): built
+     * afresh for every tools/list, never served stale. */
+    catalog.stale = json_is_true(json_object_get(d, "lazy"));
     size_t i, j;
     json_t *p, *me;
     json_array_foreach(json_object_get(d, "plugins"), i, p)
@@ -428,6 +432,8 @@ static void handle_one(struct ph_sess *sess, json_t *req, struct ph_sess_batch *
         /* Every tool fits in one page, so no cursor was ever handed out. */
         if (json_object_get(w.params, "cursor"))
             bad = "unknown cursor";
+        else if (catalog.stale && build_tools(m) < 0)
+            bad = "out of memory building the tool list";
         else
             result = json_pack("{s:O}", "tools", m->tools);
     } else {

@@ -9,6 +9,7 @@
  * the target and renames it over.
  */
 #include "cli.h"
+#include "log.h"
 #include "text.h"
 
 #include <errno.h>
@@ -53,7 +54,7 @@ static int write_pins(const char *path, json_t *pins)
      * planted symlink at PATH.tmp.PID must not make pin truncate its target. */
     char tmp[4096];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= sizeof tmp) {
-        ph_text_print(stderr, "plughost: pin: %s: path too long", path);
+        ph_clog_msg("error", "host", NULL, "pin: %s: path too long", path);
         return -1;
     }
     int fd = mkostemp(tmp, O_CLOEXEC);
@@ -61,7 +62,7 @@ static int write_pins(const char *path, json_t *pins)
      * read it may run as another user. */
     FILE *f = fd >= 0 && fchmod(fd, 0644) == 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
-        ph_text_print(stderr, "plughost: pin: %s: %s", tmp, strerror(errno));
+        ph_clog_msg("error", "host", NULL, "pin: %s: %s", tmp, strerror(errno));
         if (fd >= 0) {
             close(fd);
             unlink(tmp);
@@ -74,7 +75,7 @@ static int write_pins(const char *path, json_t *pins)
     int bad = !text || fputs(text, f) == EOF || fputc('\n', f) == EOF;
     free(text);
     if (fclose(f) != 0 || bad || rename(tmp, path) < 0) {
-        ph_text_print(stderr, "plughost: pin: cannot write %s: %s", path, strerror(errno));
+        ph_clog_msg("error", "host", NULL, "pin: cannot write %s: %s", path, strerror(errno));
         unlink(tmp);
         return -1;
     }
@@ -98,7 +99,7 @@ int ph_cli_pin(const struct ph_cli_opts *o, int argc, char **argv)
     ph_host *h;
     ph_error err;
     if (ph_host_new(&o->host, &h, &err) < 0) {
-        ph_text_print(stderr, "plughost: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "%s", err.text);
         return PH_EXIT_HOST;
     }
     ph_host_set_event_handler(h, NULL, NULL);
@@ -110,7 +111,7 @@ int ph_cli_pin(const struct ph_cli_opts *o, int argc, char **argv)
     int rc = PH_EXIT_OK;
     for (int i = 0; i < npaths; i++) {
         if (ph_cli_load(h, argv[i], &err) < 0) {
-            ph_text_print(stderr, "plughost: pin: %s", err.text);
+            ph_clog_msg("error", "host", NULL, "pin: %s", err.text);
             rc = PH_EXIT_NOT_FOUND;
         }
     }
@@ -118,9 +119,9 @@ int ph_cli_pin(const struct ph_cli_opts *o, int argc, char **argv)
     size_t i;
     json_array_foreach(json_object_get(d, "errors"), i, e)
     {
-        ph_text_print(stderr, "plughost: pin: not pinned: %s: %s",
-                      json_string_value(json_object_get(e, "file")),
-                      json_string_value(json_object_get(json_object_get(e, "error"), "message")));
+        ph_clog_msg("error", "host", NULL, "pin: not pinned: %s: %s",
+                    json_string_value(json_object_get(e, "file")),
+                    json_string_value(json_object_get(json_object_get(e, "error"), "message")));
         rc = PH_EXIT_NOT_FOUND;
     }
     json_decref(d);
@@ -131,7 +132,7 @@ int ph_cli_pin(const struct ph_cli_opts *o, int argc, char **argv)
     if (out && access(out, F_OK) == 0) {
         json_t *old = load_pins(out, &err);
         if (!old) {
-            ph_text_print(stderr, "plughost: pin: %s (not overwritten)", err.text);
+            ph_clog_msg("error", "host", NULL, "pin: %s (not overwritten)", err.text);
             json_decref(pins);
             return PH_EXIT_USAGE;
         }
@@ -146,7 +147,7 @@ int ph_cli_pin(const struct ph_cli_opts *o, int argc, char **argv)
         if (write_pins(out, pins) < 0)
             rc = PH_EXIT_HOST;
         else
-            ph_text_print(stderr, "plughost: pinned %zu plugin(s) in %s", n, out);
+            ph_clog_msg("info", "pinned", NULL, "pinned %zu plugin(s) in %s", n, out);
     } else {
         ph_text_print_json(stdout, pins, JSON_INDENT(2) | JSON_SORT_KEYS);
     }

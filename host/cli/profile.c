@@ -12,6 +12,7 @@
  * fails with an errno even here, and is marked refused.
  */
 #include "cli.h"
+#include "log.h"
 #include "text.h"
 
 #include <stdio.h>
@@ -73,8 +74,8 @@ static int run_calls(ph_host *h, const char *name, int argc, char **argv)
         if (i + 1 < argc && (argv[i + 1][0] == '[' || argv[i + 1][0] == '{')) {
             params = parse_params(argv[i + 1]);
             if (!params) {
-                ph_text_print(stderr, "plughost: params for %s must be a JSON array or object",
-                              argv[i]);
+                ph_clog_msg("error", "host", NULL, "params for %s must be a JSON array or object",
+                            argv[i]);
                 return -1;
             }
         }
@@ -113,7 +114,7 @@ static int within(json_t *have, json_t *ungrantable, const char *path)
     json_error_t je;
     json_t *m = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!m) {
-        ph_text_print(stderr, "plughost: %s:%d:%d: %s", path, je.line, je.column, je.text);
+        ph_clog_msg("error", "host", NULL, "%s:%d:%d: %s", path, je.line, je.column, je.text);
         json_decref(m);
         return -1;
     }
@@ -156,13 +157,13 @@ int ph_cli_profile(const struct ph_cli_opts *o, int argc, char **argv)
     ph_host *h;
     ph_error err;
     if (ph_host_new(&hopt, &h, &err) < 0) {
-        ph_text_print(stderr, "plughost: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "%s", err.text);
         return PH_EXIT_HOST;
     }
     ph_host_set_event_handler(h, ph_cli_print_event, NULL);
     const char *name = NULL;
     if (ph_host_load_file(h, argv[i], &name, &err) < 0) {
-        ph_text_print(stderr, "plughost: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "%s", err.text);
         ph_host_free(h);
         return PH_EXIT_NOT_FOUND;
     }
@@ -196,7 +197,7 @@ int ph_cli_profile(const struct ph_cli_opts *o, int argc, char **argv)
     ph_text_print(stdout, "manifest: %s", ms ? ms : "{}");
     int exit_code = PH_EXIT_OK;
     if (out && json_dump_file(manifest, out, JSON_INDENT(2)) < 0) {
-        ph_text_print(stderr, "plughost: cannot write %s", out);
+        ph_clog_msg("error", "host", NULL, "cannot write %s", out);
         exit_code = PH_EXIT_HOST;
     }
     if (check) {

@@ -15,6 +15,7 @@
  * trust the transcript (transcript.c checks every line).
  */
 #include "cli.h"
+#include "log.h"
 #include "text.h"
 #include "transcript.h"
 
@@ -217,7 +218,7 @@ static int wait_until(struct replay *r, int (*ready)(struct replay *, void *), v
         if (left <= 0)
             return -1;
         if (ph_host_process(r->host, left < 50 ? (int)left : 50, &err) < 0) {
-            ph_text_print(stderr, "plughost: %s", err.text);
+            ph_clog_msg("error", "host", NULL, "%s", err.text);
             return -1;
         }
     }
@@ -313,8 +314,8 @@ static int drive(struct replay *r, json_t *t, json_t *names, json_t *live, unsig
         if (!cancel && (!id || strncmp(method, "$/", 2) == 0))
             continue;
         if (wait_until(r, all_done, NULL, wait_ms) < 0)
-            ph_text_print(stderr, "plughost: replay: answers still missing after %u ms; going on",
-                          wait_ms);
+            ph_clog_msg("error", "host", NULL,
+                        "replay: answers still missing after %u ms; going on", wait_ms);
         if (cancel) {
             json_t *slot = json_object_get(r->slot_of, key);
             struct slot *s = slot ? &r->slots[json_integer_value(slot)] : NULL;
@@ -334,13 +335,14 @@ static int drive(struct replay *r, json_t *t, json_t *names, json_t *live, unsig
                                &s->call_id, &err) < 0) {
             /* Refused before reaching the plugin: the comparison reports
              * the call as not sent; say why here. */
-            ph_text_print(stderr, "plughost: replay: %s.%s not sent: %s", plugin, method, err.text);
+            ph_clog_msg("error", "host", NULL, "replay: %s.%s not sent: %s", plugin, method,
+                        err.text);
             continue;
         }
         s->started = 1;
     }
     if (wait_until(r, everything_done, NULL, wait_ms) < 0) {
-        ph_text_print(stderr, "plughost: replay: calls still unanswered after %u ms", wait_ms);
+        ph_clog_msg("error", "host", NULL, "replay: calls still unanswered after %u ms", wait_ms);
         rc = -1;
     }
     return rc;
@@ -405,7 +407,7 @@ int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
         } else if (strcmp(argv[i], "--require-all") == 0) {
             require_all = 1;
         } else if (strncmp(argv[i], "--", 2) == 0) {
-            ph_text_print(stderr, "plughost: replay: unknown option %s", argv[i]);
+            ph_clog_msg("error", "host", NULL, "replay: unknown option %s", argv[i]);
             fputs(replay_usage, stderr);
             free(ignore);
             free(files);
@@ -425,7 +427,7 @@ int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
     char why[1024];
     json_t *rec = ph_tr_load(file, why, sizeof why);
     if (!rec) {
-        ph_text_print(stderr, "plughost: replay: %s", why);
+        ph_clog_msg("error", "host", NULL, "replay: %s", why);
         free(ignore);
         free(files);
         return PH_EXIT_HOST;
@@ -441,28 +443,28 @@ int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
     int mfd = memfd_create("plughost-replay", MFD_CLOEXEC);
     json_t *live = json_object(), *now = NULL, *diff = NULL, *desc = NULL;
     if (!r.slots || !r.waitq || !r.slot_of || !r.hostcalls || !live) {
-        ph_text_print(stderr, "plughost: replay: out of memory");
+        ph_clog_msg("error", "host", NULL, "replay: out of memory");
         goto out;
     }
     if (mfd < 0) {
-        ph_text_print(stderr, "plughost: replay: memfd_create: %s", strerror(errno));
+        ph_clog_msg("error", "host", NULL, "replay: memfd_create: %s", strerror(errno));
         goto out;
     }
     if (ph_host_new(&o->host, &r.host, &err) < 0) {
-        ph_text_print(stderr, "plughost: replay: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "replay: %s", err.text);
         goto out;
     }
     ph_host_set_event_handler(r.host, ph_cli_print_event, NULL);
     ph_host_intercept_functions(r.host, answer_host_call, &r);
     if (ph_host_record(r.host, mfd, &err) < 0) {
-        ph_text_print(stderr, "plughost: replay: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "replay: %s", err.text);
         goto out;
     }
     for (size_t i = 0; i < nfiles; i++)
         if (ph_host_load_file(r.host, files[i], NULL, &err) < 0)
-            ph_text_print(stderr, "plughost: replay: %s", err.text);
+            ph_clog_msg("error", "host", NULL, "replay: %s", err.text);
     if (dir && ph_cli_load(r.host, dir, &err) < 0 && err.status != PH_E_PLUGIN) {
-        ph_text_print(stderr, "plughost: replay: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "replay: %s", err.text);
         goto out;
     }
     desc = ph_host_describe(r.host);
@@ -483,25 +485,24 @@ int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
             const char *was = recorded_sha(rec, n);
             const char *is = json_string_value(json_object_get(entry, "sha256"));
             if (was && is && strcmp(was, is) != 0)
-                ph_text_print(
-                    stderr,
-                    "plughost: replay: %s: another build (sha256 %.12s... recorded, %.12s... "
-                    "now)",
-                    n, was, is);
+                ph_clog_msg("info", "host", NULL,
+                            "replay: %s: another build (sha256 %.12s... recorded, %.12s... "
+                            "now)",
+                            n, was, is);
             else if (was && is)
-                ph_text_print(stderr, "plughost: replay: %s: the recorded build (sha256 %.12s...)",
-                              n, is);
+                ph_clog_msg("info", "host", NULL,
+                            "replay: %s: the recorded build (sha256 %.12s...)", n, is);
         } else {
             missing++;
-            ph_text_print(stderr, "plughost: replay: %s (recorded from %s) is not loaded; %s", n,
-                          fname, require_all ? "failing (--require-all)" : "skipped");
+            ph_clog_msg("error", "host", NULL, "replay: %s (recorded from %s) is not loaded; %s", n,
+                        fname, require_all ? "failing (--require-all)" : "skipped");
         }
     }
     json_decref(seen);
     if ((missing && require_all) || json_object_size(live) == 0) {
         /* Replaying nothing would prove nothing. */
         if (json_object_size(live) == 0)
-            ph_text_print(stderr, "plughost: replay: none of the recorded plugins is loaded");
+            ph_clog_msg("error", "host", NULL, "replay: none of the recorded plugins is loaded");
         rc = PH_EXIT_NOT_FOUND;
         goto out;
     }
@@ -511,7 +512,7 @@ int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
     r.host = NULL;
     now = read_back(mfd, why, sizeof why);
     if (!now) {
-        ph_text_print(stderr, "plughost: %s", why);
+        ph_clog_msg("error", "host", NULL, "%s", why);
         goto out;
     }
     json_t *wanted = json_array();
@@ -522,7 +523,7 @@ int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
     diff = ph_tr_diff(rec, now, wanted, &dopts);
     json_decref(wanted);
     if (!diff) {
-        ph_text_print(stderr, "plughost: replay: out of memory comparing");
+        ph_clog_msg("error", "host", NULL, "replay: out of memory comparing");
         goto out;
     }
     size_t i;
@@ -539,8 +540,8 @@ int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
     size_t calls = 0;
     for (size_t j = 0; j < r.nslots; j++)
         calls += r.slots[j].started;
-    ph_text_print(stderr, "plughost: replay: %zu call(s) to %zu plugin(s), %zu difference(s)",
-                  calls, json_object_size(live), json_array_size(diff));
+    ph_clog_msg("info", "replayed", NULL, "replay: %zu call(s) to %zu plugin(s), %zu difference(s)",
+                calls, json_object_size(live), json_array_size(diff));
     rc = json_array_size(diff) ? REPLAY_DIFFERENT : drove < 0 ? PH_EXIT_HOST : REPLAY_SAME;
 out:
     if (r.host)

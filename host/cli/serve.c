@@ -209,6 +209,37 @@ static int split_method(const char *name, size_t len, char plugin[PLUGIN_MAX], c
     return 1;
 }
 
+/* The host's own methods (serve.h, host_method): never a plugin's. */
+#define HOST_PREFIX "plughost/"
+
+static void host_method(struct ph_serve *s, const ph_wire_msg *m, struct ph_sess_batch *b,
+                        int is_req)
+{
+    const struct ph_serve_opts *o = &s->sess.opt;
+    if (!o->host_method) {
+        if (is_req)
+            ph_sess_respond(
+                &s->sess, b,
+                ph_sess_error(&s->sess, m->id, PH_RPC_METHOD_NOT_FOUND, "Method not found", NULL));
+        return;
+    }
+    json_t *result = NULL, *error = NULL;
+    int rc = o->host_method(o->host_method_ud, m->method, m->params, &result, &error);
+    if (!is_req) {
+        json_decref(result);
+        json_decref(error);
+        return;
+    }
+    if (rc == 0 && result)
+        ph_sess_respond(&s->sess, b, ph_wire_response(m->id, result));
+    else if (error)
+        ph_sess_respond(&s->sess, b, ph_wire_error_response(m->id, error));
+    else
+        ph_sess_respond(&s->sess, b,
+                        ph_sess_error(&s->sess, m->id, PH_RPC_INTERNAL_ERROR, "Internal error",
+                                      "out of memory"));
+}
+
 /* Handles one request object (alone or from a batch). */
 static void handle_one(struct ph_sess *sess, json_t *req, struct ph_sess_batch *b)
 {
@@ -235,6 +266,10 @@ static void handle_one(struct ph_sess *sess, json_t *req, struct ph_sess_batch *
             ph_sess_respond(
                 &s->sess, b,
                 ph_sess_error(&s->sess, m.id, PH_RPC_INTERNAL_ERROR, "Server shutting down", NULL));
+        return;
+    }
+    if (strncmp(m.method, HOST_PREFIX, sizeof HOST_PREFIX - 1) == 0) {
+        host_method(s, &m, b, is_req);
         return;
     }
     char plugin[PLUGIN_MAX];
@@ -300,6 +335,9 @@ static int handle_raw(struct ph_sess *sess, const char *text, size_t len)
         return 0;
     const char *name = method->text + 1;
     size_t name_len = method->len - 2;
+    if (name_len >= sizeof HOST_PREFIX - 1 &&
+        memcmp(name, HOST_PREFIX, sizeof HOST_PREFIX - 1) == 0)
+        return 0;
     char plugin[PLUGIN_MAX], meth[256];
     const char *mstart;
     size_t mlen = 0;

@@ -51,6 +51,13 @@ struct ph_serve_opts {
      * each event with ph_serve_event(), and plugin notifications reach it
      * only when they carry the call_id of one of its own calls. */
     int routed_events;
+    /* Methods named "plughost/..." (the host's own, which no plugin can
+     * take: a plugin name has no '/'): answered by this function with
+     * host_method_ud, which returns 0 with *result, or -1 with *error (both
+     * new references). NULL: such methods are not found. */
+    int (*host_method)(void *ud, const char *method, json_t *params, json_t **result,
+                       json_t **error);
+    void *host_method_ud;
 };
 
 typedef struct ph_serve ph_serve;

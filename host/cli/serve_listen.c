@@ -13,8 +13,10 @@
  * never block on a client, and never do work in a signal handler.
  */
 #include "cli.h"
+#include "log.h"
 #include "dialect.h"
 #include "listen.h"
+#include "operator.h"
 #include "text.h"
 #include "wire.h"
 
@@ -76,6 +78,8 @@ struct server {
     uint64_t stall_ms;
     unsigned serial;
     struct ph_listen_allow allow;
+    struct ph_listen_allow status_allow;  /* besides root and our own uid */
+    uint64_t metrics_ms, metrics_next_ms; /* --metrics-file: every metrics_ms */
     struct ph_serve_opts so;
     struct client *clients;
 };
@@ -96,8 +100,52 @@ static void say(const struct client *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    ph_text_print(stderr, "plughost: client %u (uid %u, pid %d): %s", c->serial,
-                  (unsigned)c->peer.uid, (int)c->peer.pid, line);
+    /* A connection's coming and going is routine; anything else said of
+     * a client (a framing error, a drop) is the operator's concern. */
+    int routine = strcmp(line, "disconnected") == 0 || strcmp(line, "closed") == 0 ||
+                  strncmp(line, "connected ", 10) == 0;
+    ph_clog_msg(routine ? "info" : "warn", "client",
+                json_pack("{s:I,s:I,s:I}", "client", (json_int_t)c->serial, "uid",
+                          (json_int_t)c->peer.uid, "pid", (json_int_t)c->peer.pid),
+                "client %u (uid %u, pid %d): %s", c->serial, (unsigned)c->peer.uid,
+                (int)c->peer.pid, line);
+}
+
+/* plughost/status and plughost/metrics, for the peers the operator
+ * allows (operator.h). */
+static int host_method(void *ud, const char *method, json_t *params, json_t **result,
+                       json_t **error)
+{
+    struct client *c = ud;
+    *result = NULL;
+    if (!ph_op_allowed(&c->sv->status_allow, c->peer.uid)) {
+        say(c, "refused %s: uid %u is not allowed the host's methods (--status-allow)", method,
+            (unsigned)c->peer.uid);
+        char d[120];
+        snprintf(d, sizeof d, "uid %u may not use the host's methods (--status-allow)",
+                 (unsigned)c->peer.uid);
+        *error = ph_wire_error_obj(PH_LISTEN_RPC_REFUSED, "Not allowed",
+                                   json_pack("{s:s}", "detail", d));
+        return -1;
+    }
+    return ph_op_answer(c->sv->host, method, params, c->sv->open, result, error);
+}
+
+/* --metrics-file: written when due; a failure is said and tried again at
+ * the next interval. */
+static int metrics_due(struct server *sv)
+{
+    if (!sv->metrics_ms)
+        return -1;
+    uint64_t now = now_ms();
+    if (now >= sv->metrics_next_ms) {
+        ph_error err;
+        if (ph_op_write_metrics(sv->host, sv->open, sv->o->metrics_file, &err) < 0)
+            ph_clog_msg("error", "config", NULL, "--metrics-file: %s", err.text);
+        sv->metrics_next_ms = now + sv->metrics_ms;
+    }
+    uint64_t left = sv->metrics_next_ms - now;
+    return left > INT_MAX ? INT_MAX : (int)left;
 }
 
 static void session_log(void *ud, const char *line)
@@ -177,11 +225,11 @@ static void on_event(void *ud, json_t *ev)
         if (ph_dialect_event(&c->d, ev))
             return;
     if (!progress)
-        ph_text_print(stderr,
-                      "plughost: notification %s.%s is not forwarded: it was sent outside any "
-                      "connected client's call",
-                      json_string_value(json_object_get(ev, "plugin")),
-                      json_string_value(json_object_get(ev, "method")));
+        ph_clog_msg("warn", "notification_dropped", NULL,
+                    "notification %s.%s is not forwarded: it was sent outside any "
+                    "connected client's call",
+                    json_string_value(json_object_get(ev, "plugin")),
+                    json_string_value(json_object_get(ev, "method")));
 }
 
 /* Tells a peer it is not served, in one JSON-RPC error line, and closes. */
@@ -271,9 +319,9 @@ static void accept_one(struct server *sv, int fd)
     ph_error err;
     int ok = ph_listen_check_peer(fd, &sv->allow, &peer, why, sizeof why, &err);
     if (ok <= 0) {
-        ph_text_print(stderr, "plughost: refused a connection from uid %u gid %u pid %d: %s",
-                      (unsigned)peer.uid, (unsigned)peer.gid, (int)peer.pid,
-                      ok < 0 ? err.text : why);
+        ph_clog_msg("warn", "peer_refused", NULL,
+                    "refused a connection from uid %u gid %u pid %d: %s", (unsigned)peer.uid,
+                    (unsigned)peer.gid, (int)peer.pid, ok < 0 ? err.text : why);
         turn_away(fd, PH_LISTEN_RPC_REFUSED, "Not allowed", ok < 0 ? err.text : why);
         return;
     }
@@ -281,8 +329,8 @@ static void accept_one(struct server *sv, int fd)
         char d[160];
         snprintf(d, sizeof d, "uid %u has %zu connections, the most one user may hold",
                  (unsigned)peer.uid, sv->max_per_user);
-        ph_text_print(stderr, "plughost: refused a connection from uid %u pid %d: %s",
-                      (unsigned)peer.uid, (int)peer.pid, d);
+        ph_clog_msg("warn", "peer_refused", NULL, "refused a connection from uid %u pid %d: %s",
+                    (unsigned)peer.uid, (int)peer.pid, d);
         turn_away(fd, PH_LISTEN_RPC_FULL, "Too many clients", d);
         return;
     }
@@ -290,8 +338,8 @@ static void accept_one(struct server *sv, int fd)
         char d[120];
         snprintf(d, sizeof d, "%zu clients are connected, the most this server takes",
                  sv->max_clients);
-        ph_text_print(stderr, "plughost: refused a connection from uid %u pid %d: %s",
-                      (unsigned)peer.uid, (int)peer.pid, d);
+        ph_clog_msg("warn", "peer_refused", NULL, "refused a connection from uid %u pid %d: %s",
+                    (unsigned)peer.uid, (int)peer.pid, d);
         turn_away(fd, PH_LISTEN_RPC_FULL, "Too many clients", d);
         return;
     }
@@ -307,6 +355,8 @@ static void accept_one(struct server *sv, int fd)
     c->in_ms = now_ms();
     struct ph_serve_opts so = sv->so;
     so.log_ud = c;
+    so.host_method = sv->o->mcp ? NULL : host_method;
+    so.host_method_ud = c;
     if (ph_dialect_new(&c->d, sv->o->mcp, sv->host, &so, client_write, c) < 0) {
         free(c);
         turn_away(fd, PH_RPC_INTERNAL_ERROR, "Internal error", "out of memory");
@@ -314,7 +364,7 @@ static void accept_one(struct server *sv, int fd)
     }
     struct epoll_event ev = {.events = 0, .data.ptr = c};
     if (epoll_ctl(sv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-        ph_text_print(stderr, "plughost: epoll_ctl: %s", strerror(errno));
+        ph_clog_msg("error", "host", NULL, "epoll_ctl: %s", strerror(errno));
         ph_dialect_free(&c->d);
         free(c);
         close(fd);
@@ -358,7 +408,7 @@ static void accept_all(struct server *sv)
         int fd = accept4(sv->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             if (sv->starved)
-                ph_text_print(stderr, "plughost: accepting connections again");
+                ph_clog_msg("info", "accepting", NULL, "accepting connections again");
             sv->starved = 0;
             accept_one(sv, fd);
             continue;
@@ -368,10 +418,10 @@ static void accept_all(struct server *sv)
              * again at once would spin, so it is tried again when a client
              * leaves or after ACCEPT_RETRY_MS, whichever comes first. */
             if (!sv->starved)
-                ph_text_print(stderr,
-                              "plughost: accept: %s; pausing, trying again every %d ms and when a "
-                              "client leaves",
-                              strerror(errno), ACCEPT_RETRY_MS);
+                ph_clog_msg("error", "host", NULL,
+                            "accept: %s; pausing, trying again every %d ms and when a "
+                            "client leaves",
+                            strerror(errno), ACCEPT_RETRY_MS);
             sv->starved = 1;
             set_accepting(sv, 0);
         }
@@ -491,8 +541,8 @@ static int config_serve(struct server *sv, const struct ph_cli_opts *o, unsigned
         smode = json_string_value(json_object_get(cfg, "socket_mode"));
     *mode = PH_LISTEN_MODE;
     if (smode && ph_listen_parse_mode(smode, mode) < 0) {
-        ph_text_print(stderr, "plughost: socket mode \"%s\" is not an octal mode up to 0777",
-                      smode);
+        ph_clog_msg("error", "host", NULL, "socket mode \"%s\" is not an octal mode up to 0777",
+                    smode);
         return -1;
     }
     sv->stall_ms = o->stall_ms ? o->stall_ms : PH_LISTEN_STALL_MS;
@@ -517,8 +567,8 @@ static int config_serve(struct server *sv, const struct ph_cli_opts *o, unsigned
             int rc = g ? ph_listen_allow_group(&sv->allow, who ? who : "", &err)
                        : ph_listen_allow_user(&sv->allow, who ? who : "", &err);
             if (rc < 0) {
-                ph_text_print(stderr, "plughost: configuration serve.%s: %s",
-                              g ? "allow_groups" : "allow_users", err.text);
+                ph_clog_msg("error", "host", NULL, "configuration serve.%s: %s",
+                            g ? "allow_groups" : "allow_users", err.text);
                 return -1;
             }
         }
@@ -527,12 +577,36 @@ static int config_serve(struct server *sv, const struct ph_cli_opts *o, unsigned
             int rc = g ? ph_listen_allow_group(&sv->allow, o->allow_groups[k], &err)
                        : ph_listen_allow_user(&sv->allow, o->allow_users[k], &err);
             if (rc < 0) {
-                ph_text_print(stderr, "plughost: %s: %s", g ? "--allow-group" : "--allow-user",
-                              err.text);
+                ph_clog_msg("error", "host", NULL, "%s: %s", g ? "--allow-group" : "--allow-user",
+                            err.text);
                 return -1;
             }
         }
     }
+    json_t *v;
+    size_t i;
+    json_array_foreach(json_object_get(cfg, "status_allow"), i, v)
+    {
+        char num[32];
+        const char *who = json_string_value(v);
+        if (json_is_integer(v)) {
+            snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+            who = num;
+        }
+        if (ph_listen_allow_user(&sv->status_allow, who ? who : "", &err) < 0) {
+            ph_clog_msg("error", "config", NULL, "configuration serve.status_allow: %s", err.text);
+            return -1;
+        }
+    }
+    for (size_t k = 0; k < o->nstatus_allow; k++)
+        if (ph_listen_allow_user(&sv->status_allow, o->status_allow[k], &err) < 0) {
+            ph_clog_msg("error", "config", NULL, "--status-allow: %s", err.text);
+            return -1;
+        }
+    if (o->metrics_file)
+        sv->metrics_ms =
+            (uint64_t)(o->metrics_interval_s ? o->metrics_interval_s : PH_OP_METRICS_INTERVAL_S) *
+            1000;
     return 0;
 }
 
@@ -547,7 +621,7 @@ static int open_socket(struct server *sv, unsigned mode, const char **made_path,
     int rc = ph_listen_activated(want_systemd && l[7] == ':' ? l + 8 : NULL, &sv->lfd, bound,
                                  sizeof bound, &err);
     if (rc < 0) {
-        ph_text_print(stderr, "plughost: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "%s", err.text);
         return -1;
     }
     if (rc == 1) {
@@ -555,28 +629,28 @@ static int open_socket(struct server *sv, unsigned mode, const char **made_path,
          * same socket, since serving one and ignoring the other would
          * surprise whoever chose either. */
         if (!want_systemd && strcmp(bound, l) != 0) {
-            ph_text_print(stderr,
-                          "plughost: --listen %s, but systemd passed a socket bound to \"%s\"; use "
-                          "--listen=systemd, or the same path",
-                          l, bound);
+            ph_clog_msg("error", "host", NULL,
+                        "--listen %s, but systemd passed a socket bound to \"%s\"; use "
+                        "--listen=systemd, or the same path",
+                        l, bound);
             return -1;
         }
-        ph_text_print(stderr, "plughost: listening on %s (socket activation)",
-                      bound[0] ? bound : "an unnamed socket");
+        ph_clog_msg("info", "listening", NULL, "listening on %s (socket activation)",
+                    bound[0] ? bound : "an unnamed socket");
         return 0;
     }
     if (want_systemd) {
-        ph_text_print(stderr,
-                      "plughost: --listen=systemd, but no socket was passed to this process "
-                      "(LISTEN_PID/LISTEN_FDS)");
+        ph_clog_msg("error", "host", NULL,
+                    "--listen=systemd, but no socket was passed to this process "
+                    "(LISTEN_PID/LISTEN_FDS)");
         return -1;
     }
     if (ph_listen_bind(l, mode, LISTEN_BACKLOG, &sv->lfd, made, &err) < 0) {
-        ph_text_print(stderr, "plughost: %s", err.text);
+        ph_clog_msg("error", "host", NULL, "%s", err.text);
         return -1;
     }
     *made_path = l;
-    ph_text_print(stderr, "plughost: listening on %s (mode %04o)", l, mode);
+    ph_clog_msg("info", "listening", NULL, "listening on %s (mode %04o)", l, mode);
     return 0;
 }
 
@@ -596,10 +670,10 @@ static size_t per_client_inflight(const struct server *sv, const struct ph_cli_o
     if (!o->max_inflight)
         return fair;
     if (o->max_inflight > fair)
-        ph_text_print(stderr,
-                      "plughost: --max-inflight %zu for each of up to %zu clients is more than a "
-                      "plugin's max_queue (%zu) holds: calls past it are refused as busy",
-                      o->max_inflight, sv->max_clients, queue);
+        ph_clog_msg("error", "host", NULL,
+                    "--max-inflight %zu for each of up to %zu clients is more than a "
+                    "plugin's max_queue (%zu) holds: calls past it are refused as busy",
+                    o->max_inflight, sv->max_clients, queue);
     return o->max_inflight;
 }
 
@@ -626,7 +700,7 @@ int ph_cli_serve_listen(const struct ph_cli_opts *o, const char *path)
     if (sv.epfd < 0 || add_fd(sv.epfd, sv.lfd, TAG_LISTEN) < 0 ||
         add_fd(sv.epfd, sv.sfd, TAG_SIGNAL) < 0 ||
         add_fd(sv.epfd, ph_host_fd(sv.host), TAG_HOST) < 0) {
-        ph_text_print(stderr, "plughost: epoll: %s", strerror(errno));
+        ph_clog_msg("error", "host", NULL, "epoll: %s", strerror(errno));
         goto out;
     }
     sv.accepting = 1;
@@ -657,10 +731,13 @@ int ph_cli_serve_listen(const struct ph_cli_opts *o, const char *path)
         int retry = accept_retry(&sv);
         if (retry >= 0 && (timeout < 0 || retry < timeout))
             timeout = retry;
+        int metrics = metrics_due(&sv);
+        if (metrics >= 0 && (timeout < 0 || metrics < timeout))
+            timeout = metrics;
         struct epoll_event evs[64];
         int n = epoll_wait(sv.epfd, evs, 64, timeout);
         if (n < 0 && errno != EINTR) {
-            ph_text_print(stderr, "plughost: epoll_wait: %s", strerror(errno));
+            ph_clog_msg("error", "host", NULL, "epoll_wait: %s", strerror(errno));
             failed = 1;
             break;
         }
@@ -685,11 +762,10 @@ int ph_cli_serve_listen(const struct ph_cli_opts *o, const char *path)
                     size_t calls = 0;
                     for (struct client *c = sv.clients; c; c = c->next)
                         calls += ph_dialect_inflight(&c->d);
-                    ph_text_print(
-                        stderr,
-                        "plughost: stopping: no new connections; %zu client(s), %zu call(s) "
-                        "in flight",
-                        sv.open, calls);
+                    ph_clog_msg("info", "stopping", NULL,
+                                "stopping: no new connections; %zu client(s), %zu call(s) "
+                                "in flight",
+                                sv.open, calls);
                     /* The path is freed at once, so a new server can start
                      * while this one finishes. */
                     (void)epoll_ctl(sv.epfd, EPOLL_CTL_DEL, sv.lfd, NULL);
@@ -701,7 +777,7 @@ int ph_cli_serve_listen(const struct ph_cli_opts *o, const char *path)
                     for (struct client *c = sv.clients; c; c = c->next)
                         ph_dialect_stop(&c->d);
                 } else if (got > 0) {
-                    ph_text_print(stderr, "plughost: stopping now: cancelling every call");
+                    ph_clog_msg("info", "stopping", NULL, "stopping now: cancelling every call");
                     for (struct client *c = sv.clients; c; c = c->next)
                         ph_dialect_cancel_all(&c->d);
                 }
@@ -717,7 +793,7 @@ int ph_cli_serve_listen(const struct ph_cli_opts *o, const char *path)
             }
         }
         if (host_due && ph_host_process(sv.host, 0, &err) < 0) {
-            ph_text_print(stderr, "plughost: %s", err.text);
+            ph_clog_msg("error", "host", NULL, "%s", err.text);
             failed = 1;
             break;
         }
@@ -746,5 +822,6 @@ out:
     if (sv.sfd >= 0)
         close(sv.sfd);
     ph_listen_allow_free(&sv.allow);
+    ph_listen_allow_free(&sv.status_allow);
     return rc;
 }

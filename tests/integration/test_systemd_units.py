@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """docs/systemd: `systemd-analyze verify` accepts the socket and service
-units, the service's command line is one plughost accepts, and the socket
-unit names the descriptor the service asks for. Skipped (77) without
+units, the service's command line is one plughost accepts (with the example
+configuration the package installs, plughost.json), and the socket unit
+names the descriptor the service asks for. Skipped (77) without
 systemd-analyze."""
 
+import json
 import os
 import re
 import shlex
@@ -17,6 +19,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
 UNITS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "systemd")
+CONF = "/etc/plughost/plughost.json"  # where the package installs docs/systemd/plughost.json
+
+
+def is_log_object(line):
+    try:
+        o = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(o, dict) and {"time", "level", "event", "fields"} <= set(o)
 
 
 def main():
@@ -33,14 +44,26 @@ def main():
     t.check(f"--listen=systemd:{name}" in argv,
             "the service asks for the descriptor the socket unit names", (name, argv))
 
+    t.check("--config" in argv and argv[argv.index("--config") + 1] == CONF,
+            "the service uses the configuration the package installs", argv)
+    t.check(argv[-1] == "/var/lib/plughost/plugins",
+            "the service serves the operator's plugin directory", argv)
+    t.check("--log-format" in argv and argv[argv.index("--log-format") + 1] == "json",
+            "the service logs one JSON object a line", argv)
+    example = os.path.join(UNITS, "plughost.json")
+    r = harness.run(args.plughost, ["check-config", example])
+    t.check(r.rc == 0, "the example configuration passes check-config", r.describe())
+
     # The same command line, run here without activation: every option is
     # understood, and it stops only for want of the socket. The group is
-    # one this machine has.
-    argv = [args.plughost] + ["root" if a == "plughost" else a for a in argv[1:-1]] + \
-        [args.plugins]
+    # one this machine has; the configuration is the example's.
+    argv = [args.plughost] + ["root" if a == "plughost" else example if a == CONF else a
+                              for a in argv[1:-1]] + [args.plugins]
     r = harness.run(argv[0], argv[1:])
     t.check(r.rc == 2 and b"no socket was passed" in r.err,
             "plughost accepts the service's options", r.describe())
+    t.check(all(is_log_object(l) for l in r.err.decode("ascii", "replace").splitlines())
+            and r.err, "and says why as JSON lines", r.describe())
 
     sa = shutil.which("systemd-analyze")
     if not sa:

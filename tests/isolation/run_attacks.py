@@ -47,8 +47,9 @@ import time
 # ---------------------------------------------------------------------------
 
 
-def V(syscall, arch="x86_64"):
-    return {"status": "violation", "syscall": syscall, "arch": arch}
+def V(syscall, arch="x86_64", **data):
+    """Each item of data must also appear, exactly, in the report."""
+    return {"status": "violation", "syscall": syscall, "arch": arch, "data": data}
 
 
 def REFUSED(errno_name):
@@ -219,6 +220,12 @@ BEYOND = {
     "sendmsg_stdout": REFUSED("EBADF"),
     "peer_vm_readv": V("process_vm_readv"),
     "peer_kill": V("kill"),
+    # The signal the plugin tried to send is reported in its own field,
+    # apart from the signal the plugin itself died of.
+    "kill_host": V("kill", sent_signal=9),
+    "kill_all": V("kill", sent_signal=9),
+    "kill_pgrp": V("kill", sent_signal=15),
+    "tgkill_host": V("tgkill", sent_signal=9),
     "proc_self_mem": V("openat"),
     "proc_self_fd": V("openat"),
     "sysfs": V("openat"),
@@ -445,6 +452,9 @@ def match_violation(error, exp, plugin):
         return "arch %r, want %r" % (data.get("arch"), exp["arch"])
     if not isinstance(data.get("syscall_nr"), int):
         return "no integer syscall_nr in data %s" % json.dumps(data)
+    for key, want in exp.get("data", {}).items():
+        if data.get(key) != want:
+            return "%s %r, want %r (data %s)" % (key, data.get(key), want, json.dumps(data))
     return check_plugin_named(data, plugin)
 
 

@@ -1,8 +1,10 @@
 /*
  * test_blob: bytes beside the JSON through a real sandboxed plugin
- * (tests/unit/plugins/blobs.c): 0 B, 1 B and 64 MiB each way, a blob
+ * (tests/unit/plugins/blobs.c): 0 B, 1 B and 64 MiB each way, copied
+ * (ph_result_blob) and written in place (ph_result_blob_buffer), a blob
  * inside a structured result, a reference without its blob refused by the
- * plugin, and the size limit on the host side.
+ * plugin, an answer kept mapped writable refused by the SDK, and the size
+ * limit on the host side.
  */
 #include "check.h"
 
@@ -78,6 +80,7 @@ int main(int argc, char **argv)
     static const size_t sizes[] = {0, 1, 4097, (size_t)64 << 20};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         call_echo(h, "echo", sizes[i]);
+        call_echo(h, "echo_direct", sizes[i]);
         call_echo(h, "reverse", sizes[i]);
     }
 
@@ -109,6 +112,23 @@ int main(int argc, char **argv)
     rpc = NULL;
     json_decref(result);
     result = NULL;
+
+    /* An answer written in place whose memory the method still holds
+     * writable: the SDK cannot seal it and fails the call instead of
+     * sending it; the plugin lives on. */
+    for (int size = 0; size < 2; size++) {
+        params = json_pack("{s:i}", "size", size ? 1 << 20 : 4096);
+        rc = ph_host_call(h, "blobs", "keep_mapping", params, &result, &rpc, &err);
+        const char *msg = json_string_value(json_object_get(rpc, "message"));
+        CHECKF(rc == PH_E_PLUGIN && msg && strstr(msg, "writable mapping"),
+               "a blob kept mapped writable is refused: rc %d, %s", rc, msg ? msg : "-");
+        json_decref(params);
+        json_decref(rpc);
+        rpc = NULL;
+        json_decref(result);
+        result = NULL;
+    }
+    call_echo(h, "echo_direct", 4097);
 
     /* Over the maximum message size: refused before anything is sent. */
     rc = ph_host_call_blob(h, "blobs", "sum", NULL, three, ((size_t)64 << 20) + 1, &result, &out,

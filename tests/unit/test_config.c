@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char dir[64];
@@ -208,6 +209,34 @@ int main(int argc, char **argv)
     CHECKF(!c && strstr(err.text, "as.json:2:") &&
                strstr(err.text, "plugins.x.so.address_space_limit: must be a positive integer"),
            "address_space_limit range: %s", err.text);
+    json_decref(c);
+
+    /* Lazy activation: its two keys, checked; lazy without a cache refused
+     * at ph_host_new, lazy with a private one accepted, a cache others
+     * may write refused. */
+    c = load_config("act.json", "{\"activation\": \"sometimes\"}", &err);
+    CHECKF(!c && strstr(err.text, "activation: must be \"eager\" or \"lazy\""), "activation: %s",
+           err.text);
+    c = load_config("hc.json", "{\"hello_cache\": \"relative/dir\"}", &err);
+    CHECKF(!c && strstr(err.text, "hello_cache: must be an absolute directory path"),
+           "hello_cache: %s", err.text);
+    c = load_config("lazy.json", "{\"activation\": \"lazy\"}", &err);
+    CHECKF(c && ph_host_new(&(ph_host_options){.config = c}, &h, &err) != PH_OK &&
+               strstr(err.text, "lazy activation needs a hello cache"),
+           "lazy without a cache: %s", err.text);
+    json_decref(c);
+    char cache[300], ctext[400];
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    CHECK(mkdir(cache, 0700) == 0);
+    snprintf(ctext, sizeof ctext, "{\"activation\": \"lazy\", \"hello_cache\": \"%s\"}", cache);
+    c = load_config("lazy2.json", ctext, &err);
+    CHECKF(c && ph_host_new(&(ph_host_options){.config = c}, &h, &err) == PH_OK,
+           "lazy with a private cache: %s", err.text);
+    ph_host_free(h);
+    CHECK(chmod(cache, 0770) == 0);
+    CHECKF(c && ph_host_new(&(ph_host_options){.config = c}, &h, &err) != PH_OK &&
+               strstr(err.text, "not writable by group or others"),
+           "a group-writable cache: %s", err.text);
     json_decref(c);
 
     /* The start-up self-test passes on a machine whose sandbox works. */

@@ -9,6 +9,7 @@
 #include "check.h"
 
 #include <plughost/host.h>
+#include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -376,6 +377,60 @@ static pid_t pid_of(ph_host *h, const char *name)
     }
     json_decref(d);
     return pid;
+}
+
+/* ph_host_watch_fd: an application descriptor in the host's epoll set is
+ * reported in its ready word by ph_host_process(), which returns instead
+ * of waiting on; unwatched, it is not; a descriptor epoll cannot watch is
+ * refused with EPERM; the slots are bounded. */
+static void test_watch_fd(ph_host *h)
+{
+    int p[2];
+    CHECK(pipe(p) == 0);
+    unsigned ready = 0;
+    ph_error err;
+    CHECK(ph_host_watch_fd(h, p[0], PH_FD_IN, &ready, &err) == PH_OK);
+    CHECK(ph_host_process(h, 50, &err) >= 0 && ready == 0); /* nothing to read yet */
+    CHECK(write(p[1], "x", 1) == 1);
+    long long t0 = now_ms();
+    int n = ph_host_process(h, 5000, &err);
+    CHECKF(n > 0 && (ready & PH_FD_IN) && now_ms() - t0 < 2000,
+           "a readable pipe wakes ph_host_process: %d, ready %#x, %lld ms", n, ready,
+           now_ms() - t0);
+    ready = 0;
+    CHECK(ph_host_watch_fd(h, p[0], 0, NULL, &err) == PH_OK);
+    CHECK(ph_host_process(h, 50, &err) >= 0 && ready == 0); /* still readable, not watched */
+    CHECK(ph_host_watch_fd(h, p[1], PH_FD_OUT, &ready, &err) == PH_OK);
+    CHECK(ph_host_process(h, 5000, &err) > 0 && (ready & PH_FD_OUT));
+    CHECK(ph_host_watch_fd(h, p[1], 0, NULL, &err) == PH_OK);
+    close(p[0]);
+    close(p[1]);
+
+    FILE *f = tmpfile();
+    CHECK(f != NULL);
+    if (f) {
+        errno = 0;
+        int rc = ph_host_watch_fd(h, fileno(f), PH_FD_IN, &ready, &err);
+        CHECKF(rc == PH_E_SYSTEM && errno == EPERM, "a regular file: rc %d, errno %d", rc, errno);
+        fclose(f);
+    }
+    CHECK(ph_host_watch_fd(h, 0, 0x80, &ready, &err) == PH_E_INVALID);
+    CHECK(ph_host_watch_fd(h, 0, PH_FD_IN, NULL, &err) == PH_E_INVALID);
+
+    int fds[PH_HOST_MAX_APP_FDS + 1][2];
+    int rc = PH_OK, made = 0;
+    for (int i = 0; i <= PH_HOST_MAX_APP_FDS && rc == PH_OK; i++) {
+        if (pipe(fds[i]) != 0)
+            break;
+        made++;
+        rc = ph_host_watch_fd(h, fds[i][0], PH_FD_IN, &ready, &err);
+        CHECKF(i < PH_HOST_MAX_APP_FDS ? rc == PH_OK : rc == PH_E_BUSY, "watch %d: rc %d", i, rc);
+    }
+    for (int i = 0; i < made; i++) {
+        ph_host_watch_fd(h, fds[i][0], 0, NULL, &err);
+        close(fds[i][0]);
+        close(fds[i][1]);
+    }
 }
 
 static void expect_answers(ph_host *h, struct slot *slots, int n, int tag)
@@ -793,6 +848,7 @@ int main(int argc, char **argv)
     test_async(h);
     test_sync_amid_async(h);
     test_fd_pollable(h);
+    test_watch_fd(h);
     test_cork(h);
     test_cancel(h);
     test_raw(h); /* last: it leaves a record running */

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #define DIRS 3
-#define PER_DIR 8 /* a directory is started at once; see performance.md finding 1 */
+#define PER_DIR 8 /* more than a start window, so windows follow each other */
 #define N (DIRS * PER_DIR)
 #define REMOVED 4 /* from the middle directory */
 

@@ -119,7 +119,9 @@ typedef struct ph_host_options {
     /* Resource receipts: after each answer from a plugin, an event "receipt"
      * {call_id, plugin, method, wall_us, cpu_us, peak_rss_kib}: what the call
      * cost (CPU time of the plugin process since its previous answer, which
-     * is this call's since a plugin serves calls one at a time). */
+     * is this call's since a plugin serves calls one at a time), and for a
+     * call that waited for a cold plugin to start (lazy activation),
+     * start_us: how long the start took. */
     int receipts;
     /* The operator's configuration (from ph_config_load), borrowed for the
      * call to ph_host_new (the host keeps its own reference). Options set
@@ -149,7 +151,22 @@ typedef struct ph_host_options {
      * (0) itself is never used. A host that is not root runs them as its
      * own user. */
     unsigned run_uid, run_gid;
+    /* Lazy activation (docs/design.md, "Activation"): hello_cache names a
+     * directory (borrowed for ph_host_new; owned by the host's user, not
+     * group/other-writable, else ph_host_new fails) where the host keeps
+     * each plugin's handshake keyed by the SHA-256 of its file; with it,
+     * every handshake is stored. activation PH_ACTIVATION_LAZY: a plugin
+     * whose file has a valid entry is loaded without starting it
+     * (ph_host_describe lists it "cold") and starts on its first call;
+     * the others start at once, which fills the cache. 0: the
+     * configuration's "activation", else eager. Config keys
+     * "hello_cache" and "activation". */
+    const char *hello_cache;
+    int activation;
 } ph_host_options;
+
+#define PH_ACTIVATION_EAGER 1
+#define PH_ACTIVATION_LAZY 2
 
 /* Neither a private mount namespace nor Landlock: while a plugin loads, the
  * dynamic linker's opens are checked by the host alone, so a loading plugin
@@ -171,7 +188,7 @@ unsigned ph_config_weaker_bit(const char *name);
  * clients can give it to that call's client alone. A "started" event
  * carries "pid", "spawn_us" and, when every moment of the start is known,
  * "spawn_stages_us": where that time went, stage by stage (docs/performance.md,
- * "Where spawn time goes"); `plughost list --json` shows the same.
+ * "Where a start's time goes"); `plughost list --json` shows the same.
  * Strings in events, errors and ph_host_describe() are the plugin's own
  * (log messages and levels, names, descriptions, setup failures): any
  * Unicode, controls included. Escape them before showing them to a person,
@@ -272,7 +289,10 @@ int ph_host_load_file(ph_host *host, const char *path, const char **name_out, ph
  * loaded at its last start, and with pins set, "pin" ("ok" or "changed")
  * and "pin_changes". A plugin's "layers" include "cgroup": {active,
  * version, path, memory_max, pids_max, swap_max} for its current process,
- * or {active: false, reason}. */
+ * or {active: false, reason}. "lazy" says whether the host activates
+ * lazily; with a hello cache, each plugin has "cold" (true: listed from its
+ * cached hello, no process yet), and a cold plugin whose file changed since
+ * it was hashed is listed without its methods and started to learn them. */
 json_t *ph_host_describe(ph_host *host);
 
 /* Starts a call of PLUGIN.METHOD. params is borrowed (array, object or NULL).
@@ -340,11 +360,34 @@ int ph_host_cancel(ph_host *host, uint64_t call_id);
  * when ph_host_process() has work. Borrowed; valid while the host lives. */
 int ph_host_fd(const ph_host *host);
 
+/* The application's own descriptors in the host's epoll set, so that an
+ * application's loop is ph_host_process() alone: one wait for plugins,
+ * deadlines and the application's input and output together, with no
+ * second poll around it and no empty wait after a wake-up.
+ *
+ * events is PH_FD_IN and/or PH_FD_OUT; 0 stops watching fd. While fd is
+ * watched, ph_host_process() ORs what the kernel reported (PH_FD_IN,
+ * PH_FD_OUT, PH_FD_ERR, PH_FD_HUP) into *ready and returns instead of
+ * waiting on; the application handles fd after ph_host_process() returns
+ * and clears *ready itself (nothing of the application runs inside the
+ * loop). Watching a fd already watched changes its events and ready word.
+ * *ready is the application's, borrowed until fd is unwatched or the host
+ * freed; fd stays the application's to close (unwatch it first). At most
+ * PH_HOST_MAX_APP_FDS descriptors. A descriptor epoll cannot watch (a
+ * regular file, /dev/null) fails with PH_E_SYSTEM and errno EPERM: such a
+ * descriptor is always ready, so the application reads it without waiting. */
+#define PH_FD_IN 0x001u
+#define PH_FD_OUT 0x004u
+#define PH_FD_ERR 0x008u
+#define PH_FD_HUP 0x010u
+#define PH_HOST_MAX_APP_FDS 8
+int ph_host_watch_fd(ph_host *host, int fd, unsigned events, unsigned *ready, ph_error *err);
+
 /* Holds back what the host writes to its plugins until the outermost
  * ph_host_uncork(), then writes it plugin by plugin, each plugin's messages
  * in their order. For an application that starts many calls at once over
  * several plugins: each plugin then wakes once for its share of the batch
- * instead of once per call (docs/performance.md, finding 5). Pairs nest;
+ * instead of once per call (docs/performance.md, "One process per plugin"). Pairs nest;
  * an uncork without a cork does nothing. Anything that runs the loop
  * (ph_host_process, ph_host_call and the other synchronous calls, loading,
  * reloading, ph_host_free) writes what is held first, corked or not, so
@@ -371,6 +414,41 @@ int ph_host_reset(ph_host *host, const char *plugin, ph_error *err);
 
 /* Number of calls not yet answered. */
 size_t ph_host_pending(const ph_host *host);
+
+/* The operator's view of the host now (docs/operating.md): *out is a new
+ * reference to {"plughost_status": 1, "host": {pid, version,
+ * started_unix_ms, now_unix_ms, uptime_s, plugins, calls_total,
+ * calls_pending, memory_bytes, cpu_seconds}, "plugins": [{name, file,
+ * version, state, restarts, circuit: {state, recent_failures,
+ * retry_after_ms}, calls_served, calls_failed: {CAUSE: n}, violations:
+ * {count, last_syscall, last_unix_ms}, queue_depth, in_flight, instances:
+ * [{index, pid, state, started_unix_ms, uptime_s, memory_bytes,
+ * memory_source, cpu_seconds, cpu_source}]}]}. Names, files and versions
+ * are the plugin's own strings: escape them before showing them. Reads
+ * /proc and cgroup files; changes nothing. */
+int ph_host_status(ph_host *host, json_t **out, ph_error *err);
+
+/* Exposition formats of ph_host_status_exposition(). */
+enum ph_exposition {
+    /* Prometheus text format 0.0.4: what Prometheus and node_exporter's
+     * textfile collector read; served as PH_STATUS_CONTENT_TYPE. */
+    PH_EXPOSITION_PROMETHEUS = 0,
+    /* OpenMetrics 1.0.0 text: the same samples, counters' families named
+     * without _total, info families, UNIT lines and a final "# EOF";
+     * served as PH_STATUS_CONTENT_TYPE_OPENMETRICS. */
+    PH_EXPOSITION_OPENMETRICS = 1,
+};
+
+/* The exposition (enum ph_exposition) of a status object from
+ * ph_host_status() (borrowed; an application may add "clients" to its
+ * "host"). *text is new memory, free() it; *len (if not NULL) its length.
+ * Every label value is shown as plughost shows text it does not control:
+ * printable ASCII, any other byte and the backslash as \xNN. */
+int ph_host_status_exposition(const json_t *status, unsigned format, char **text, size_t *len,
+                              ph_error *err);
+#define PH_STATUS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define PH_STATUS_CONTENT_TYPE_OPENMETRICS                                                         \
+    "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
 #ifdef __cplusplus
 }

@@ -204,6 +204,19 @@ int ph_param_blob(ph_ctx *ctx, json_t *params, const char *name, size_t position
  * memory, or a second blob for the same answer). */
 json_t *ph_result_blob(ph_ctx *ctx, const void *data, size_t len);
 
+/* The answer's blob written in place: makes it len bytes of shared memory,
+ * already faulted in, sets *data to it (writable, borrowed) and returns a
+ * new reference to its blob reference {"$blob": 0, "size": len}, to return
+ * as ph_result_blob()'s. The method writes its result straight into *data
+ * (no copy of it is made); when the method returns, the SDK unmaps it and
+ * seals the blob, and *data must not be used again. The bytes are as the
+ * method left them (zero where it wrote nothing). If the blob cannot be
+ * sealed then (a writable mapping of it made by the method is still there),
+ * the call fails with an internal error instead of sending it. Returns NULL
+ * after setting an error on ctx (no memory, or a second blob for the same
+ * answer). */
+json_t *ph_result_blob_buffer(ph_ctx *ctx, size_t len, void **data);
+
 /* In-process test helper for plugin authors: calls a method of a plugin
  * table directly, without the host or sandbox, so a unit test can check a
  * method. params is borrowed. Returns 0 with *result a new reference, or -1
