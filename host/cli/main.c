@@ -310,9 +310,9 @@ static int exit_for(json_t *error)
     return PH_EXIT_CRASHED;
 }
 
-static void print_rpc_error(json_t *error)
+static void print_rpc_error(const char *plugin, json_t *error)
 {
-    ph_clog_rpc_error(error);
+    ph_clog_rpc_error(plugin, error);
 }
 
 /* The load error of the file named PLUGIN.so, if it failed: a plugin that
@@ -470,7 +470,7 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
         rc = err.status == PH_E_PLUGIN ? PH_EXIT_NOT_FOUND : PH_EXIT_HOST;
         json_t *failed = load_error_of(h, plugin);
         if (failed) {
-            print_rpc_error(failed);
+            print_rpc_error(plugin, failed);
             rc = exit_for(failed);
             json_decref(failed);
         }
@@ -511,18 +511,18 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
         json_decref(result);
         rc = PH_EXIT_OK;
     } else if (st == PH_E_PLUGIN && rpc_error) {
-        print_rpc_error(rpc_error);
+        print_rpc_error(plugin, rpc_error);
         rc = exit_for(rpc_error);
         json_decref(rpc_error);
     } else if ((rpc_error = load_error_of(h, plugin))) {
         /* The plugin's file failed to load: say why, not just "unknown". */
-        print_rpc_error(rpc_error);
+        print_rpc_error(plugin, rpc_error);
         rc = exit_for(rpc_error);
         json_decref(rpc_error);
     } else {
         json_t *e = json_pack("{s:i,s:s,s:{s:s,s:s}}", "code", PH_RPC_METHOD_NOT_FOUND, "message",
                               err.text, "data", "plugin", plugin, "method", dot + 1);
-        print_rpc_error(e);
+        print_rpc_error(plugin, e);
         json_decref(e);
         rc = st == PH_E_NOTFOUND ? PH_EXIT_NOT_FOUND : PH_EXIT_HOST;
     }

@@ -10,6 +10,7 @@
  * always a plugin name that is also a file name and a CMake target name.
  */
 #include "cli.h"
+#include "log.h"
 #include "text.h"
 
 #include <dirent.h>
@@ -238,7 +239,7 @@ int ph_cli_new(int argc, char **argv)
     const char *dir = argc == 2 ? argv[1] : argv[0];
     char why[256];
     if (!name_ok(name, why, sizeof why)) {
-        ph_text_print(stderr, "plughost new: %s", why);
+        ph_clog_msg("error", "host", NULL, "new: %s", why);
         return PH_EXIT_USAGE;
     }
     if (!*dir) {
@@ -247,10 +248,10 @@ int ph_cli_new(int argc, char **argv)
     }
     char tdir[PATH_MAX], prefix[PATH_MAX];
     if (find_template(tdir, sizeof tdir, prefix, sizeof prefix) < 0) {
-        ph_text_print(stderr,
-                      "plughost new: no plugin template at %s (it is installed with plughost, "
-                      "under share/plughost/plugin-template; PLUGHOST_TEMPLATE names another)",
-                      tdir);
+        ph_clog_msg("error", "host", NULL,
+                    "new: no plugin template at %s (it is installed with plughost, "
+                    "under share/plughost/plugin-template; PLUGHOST_TEMPLATE names another)",
+                    tdir);
         return PH_EXIT_HOST;
     }
     /* Every template file is read before DIR is touched, so a broken
@@ -265,26 +266,26 @@ int ph_cli_new(int argc, char **argv)
         size_t raw_len;
         char *raw = read_template(path, &raw_len);
         if (!raw) {
-            ph_text_print(stderr, "plughost new: template file %s: %s", path, strerror(errno));
+            ph_clog_msg("error", "host", NULL, "new: template file %s: %s", path, strerror(errno));
             goto out;
         }
         /* Text files only: a NUL would end the substitution early. */
         if (strlen(raw) != raw_len) {
-            ph_text_print(stderr, "plughost new: template file %s is not text", path);
+            ph_clog_msg("error", "host", NULL, "new: template file %s is not text", path);
             free(raw);
             goto out;
         }
         text[i] = substitute(raw, name, &len[i]);
         free(raw);
         if (!text[i]) {
-            ph_text_print(stderr, "plughost new: out of memory");
+            ph_clog_msg("error", "host", NULL, "new: out of memory");
             goto out;
         }
     }
     int made, usage;
     int dfd = open_target(dir, &made, &usage, why, sizeof why);
     if (dfd < 0) {
-        ph_text_print(stderr, "plughost new: %s: %s", dir, why);
+        ph_clog_msg("error", "host", NULL, "new: %s: %s", dir, why);
         rc = usage ? PH_EXIT_USAGE : PH_EXIT_HOST;
         goto out;
     }
@@ -295,7 +296,7 @@ int ph_cli_new(int argc, char **argv)
         char *f = substitute(template_files[written], name, &fl);
         if (!f || fl >= sizeof fname[written]) {
             free(f);
-            ph_text_print(stderr, "plughost new: out of memory");
+            ph_clog_msg("error", "host", NULL, "new: out of memory");
             break;
         }
         memcpy(fname[written], f, fl + 1);
@@ -303,7 +304,8 @@ int ph_cli_new(int argc, char **argv)
         int fd =
             openat(dfd, fname[written], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
         if (fd < 0) {
-            ph_text_print(stderr, "plughost new: %s/%s: %s", dir, fname[written], strerror(errno));
+            ph_clog_msg("error", "host", NULL, "new: %s/%s: %s", dir, fname[written],
+                        strerror(errno));
             break;
         }
         int bad = write_all(fd, text[written], len[written]) < 0;
@@ -313,7 +315,7 @@ int ph_cli_new(int argc, char **argv)
             e = errno;
         }
         if (bad) {
-            ph_text_print(stderr, "plughost new: %s/%s: %s", dir, fname[written], strerror(e));
+            ph_clog_msg("error", "host", NULL, "new: %s/%s: %s", dir, fname[written], strerror(e));
             written++; /* created: removed below with the others */
             break;
         }
