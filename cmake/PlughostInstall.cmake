@@ -79,11 +79,31 @@ foreach(p echo textstats greeter)
   endif()
 endforeach()
 
-install(FILES ${PROJECT_SOURCE_DIR}/docs/man/plughost.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
-install(FILES ${PROJECT_SOURCE_DIR}/docs/man/plughost-plugin.7
-  DESTINATION ${CMAKE_INSTALL_MANDIR}/man7)
+# The man pages and the README a reader of the installation gets name its
+# own paths (the prefix in force at install time, as for the pkg-config
+# files): written by cmake/PlughostInstalledDocs.cmake, then installed.
+set(_ph_docs_out ${PROJECT_BINARY_DIR}/installed-docs)
+install(CODE "
+  set(PH_SRC \"${PROJECT_SOURCE_DIR}\")
+  set(PH_OUT \"${_ph_docs_out}\")
+  set(PH_REL_LIBDIR \"${CMAKE_INSTALL_LIBDIR}\")
+  set(PH_REL_LIBEXECDIR \"${CMAKE_INSTALL_LIBEXECDIR}\")
+  set(PH_REL_DATADIR \"${CMAKE_INSTALL_DATADIR}\")
+  set(PH_REL_DOCDIR \"${CMAKE_INSTALL_DOCDIR}\")
+  set(PH_REL_PLUGINDIR \"${PH_INSTALL_PLUGINDIR}\")
+  include(\"${PROJECT_SOURCE_DIR}/cmake/PlughostInstalledDocs.cmake\")")
+install(FILES ${_ph_docs_out}/plughost.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+install(FILES ${_ph_docs_out}/plughost-plugin.7 DESTINATION ${CMAKE_INSTALL_MANDIR}/man7)
+install(FILES ${_ph_docs_out}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The plugin template `plughost new` writes out (host/cli/new.c names these
+# files), buildable as it is.
+install(FILES ${PROJECT_SOURCE_DIR}/examples/plugin-template/CMakeLists.txt
+  ${PROJECT_SOURCE_DIR}/examples/plugin-template/Makefile
+  ${PROJECT_SOURCE_DIR}/examples/plugin-template/README.md
+  ${PROJECT_SOURCE_DIR}/examples/plugin-template/hello.c
+  ${PROJECT_SOURCE_DIR}/examples/plugin-template/test_hello.c
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/plughost/plugin-template)
 # A directory rule rather than a list, so documents added later are picked up
 # without touching this file.
-install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}
   FILES_MATCHING PATTERN "*.md" PATTERN "man" EXCLUDE)

@@ -34,6 +34,13 @@ static const char *const end_names[] = {
     [PH_END_LIMIT] = "limit",
 };
 
+int ph_rpc_code_reserved(long long code)
+{
+    return (code >= -32768 && code <= -32000 && code != PH_RPC_INVALID_PARAMS &&
+            code != PH_RPC_INTERNAL_ERROR) ||
+           code == PH_RPC_CANCELLED;
+}
+
 const char *ph_end_name(enum ph_end end)
 {
     if ((unsigned)end < sizeof end_names / sizeof end_names[0] && end_names[end])

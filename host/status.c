@@ -55,10 +55,14 @@ void ph_status_host_init(struct ph_status_host *s)
 
 /* The cause of a failed call, read from the error the caller gets: the
  * host's own errors carry data.status (an ending), data.circuit, or one of
- * its codes; whatever else is the plugin's own error. */
+ * its codes; whatever else is the plugin's own error. data is read only
+ * under a code the host reserves: a method's error data reaches the caller
+ * unchanged, and its "status" must not count as a violation. */
 static enum ph_status_cause cause_of(const json_t *error)
 {
-    json_t *data = json_object_get(error, "data");
+    json_t *data = ph_rpc_code_reserved(json_integer_value(json_object_get(error, "code")))
+                       ? json_object_get(error, "data")
+                       : NULL;
     const char *st = json_string_value(json_object_get(data, "status"));
     if (st) {
         for (int i = 0; i <= PH_CAUSE_SETUP_ERROR; i++)

@@ -795,28 +795,30 @@ static struct ph_call *find_call(struct ph_plug *p, json_t *id)
     return c && c->plug == p && c->sent ? c : NULL;
 }
 
-/* A plugin's own error keeps its code and message, but it cannot pose as
- * one of the host's. The error is built afresh, with the host's fields and
- * the plugin's apart by construction rather than by a list of keys to
- * remove: the host sets data.plugin, data.method and, for a code reserved
- * to the host, original_code; whatever the plugin sent as data goes,
- * untouched and of any type, under data.plugin_data, where no report of
- * the host's looks; anything else in its error object is dropped. */
-static json_t *plugin_error(struct ph_plug *p, const char *method, json_t *error)
+/* A plugin's own error reaches the caller with the code, message and data
+ * the method gave, data unchanged and of any type (absent if it gave none):
+ * the host adds nothing to it and removes nothing from it. What tells the
+ * caller a report of the host's from a plugin's error is the code alone,
+ * which the host checks here: a code the host reserves (ph_rpc_code_reserved)
+ * becomes -32603, the plugin's code kept beside it as original_code, a
+ * member of the error object the plugin cannot set (anything else in its
+ * error object is dropped). So data.status and the details beside it are
+ * the host's whenever the code is one of its reports, and the plugin's
+ * bytes never pass for one. */
+static json_t *plugin_error(json_t *error)
 {
     json_int_t code = json_integer_value(json_object_get(error, "code"));
     const char *message = json_string_value(json_object_get(error, "message"));
-    json_t *e = json_pack("{s:I,s:s,s:{s:s,s:s}}", "code", code, "message", message ? message : "",
-                          "data", "plugin", p->name, "method", method);
+    json_t *e = json_pack("{s:I,s:s}", "code", code, "message", message ? message : "");
     if (!e)
         return NULL;
-    if ((code >= -32099 && code <= -32000) || code == PH_RPC_CANCELLED) {
+    if (ph_rpc_code_reserved(code)) {
         json_object_set_new(e, "code", json_integer(PH_RPC_INTERNAL_ERROR));
         json_object_set_new(e, "original_code", json_integer(code));
     }
     json_t *data = json_object_get(error, "data");
     if (data)
-        json_object_set(json_object_get(e, "data"), "plugin_data", data);
+        json_object_set(e, "data", data);
     return e;
 }
 
@@ -1423,7 +1425,7 @@ static void on_message(struct ph_plug *p, char *text, size_t len, int *fd)
         if (m.kind == PH_MSG_RESULT)
             ph_call_finish(p->host, c, json_incref(m.result), NULL);
         else
-            ph_call_finish(p->host, c, NULL, plugin_error(p, c->method, m.error));
+            ph_call_finish(p->host, c, NULL, plugin_error(m.error));
         break;
     }
     }

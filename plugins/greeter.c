@@ -63,14 +63,19 @@ static json_t *slow(ph_ctx *ctx, json_t *params)
 }
 
 static const ph_method methods[] = {
-    {"greet", greet, "greets, counting visits in the host's store",
-     "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"minLength\":1,"
-     "\"maxLength\":200}},\"required\":[\"name\"],\"additionalProperties\":false}"},
-    {"slow", slow, "counts to n in 10 ms steps with progress; cancellable",
-     "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\",\"minimum\":0,"
-     "\"maximum\":100000}},\"required\":[\"n\"],\"additionalProperties\":false}"},
+    {"greet", greet, "greets, counting visits in the host's store", "{name: string}"},
+    {"slow", slow, "counts to n in 10 ms steps with progress; cancellable", "{n: integer}"},
+    {0},
+};
+
+static const ph_params_schema schemas[] = {
+    {"greet", "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"minLength\":1,"
+              "\"maxLength\":200}},\"required\":[\"name\"],\"additionalProperties\":false}"},
+    {"slow", "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\",\"minimum\":0,"
+             "\"maximum\":100000}},\"required\":[\"n\"],\"additionalProperties\":false}"},
     {0},
 };
 
 PH_PLUGIN(.name = "greeter", .version = "1.0.0",
-          .description = "calls host functions: version, store, logging", .methods = methods);
+          .description = "calls host functions: version, store, logging", .methods = methods,
+          .params_schemas = schemas);

@@ -169,16 +169,21 @@ static json_t *calc(ph_ctx *ctx, json_t *params)
 }
 
 static const ph_method methods[] = {
-    {"stats", stats, "counts bytes, characters, words and lines; top words",
-     "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\","
-     "\"description\":\"the text to measure\"}},\"required\":[\"text\"],"
-     "\"additionalProperties\":false}"},
-    {"calc", calc, "evaluates + - * / ( ) over numbers",
-     "{\"type\":\"object\",\"properties\":{\"expr\":{\"type\":\"string\","
-     "\"maxLength\":10000,\"description\":\"e.g. (1 + 2) * 3\"}},\"required\":[\"expr\"],"
-     "\"additionalProperties\":false}"},
+    {"stats", stats, "counts bytes, characters, words and lines; top words", "{text: string}"},
+    {"calc", calc, "evaluates + - * / ( ) over numbers", "{expr: string}"},
+    {0},
+};
+
+static const ph_params_schema schemas[] = {
+    {"stats", "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\","
+              "\"description\":\"the text to measure\"}},\"required\":[\"text\"],"
+              "\"additionalProperties\":false}"},
+    {"calc", "{\"type\":\"object\",\"properties\":{\"expr\":{\"type\":\"string\","
+             "\"maxLength\":10000,\"description\":\"e.g. (1 + 2) * 3\"}},\"required\":[\"expr\"],"
+             "\"additionalProperties\":false}"},
     {0},
 };
 
 PH_PLUGIN(.name = "textstats", .version = "1.0.0",
-          .description = "text statistics and a small calculator", .methods = methods);
+          .description = "text statistics and a small calculator", .methods = methods,
+          .params_schemas = schemas);

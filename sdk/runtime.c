@@ -60,10 +60,59 @@ void ph_rt_report_setup_failure(int fd, const char *stage, const char *message)
     json_decref(n);
 }
 
+/* The params_schemas of p (ABI 2 on), or NULL: an ABI-1 table ends before
+ * the field, so it is not read there. */
+static const ph_params_schema *schemas_of(const ph_plugin *p)
+{
+    return p->abi >= 2 ? p->params_schemas : NULL;
+}
+
+static int has_method(const ph_plugin *p, const char *name)
+{
+    for (size_t i = 0; p->methods[i].name; i++)
+        if (strcmp(p->methods[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* An entry for no method, a second entry for one, or text that is not JSON
+ * is the author's slip, named here before the plugin is served; whether
+ * the JSON is a schema the host can use is the host's to say. */
+static int check_schemas(const ph_plugin *p, char *err, size_t errlen)
+{
+    const ph_params_schema *s = schemas_of(p);
+    for (size_t i = 0; s && s[i].method; i++) {
+        if (i > 4096) {
+            snprintf(err, errlen, "too many params_schemas");
+            return -1;
+        }
+        if (!has_method(p, s[i].method) || !s[i].schema) {
+            snprintf(err, errlen,
+                     "params_schemas %zu: names no method of the table, or has no schema", i);
+            return -1;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(s[j].method, s[i].method) == 0) {
+                snprintf(err, errlen, "method \"%s\" has two params_schemas", s[i].method);
+                return -1;
+            }
+        json_error_t je;
+        json_t *v = json_loads(s[i].schema, JSON_DECODE_ANY, &je);
+        if (!v) {
+            snprintf(err, errlen, "method \"%s\": params schema is not JSON: %s", s[i].method,
+                     je.text);
+            return -1;
+        }
+        json_decref(v);
+    }
+    return 0;
+}
+
 int ph_rt_check_plugin(const ph_plugin *p, char *err, size_t errlen)
 {
-    if (p->abi != PH_SDK_ABI) {
-        snprintf(err, errlen, "plugin built for SDK ABI %u, runtime speaks %u", p->abi, PH_SDK_ABI);
+    if (p->abi != PH_SDK_ABI && p->abi != 1) {
+        snprintf(err, errlen, "plugin built for SDK ABI %u, runtime reads 1 to %u", p->abi,
+                 PH_SDK_ABI);
         return -1;
     }
     if (!p->name || !p->version || !p->methods) {
@@ -92,7 +141,7 @@ int ph_rt_check_plugin(const ph_plugin *p, char *err, size_t errlen)
             }
         }
     }
-    return 0;
+    return check_schemas(p, err, errlen);
 }
 
 /* Set by ph_singleton() from init, before the hello is sent. */
@@ -114,17 +163,29 @@ static json_t *hello(const ph_plugin *p)
             json_object_set_new(o, "description", json_string(m->description));
         if (m->params_doc)
             json_object_set_new(o, "params", json_string(m->params_doc));
-        /* A params_doc that parses as a JSON object is a schema; anything
-         * else ("{name: string}") is a hint for people. */
-        json_t *schema = m->params_doc ? json_loads(m->params_doc, 0, NULL) : NULL;
-        if (json_is_object(schema))
+        json_t *schema = NULL;
+        const ph_params_schema *s = schemas_of(p);
+        for (size_t k = 0; s && s[k].method; k++)
+            if (strcmp(s[k].method, m->name) == 0) {
+                /* Whatever it is: the host judges it, and refuses a
+                 * non-object. */
+                schema = json_loads(s[k].schema, JSON_DECODE_ANY, NULL);
+            }
+        if (p->abi == 1 && m->params_doc) {
+            /* ABI 1's rule, for plugins built against it: a params_doc
+             * that parses as a JSON object is the schema. */
+            schema = json_loads(m->params_doc, 0, NULL);
+            if (!json_is_object(schema)) {
+                json_decref(schema);
+                schema = NULL;
+            }
+        }
+        if (schema)
             json_object_set_new(o, "params_schema", schema);
-        else
-            json_decref(schema);
         json_array_append_new(methods, o);
     }
     json_t *params =
-        json_pack("{s:i,s:i,s:s,s:s,s:o}", "protocol", PH_PROTOCOL_VERSION, "sdk_abi", PH_SDK_ABI,
+        json_pack("{s:i,s:i,s:s,s:s,s:o}", "protocol", PH_PROTOCOL_VERSION, "sdk_abi", (int)p->abi,
                   "name", p->name, "version", p->version, "methods", methods);
     if (params && p->description)
         json_object_set_new(params, "description", json_string(p->description));

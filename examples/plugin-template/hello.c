@@ -1,11 +1,11 @@
 /*
- * hello: a plugin author's starting point. One method, hello.hello, that
+ * hello: a plugin author's starting point. One method, hello.greet, that
  * reads a string parameter, logs through the host and returns an object.
- * Copy this directory, rename the plugin and replace the method.
+ * Replace the method with yours (and its test in test_hello.c).
  */
 #include <plughost/sdk.h>
 
-static json_t *hello(ph_ctx *ctx, json_t *params)
+static json_t *greet(ph_ctx *ctx, json_t *params)
 {
     const char *name;
     /* Accepting both ["x"] and {"name": "x"} costs nothing and lets callers
@@ -21,9 +21,18 @@ static json_t *hello(ph_ctx *ctx, json_t *params)
 }
 
 static const ph_method methods[] = {
-    {"hello", hello, "greets someone", "[name: string] or {name: string}"},
+    {"greet", greet, "greets someone", "[name: string] or {name: string}"},
+    {0},
+};
+
+/* Optional: a JSON Schema for a method's params, which the host checks
+ * before the method runs (-32602 for params that do not match) and MCP
+ * clients see as the tool's input schema. */
+static const ph_params_schema schemas[] = {
+    {"greet", "{\"type\": \"object\", \"properties\": {\"name\": {\"type\": \"string\"}}, "
+              "\"required\": [\"name\"]}"},
     {0},
 };
 
 PH_PLUGIN(.name = "hello", .version = "1.0.0", .description = "the plugin template",
-          .methods = methods);
+          .methods = methods, .params_schemas = schemas);

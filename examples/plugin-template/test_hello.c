@@ -20,13 +20,13 @@ static void check(int ok, const char *what)
         failures++;
 }
 
-/* Calls hello.hello with params given as JSON text; returns ph_test_call's
+/* Calls hello.greet with params given as JSON text; returns ph_test_call's
  * status and leaves exactly one of *result and *error set. */
 static int call(const char *params_text, json_t **result, json_t **error)
 {
     json_t *params = params_text ? json_loads(params_text, 0, NULL) : NULL;
     *result = *error = NULL;
-    int rc = ph_test_call(&ph_plugin_v1, "hello", params, result, error);
+    int rc = ph_test_call(&ph_plugin_v1, "greet", params, result, error);
     json_decref(params);
     return rc;
 }

@@ -66,6 +66,10 @@ int ph_cli_record(ph_host *h, const struct ph_cli_opts *o, ph_error *err);
 /* Loads DIR, or a single plugin file when path is a regular file. */
 int ph_cli_load(ph_host *h, const char *path, ph_error *err);
 
+/* Runs `plughost new NAME [DIR]` (new.c): writes the installed plugin
+ * template into DIR; returns an exit code. */
+int ph_cli_new(int argc, char **argv);
+
 /* Runs `plughost profile ...` (audit mode; profile.c); returns an exit code. */
 int ph_cli_profile(const struct ph_cli_opts *o, int argc, char **argv);
 

@@ -255,11 +255,9 @@ void ph_clog_msg(const char *level, const char *event, json_t *fields, const cha
         free(line);
 }
 
-void ph_clog_rpc_error(json_t *error)
+void ph_clog_rpc_error(const char *plugin, json_t *error)
 {
     if (format == PH_CLOG_JSON) {
-        json_t *data = json_object_get(error, "data");
-        const char *plugin = json_string_value(json_object_get(data, "plugin"));
         json_line("error", plugin, "call_error", json_pack("{s:O}", "error", error));
         return;
     }

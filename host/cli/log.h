@@ -51,7 +51,10 @@ void ph_clog_msg(const char *level, const char *event, json_t *fields, const cha
 /* Reports a JSON-RPC error object (borrowed) a call ended with. Text: the
  * message, then "error: " and the object, the last line of stderr that
  * scripts read (README, "Exit codes"); JSON: one object, event
- * "call_error", with the error in fields. */
-void ph_clog_rpc_error(json_t *error);
+ * "call_error", with the error in fields. plugin (borrowed, NULL: none) is
+ * the plugin the call went to, as the caller named it: a method's error
+ * data reaches here unchanged, so a "plugin" inside it is the method's own
+ * and is never read for the line's plugin. */
+void ph_clog_rpc_error(const char *plugin, json_t *error);
 
 #endif

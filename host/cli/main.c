@@ -50,6 +50,8 @@ static const char usage[] =
     "  check-config FILE              validate an operator configuration file\n"
     "  doctor [--json]                which sandbox layers this machine gives plugins,\n"
     "                                 proven by a probe that must be refused and named\n"
+    "  new NAME [DIR]                 write the plugin template into DIR (default NAME),\n"
+    "                                 the plugin named NAME, ready to build and test\n"
     "  status [--json] SOCKET         a running serve --listen host: each plugin's state,\n"
     "                                 pid, uptime, restarts, circuit, calls, failures by\n"
     "                                 cause, violations, memory, CPU, queue (status --help)\n"
@@ -120,6 +122,7 @@ static const char *command_help(const char *cmd)
         {"list", "usage: plughost list [--json] DIR\n"
                  "  Starts every plugin in DIR (or one plugin file), prints each one's name,\n"
                  "  version and methods, and every file that failed with the reason.\n"
+                 "  Exit: 0 every plugin loaded, 3 any did not, 2 usage, 9 host error.\n"
                  "examples:\n"
                  "  plughost list build/plugins\n"
                  "  plughost list --json build/plugins | jq '.plugins[].layers'\n"},
@@ -198,6 +201,17 @@ static const char *command_help(const char *cmd)
                    "  built-in probe makes forbidden calls that must be refused and named.\n"
                    "example:\n"
                    "  plughost doctor && echo 'sandbox OK'\n"},
+        {"new", "usage: plughost new NAME [DIR]\n"
+                "  Writes the installed plugin template into DIR (default ./NAME, which must\n"
+                "  be missing or empty) with the plugin named NAME: NAME.c (one method,\n"
+                "  greet), test_NAME.c (its unit test), CMakeLists.txt, Makefile, README.md.\n"
+                "  NAME: 1 to 63 of a-z 0-9 _ -, starting with a letter or a digit.\n"
+                "  Exit: 0 written, 2 bad NAME or DIR not empty, 9 no template or a write\n"
+                "  failed (nothing is left behind). PLUGHOST_TEMPLATE names another template.\n"
+                "example:\n"
+                "  plughost new weather && cd weather && cmake -S . -B build &&\n"
+                "      cmake --build build && ctest --test-dir build &&\n"
+                "      plughost call build weather.greet '[\"world\"]'\n"},
         {"status", "usage: plughost status [--json] SOCKET\n"
                    "  Asks a running `serve --listen` host (method plughost/status) for each\n"
                    "  plugin and instance: state, pid, uptime, restarts, circuit breaker, calls\n"
@@ -271,11 +285,13 @@ int ph_cli_load(ph_host *h, const char *path, ph_error *err)
     return ph_host_load_file(h, path, NULL, err);
 }
 
+/* Only a reserved code makes data the host's report: a plugin's error data
+ * is the plugin's, and a "status" in it must not choose the exit code. */
 static int exit_for(json_t *error)
 {
-    json_t *data = json_object_get(error, "data");
-    const char *status = json_string_value(json_object_get(data, "status"));
     json_int_t code = json_integer_value(json_object_get(error, "code"));
+    json_t *data = ph_rpc_code_reserved(code) ? json_object_get(error, "data") : NULL;
+    const char *status = json_string_value(json_object_get(data, "status"));
     if (!status)
         return code == PH_RPC_METHOD_NOT_FOUND || code == PH_RPC_PLUGIN_NOT_LOADED
                    ? PH_EXIT_NOT_FOUND
@@ -294,9 +310,9 @@ static int exit_for(json_t *error)
     return PH_EXIT_CRASHED;
 }
 
-static void print_rpc_error(json_t *error)
+static void print_rpc_error(const char *plugin, json_t *error)
 {
-    ph_clog_rpc_error(error);
+    ph_clog_rpc_error(plugin, error);
 }
 
 /* The load error of the file named PLUGIN.so, if it failed: a plugin that
@@ -454,7 +470,7 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
         rc = err.status == PH_E_PLUGIN ? PH_EXIT_NOT_FOUND : PH_EXIT_HOST;
         json_t *failed = load_error_of(h, plugin);
         if (failed) {
-            print_rpc_error(failed);
+            print_rpc_error(plugin, failed);
             rc = exit_for(failed);
             json_decref(failed);
         }
@@ -495,18 +511,18 @@ static int cmd_call(const struct ph_cli_opts *o, int argc, char **argv)
         json_decref(result);
         rc = PH_EXIT_OK;
     } else if (st == PH_E_PLUGIN && rpc_error) {
-        print_rpc_error(rpc_error);
+        print_rpc_error(plugin, rpc_error);
         rc = exit_for(rpc_error);
         json_decref(rpc_error);
     } else if ((rpc_error = load_error_of(h, plugin))) {
         /* The plugin's file failed to load: say why, not just "unknown". */
-        print_rpc_error(rpc_error);
+        print_rpc_error(plugin, rpc_error);
         rc = exit_for(rpc_error);
         json_decref(rpc_error);
     } else {
         json_t *e = json_pack("{s:i,s:s,s:{s:s,s:s}}", "code", PH_RPC_METHOD_NOT_FOUND, "message",
                               err.text, "data", "plugin", plugin, "method", dot + 1);
-        print_rpc_error(e);
+        print_rpc_error(plugin, e);
         json_decref(e);
         rc = st == PH_E_NOTFOUND ? PH_EXIT_NOT_FOUND : PH_EXIT_HOST;
     }
@@ -566,7 +582,9 @@ static void print_list_text(json_t *d)
             const char *md = json_string_value(json_object_get(m, "description"));
             const char *pd = json_string_value(json_object_get(m, "params"));
             char shape[256];
-            if (json_object_get(m, "params_schema"))
+            /* The author's hint for people when there is one, else the
+             * shape of the schema. */
+            if (!pd && json_object_get(m, "params_schema"))
                 pd = schema_shape(json_object_get(m, "params_schema"), shape, sizeof shape);
             ph_text_print(stdout, "    %s.%s%s%s%s%s",
                           json_string_value(json_object_get(p, "name")),
@@ -940,6 +958,8 @@ int main(int argc, char **argv)
         rc = cmd_list(&o, nrest - 1, rest + 1);
     } else if (strcmp(rest[0], "call") == 0) {
         rc = cmd_call(&o, nrest - 1, rest + 1);
+    } else if (strcmp(rest[0], "new") == 0) {
+        rc = ph_cli_new(nrest - 1, rest + 1);
     } else if (strcmp(rest[0], "profile") == 0) {
         rc = ph_cli_profile(&o, nrest - 1, rest + 1);
     } else if (strcmp(rest[0], "pin") == 0) {

@@ -240,7 +240,7 @@ static json_t *ask(const char *path, const char *method, const char *params, int
     }
     json_t *result = json_incref(json_object_get(msg, "result"));
     if (!result) {
-        ph_clog_rpc_error(json_object_get(msg, "error"));
+        ph_clog_rpc_error(NULL, json_object_get(msg, "error"));
         *code = PH_EXIT_METHOD_ERROR;
     }
     json_decref(msg);

@@ -156,7 +156,8 @@ def main():
         objs = json_lines(t, "call fail", r.err, ("call_error",))
         e = [o for o in objs if o["event"] == "call_error"]
         t.check(r.rc == 1 and e and e[-1]["fields"]["error"]["message"] == EVIL
-                and e[-1]["fields"]["error"]["data"]["plugin_data"]["why"] == EVIL
+                and e[-1]["fields"]["error"]["data"]["why"] == EVIL
+                and e[-1]["fields"]["error"]["data"]["plugin"] == "echo"
                 and e[-1].get("plugin") == "hostile_text",
                 "call: a method's error is one call_error line holding the error object",
                 r.describe())

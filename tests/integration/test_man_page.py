@@ -13,7 +13,7 @@ import harness
 MAN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "man",
                    "plughost.1")
 COMMANDS = ["list", "call", "serve", "profile", "replay", "pin", "check-config", "doctor",
-            "status", "metrics"]
+            "status", "metrics", "new"]
 
 
 def helps(plughost):

@@ -69,10 +69,13 @@ def ENDED(status, absent=(), **data):
     return {"status": status, "data": data, "absent": tuple(absent)}
 
 
-def PLAIN_ERROR(code, original_code):
+def PLAIN_ERROR(code, original_code, data=None):
     """The method's own error, passed through as a plain method error: the
-    code rewritten, the original kept, no "status"; `call` exits 1."""
-    return {"status": "plain_error", "code": code, "original_code": original_code}
+    code rewritten, the original kept, data exactly as the method gave it
+    (a "status" in it included: the code says it is not the host's); `call`
+    exits 1."""
+    return {"status": "plain_error", "code": code, "original_code": original_code,
+            "data": data}
 
 
 def ANSWERED(result, breach):
@@ -208,7 +211,9 @@ BEYOND = {
     # forging the host's reports
     "raise_sigsys": [RETURNED(), ENDED("signaled", signal="SIGSYS")],
     "abort_self": [ENDED("signaled", signal="SIGSEGV"), ENDED("signaled", signal="SIGABRT")],
-    "fake_violation": PLAIN_ERROR(-32603, -32002),
+    "fake_violation": PLAIN_ERROR(-32603, -32002, {
+        "status": "violation", "syscall": "reboot", "syscall_nr": 169, "arch": "x86_64",
+        "phase": "running"}),
     "fake_setup_failed": ENDED("setup_error", absent=("syscall", "syscall_nr"), stage="seccomp",
                                exit_code=3),
     # the host's terminal, other plugins, /proc, /sys, /dev
@@ -485,10 +490,9 @@ def match_plain(error, exp, plugin):
         return "code %r, want %r (%s)" % (error.get("code"), exp["code"], json.dumps(error))
     if error.get("original_code") != exp["original_code"]:
         return "original_code %r, want %r" % (error.get("original_code"), exp["original_code"])
-    if not isinstance(data, dict) or "status" in data:
-        return "data must be an object without status: %s" % json.dumps(error)
-    if data.get("plugin") != plugin or data.get("method") != "attack":
-        return "data.plugin/method not set by the host: %s" % json.dumps(data)
+    if data != exp["data"]:
+        return "data %s, want exactly the method's %s" % (json.dumps(data),
+                                                           json.dumps(exp["data"]))
     return None
 
 
@@ -519,8 +523,19 @@ def match_error(error, exp, plugin):
     return match_ended(error, exp, plugin)
 
 
+def host_report(error):
+    """Whether the error's code is one the host reserves, so that its data
+    is the host's report (ph_rpc_code_reserved)."""
+    code = (error or {}).get("code")
+    return isinstance(code, int) and (code == -32800 or (
+        -32768 <= code <= -32000 and code not in (-32602, -32603)))
+
+
 def summary(error):
     data = (error or {}).get("data") or {}
+    if not host_report(error) or not isinstance(data, dict):
+        return "plain error %s (original_code %s)" % ((error or {}).get("code"),
+                                                      (error or {}).get("original_code"))
     if data.get("status") == "violation":
         return "violation syscall=%s arch=%s nr=%s" % (data.get("syscall"),
                                                        data.get("arch", "x86_64"),

@@ -180,17 +180,18 @@ def main():
                        "\u009b\u202e\u2028end"):
             r = run(ph, ["--trace", "--receipts", "call", hostile, "hostile_text." + method])
             check_clean(ck, f"call {method[:8]!r}", r)
-        # A plugin's error: its data apart from the host's fields.
+        # A plugin's error: its data exactly as the method gave it, keys of
+        # the host's reports included; the code alone says it is not one.
         r = run(ph, ["call", hostile, "hostile_text.fail"])
         e = last_error(r[2]) or {}
         data = e.get("data", {})
-        pd = data.get("plugin_data", {})
         ck.check(r[0] == 1 and e.get("code") == -32603 and e.get("original_code") == -32002
-                 and "status" not in data and "syscall" not in data
-                 and data.get("plugin") == "hostile_text" and data.get("method") == "fail"
-                 and pd.get("status") == "violation" and pd.get("plugin") == "echo"
-                 and pd.get("why", "").startswith("\n[echo]"),
-                 "a plugin's error data is kept apart from the host's fields", r)
+                 and sorted(data) == ["exit_code", "plugin", "status", "syscall", "why"]
+                 and data.get("status") == "violation" and data.get("plugin") == "echo"
+                 and data.get("syscall") == "reboot" and data.get("exit_code") == 0
+                 and data.get("why", "").startswith("\n[echo]"),
+                 "a plugin's error data reaches the caller unchanged; code -32603 and exit 1 "
+                 "say it is not the host's", r)
         r = run(ph, ["call", hostile, "hostile_text.violate"])
         e = last_error(r[2])
         ck.check(r[0] == 6 and e and e["data"].get("status") == "violation",

@@ -310,6 +310,39 @@ static void test_validation(void)
     expect_invalid(&t, "abi+1");
     t.abi = 0;
     expect_invalid(&t, "abi 0");
+    t.abi = 1; /* still read, with ABI 1's layout */
+    r = e = NULL;
+    CHECK(ph_test_call(&t, "ok", NULL, &r, &e) == 0);
+    json_decref(r);
+    json_decref(e);
+
+    /* params_schemas: each names a method of the table once, with JSON. */
+    static const ph_params_schema s_ok[] = {{"ok", "{\"type\": \"array\"}"}, {0}};
+    static const ph_params_schema s_nomethod[] = {{"nope", "{}"}, {0}};
+    static const ph_params_schema s_twice[] = {{"ok", "{}"}, {"ok", "{}"}, {0}};
+    static const ph_params_schema s_notjson[] = {{"ok", "{type: array}"}, {0}};
+    static const ph_params_schema s_null[] = {{"ok", NULL}, {0}};
+    t = good;
+    t.params_schemas = s_ok;
+    r = e = NULL;
+    CHECK(ph_test_call(&t, "ok", NULL, &r, &e) == 0);
+    json_decref(r);
+    json_decref(e);
+    t.params_schemas = s_nomethod;
+    expect_invalid(&t, "schema for no method");
+    t.params_schemas = s_twice;
+    expect_invalid(&t, "two schemas for one method");
+    t.params_schemas = s_notjson;
+    expect_invalid(&t, "schema that is not JSON");
+    t.params_schemas = s_null;
+    expect_invalid(&t, "schema NULL");
+    /* An ABI-1 table ends before params_schemas: never read there. */
+    t.abi = 1;
+    t.params_schemas = s_nomethod;
+    r = e = NULL;
+    CHECK(ph_test_call(&t, "ok", NULL, &r, &e) == 0);
+    json_decref(r);
+    json_decref(e);
 
     const char *bad_names[] = {"", "Echo", "a.b", "a b", "a/b", "é", "$x", name64};
     for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {

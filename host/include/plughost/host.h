@@ -49,6 +49,14 @@ enum ph_rpc_code {
     PH_RPC_CANCELLED = -32800,         /* LSP's RequestCancelled */
 };
 
+/* Whether code is reserved to the host: 1 for JSON-RPC's -32768..-32000
+ * (the host's reports, -32099..-32000, among them) except -32602 and
+ * -32603, and for -32800 (cancelled); else 0. An error with a reserved code
+ * is the host's own, and so is its data (status and details); a plugin's
+ * error never carries one (the host turns it into -32603 with
+ * original_code). With any other code, data is whatever the method gave. */
+int ph_rpc_code_reserved(long long code);
+
 /* How a plugin process ended, after minijail's and Sandbox2's named results.
  * Carried as "status" in error data and events. */
 enum ph_end {
@@ -213,11 +221,13 @@ unsigned ph_config_weaker_bit(const char *name);
 typedef void (*ph_event_fn)(void *ud, json_t *event);
 
 /* Completion of an asynchronous call. Exactly one of result and error is
- * non-NULL; both are borrowed. error is a JSON-RPC error object whose "data"
- * names the plugin, the method and, for host-side failures, the "status"
- * (ph_end_name) and its details (signal, exit_code, syscall, limit); a
- * plugin's own error carries what the plugin sent as data in
- * data.plugin_data, apart from these. */
+ * non-NULL; both are borrowed. error is a JSON-RPC error object. A report
+ * of the host's (a reserved code, ph_rpc_code_reserved()) has data naming
+ * the plugin, the method and, for failures of the plugin process, the
+ * "status" (ph_end_name) and its details (signal, exit_code, syscall,
+ * limit). A plugin's own error carries exactly the data its method gave
+ * (none, or any JSON value), no names added: the caller knows what it
+ * called. */
 typedef void (*ph_call_fn)(void *ud, uint64_t call_id, json_t *result, json_t *error);
 
 /* A host function plugins may call. params is borrowed. Return 0 with

@@ -8,7 +8,10 @@
  * the functions below are the only way it talks to the host.
  *
  * This header must never expose transport details: a plugin built against
- * PH_SDK_ABI 1 keeps working whatever the wire protocol becomes.
+ * any PH_SDK_ABI the runtime still reads keeps working whatever the wire
+ * protocol becomes. ABI 2 added ph_plugin.params_schemas at the end of
+ * ph_plugin, which the runtime reads only from a plugin built against ABI 2
+ * or later; ph_method, an array element, keeps its size.
  *
  * Ownership follows jansson's vocabulary. "Borrowed" means the caller must
  * not decref it and must not keep it past the call; "new reference" means the
@@ -24,11 +27,15 @@
 extern "C" {
 #endif
 
-#define PH_SDK_ABI 1
+#define PH_SDK_ABI 2
 
-/* JSON-RPC 2.0 error codes a method may return through ph_error(). Codes from
- * -32099 to -32000 are reserved for the host's own failures (see
- * docs/protocol.md); a method should use positive codes for its own errors. */
+/* JSON-RPC 2.0 error codes a method may return through ph_error(). The
+ * host reserves JSON-RPC's -32768..-32000 (its own reports, -32099..-32000,
+ * among them) except these two, and -32800 (cancelled): a method's error
+ * with a reserved code reaches the caller as -32603, its code kept as the
+ * error's "original_code", so that a reserved code always means the host's
+ * own report (docs/protocol.md section 7). Use positive codes for a
+ * method's own errors. */
 #define PH_ERR_INVALID_PARAMS (-32602)
 #define PH_ERR_INTERNAL (-32603)
 
@@ -48,15 +55,29 @@ typedef struct ph_method {
     const char *name;        /* required; unique within the plugin */
     ph_method_fn fn;         /* required */
     const char *description; /* optional, shown by `plughost list` */
-    /* Optional: either a hint for people, e.g. "[text: string]", or a JSON
-     * Schema for the params: text that parses as a JSON object is taken as
-     * a schema, in the subset docs/protocol.md lists. With a schema the host rejects calls whose
-     * params do not match with -32602 before the method runs, `plughost
-     * list --json` shows it, and MCP clients get it as the tool's input
-     * schema. Params given by position are matched to the schema's
-     * properties in their declared order. */
+    /* Optional: a hint for people, e.g. "[text: string]" or "{name:
+     * string}", shown by `plughost list` as written and never parsed. A
+     * JSON Schema for the params goes in ph_plugin.params_schemas. */
     const char *params_doc;
 } ph_method;
+
+/* A JSON Schema for one method's params (ABI 2), e.g.
+ *   {"stats", "{\"type\": \"object\", \"properties\": {\"text\": "
+ *             "{\"type\": \"string\"}}, \"required\": [\"text\"]}"}
+ * schema is JSON text of an object, in the subset docs/protocol.md lists.
+ * The host checks it when the plugin loads (a schema it cannot use, or one
+ * naming no method of the table, fails the load, named by `plughost
+ * list`), and rejects calls whose params do not match with -32602 before
+ * the method runs; `plughost list --json` shows it and MCP clients get it
+ * as the tool's input schema. Params given by position are matched to the
+ * schema's properties in their declared order.
+ * A plugin built against ABI 1 has no params_schemas: for it, as then, a
+ * params_doc whose text parses as a JSON object is taken as the schema
+ * (rebuild against ABI 2 to have a hint that is only a hint). */
+typedef struct ph_params_schema {
+    const char *method; /* a name in ph_plugin.methods; NULL ends the array */
+    const char *schema; /* required */
+} ph_params_schema;
 
 typedef struct ph_plugin {
     unsigned abi;             /* PH_SDK_ABI, filled by PH_PLUGIN() */
@@ -67,6 +88,9 @@ typedef struct ph_plugin {
     /* Optional: called once, inside the sandbox, before the first request.
      * Return 0, or non-zero after ph_error() to refuse to start. */
     int (*init)(ph_ctx *ctx);
+    /* Optional (ABI 2): JSON Schemas for methods' params, an array ended by
+     * an entry whose method is NULL. */
+    const ph_params_schema *params_schemas;
 } ph_plugin;
 
 #define PH_PLUGIN_SYMBOL "ph_plugin_v1"
@@ -88,9 +112,12 @@ void ph_singleton(ph_ctx *ctx);
 json_t *ph_error(ph_ctx *ctx, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Like ph_error() with a structured "data" member; data is stolen (the
- * caller's reference passes to the runtime), may be NULL. The host hands
- * it to the caller as the error's data.plugin_data, beside its own
- * data.plugin and data.method. */
+ * caller's reference passes to the runtime), may be NULL, and may be any
+ * JSON value. The caller gets it back as the error's "data", unchanged
+ * (no "data" when NULL): the host adds no member to it and removes none.
+ * Keys its own reports use ("status", "syscall", ...) mean nothing coming
+ * from a method, because the code tells a caller whose error it is (see
+ * PH_ERR_INVALID_PARAMS above). */
 json_t *ph_error_data(ph_ctx *ctx, int code, json_t *data, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

@@ -30,13 +30,16 @@ static json_t *crash(ph_ctx *ctx, json_t *params)
 static const ph_method methods[] = {
     /* A JSON Schema for its params, which MCP clients see as the input
      * schema when the host knows params schemas. */
-    {"notify", notify, "sends the notification notifier.said {text}",
-     "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"}},"
-     "\"required\":[\"text\"]}"},
+    {"notify", notify, "sends the notification notifier.said {text}", "{text: string}"},
     {"crash", crash, "dereferences NULL", NULL},
+    {0},
+};
+static const ph_params_schema schemas[] = {
+    {"notify", "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"}},"
+               "\"required\":[\"text\"]}"},
     {0},
 };
 
 PH_PLUGIN(.name = "notifier", .version = "1.0.0",
           .description = "a notification of its own, and a crash, for client tests",
-          .methods = methods);
+          .methods = methods, .params_schemas = schemas);

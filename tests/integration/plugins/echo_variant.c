@@ -2,8 +2,8 @@
  * echo_variant: "a new build of echo" for the replay and pin tests, built
  * twice from this file. ECHO_V2 changes the description and the behaviour
  * for two inputs: ["changed"] is answered ["CHANGED"], and ["ask"] makes a
- * host function call the real echo never makes. ECHO_V3 only declares a
- * params schema where echo has a note, and otherwise is echo. ECHO_V4 is
+ * host function call the real echo never makes. ECHO_V3 only adds a
+ * params schema beside echo's note, and otherwise is echo. ECHO_V4 is
  * echo with one more method, "shout" (test_lazy: a file replaced by a
  * plugin of the same name with other methods).
  */
@@ -28,15 +28,16 @@ static json_t *echo(ph_ctx *ctx, json_t *params)
     return params ? json_incref(params) : json_null();
 }
 
+#define PARAMS "[any...] or {any}"
 #if defined(ECHO_V2)
 #define DESCRIPTION "returns its params, mostly unchanged"
-#define PARAMS "[any...] or {any}"
+static const ph_params_schema schemas[] = {{0}};
 #elif defined(ECHO_V4)
 #define DESCRIPTION "returns its params unchanged"
-#define PARAMS "[any...] or {any}"
+static const ph_params_schema schemas[] = {{0}};
 #else
 #define DESCRIPTION "returns its params unchanged"
-#define PARAMS "{\"type\":\"array\"}"
+static const ph_params_schema schemas[] = {{"echo", "{\"type\":\"array\"}"}, {0}};
 #endif
 
 #ifdef ECHO_V4
@@ -53,4 +54,4 @@ static const ph_method methods[] = {{"echo", echo, DESCRIPTION, PARAMS}, {0}};
 #endif
 
 PH_PLUGIN(.name = "echo", .version = "1.0.0", .description = "returns what it is given",
-          .methods = methods);
+          .methods = methods, .params_schemas = schemas);
