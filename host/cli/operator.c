@@ -356,6 +356,23 @@ static void print_status(const json_t *st)
         if (!strcmp(str(circ, "state", ""), "open"))
             ph_text_print(stdout, "  circuit open for another %.0f ms after %d recent failures",
                           num(circ, "retry_after_ms"), (int)num(circ, "recent_failures"));
+        /* A pool's other processes, one line each under the first's. */
+        size_t j;
+        json_t *o;
+        json_array_foreach(json_object_get(p, "instances"), j, o)
+        {
+            if (j == 0)
+                continue;
+            char b[24] = "-";
+            if (json_object_get(o, "memory_bytes"))
+                human_bytes(num(o, "memory_bytes"), b, sizeof b);
+            ph_text_print(stdout,
+                          "  instance %d: pid %d, %s, up %.1fs, %.0f calls, %d in flight, "
+                          "memory %s, cpu %.2fs",
+                          (int)num(o, "index"), (int)num(o, "pid"), str(o, "state", "?"),
+                          num(o, "uptime_s"), num(o, "calls_served"), (int)num(o, "in_flight"), b,
+                          num(o, "cpu_seconds"));
+        }
         const json_t *vio = json_object_get(p, "violations");
         if (num(vio, "count") > 0) {
             char t[32];

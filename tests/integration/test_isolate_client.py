@@ -118,6 +118,32 @@ def run(ck, ph, pooled, isolate):
         os.unlink(cfg)
 
 
+def spares_at_load(ck, ph, pooled):
+    """A pool's spares are up once serve has loaded it, before any call:
+    plughost status shows both processes of a pool of two with two spares."""
+    d = harness.plugin_dir(pooled)
+    cfg = d + ".json"
+    with open(cfg, "w") as f:
+        json.dump({"plugins": {"pooled.so": {"instances": 2, "spares": 2}}}, f)
+    sock = os.path.join(d, "s.sock")
+    sv = Server(ph, cfg, d, sock)
+    try:
+        Conn(sock).close()  # the socket is up: loading is done
+        n, end = 0, time.monotonic() + 10
+        while n < 2 and time.monotonic() < end:
+            r = subprocess.run([ph, "status", "--json", sock], capture_output=True, text=True)
+            st = json.loads(r.stdout) if r.returncode == 0 else {}
+            for p in st.get("plugins", []):
+                if p.get("name") == "pooled":
+                    n = sum(1 for i in p.get("instances", []) if i.get("state") == "ready")
+            time.sleep(0.05)
+        ck.check(n == 2, "spares: both processes ready before the first call (%d)" % n)
+    finally:
+        sv.stop()
+        harness.remove_dir(d)
+        os.unlink(cfg)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--plughost", required=True)
@@ -126,6 +152,7 @@ def main():
     ck = harness.Checker("test_isolate_client")
     run(ck, args.plughost, args.pooled, False)
     run(ck, args.plughost, args.pooled, True)
+    spares_at_load(ck, args.plughost, args.pooled)
     return ck.finish()
 
 

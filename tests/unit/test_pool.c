@@ -387,6 +387,22 @@ int main(int argc, char **argv)
         ph_host_free(h);
     }
 
+    /* Spares start once the plugin is loaded, before any call: a pool of
+     * two with two spares has both processes ready without being called. */
+    {
+        ph_host_options sp = {.instances = 2, .spares = 2};
+        h = host_with_opts(argv[1], sp, &s);
+        CHECK(h != NULL);
+        if (h) {
+            for (int t = 0; t < 100 && count_state(h, "pooled", "idle") < 2; t++)
+                (void)ph_host_process(h, 20, NULL);
+            CHECKF(count_state(h, "pooled", "idle") == 2,
+                   "spares: two ready before the first call (%d)",
+                   count_state(h, "pooled", "idle"));
+            ph_host_free(h);
+        }
+    }
+
     /* isolate call with a spare: every call finds a fresh process that was
      * started (and handshaken) before the call was made, and nothing of
      * any earlier call; each process serves one call and is ended. */
