@@ -3005,7 +3005,8 @@ int main(int argc, char **argv)
     }
     if (SECTION("pool")) {
         struct ph_bench_pool_result pr;
-        ph_bench_pool(cfg.loader && cfg.loader[0] ? cfg.loader : NULL, PH_BENCH_POOL_PLUGIN, &pr);
+        ph_bench_pool(cfg.loader && cfg.loader[0] ? cfg.loader : NULL, PH_BENCH_POOL_PLUGIN, &pr,
+                      dat_open("instances.dat"));
         if (pr.one > 0 && !pr.failed)
             add_sum("pool: instances 2 vs 1 (5 ms CPU, 64 in flight)", pr.two, pr.one, "calls/s",
                     '>', 1.8, ">= 1.8x");

@@ -256,18 +256,42 @@ static void run_isolate(const char *loader, const char *plugin, struct ph_bench_
     ph_host_free(iso);
 }
 
-void ph_bench_pool(const char *loader, const char *plugin, struct ph_bench_pool_result *out)
+/* How throughput grows with the pool: one host per size, warmed (its
+ * instances started on demand), then one timed run each. */
+static void sweep(const char *loader, const char *plugin, json_t *params, FILE *dat)
+{
+    fprintf(dat, "# instances calls_per_s\n");
+    for (unsigned n = 1; n <= 4; n++) {
+        ph_host *h = pool_host(loader, plugin, n);
+        int failed = 0;
+        if (!h)
+            break;
+        run_calls(h, params, POOL_DEPTH, &failed);
+        double c = run_calls(h, params, POOL_CALLS, &failed);
+        if (!failed)
+            fprintf(dat, "%u %.1f\n", n, c);
+        printf("  instances %u: %.0f calls/s%s\n", n, c, failed ? " (calls failed)" : "");
+        ph_host_free(h);
+    }
+}
+
+void ph_bench_pool(const char *loader, const char *plugin, struct ph_bench_pool_result *out,
+                   FILE *dat)
 {
     memset(out, 0, sizeof *out);
     printf("\n== pool: CPU-bound method (5 ms), %d in flight, instances 2 vs 1 ==\n", POOL_DEPTH);
     if (!plugin || !*plugin) {
         printf("  skipped: the pooled plugin was not built\n");
+        if (dat)
+            fclose(dat);
         return;
     }
     json_t *params = json_pack("{s:i}", "ms", 5);
     ph_host *one = pool_host(loader, plugin, 1), *two = pool_host(loader, plugin, 2);
     if (!one || !two || !params) {
         printf("  skipped: cannot start the hosts\n");
+        if (dat)
+            fclose(dat);
         ph_host_free(one);
         ph_host_free(two);
         json_decref(params);
@@ -297,6 +321,10 @@ void ph_bench_pool(const char *loader, const char *plugin, struct ph_bench_pool_
     ph_host_free(one);
     ph_host_free(two);
     one = two = NULL;
+    if (dat) {
+        sweep(loader, plugin, params, dat);
+        fclose(dat);
+    }
     run_isolate(loader, plugin, out);
     ph_host_free(one);
     ph_host_free(two);

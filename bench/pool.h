@@ -22,6 +22,9 @@ struct ph_bench_pool_result {
 
 /* Runs the pool figures against the pooled plugin (NULL or "": skipped)
  * with the given loader (NULL: the host's default), printing each round. */
-void ph_bench_pool(const char *loader, const char *plugin, struct ph_bench_pool_result *out);
+/* dat (may be NULL; closed here): "instances calls_per_s" for a pool of
+ * 1..4 instances under the same load, for bench/run's instances.png. */
+void ph_bench_pool(const char *loader, const char *plugin, struct ph_bench_pool_result *out,
+                   FILE *dat);
 
 #endif
