@@ -95,6 +95,26 @@ int main(int argc, char **argv)
         json_decref(params);
     }
 
+    /* The operator's figures count every one of those as the method's own
+     * error, whatever "status" its data names (status.c reads data.status
+     * only under a code the host's reports own). */
+    json_t *st = NULL, *pl, *errdata = NULL;
+    size_t j;
+    CHECK(ph_host_status(h, &st, &err) == PH_OK);
+    json_array_foreach(json_object_get(st, "plugins"), j,
+                       pl) if (json_is_string(json_object_get(pl, "name")) &&
+                               !strcmp(json_string_value(json_object_get(pl, "name")), "errdata"))
+        errdata = pl;
+    json_t *failed = json_object_get(errdata, "calls_failed");
+    size_t want = 2 * (sizeof kinds / sizeof kinds[0]);
+    CHECKF(json_integer_value(json_object_get(failed, "plugin_error")) == (json_int_t)want,
+           "status: %zu method errors counted as plugin_error (%lld)", want,
+           (long long)json_integer_value(json_object_get(failed, "plugin_error")));
+    CHECKF(json_integer_value(json_object_get(failed, "violation")) == 0 &&
+               json_integer_value(json_object_get(failed, "timeout")) == 0,
+           "status: no violation or timeout from a method's data");
+    json_decref(st);
+
     /* The codes the host's reports own, and the two a method shares. */
     CHECK(ph_rpc_code_reserved(PH_RPC_PLUGIN_VIOLATION));
     CHECK(ph_rpc_code_reserved(-32099) && ph_rpc_code_reserved(-32768));
