@@ -194,6 +194,13 @@ static int check_files(struct checker *ck, const char *name, json_t *v)
 static int check_plugin(struct checker *ck, const char *name, json_t *entry)
 {
     const char *path[3] = {"plugins", name, NULL};
+    /* Entries are matched by the file's name in the plugin directory, and
+     * only NAME.so files are plugins: any other key could never apply,
+     * and an operator's limit that silently applies to nothing is worse
+     * than a refusal. */
+    size_t len = strlen(name);
+    if (len < 4 || strcmp(name + len - 3, ".so") != 0 || strchr(name, '/'))
+        return bad(ck, path, 2, "must be a plugin file name, NAME.so (no directory)");
     if (!json_is_object(entry))
         return bad(ck, path, 2, "must be an object");
     const char *key;

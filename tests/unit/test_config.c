@@ -211,6 +211,17 @@ int main(int argc, char **argv)
            "address_space_limit range: %s", err.text);
     json_decref(c);
 
+    /* A plugins entry is a plugin file's name: one that could never match
+     * a plugin (no .so, or a path) is refused, not ignored. */
+    c = load_config("noso.json", "{\"plugins\": {\"textstats\": {\"instances\": 2}}}", &err);
+    CHECKF(!c && strstr(err.text, "plugins.textstats: must be a plugin file name"),
+           "plugins key without .so: %s", err.text);
+    json_decref(c);
+    c = load_config("path.json", "{\"plugins\": {\"a/x.so\": {}}}", &err);
+    CHECKF(!c && strstr(err.text, "must be a plugin file name"), "plugins key with a path: %s",
+           err.text);
+    json_decref(c);
+
     /* Lazy activation: its two keys, checked; lazy without a cache refused
      * at ph_host_new, lazy with a private one accepted, a cache others
      * may write refused. */
