@@ -162,6 +162,7 @@ struct ph_plug {
     ino_t file_ino;
     off_t file_size;
     struct timespec file_mtime;
+    struct timespec file_ctime; /* lazy.c: a cached hello is listed only while both hold */
     enum ph_plug_state state;
     pid_t pid;
     int pidfd, sock, notify_fd;

@@ -331,6 +331,8 @@ int ph_lazy_load_cold(struct ph_plug *p)
     }
     p->hello = hello;
     p->hello_cached = 1;
+    /* A singleton's pool is one process from its first start on. */
+    p->singleton = json_is_true(json_object_get(hello, "singleton"));
     snprintf(p->sha256, sizeof p->sha256, "%s", hash);
     snprintf(p->cache_sha256, sizeof p->cache_sha256, "%s", hash);
     /* The file as hashed: a reload tells a change by these, and so does
@@ -339,6 +341,7 @@ int ph_lazy_load_cold(struct ph_plug *p)
     p->file_ino = st.st_ino;
     p->file_size = st.st_size;
     p->file_mtime = st.st_mtim;
+    p->file_ctime = st.st_ctim; /* mtime can be set back; ctime cannot */
     /* Pins judge a cached surface as they judge a handshake's. */
     ph_pins_check(p);
     return 1;
@@ -371,7 +374,10 @@ void ph_lazy_on_hello(struct ph_plug *p, json_t *hello)
         for (struct ph_call *c = h->calls.next; c != &h->calls;) {
             struct ph_call *next = c->next;
             json_t *was = method_of(p->hello, c->method), *now = method_of(hello, c->method);
-            if (c->plug == p && !c->sent && !(was && now && json_equal(was, now)))
+            /* A pool's queued call has no instance yet (pool.c): it
+             * belongs to the pool's head. */
+            int ours = c->plug == p || (!c->plug && c->pool == p->head);
+            if (ours && !c->sent && !(was && now && json_equal(was, now)))
                 ph_call_finish(
                     h, c, NULL,
                     ph_call_error(p, c->method,
@@ -398,7 +404,8 @@ int ph_lazy_check(struct ph_plug *p)
     struct stat st;
     if (lstat(p->file, &st) == 0 && S_ISREG(st.st_mode) && st.st_dev == p->file_dev &&
         st.st_ino == p->file_ino && st.st_size == p->file_size &&
-        st.st_mtim.tv_sec == p->file_mtime.tv_sec && st.st_mtim.tv_nsec == p->file_mtime.tv_nsec)
+        st.st_mtim.tv_sec == p->file_mtime.tv_sec && st.st_mtim.tv_nsec == p->file_mtime.tv_nsec &&
+        st.st_ctim.tv_sec == p->file_ctime.tv_sec && st.st_ctim.tv_nsec == p->file_ctime.tv_nsec)
         return 0;
     p->hello_stale = 1;
     return 1;

@@ -903,7 +903,11 @@ static int valid_hello(struct ph_plug *p, json_t *params, char *why, size_t whyl
     }
     /* Callers are checked against the head's hello: every instance of a
      * plugin must offer exactly that. */
-    if (p->head != p && p->head->hello && !json_equal(p->head->hello, params)) {
+    /* A head still cold (lazy.c) holds the cached hello, not its own: a
+     * slot that is up first is judged by ph_lazy_on_hello as the head's
+     * own would be, not as a breach. */
+    if (p->head != p && p->head->hello && !p->head->hello_cached &&
+        !json_equal(p->head->hello, params)) {
         snprintf(why, whylen, "handshake: differs from the first instance's");
         return -1;
     }
@@ -1080,7 +1084,13 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
             return breach(p, "handshake out of place");
         if (valid_hello(p, m->params, why, sizeof why) < 0)
             return breach(p, why);
-        /* A cached hello is compared, the cache kept (lazy.c). */
+        /* A cached hello is compared, the cache kept (lazy.c); a slot up
+         * before its cold head settles the pool's hello for it. */
+        if (p->head != p && p->head->hello_cached) {
+            ph_lazy_on_hello(p->head, m->params);
+            json_decref(p->head->hello);
+            p->head->hello = json_incref(m->params);
+        }
         ph_lazy_on_hello(p, m->params);
         json_decref(p->hello);
         p->hello = json_incref(m->params);

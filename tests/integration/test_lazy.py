@@ -184,6 +184,26 @@ err = (a or {}).get("error", {})
 c.check(err.get("code") == -32601 and err.get("data", {}).get("hello_changed") is True,
         "a call to a method the real hello no longer has fails (hello_changed)", a)
 s.close()
+
+# The same with a pool: a pooled call waits without an instance (pool.c),
+# and must be judged against the real hello all the same.
+pool_cfg = os.path.join(cache, "..", os.path.basename(cache) + "-pool.json")
+with open(pool_cfg, "w") as f:
+    json.dump({"plugins": {"echo.so": {"instances": 2}}}, f)
+shutil.copy(v4, os.path.join(d, "echo.so"))
+lazy("list", d)
+s = harness.Session(ph, d, ["--config", pool_cfg, "--hello-cache", cache, "--lazy"])
+time.sleep(0.3)
+shutil.copy(echo, tmp)
+os.rename(tmp, os.path.join(d, "echo.so"))
+a = s.call({"jsonrpc": "2.0", "id": 1, "method": "echo.shout", "params": []})
+err = (a or {}).get("error", {})
+c.check(err.get("code") == -32601 and err.get("data", {}).get("hello_changed") is True,
+        "pool: a queued call to a method the real hello no longer has fails", a)
+a = s.call({"jsonrpc": "2.0", "id": 2, "method": "echo.echo", "params": [2]})
+c.check(a and a.get("result") == [2], "pool: the unchanged method is answered", a)
+s.close()
+os.unlink(pool_cfg)
 shutil.copy(echo, os.path.join(d, "echo.so"))
 lazy("list", d)
 

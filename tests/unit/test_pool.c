@@ -214,8 +214,8 @@ static void check_config(const char *dir)
 {
     char path[4096];
     const char *bad[] = {
-        "{\"plugins\": {\"pooled\": {\"instances\": 65}}}",
-        "{\"plugins\": {\"pooled\": {\"instances\": 0}}}",
+        "{\"plugins\": {\"pooled.so\": {\"instances\": 65}}}",
+        "{\"plugins\": {\"pooled.so\": {\"instances\": 0}}}",
         "{\"defaults\": {\"instances\": \"two\"}}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -237,7 +237,7 @@ static void check_config(const char *dir)
     snprintf(path, sizeof path, "%s/good.json", dir);
     FILE *f = fopen(path, "w");
     if (f) {
-        fputs("{\"plugins\": {\"pooled\": {\"instances\": 3, \"idle_stop_ms\": 500}}}", f);
+        fputs("{\"plugins\": {\"pooled.so\": {\"instances\": 3, \"idle_stop_ms\": 500}}}", f);
         fclose(f);
         json_t *cfg = NULL;
         ph_error err;
@@ -365,6 +365,30 @@ int main(int argc, char **argv)
                    "singleton: one process (%d busy)", most);
             CHECKF(s.singleton_note, "the cap was logged");
             ph_host_free(h);
+        }
+        /* Cold (lazy.c): the cached hello says singleton, so a burst of
+         * calls before its first start still gets one process. */
+        char cache[] = "/tmp/test_pool_cache.XXXXXX";
+        if (mkdtemp(cache)) {
+            ph_host_options o = {.instances = 4, .hello_cache = cache};
+            h = host_with_opts(argv[2], o, &s); /* eager: fills the cache */
+            ph_host_free(h);
+            o.activation = PH_ACTIVATION_LAZY;
+            h = host_with_opts(argv[2], o, &s);
+            CHECK(h != NULL);
+            if (h) {
+                int most = spin_together(h, "single", 4, 200, &s, ids);
+                int same = 1;
+                for (int i = 1; i < 4; i++)
+                    same &= s.pid[ids[i] % MAXC] == s.pid[ids[0] % MAXC];
+                CHECKF(s.failed == 0 && most <= 1 && same,
+                       "cold singleton: four calls, one process (%d busy)", most);
+                ph_host_free(h);
+            }
+            char cmd[128];
+            snprintf(cmd, sizeof cmd, "rm -rf %s", cache);
+            if (system(cmd) != 0)
+                fprintf(stderr, "could not remove %s\n", cache);
         }
     }
 
