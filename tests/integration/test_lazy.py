@@ -39,6 +39,14 @@ def listing(r):
         return {}
 
 
+def loaded(session):
+    """Waits until serve has loaded its directory: a call to textstats (in
+    the same directory, never changed here) is answered only then, however
+    slow the host (valgrind)."""
+    session.call({"jsonrpc": "2.0", "id": "ready", "method": "textstats.stats",
+                  "params": {"text": "a"}})
+
+
 def entries():
     return sorted(f for f in os.listdir(cache) if f.endswith(".hello"))
 
@@ -160,7 +168,7 @@ m.close()
 shutil.copy(echo, os.path.join(d, "echo.so"))
 lazy("list", d)  # the entry of the old file is fresh
 s = harness.Session(ph, d, ["--hello-cache", cache, "--lazy"])
-time.sleep(0.3)
+loaded(s)
 shutil.copy(v4, tmp)
 os.rename(tmp, os.path.join(d, "echo.so"))
 a = s.call({"jsonrpc": "2.0", "id": 1, "method": "echo.echo", "params": [1]})
@@ -176,7 +184,7 @@ s.close()
 shutil.copy(v4, os.path.join(d, "echo.so"))
 lazy("list", d)
 s = harness.Session(ph, d, ["--hello-cache", cache, "--lazy"])
-time.sleep(0.3)
+loaded(s)
 shutil.copy(echo, tmp)
 os.rename(tmp, os.path.join(d, "echo.so"))
 a = s.call({"jsonrpc": "2.0", "id": 1, "method": "echo.shout", "params": []})
@@ -193,7 +201,7 @@ with open(pool_cfg, "w") as f:
 shutil.copy(v4, os.path.join(d, "echo.so"))
 lazy("list", d)
 s = harness.Session(ph, d, ["--config", pool_cfg, "--hello-cache", cache, "--lazy"])
-time.sleep(0.3)
+loaded(s)
 shutil.copy(echo, tmp)
 os.rename(tmp, os.path.join(d, "echo.so"))
 a = s.call({"jsonrpc": "2.0", "id": 1, "method": "echo.shout", "params": []})
@@ -339,8 +347,10 @@ t0 = time.monotonic()
 r = lazy("list", "--json", many)
 took = time.monotonic() - t0
 ls = listing(r)
-c.check(len(ls) == 200 and all(p.get("cold") for p in ls.values()) and took < 2.0,
-        "200 cold plugins listed in %.2f s (under 2 s)" % took, r.describe())
+# Under valgrind the host runs twenty-fold slower or more.
+bound = 40.0 if os.environ.get("PH_UNDER_VALGRIND") else 2.0
+c.check(len(ls) == 200 and all(p.get("cold") for p in ls.values()) and took < bound,
+        "200 cold plugins listed in %.2f s (under %.0f s)" % (took, bound), r.describe())
 harness.remove_dir(many)
 
 harness.remove_dir(d)
