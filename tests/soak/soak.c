@@ -278,12 +278,20 @@ static enum kind kind_of_method(const char *m)
 static int is_collateral(const struct rec *r, const char *status, const char *msg)
 {
     /* In a pool a call waits in the host's queue, not behind a call in the
-     * plugin: it times out there only while every instance is taken, which
-     * a hanging call in flight on that plugin explains. */
+     * plugin: it times out there only while every instance is taken or
+     * restarting (with backoff) after a death. A deadly or sleeping call on
+     * that plugin, in flight now or answered while this one waited,
+     * explains it; nothing else does. */
     if (msg && strstr(msg, "waiting for an idle instance") && strcmp(status, "timeout") == 0) {
         const struct plugin_state *ps = &S.plugins[r->plugin];
-        return ps->inflight[K_HANG] - (r->kind == K_HANG) > 0 ||
-               ps->last_answer_round[K_HANG] == S.round;
+        for (int k = 0; k < K_COUNT; k++) {
+            if (!kinds[k].death && k != K_SLEEP)
+                continue;
+            if (ps->inflight[k] - (r->kind == (enum kind)k) > 0 ||
+                ps->last_answer_round[k] >= r->round)
+                return 1;
+        }
+        return 0;
     }
     const char *run = msg ? strstr(msg, "while running ") : NULL;
     const char *behind = msg ? strstr(msg, "; this call (") : NULL;
