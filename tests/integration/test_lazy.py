@@ -179,35 +179,31 @@ a = s.call({"jsonrpc": "2.0", "id": 2, "method": "echo.shout", "params": []})
 c.check(a and a.get("result") == "ECHO", "the new hello is in force for method lookups", a)
 s.close()
 
-# A cached method that is gone from the real hello: the queued call fails
-# instead of reaching the plugin.
-shutil.copy(v4, os.path.join(d, "echo.so"))
-lazy("list", d)
-s = harness.Session(ph, d, ["--hello-cache", cache, "--lazy"])
-loaded(s)
-shutil.copy(echo, tmp)
-os.rename(tmp, os.path.join(d, "echo.so"))
-a = s.call({"jsonrpc": "2.0", "id": 1, "method": "echo.shout", "params": []})
-err = (a or {}).get("error", {})
-c.check(err.get("code") == -32601 and err.get("data", {}).get("hello_changed") is True,
-        "a call to a method the real hello no longer has fails (hello_changed)", a)
-s.close()
+def method_gone(extra, label):
+    """A cached method that is gone from the real hello: the queued call
+    fails instead of reaching the plugin; returns the open session."""
+    shutil.copy(v4, os.path.join(d, "echo.so"))
+    lazy("list", d)
+    s = harness.Session(ph, d, extra + ["--hello-cache", cache, "--lazy"])
+    loaded(s)
+    shutil.copy(echo, tmp)
+    os.rename(tmp, os.path.join(d, "echo.so"))
+    a = s.call({"jsonrpc": "2.0", "id": 1, "method": "echo.shout", "params": []})
+    err = (a or {}).get("error", {})
+    c.check(err.get("code") == -32601 and err.get("data", {}).get("hello_changed") is True,
+            label, a)
+    return s
+
+
+method_gone([], "a call to a method the real hello no longer has fails (hello_changed)").close()
 
 # The same with a pool: a pooled call waits without an instance (pool.c),
 # and must be judged against the real hello all the same.
 pool_cfg = os.path.join(cache, "..", os.path.basename(cache) + "-pool.json")
 with open(pool_cfg, "w") as f:
     json.dump({"plugins": {"echo.so": {"instances": 2}}}, f)
-shutil.copy(v4, os.path.join(d, "echo.so"))
-lazy("list", d)
-s = harness.Session(ph, d, ["--config", pool_cfg, "--hello-cache", cache, "--lazy"])
-loaded(s)
-shutil.copy(echo, tmp)
-os.rename(tmp, os.path.join(d, "echo.so"))
-a = s.call({"jsonrpc": "2.0", "id": 1, "method": "echo.shout", "params": []})
-err = (a or {}).get("error", {})
-c.check(err.get("code") == -32601 and err.get("data", {}).get("hello_changed") is True,
-        "pool: a queued call to a method the real hello no longer has fails", a)
+s = method_gone(["--config", pool_cfg],
+                "pool: a queued call to a method the real hello no longer has fails")
 a = s.call({"jsonrpc": "2.0", "id": 2, "method": "echo.echo", "params": [2]})
 c.check(a and a.get("result") == [2], "pool: the unchanged method is answered", a)
 s.close()
