@@ -2,7 +2,8 @@
  * Internal structures of the host library, shared by its modules:
  *   host.c       the public API, the event loop, loading
  *   calls.c      the call table: calls, deadlines, answers (calls nothing above)
- *   supervisor.c spawning, the handshake, messages from plugins, and endings
+ *   spawn.c      starting a plugin process: namespaces, cgroup, clone, exec
+ *   supervisor.c the handshake, messages from plugins, and endings
  *   violation.c  seccomp notifications: naming every refused call, and
  *                what `plughost profile` may let through
  *   load_window.c the calls the host answers itself: the dynamic linker's
@@ -387,12 +388,16 @@ json_t *ph_pool_describe(const struct ph_plug *head);
  * caller's). */
 void ph_pool_free(struct ph_plug *head);
 
-/* supervisor.c */
+/* spawn.c */
 void ph_ns_probe(struct ph_host *h);
 /* The start of a ready plugin, stage by stage in microseconds, or NULL if
  * the moments are not all known or out of order. New reference. */
 json_t *ph_plug_spawn_stages(const struct ph_plug *p);
 int ph_plug_spawn(struct ph_plug *p, ph_error *err);
+
+/* supervisor.c */
+/* Adds fd to the host's epoll set, pointing at w (kind, p). */
+int ph_plug_watch(struct ph_plug *p, int fd, struct ph_watch *w, enum ph_watch_kind kind);
 /* Puts a plugin with writes waiting on the host's held list (corked). */
 void ph_plug_hold(struct ph_plug *p);
 void ph_plug_on_sock(struct ph_plug *p, uint32_t events);
