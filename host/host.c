@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- plugin deadlines; making calls (the table is calls.c) ---- */
+/* ---- restarts; making calls (the table is calls.c) ---- */
 
 /* Starts a plugin again after it ended; a failure to even spawn fails the
  * calls waiting for it. */
