@@ -4,10 +4,11 @@
  * the list of live calls and in the index by id, its deadline, its answer
  * (a result, checked result text, or an error, with the blobs on either
  * side), and the list of answers waiting for ph_host_process() to deliver
- * them. It sits below everything that makes or answers calls (host.c,
- * pool.c, supervisor.c, hostfn.c, pins.c, violation.c, record.c) and
- * calls none of them: only the index, the timers and the wire's error
- * objects.
+ * them, and the operator's counts of the answers it delivers (status.h,
+ * read by status.c). It sits below everything that makes or answers calls
+ * (host.c, pool.c, supervisor.c, ending.c, hostfn.c, pins.c, violation.c)
+ * and calls none of them: only the index, the timers, base.c and the
+ * wire's error objects.
  *
  * It must never deliver an answer from inside the function that made the
  * call, deliver two answers for one call, or free a call while a plugin
@@ -46,24 +47,6 @@ const char *ph_end_name(enum ph_end end)
     if ((unsigned)end < sizeof end_names / sizeof end_names[0] && end_names[end])
         return end_names[end];
     return "unknown";
-}
-
-/* After a vsnprintf() that returned n into buf of cap bytes: a cut made
- * inside a UTF-8 sequence (a long file name, say) is moved to before it,
- * so the text stays UTF-8 and a JSON report of it can be built. */
-void ph_cut_whole(char *buf, size_t cap, int n)
-{
-    if (n < 0 || (size_t)n < cap)
-        return;
-    size_t len = strlen(buf), i = len;
-    while (i > 0 && ((unsigned char)buf[i - 1] & 0xc0) == 0x80)
-        i--;
-    if (i == 0)
-        return;
-    unsigned char lead = (unsigned char)buf[i - 1];
-    size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
-    if (len - (i - 1) < need)
-        buf[i - 1] = '\0';
 }
 
 json_t *ph_call_error(struct ph_plug *p, const char *method, int code, enum ph_end status,
@@ -192,6 +175,72 @@ static void answer_raw(struct ph_call *c)
     c->raw_cb(c->ud, c->id, NULL, 0, oom ? oom : c->error);
     json_decref(oom);
 }
+static const char *const cause_names[PH_CAUSE_N] = {
+    [PH_CAUSE_TIMEOUT] = "timeout",
+    [PH_CAUSE_SIGNALED] = "signaled",
+    [PH_CAUSE_EXITED] = "exited",
+    [PH_CAUSE_VIOLATION] = "violation",
+    [PH_CAUSE_LIMIT] = "limit",
+    [PH_CAUSE_PROTOCOL] = "protocol",
+    [PH_CAUSE_KILLED] = "killed",
+    [PH_CAUSE_SETUP_ERROR] = "setup_error",
+    [PH_CAUSE_CANCELLED] = "cancelled",
+    [PH_CAUSE_PLUGIN_ERROR] = "plugin_error",
+    [PH_CAUSE_INVALID_PARAMS] = "invalid_params",
+    [PH_CAUSE_BUSY] = "busy",
+    [PH_CAUSE_CIRCUIT_OPEN] = "circuit_open",
+    [PH_CAUSE_NOT_LOADED] = "not_loaded",
+    [PH_CAUSE_OTHER] = "other",
+};
+
+/* The cause of a failed call, read from the error the caller gets: the
+ * host's own errors carry data.status (an ending), data.circuit, or one of
+ * its codes; whatever else is the plugin's own error. data is read only
+ * under a code the host reserves: a method's error data reaches the caller
+ * unchanged, and its "status" must not count as a violation. */
+static enum ph_status_cause cause_of(const json_t *error)
+{
+    json_t *data = ph_rpc_code_reserved(json_integer_value(json_object_get(error, "code")))
+                       ? json_object_get(error, "data")
+                       : NULL;
+    const char *st = json_string_value(json_object_get(data, "status"));
+    if (st) {
+        for (int i = 0; i <= PH_CAUSE_SETUP_ERROR; i++)
+            if (strcmp(st, cause_names[i]) == 0)
+                return (enum ph_status_cause)i;
+        return PH_CAUSE_OTHER;
+    }
+    if (json_object_get(data, "circuit"))
+        return PH_CAUSE_CIRCUIT_OPEN;
+    switch (json_integer_value(json_object_get(error, "code"))) {
+    case PH_RPC_PLUGIN_NOT_LOADED:
+        return PH_CAUSE_NOT_LOADED;
+    case PH_RPC_INVALID_PARAMS:
+        return PH_CAUSE_INVALID_PARAMS;
+    case PH_RPC_CANCELLED:
+        return PH_CAUSE_CANCELLED;
+    default:
+        return PH_CAUSE_PLUGIN_ERROR;
+    }
+}
+
+/* The operator's counters (status.h) of a call answered through the loop:
+ * status.c reads them, this bumps them, so the table never calls up. */
+static void count_call(struct ph_host *h, struct ph_plug *p, int result, const json_t *error)
+{
+    h->status.calls_total++;
+    if (!p)
+        return;
+    if (result)
+        p->status.served++;
+    else
+        p->status.failed[cause_of(error)]++;
+}
+
+const char *ph_call_cause_name(enum ph_status_cause cause)
+{
+    return (unsigned)cause < PH_CAUSE_N ? cause_names[cause] : "other";
+}
 
 int ph_calls_run_done(struct ph_host *h)
 {
@@ -205,7 +254,7 @@ int ph_calls_run_done(struct ph_host *h)
         /* A blob caller's callback takes the answer's blob from here. */
         h->running_call = c;
         /* Counted for the plugin, whichever of its instances served it. */
-        ph_status_count_call(h, c->pool, c->result || c->result_text, c->error);
+        count_call(h, c->pool, c->result || c->result_text, c->error);
         if (c->raw_cb)
             answer_raw(c);
         else if (c->cb)

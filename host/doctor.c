@@ -108,7 +108,7 @@ int ph_host_doctor(const ph_host_options *opts, json_t **report, ph_error *err)
     o.max_failures = 1000;
     o.restart_backoff_ms = 1;
     o.restart_backoff_max_ms = 1;
-    int rc = ph_host_new(&o, &h, err);
+    int rc = ph_host_make(&o, &h, NULL, err);
     if (rc < 0)
         return rc;
     json_t *layers = json_array(), *checks = json_array();

@@ -207,3 +207,27 @@ answer:;
     ph_plug_send_answer(p, reply, fd);
     json_decref(reply);
 }
+
+int ph_host_add_function(ph_host *h, const char *name, ph_hostfn_fn fn, void *ud,
+                         unsigned max_calls, ph_error *err)
+{
+    if (!name || !fn || !*name || strncmp(name, "ph.", 3) == 0 || strncmp(name, "$/", 2) == 0)
+        return ph_set_error(err, PH_E_INVALID,
+                            "a host function needs a name outside ph.* "
+                            "and $/*, and a function");
+    if (h->plugs)
+        return ph_set_error(err, PH_E_INVALID, "add host functions before loading plugins");
+    for (size_t i = 0; i < h->nfns; i++)
+        if (strcmp(h->fns[i].name, name) == 0)
+            return ph_set_error(err, PH_E_INVALID, "host function %s exists already", name);
+    struct ph_hostfn *nf = realloc(h->fns, (h->nfns + 1) * sizeof *nf);
+    if (!nf)
+        return ph_set_error(err, PH_E_NOMEM, "out of memory");
+    h->fns = nf;
+    nf[h->nfns] =
+        (struct ph_hostfn){.name = strdup(name), .fn = fn, .ud = ud, .max_calls = max_calls};
+    if (!nf[h->nfns].name)
+        return ph_set_error(err, PH_E_NOMEM, "out of memory");
+    h->nfns++;
+    return PH_OK;
+}

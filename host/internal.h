@@ -1,22 +1,39 @@
 /*
- * Internal structures of the host library, shared by its modules:
- *   host.c       the public API, the event loop, loading
- *   calls.c      the call table: calls, deadlines, answers (calls nothing above)
- *   spawn.c      starting a plugin process: namespaces, cgroup, clone, exec
- *   supervisor.c the handshake, messages from plugins, and endings
- *   violation.c  seccomp notifications: naming every refused call, and
+ * Internal structures of the host library, shared by its modules. The
+ * modules are layered, bottom to top, and each calls only down
+ * (docs/design.md, "Layers"; tests/unit/check_layers.py holds the table
+ * and fails the build's tests on a call up or across):
+ *   base.c htab.c timers.c  clocks and errors; the indexes; deadline heaps
+ *   events.c modes.c        the application's events; accepted weaker modes
+ *   files.c cgroup.c app_fd.c  granted files; a cgroup per process; the
+ *                application's descriptors in the loop
+ *   config.c wake.c load_window.c record.c  the configuration; the loop's
+ *                timerfd; the dynamic linker's window; the transcript
+ *   calls.c      the call table: calls, deadlines, answers, their counts
+ *   status.c pins.c  the operator's view (status.h); pins of method surfaces
+ *   -- one instance (a spawned, confined, supervised process) --
+ *   channel.c    sending to it, holding writes, its stall, killing it
+ *   hostfn.c     the host functions it may call
+ *   supervisor.c its messages: the handshake, answers, notifications
+ *   ending.c     its end: reaping, naming the end, failing its calls,
+ *                backoff and circuit breaker
+ *   violation.c  its seccomp notifications: naming every refused call, and
  *                what `plughost profile` may let through
- *   load_window.c the calls the host answers itself: the dynamic linker's
- *                while loading, fstat() of a held descriptor
- *   hostfn.c     the table of host functions plugins may call
- *   record.c     the transcript of every message (ph_host_record)
- *   pins.c       the operator's pins of each plugin's method surface
- *   cgroup.c     a cgroup per plugin process (cgroup.h)
+ *   spawn.c      starting it: namespaces, cgroup, clone, exec
+ *   -- one plugin (a named group of instances with one policy) --
+ *   pool.c       dispatch, queue, start on demand, idle stop, spares, and
+ *                each instance's timer
  *   lazy.c       lazy activation and the hello cache (lazy.h)
- *   pool.c       a plugin's instances: dispatch, queue, start on demand,
- *                idle stop
- *   status.c     the operator's view: counters, status, metrics (status.h)
- * Nothing here is visible to applications.
+ *   -- the API --
+ *   host.c       making calls, cancelling, clients, the event loop
+ *   load.c blob.c  loading, reloading and listing plugins; calls with blobs
+ *   setup.c      making and freeing a host; the hooks (struct ph_hooks)
+ *   doctor.c     proving the sandbox with the probe
+ *   selftest.c   ph_host_new(): setup.c with the doctor's self-test
+ * What a lower layer must tell a higher one (a hello arrived, an instance
+ * is ready) goes through struct ph_hooks, set by setup.c; counters a lower
+ * layer bumps (status.h) are read by status.c. Nothing here is visible to
+ * applications.
  */
 #ifndef PH_HOST_INTERNAL_H
 #define PH_HOST_INTERNAL_H
@@ -207,8 +224,8 @@ struct ph_plug {
     ino_t lw_plugin_ino;
     int stopping; /* sent ph.shutdown: exit 0 is the expected end */
     /* The handshake deadline or the restart time, whichever applies, in
-     * host->plug_timers; host.c re-arms it after every call into the
-     * supervisor that may change the plugin's state. */
+     * host->plug_timers; ph_pool_timer() re-arms it after every call into
+     * the instance layer that may change the plugin's state. */
     struct ph_timer timer;
     struct ph_hnode by_name; /* in host->plugs_by_name once loaded */
     int named;               /* by_name is linked */
@@ -233,6 +250,19 @@ struct ph_plug {
     char cache_sha256[65];
     struct ph_status_plug status; /* the operator's counters (status.c) */
     struct ph_plug *next;
+};
+
+/* What the instance layer (supervisor.c) tells the layers above it, which
+ * set these when the host is made (setup.c): the instance layer never calls
+ * up by name, so each layer calls only down (docs/design.md, "Layers").
+ * NULL: nobody listens. */
+struct ph_hooks {
+    /* p's hello passed the wire's checks, before p keeps it (lazy.c
+     * compares it with a cached one). hello is borrowed. */
+    void (*hello)(struct ph_plug *p, json_t *hello);
+    /* p finished its handshake and is ready, before the calls waiting for
+     * it are sent. */
+    void (*ready)(struct ph_plug *p);
 };
 
 struct ph_hostfn {
@@ -305,29 +335,50 @@ struct ph_host {
     /* The cgroup layer, arranged once (cgroup.c). */
     struct ph_cg_host cg;
     struct ph_status_host status; /* the operator's counters (status.c) */
+    struct ph_hooks hooks;
 };
 
-/* host.c */
-/* Whether the operator accepted this weaker mode (PH_WEAKER_*): never under
- * `plughost profile`, which lets calls past the filter and so needs every
- * layer it leans on. */
-int ph_weaker_accepted(const struct ph_host *h, unsigned mode);
-void ph_arm_timer(struct ph_host *h);
-/* Sets the plugin's timer to its nearest deadline (handshake, restart,
- * stall, idle stop), after anything that may have changed one. */
-void ph_plug_timer(struct ph_host *h, struct ph_plug *p);
-/* Writes what ph_host_cork held back, plugin by plugin. */
-void ph_host_release(struct ph_host *h);
+/* base.c: clocks and errors; calls nothing. */
 uint64_t ph_now_ms(void);
 uint64_t ph_now_ns(void);
+int ph_set_error(ph_error *err, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Cuts a vsnprintf result of n bytes at the last whole UTF-8 character
+ * that fits in cap, so a message never ends in half a character. */
+void ph_cut_whole(char *buf, size_t cap, int n);
+
+/* events.c: hands an event to the application's handler. */
 void ph_host_event(struct ph_host *h, json_t *event /* stolen */);
+
+/* modes.c: whether the operator accepted this weaker mode (PH_WEAKER_*):
+ * never under `plughost profile`, which lets calls past the filter and so
+ * needs every layer it leans on. */
+int ph_weaker_accepted(const struct ph_host *h, unsigned mode);
+
+/* wake.c: sets the loop's timerfd to the nearest deadline, or to now while
+ * answers, held writes or spares wait. */
+void ph_arm_timer(struct ph_host *h);
+
+/* host.c: the calls' API and the loop. */
+/* Writes what ph_host_cork held back, plugin by plugin. */
+void ph_host_release(struct ph_host *h);
+/* Starts a plugin again after it ended; a failure to even spawn fails the
+ * calls waiting for it. */
+void ph_host_restart(struct ph_host *h, struct ph_plug *p);
+/* The loaded plugin (a pool's head) of this name (borrowed), or NULL. */
+struct ph_plug *ph_host_find_plug(struct ph_host *h, const char *name);
 /* ph_host_call_async() with a blob for the request: in_fd (a sealed memfd;
  * -1: none) goes with its first record. The call owns in_fd once this
  * returns PH_OK; on an error the caller still does. */
 int ph_call_start(struct ph_host *h, const char *plugin, const char *method, json_t *params,
                   int in_fd, ph_call_fn cb, void *ud, uint64_t *call_id, ph_error *err);
-int ph_set_error(ph_error *err, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+
+/* setup.c: ph_host_new() without what sits above it: self_test (may be
+ * NULL) runs where the operator's requirements are checked, and a failure
+ * of it fails the host (selftest.c passes the doctor's; the doctor's own
+ * probe host passes none). */
+typedef int (*ph_check_fn)(struct ph_host *h, ph_error *err);
+int ph_host_make(const ph_host_options *opts, ph_host **out, ph_check_fn self_test, ph_error *err);
 
 /* calls.c: the call table (calls, deadlines, answers); calls nothing
  * above it. */
@@ -354,10 +405,6 @@ void ph_calls_done(struct ph_host *h, struct ph_call *c);
 /* Runs the callbacks of every answered call, in the order answered, and
  * frees them; returns how many. */
 int ph_calls_run_done(struct ph_host *h);
-/* Cuts a vsnprintf result of n bytes at the last whole UTF-8 character
- * that fits in cap, so a message never ends in half a character. */
-void ph_cut_whole(char *buf, size_t cap, int n);
-
 /* pool.c: the instances of one plugin (docs/design.md, "Instances"). */
 /* The most instances the plugin may run now: its settings, capped at 1 for
  * a singleton. */
@@ -387,6 +434,11 @@ json_t *ph_pool_describe(const struct ph_plug *head);
 /* Ends every instance past the first and frees them (the head is the
  * caller's). */
 void ph_pool_free(struct ph_plug *head);
+/* When the instance needs the loop's attention (handshake, restart, stall,
+ * idle stop; UINT64_MAX: never), and setting its timer to that after
+ * anything that may have changed one. */
+uint64_t ph_pool_deadline(const struct ph_plug *p);
+void ph_pool_timer(struct ph_host *h, struct ph_plug *p);
 
 /* spawn.c */
 void ph_ns_probe(struct ph_host *h);
@@ -395,16 +447,12 @@ void ph_ns_probe(struct ph_host *h);
 json_t *ph_plug_spawn_stages(const struct ph_plug *p);
 int ph_plug_spawn(struct ph_plug *p, ph_error *err);
 
-/* supervisor.c */
+/* channel.c: the host's side of an instance's socket and process handle. */
 /* Adds fd to the host's epoll set, pointing at w (kind, p). */
 int ph_plug_watch(struct ph_plug *p, int fd, struct ph_watch *w, enum ph_watch_kind kind);
+void ph_plug_kill(struct ph_plug *p, enum ph_end cause, json_t *data /* stolen */);
 /* Puts a plugin with writes waiting on the host's held list (corked). */
 void ph_plug_hold(struct ph_plug *p);
-void ph_plug_on_sock(struct ph_plug *p, uint32_t events);
-/* Reads every record the plugin has sent so far, even if it is ending. */
-void ph_plug_drain(struct ph_plug *p);
-void ph_plug_on_exit(struct ph_plug *p);
-void ph_plug_kill(struct ph_plug *p, enum ph_end cause, json_t *data /* stolen */);
 int ph_plug_send(struct ph_plug *p, json_t *msg /* borrowed */);
 /* Like ph_plug_send(), with fd (stolen, closed once sent or on failure)
  * on the message's first record. */
@@ -417,18 +465,31 @@ int ph_plug_send_answer(struct ph_plug *p, json_t *msg /* borrowed */, int fd);
 uint64_t ph_plug_stall_deadline(const struct ph_plug *p);
 void ph_plug_on_stall(struct ph_plug *p);
 void ph_plug_flush(struct ph_plug *p);
-void ph_plug_free(struct ph_plug *p);
+void ph_plug_send_call(struct ph_plug *p, struct ph_call *c);
+/* The "trace" event of bytes crossing the channel (dir "to" or "from"),
+ * when tracing is on. */
+void ph_plug_trace(struct ph_plug *p, const char *dir, const char *bytes, size_t n);
+/* The "receipt" event of call c answered by p, when receipts are on. */
+void ph_plug_receipt(struct ph_plug *p, struct ph_call *c);
+
+/* supervisor.c: the message side of an instance. */
+void ph_plug_on_sock(struct ph_plug *p, uint32_t events);
+/* Reads every record the plugin has sent so far, even if it is ending. */
+void ph_plug_drain(struct ph_plug *p);
 int ph_plug_has_method(const struct ph_plug *p, const char *method);
 /* Checks a hello (the handshake's params, borrowed) for p: the one check
  * both the wire and the hello cache (lazy.c) use. 0, or -1 with why. */
 int ph_plug_valid_hello(struct ph_plug *p, json_t *params, char *why, size_t whylen);
 /* The params schema a method declared in its handshake (borrowed), or NULL. */
 json_t *ph_plug_schema(const struct ph_plug *p, const char *method);
-void ph_plug_send_call(struct ph_plug *p, struct ph_call *c);
+
+/* ending.c: an instance's end. */
+void ph_plug_on_exit(struct ph_plug *p);
+void ph_plug_free(struct ph_plug *p);
+const char *ph_signal_name(int sig);
 
 /* violation.c */
 void ph_plug_on_notify(struct ph_plug *p);
-const char *ph_signal_name(int sig);
 
 /* record.c: a message crossing the channel (msg borrowed; or raw bytes that
  * did not parse), and a plugin that finished its handshake. */

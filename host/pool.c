@@ -1,7 +1,8 @@
 /*
  * pool: the instances of one plugin. A plugin is a named group of up to
  * ph_pool_size() instances, each a full spawned, confined process of the
- * same file (supervisor.c spawns, supervises and reaps each one alike);
+ * same file (spawn.c starts, supervisor.c supervises and ending.c reaps
+ * each one alike);
  * this module decides which instance serves a call, starts instances
  * while calls wait and the pool has room, and stops those past the first
  * after they sat idle for the operator's idle_stop_ms.
@@ -10,6 +11,9 @@
  * stopping, never run more instances than the pool's size, and never
  * start one while the plugin's circuit is open or its slot's backoff
  * runs: every bound that holds for one process holds for each of them.
+ * It sits above the instance layer and below the API (host.c) and calls
+ * only down; it also keeps each instance's timer (ph_pool_timer), since
+ * the idle stop is one of its deadlines.
  *
  * A plugin of one instance (the default) does not come here: its calls go
  * straight to its process, pipelined, as they always did (host.c).
@@ -186,7 +190,7 @@ static int grow(struct ph_plug *head, int with_spares)
         } else {
             why = e.text;
         }
-        ph_plug_timer(h, p);
+        ph_pool_timer(h, p);
     }
     if (live == 0 && !waiting_restart && why)
         fail_queued(head, why);
@@ -256,7 +260,7 @@ void ph_pool_dispatch(struct ph_plug *head)
         if (!c) {
             if (!p->idle_since_ms) {
                 p->idle_since_ms = now;
-                ph_plug_timer(h, p);
+                ph_pool_timer(h, p);
             }
             continue;
         }
@@ -284,7 +288,7 @@ void ph_pool_dispatch(struct ph_plug *head)
             p->served++;
             ph_plug_send_call(p, c);
         }
-        ph_plug_timer(h, p);
+        ph_pool_timer(h, p);
         if (c == cur)
             cur = head->queued ? next_queued(head, next) : NULL;
     }
@@ -404,4 +408,27 @@ void ph_pool_free(struct ph_plug *head)
     free(head->inst);
     head->inst = NULL;
     head->cap_inst = 0;
+}
+
+/* When the plugin itself needs the loop's attention: its handshake
+ * deadline while loading, its restart time while down after a failure. */
+uint64_t ph_pool_deadline(const struct ph_plug *p)
+{
+    if (p->state == PH_P_LOADING)
+        return p->handshake_deadline_ms;
+    if (p->state == PH_P_DOWN && p->restart_at_ms)
+        return p->restart_at_ms;
+    if (p->state == PH_P_READY) {
+        /* Its answers unread (bounds.h), or its idle time in a pool over. */
+        uint64_t stall = ph_plug_stall_deadline(p), idle = ph_pool_idle_deadline(p);
+        return stall < idle ? stall : idle;
+    }
+    return UINT64_MAX;
+}
+
+/* Called after anything that may have changed a plugin's state or its
+ * deadlines: the supervisor sets them, the host keeps the heap in step. */
+void ph_pool_timer(struct ph_host *h, struct ph_plug *p)
+{
+    ph_timers_set(&h->plug_timers, &p->timer, ph_pool_deadline(p));
 }

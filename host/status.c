@@ -18,24 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const cause_names[PH_CAUSE_N] = {
-    [PH_CAUSE_TIMEOUT] = "timeout",
-    [PH_CAUSE_SIGNALED] = "signaled",
-    [PH_CAUSE_EXITED] = "exited",
-    [PH_CAUSE_VIOLATION] = "violation",
-    [PH_CAUSE_LIMIT] = "limit",
-    [PH_CAUSE_PROTOCOL] = "protocol",
-    [PH_CAUSE_KILLED] = "killed",
-    [PH_CAUSE_SETUP_ERROR] = "setup_error",
-    [PH_CAUSE_CANCELLED] = "cancelled",
-    [PH_CAUSE_PLUGIN_ERROR] = "plugin_error",
-    [PH_CAUSE_INVALID_PARAMS] = "invalid_params",
-    [PH_CAUSE_BUSY] = "busy",
-    [PH_CAUSE_CIRCUIT_OPEN] = "circuit_open",
-    [PH_CAUSE_NOT_LOADED] = "not_loaded",
-    [PH_CAUSE_OTHER] = "other",
-};
-
 static int64_t unix_ms(void)
 {
     struct timespec ts;
@@ -52,48 +34,6 @@ void ph_status_host_init(struct ph_status_host *s)
 }
 
 /* ---- counting ---- */
-
-/* The cause of a failed call, read from the error the caller gets: the
- * host's own errors carry data.status (an ending), data.circuit, or one of
- * its codes; whatever else is the plugin's own error. data is read only
- * under a code the host reserves: a method's error data reaches the caller
- * unchanged, and its "status" must not count as a violation. */
-static enum ph_status_cause cause_of(const json_t *error)
-{
-    json_t *data = ph_rpc_code_reserved(json_integer_value(json_object_get(error, "code")))
-                       ? json_object_get(error, "data")
-                       : NULL;
-    const char *st = json_string_value(json_object_get(data, "status"));
-    if (st) {
-        for (int i = 0; i <= PH_CAUSE_SETUP_ERROR; i++)
-            if (strcmp(st, cause_names[i]) == 0)
-                return (enum ph_status_cause)i;
-        return PH_CAUSE_OTHER;
-    }
-    if (json_object_get(data, "circuit"))
-        return PH_CAUSE_CIRCUIT_OPEN;
-    switch (json_integer_value(json_object_get(error, "code"))) {
-    case PH_RPC_PLUGIN_NOT_LOADED:
-        return PH_CAUSE_NOT_LOADED;
-    case PH_RPC_INVALID_PARAMS:
-        return PH_CAUSE_INVALID_PARAMS;
-    case PH_RPC_CANCELLED:
-        return PH_CAUSE_CANCELLED;
-    default:
-        return PH_CAUSE_PLUGIN_ERROR;
-    }
-}
-
-void ph_status_count_call(struct ph_host *h, struct ph_plug *p, int result, const json_t *error)
-{
-    h->status.calls_total++;
-    if (!p)
-        return;
-    if (result)
-        p->status.served++;
-    else
-        p->status.failed[cause_of(error)]++;
-}
 
 void ph_status_count_cause(struct ph_plug *p, enum ph_status_cause cause)
 {
@@ -263,7 +203,8 @@ static json_t *plugin_status(const struct ph_plug *p, uint64_t now_ns, int64_t n
         return NULL;
     }
     for (int i = 0; i < PH_CAUSE_N; i++)
-        json_object_set_new(failed, cause_names[i], json_integer((json_int_t)s->failed[i]));
+        json_object_set_new(failed, ph_call_cause_name((enum ph_status_cause)i),
+                            json_integer((json_int_t)s->failed[i]));
     /* Every running process of the pool (pool.c): the head is slot 0. */
     for (unsigned i = 0; i < (p->inst ? p->cap_inst : 1); i++) {
         const struct ph_plug *in = p->inst ? p->inst[i] : p;

@@ -1,8 +1,10 @@
 /*
  * status: the operator's view of a running host (ph_host_status and
- * ph_host_status_exposition in host.h). The host and the supervisor count
- * what happens (calls answered and failed by cause, endings, violations)
- * into the small records below with one call each; this module turns them,
+ * ph_host_status_exposition in host.h). What happens is counted into the
+ * small records below: calls answered and failed by cause by the call
+ * table itself (calls.c, which sits below this module and so only bumps
+ * the counters), endings and violations by ending.c and refused calls by
+ * host.c with one call each; this module turns them,
  * and what the kernel says about each plugin process now (memory, CPU),
  * into the status object and the Prometheus text exposition.
  *
@@ -64,13 +66,13 @@ struct ph_status_host {
 
 void ph_status_host_init(struct ph_status_host *s);
 
-/* A call of p finished with result (non-zero: a result) or the JSON-RPC
- * error object error (borrowed). */
-void ph_status_count_call(struct ph_host *h, struct ph_plug *p, int result, const json_t *error);
+/* The name of a cause in status and metrics (calls.c, which counts the
+ * causes of calls answered through the loop in the records above). */
+const char *ph_call_cause_name(enum ph_status_cause cause);
 
 /* A call of p refused before it was taken (busy), or answered at once by
  * the host (cancelled): counted for p only, as the host's calls_total
- * counts what went through ph_status_count_call. */
+ * counts what went through the loop (calls.c). */
 void ph_status_count_cause(struct ph_plug *p, enum ph_status_cause cause);
 
 /* p's process ended with end (enum ph_end); detail (borrowed) is the

@@ -1,17 +1,17 @@
 /*
- * supervisor: one plugin process from its start (spawn.c) to reaping. It
- * reads and checks every message the plugin sends, answers calls, and when
- * the process ends names how (enum ph_end) and fails every call still
- * waiting on it.
+ * supervisor: the message side of one instance, from its start (spawn.c)
+ * to its end (ending.c): it reads and checks every message the plugin
+ * sends, the handshake first, and answers calls with what comes back.
  *
  * It must never let a plugin's bytes reach the rest of the host unchecked:
  * anything the protocol does not allow at that moment is a breach, and a
- * breach ends the plugin.
+ * breach ends the plugin. It calls only down (channel.c, hostfn.c, pins.c,
+ * record.c, calls.c); what the layers above need to hear (a hello arrived,
+ * an instance is ready) goes through the host's hooks (struct ph_hooks).
  */
 #include "bounds.h"
 #include "internal.h"
 #include "jscan.h"
-#include "lazy.h"
 #include "schema.h"
 #include "sha256.h"
 
@@ -33,37 +33,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
-
-static int pidfd_kill(int pidfd, int sig)
-{
-    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-}
-
-int ph_plug_watch(struct ph_plug *p, int fd, struct ph_watch *w, enum ph_watch_kind kind)
-{
-    w->kind = kind;
-    w->plug = p;
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w};
-    return epoll_ctl(p->host->epfd, EPOLL_CTL_ADD, fd, &ev);
-}
-
-void ph_plug_kill(struct ph_plug *p, enum ph_end cause, json_t *data)
-{
-    if (p->cause == PH_END_NONE) {
-        /* The first cause is the one reported; later ones are consequences. */
-        p->cause = cause;
-        json_decref(p->cause_data);
-        p->cause_data = data ? data : json_object();
-    } else {
-        json_decref(data);
-    }
-    if (p->pidfd >= 0)
-        (void)pidfd_kill(p->pidfd, SIGKILL);
-}
-
 static void breach(struct ph_plug *p, const char *why)
 {
     /* The reason may quote what the plugin sent: if it is not valid UTF-8
@@ -80,335 +49,6 @@ static void breach(struct ph_plug *p, const char *why)
         json_object_set(data, "breach", reason);
     json_decref(reason);
     ph_plug_kill(p, PH_END_PROTOCOL, data);
-}
-
-/* ---- sending ---- */
-
-void ph_plug_hold(struct ph_plug *p)
-{
-    struct ph_host *h = p->host;
-    if (p->held)
-        return;
-    int first = h->held == NULL;
-    p->held = 1;
-    p->held_next = NULL;
-    if (first)
-        h->held_tail = &h->held;
-    *h->held_tail = p;
-    h->held_tail = &p->held_next;
-    if (first)
-        ph_arm_timer(h); /* ph_host_fd() readable while anything is held */
-}
-
-/* The socket's events: reading stops while the plugin's unread answers are
- * over their bounds; writing is watched while output waits for room. */
-static void sock_events(struct ph_plug *p)
-{
-    struct epoll_event ev = {.events = (p->reading_paused ? 0u : (uint32_t)EPOLLIN) |
-                                       (p->watching_out ? (uint32_t)EPOLLOUT : 0u),
-                             .data.ptr = &p->w_sock};
-    if (p->sock >= 0)
-        (void)epoll_ctl(p->host->epfd, EPOLL_CTL_MOD, p->sock, &ev);
-}
-
-/* An answer left the queue: the plugin read enough to be read again. */
-static int answer_sent(struct ph_plug *p, const struct ph_out *o)
-{
-    if (!o->answer)
-        return 0;
-    p->answers--;
-    p->answer_bytes -= o->len;
-    if (!p->reading_paused || p->answers > PH_BOUND_HOSTFN_RESUME ||
-        p->answer_bytes > PH_BOUND_ANSWER_RESUME_BYTES)
-        return 0;
-    p->reading_paused = 0;
-    p->paused_since_ms = 0;
-    return 1;
-}
-
-uint64_t ph_plug_stall_deadline(const struct ph_plug *p)
-{
-    if (!p->reading_paused || p->cause != PH_END_NONE || p->pid <= 0)
-        return UINT64_MAX;
-    return p->paused_since_ms + PH_BOUND_STALL_MS;
-}
-
-void ph_plug_on_stall(struct ph_plug *p)
-{
-    if (ph_plug_stall_deadline(p) > ph_now_ms())
-        return;
-    char why[200];
-    snprintf(why, sizeof why,
-             "answers to its host-function calls not read: %u answers (%zu bytes) still queued "
-             "%d ms after the host stopped reading it",
-             p->answers, p->answer_bytes, PH_BOUND_STALL_MS);
-    ph_plug_kill(p, PH_END_PROTOCOL,
-                 json_pack("{s:s,s:i,s:I,s:i,s:I}", "breach", why, "queued_answers",
-                           (int)p->answers, "queued_bytes", (json_int_t)p->answer_bytes,
-                           "inflight_max", PH_BOUND_HOSTFN_INFLIGHT, "bytes_max",
-                           (json_int_t)PH_BOUND_ANSWER_BYTES));
-}
-
-void ph_plug_flush(struct ph_plug *p)
-{
-    int resumed = 0;
-    while (p->out_head && p->sock >= 0) {
-        struct ph_out *o = p->out_head;
-        unsigned char flag;
-        size_t chunk = ph_wire_chunk_at(o->len, o->off, &flag);
-        struct iovec iov[2] = {{&flag, 1}, {o->buf + o->off, chunk}};
-        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
-        union {
-            char buf[CMSG_SPACE(sizeof(int))];
-            struct cmsghdr align;
-        } ctl;
-        if (o->off == 0 && o->fd >= 0) {
-            memset(&ctl, 0, sizeof ctl);
-            mh.msg_control = ctl.buf;
-            mh.msg_controllen = sizeof ctl.buf;
-            struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-            c->cmsg_level = SOL_SOCKET;
-            c->cmsg_type = SCM_RIGHTS;
-            c->cmsg_len = CMSG_LEN(sizeof(int));
-            memcpy(CMSG_DATA(c), &o->fd, sizeof(int));
-        }
-        ssize_t w = sendmsg(p->sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN) {
-                if (!p->watching_out || resumed) {
-                    p->watching_out = 1;
-                    sock_events(p);
-                }
-                return;
-            }
-            /* The peer is gone; its pidfd reports the ending. */
-            return;
-        }
-        o->off += chunk;
-        if (o->fd >= 0) {
-            /* In flight now: the plugin holds its own reference. */
-            close(o->fd);
-            o->fd = -1;
-        }
-        if (o->off >= o->len) {
-            p->out_head = o->next;
-            if (!p->out_head)
-                p->out_tail = NULL;
-            resumed |= answer_sent(p, o);
-            free(o->buf);
-            free(o);
-        }
-    }
-    /* Only when the queue drained after a full socket: a syscall per call
-     * saved on the hot path. */
-    if (p->sock >= 0 && (p->watching_out || resumed)) {
-        p->watching_out = 0;
-        sock_events(p);
-    }
-}
-
-static void trace(struct ph_plug *p, const char *dir, const char *bytes, size_t n)
-{
-    if (!p->host->opt.trace)
-        return;
-    char view[1024];
-    ph_wire_escape(bytes, n, view, sizeof view);
-    ph_host_event(p->host, json_pack("{s:s,s:s,s:s,s:s,s:I}", "type", "trace", "plugin",
-                                     p->name ? p->name : p->file, "direction", dir, "bytes", view,
-                                     "length", (json_int_t)n));
-}
-
-/* Queues one encoded message (s taken; msg, borrowed and may be NULL, is
- * the same message for the record) and sends what the socket takes. */
-static int queue_text(struct ph_plug *p, char *s, size_t len, int fd, json_t *msg, int answer)
-{
-    struct ph_out *o = s && len <= p->host->opt.max_message ? calloc(1, sizeof *o) : NULL;
-    if (!o) {
-        if (s && len > p->host->opt.max_message)
-            errno = EMSGSIZE;
-        free(s);
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    trace(p, "to", s, len);
-    if (p->host->rec_fd >= 0) {
-        /* A raw call's text is read back only for the transcript. */
-        char why[200];
-        json_t *parsed = msg ? NULL : ph_wire_parse(s, len, why, sizeof why);
-        ph_record_msg(p, 1, msg ? msg : parsed, s, len);
-        json_decref(parsed);
-    }
-    o->buf = s;
-    o->len = len;
-    o->fd = fd;
-    o->answer = answer;
-    if (answer) {
-        p->answers++;
-        p->answer_bytes += len;
-    }
-    if (p->out_tail)
-        p->out_tail->next = o;
-    else
-        p->out_head = o;
-    p->out_tail = o;
-    if (p->host->cork)
-        ph_plug_hold(p);
-    else
-        ph_plug_flush(p);
-    /* A plugin that asks and does not read its answers would make the host
-     * hold them without end: past a mark, it is no longer read (so it can
-     * ask nothing more) until it reads them (ph_plug_on_stall otherwise). */
-    if (answer && !p->reading_paused &&
-        (p->answers >= PH_BOUND_HOSTFN_INFLIGHT || p->answer_bytes >= PH_BOUND_ANSWER_BYTES)) {
-        p->reading_paused = 1;
-        p->paused_since_ms = ph_now_ms();
-        sock_events(p);
-    }
-    return 0;
-}
-
-int ph_plug_send_fd(struct ph_plug *p, json_t *msg, int fd)
-{
-    size_t len = 0;
-    char *s = ph_wire_encode(msg, &len);
-    return queue_text(p, s, len, fd, msg, 0);
-}
-
-int ph_plug_send_answer(struct ph_plug *p, json_t *msg, int fd)
-{
-    size_t len = 0;
-    char *s = ph_wire_encode(msg, &len);
-    return queue_text(p, s, len, fd, msg, 1);
-}
-
-int ph_plug_send(struct ph_plug *p, json_t *msg)
-{
-    return ph_plug_send_fd(p, msg, -1);
-}
-
-/* CPU time the process has had, in ns (the first field of schedstat). */
-static uint64_t cpu_ns(pid_t pid)
-{
-    char path[64];
-    unsigned long long v = 0;
-    snprintf(path, sizeof path, "/proc/%d/schedstat", (int)pid);
-    FILE *f = fopen(path, "re");
-    if (f) {
-        if (fscanf(f, "%llu", &v) != 1)
-            v = 0;
-        fclose(f);
-    }
-    return v;
-}
-
-static long peak_rss_kib(pid_t pid)
-{
-    char path[64], line[128];
-    long kib = -1;
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "re");
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kib;
-}
-
-/* What the call just answered cost the plugin (see ph_host_options). */
-static void receipt(struct ph_plug *p, struct ph_call *c)
-{
-    uint64_t now = cpu_ns(p->pid);
-    uint64_t cpu = now > p->cpu_mark_ns ? now - p->cpu_mark_ns : 0;
-    p->cpu_mark_ns = now;
-    json_t *ev = json_pack(
-        "{s:s,s:I,s:s,s:i,s:i,s:s,s:I,s:I,s:I}", "type", "receipt", "call_id", (json_int_t)c->id,
-        "plugin", p->name, "instance", (int)p->index, "pid", (int)p->pid, "method", c->method,
-        "wall_us", (json_int_t)((ph_now_ns() - c->sent_ns) / 1000), "cpu_us",
-        (json_int_t)(cpu / 1000), "peak_rss_kib", (json_int_t)peak_rss_kib(p->pid));
-    /* The call that woke a cold plugin (lazy.c) waited for its start too. */
-    if (ev && c->cold_start && p->ready_ns > p->spawn_ns)
-        json_object_set_new(ev, "start_us",
-                            json_integer((json_int_t)((p->ready_ns - p->spawn_ns) / 1000)));
-    ph_host_event(p->host, ev);
-}
-
-/* A raw call's request, written around its checked params text: the
- * same message ph_wire_request() would build, without building it. */
-static char *raw_request(const struct ph_call *c, size_t *len)
-{
-    size_t mlen = strlen(c->method);
-    size_t cap = 96 + 6 * mlen + c->params_len;
-    char *b = malloc(cap);
-    if (!b)
-        return NULL;
-    int n = snprintf(b, cap, "{\"jsonrpc\":\"2.0\",\"id\":%llu,\"method\":\"",
-                     (unsigned long long)c->id);
-    size_t o = n > 0 ? (size_t)n : 0;
-    for (size_t i = 0; i < mlen; i++) {
-        unsigned char ch = (unsigned char)c->method[i];
-        if (ch == '"' || ch == '\\') {
-            b[o++] = '\\';
-            b[o++] = (char)ch;
-        } else if (ch < 0x20) {
-            o += (size_t)snprintf(b + o, cap - o, "\\u%04x", ch);
-        } else {
-            b[o++] = (char)ch;
-        }
-    }
-    memcpy(b + o, "\",\"params\":", 11);
-    o += 11;
-    memcpy(b + o, c->params_text, c->params_len);
-    o += c->params_len;
-    b[o++] = '}';
-    b[o] = '\0';
-    *len = o;
-    return b;
-}
-
-void ph_plug_send_call(struct ph_plug *p, struct ph_call *c)
-{
-    int in_fd = c->in_fd;
-    c->in_fd = -1;
-    size_t len = 0;
-    json_t *req = NULL;
-    char *text;
-    if (c->params_text) {
-        text = raw_request(c, &len);
-    } else {
-        json_t *id = json_integer((json_int_t)c->id);
-        req = ph_wire_request(id, c->method, c->params);
-        json_decref(id);
-        text = req ? ph_wire_encode(req, &len) : NULL;
-    }
-    /* Takes the text and the blob; without text it closes the blob. */
-    int rc = queue_text(p, text, len, in_fd, req, 0);
-    int e = errno;
-    json_decref(req);
-    free(c->params_text);
-    c->params_text = NULL;
-    json_decref(c->params);
-    c->params = NULL;
-    c->sent = 1;
-    p->awaited++;
-    if (p->host->opt.receipts) {
-        c->sent_ns = ph_now_ns();
-        if (!p->cpu_mark_ns)
-            p->cpu_mark_ns = cpu_ns(p->pid);
-    }
-    if (rc < 0)
-        ph_call_finish(
-            p->host, c, NULL,
-            e == EMSGSIZE
-                ? ph_call_error(p, c->method, PH_RPC_PLUGIN_LIMIT, PH_END_LIMIT,
-                                json_pack("{s:s,s:I}", "limit", "max_message", "limit_value",
-                                          (json_int_t)p->host->opt.max_message),
-                                "request larger than the maximum message size")
-                : ph_call_error(p, c->method, PH_RPC_INTERNAL_ERROR, PH_END_NONE, NULL,
-                                "cannot send the request"));
 }
 
 int ph_plug_has_method(const struct ph_plug *p, const char *method)
@@ -554,7 +194,7 @@ static int valid_hello(struct ph_plug *p, json_t *params, char *why, size_t whyl
     /* Callers are checked against the head's hello: every instance of a
      * plugin must offer exactly that. */
     /* A head still cold (lazy.c) holds the cached hello, not its own: a
-     * slot that is up first is judged by ph_lazy_on_hello as the head's
+     * slot that is up first is judged by lazy.c (the hello hook) as the head's
      * own would be, not as a breach. */
     if (p->head != p && p->head->hello && !p->head->hello_cached &&
         !json_equal(p->head->hello, params)) {
@@ -737,11 +377,13 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
         /* A cached hello is compared, the cache kept (lazy.c); a slot up
          * before its cold head settles the pool's hello for it. */
         if (p->head != p && p->head->hello_cached) {
-            ph_lazy_on_hello(p->head, m->params);
+            if (h->hooks.hello)
+                h->hooks.hello(p->head, m->params);
             json_decref(p->head->hello);
             p->head->hello = json_incref(m->params);
         }
-        ph_lazy_on_hello(p, m->params);
+        if (h->hooks.hello)
+            h->hooks.hello(p, m->params);
         json_decref(p->hello);
         p->hello = json_incref(m->params);
         /* Serving: the configuration's maximum from now on. */
@@ -763,15 +405,8 @@ static void on_notification(struct ph_plug *p, ph_wire_msg *m, int *fd)
         p->ready_ns = ph_now_ns();
         ph_record_started(p);
         ph_pins_check(p);
-        json_t *ev = json_pack("{s:s,s:s,s:i,s:i,s:I}", "type", "started", "plugin", p->name,
-                               "instance", (int)p->index, "pid", (int)p->pid, "spawn_us",
-                               (json_int_t)((p->ready_ns - p->spawn_ns) / 1000));
-        json_t *stages = ph_plug_spawn_stages(p);
-        if (ev && stages)
-            json_object_set_new(ev, "spawn_stages_us", stages);
-        else
-            json_decref(stages);
-        ph_host_event(h, ev);
+        if (h->hooks.ready)
+            h->hooks.ready(p);
         for (struct ph_call *c = h->calls.next; c != &h->calls;) {
             struct ph_call *next = c->next;
             if (c->plug == p && !c->sent && p->pin_blocked)
@@ -881,7 +516,7 @@ static int take_raw_answer(struct ph_plug *p, char *text, size_t len, int fd)
         return 0;
     memcpy(copy, res->text, res->len);
     if (h->opt.receipts)
-        receipt(p, c);
+        ph_plug_receipt(p, c);
     ph_call_finish_text(h, c, copy, res->len);
     return 1;
 }
@@ -1049,7 +684,7 @@ static void on_message(struct ph_plug *p, char *text, size_t len, int *fd)
     char why[300];
     if (take_raw_answer(p, text, len, *fd))
         return;
-    trace(p, "from", text, len);
+    ph_plug_trace(p, "from", text, len);
     if (large_notification(p, text, len, *fd))
         return;
     p->msg_len = len;
@@ -1079,7 +714,7 @@ static void on_message(struct ph_plug *p, char *text, size_t len, int *fd)
             break;
         }
         if (p->host->opt.receipts)
-            receipt(p, c);
+            ph_plug_receipt(p, c);
         if (m.kind == PH_MSG_RESULT && *fd >= 0 && take_blob(p, c, m.result, fd) < 0)
             break;
         if (m.kind == PH_MSG_RESULT)
@@ -1242,294 +877,4 @@ static void read_records(struct ph_plug *p, int budget, int drain)
         if (!drain && p->awaited == 0)
             return;
     }
-}
-
-/* ---- ending ---- */
-
-static int rpc_code(enum ph_end end)
-{
-    switch (end) {
-    case PH_END_VIOLATION:
-        return PH_RPC_PLUGIN_VIOLATION;
-    case PH_END_TIMEOUT:
-        return PH_RPC_PLUGIN_TIMEOUT;
-    case PH_END_PROTOCOL:
-        return PH_RPC_PLUGIN_PROTOCOL;
-    case PH_END_LIMIT:
-        return PH_RPC_PLUGIN_LIMIT;
-    case PH_END_SETUP_ERROR:
-        return PH_RPC_PLUGIN_NOT_LOADED;
-    default:
-        return PH_RPC_PLUGIN_CRASHED;
-    }
-}
-
-/* Names the ending from what the host saw and what the kernel reported:
- * wait's status, the CPU time the process used (cpu_us, from the reap's
- * rusage) and its cgroup's out-of-memory kills. The plugin's own word (a
- * ph.setup_failed) counts only after all of these, and only while loading. */
-static enum ph_end classify_end(struct ph_plug *p, const siginfo_t *si, long oom_kills,
-                                uint64_t cpu_us, json_t *detail, char *msg, size_t msglen)
-{
-    /* Until a first load succeeds, only the file is trusted to name it. */
-    const char *who = p->name && !p->initial ? p->name : p->file;
-    if (si->si_code == CLD_EXITED)
-        json_object_set_new(detail, "exit_code", json_integer(si->si_status));
-    else
-        json_object_set_new(detail, "signal", json_string(ph_signal_name(si->si_status)));
-    switch (p->cause) {
-    case PH_END_VIOLATION: {
-        const char *sc = json_string_value(json_object_get(p->cause_data, "syscall"));
-        const char *path = json_string_value(json_object_get(p->cause_data, "path"));
-        const char *fam = json_string_value(json_object_get(p->cause_data, "family"));
-        const char *fn = json_string_value(json_object_get(p->cause_data, "function"));
-        const char *arch = json_string_value(json_object_get(p->cause_data, "arch"));
-        snprintf(msg, msglen,
-                 "plugin %s was killed by the sandbox: forbidden syscall %s%s%s%s%s%s%s%s", who,
-                 sc ? sc : "?",
-                 path  ? "(\""
-                 : fam ? "("
-                       : "",
-                 path  ? path
-                 : fam ? fam
-                       : "",
-                 path  ? "\")"
-                 : fam ? ")"
-                       : "",
-                 arch && strcmp(arch, "x86_64") ? " via the " : "",
-                 arch && strcmp(arch, "x86_64") ? arch : "", fn ? " from " : "", fn ? fn : "");
-        return PH_END_VIOLATION;
-    }
-    case PH_END_TIMEOUT: {
-        const char *lim = json_string_value(json_object_get(p->cause_data, "limit"));
-        snprintf(msg, msglen, "plugin %s timed out (%s) and was killed", who, lim ? lim : "?");
-        return PH_END_TIMEOUT;
-    }
-    case PH_END_PROTOCOL: {
-        const char *why = json_string_value(json_object_get(p->cause_data, "breach"));
-        snprintf(msg, msglen, "plugin %s broke the protocol: %s", who,
-                 why ? why : "unnamed breach");
-        return PH_END_PROTOCOL;
-    }
-    case PH_END_LIMIT: {
-        const char *lim = json_string_value(json_object_get(p->cause_data, "limit"));
-        snprintf(msg, msglen, "plugin %s hit a limit (%s)", who, lim ? lim : "?");
-        return PH_END_LIMIT;
-    }
-    case PH_END_KILLED:
-        snprintf(msg, msglen, "plugin %s was stopped by the host", who);
-        return PH_END_KILLED;
-    default:
-        break;
-    }
-    int killed = si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED;
-    /* The kernel's out-of-memory killer struck in the plugin's own cgroup,
-     * whose only process it was: the kernel's count, not the plugin's word. */
-    if (killed && oom_kills > 0 && si->si_status == SIGKILL) {
-        json_object_set_new(detail, "limit", json_string("memory_limit"));
-        json_object_set_new(detail, "limit_value", json_integer((json_int_t)p->cg.memory_max));
-        json_object_set_new(detail, "enforced_by",
-                            json_string(p->cg.version == 2 ? "cgroup v2" : "cgroup v1"));
-        snprintf(msg, msglen,
-                 "plugin %s used up its memory limit (%zu bytes): killed by the kernel's "
-                 "out-of-memory killer in its cgroup",
-                 who, p->cg.memory_max);
-        return PH_END_LIMIT;
-    }
-    /* RLIMIT_CPU: SIGXCPU at the soft limit, SIGKILL at the hard one a
-     * second later. A plugin that is its pid namespace's init never gets
-     * the SIGXCPU (the kernel drops it), one may ignore it, and one may
-     * raise it itself, so the signal alone does not tell; the CPU time the
-     * kernel counted does. Nothing else sends SIGKILL to it without the
-     * host knowing (a host kill sets p->cause; the cgroup's OOM kills were
-     * counted above). */
-    uint64_t cpu_limit_us = (uint64_t)p->set.cpu_limit_s * 1000000u;
-    if (killed && (si->si_status == SIGXCPU || si->si_status == SIGKILL) && cpu_limit_us &&
-        cpu_us >= cpu_limit_us) {
-        json_object_set_new(detail, "limit", json_string("cpu_limit_s"));
-        json_object_set_new(detail, "limit_value", json_integer((json_int_t)p->set.cpu_limit_s));
-        json_object_set_new(detail, "cpu_ms", json_integer((json_int_t)(cpu_us / 1000)));
-        json_object_set_new(detail, "enforced_by", json_string("RLIMIT_CPU"));
-        snprintf(msg, msglen, "plugin %s used up its CPU time limit (%u s): killed by the kernel",
-                 who, p->set.cpu_limit_s);
-        return PH_END_LIMIT;
-    }
-    if (p->setup_failure) {
-        /* Said while loading, and it ended without finishing its handshake.
-         * Only these two bounded strings are taken from the message: it
-         * comes from the plugin's process and must not overwrite what wait
-         * reported. */
-        const char *stage = json_string_value(json_object_get(p->setup_failure, "stage"));
-        const char *why = json_string_value(json_object_get(p->setup_failure, "message"));
-        snprintf(msg, msglen, "plugin %s failed to start (%s): %s", who, stage ? stage : "?",
-                 why && *why ? why : "no reason given");
-        json_object_set_new(detail, "stage", json_string(stage ? stage : "?"));
-        json_object_set_new(detail, "reason", json_string(why ? why : ""));
-        return PH_END_SETUP_ERROR;
-    }
-    if (si->si_code == CLD_EXITED && si->si_status == 0 && p->stopping) {
-        snprintf(msg, msglen, "plugin %s stopped", who);
-        return PH_END_OK;
-    }
-    if (si->si_code == CLD_EXITED) {
-        snprintf(msg, msglen, "plugin %s exited with status %d", who, si->si_status);
-        return PH_END_EXITED;
-    }
-    if (si->si_status == SIGSYS)
-        json_object_set_new(detail, "note",
-                            json_string("SIGSYS without a seccomp notification: raised by the "
-                                        "plugin itself, not a refused syscall"));
-    snprintf(msg, msglen, "plugin %s crashed with %s", who, ph_signal_name(si->si_status));
-    return PH_END_SIGNALED;
-}
-
-static void close_fd(struct ph_plug *p, int *fd)
-{
-    if (*fd >= 0) {
-        epoll_ctl(p->host->epfd, EPOLL_CTL_DEL, *fd, NULL);
-        close(*fd);
-        *fd = -1;
-    }
-}
-
-/* Counts an abnormal end toward the backoff and the circuit breaker. The
- * breaker is the plugin's (its pool head's): every instance runs the same
- * file, so a fault in one is a fault of all. The backoff is the
- * instance's: it delays that process's next start. */
-static void note_failure(struct ph_plug *inst, const char *why)
-{
-    struct ph_plug *p = inst->head;
-    const ph_host_options *o = &p->host->opt;
-    uint64_t now = ph_now_ms();
-    if (now - p->window_start_ms > o->failure_window_ms) {
-        p->window_start_ms = now;
-        p->recent_failures = 0;
-    }
-    p->recent_failures++;
-    uint64_t backoff = 0;
-    if (p->recent_failures > 1) {
-        unsigned shift = p->recent_failures - 2 < 16 ? p->recent_failures - 2 : 16;
-        backoff = (uint64_t)o->restart_backoff_ms << shift;
-        if (backoff > o->restart_backoff_max_ms)
-            backoff = o->restart_backoff_max_ms;
-    }
-    inst->restart_at_ms = backoff ? now + backoff : 0;
-    if (p->recent_failures >= o->max_failures) {
-        p->circuit_until_ms = now + o->cooldown_ms;
-        inst->restart_at_ms = 0;
-        ph_host_event(p->host, json_pack("{s:s,s:s,s:I,s:s}", "type", "circuit_open", "plugin",
-                                         p->name ? p->name : p->file, "cooldown_ms",
-                                         (json_int_t)o->cooldown_ms, "last_failure", why));
-    }
-}
-
-void ph_plug_on_exit(struct ph_plug *p)
-{
-    struct ph_host *h = p->host;
-    if (p->pidfd < 0)
-        return;
-    /* Read what it said before dying: a setup failure, a last answer. */
-    if (p->sock >= 0)
-        ph_plug_drain(p);
-    siginfo_t si;
-    struct rusage ru;
-    memset(&si, 0, sizeof si);
-    memset(&ru, 0, sizeof ru);
-    /* The system call, not glibc's waitid(): only it also gives the
-     * child's resource usage, the kernel's count of its CPU time. */
-    if (syscall(SYS_waitid, P_PIDFD, p->pidfd, &si, WEXITED, &ru) < 0)
-        return;
-    uint64_t cpu_us = (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec +
-                      (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
-    json_t *detail = p->cause_data ? json_deep_copy(p->cause_data) : json_object();
-    char msg[600];
-    enum ph_end end =
-        classify_end(p, &si, ph_cg_plug_oom_kills(&p->cg), cpu_us, detail, msg, sizeof msg);
-    ph_status_count_end(p->head, end, detail); /* per plugin, over its instances */
-    ph_cg_plug_remove(&h->cg, &p->cg);
-    close_fd(p, &p->sock);
-    close_fd(p, &p->notify_fd);
-    close_fd(p, &p->pidfd);
-    ph_wire_rx_free(&p->rx);
-    while (p->out_head) {
-        struct ph_out *o = p->out_head;
-        p->out_head = o->next;
-        if (o->fd >= 0)
-            close(o->fd);
-        free(o->buf);
-        free(o);
-    }
-    p->out_tail = NULL;
-    int was_loading = p->state == PH_P_LOADING;
-    p->state = PH_P_DOWN;
-    p->pid = 0;
-    p->failed_last = end != PH_END_OK && end != PH_END_KILLED;
-    p->idle_since_ms = 0;
-    if (p->failed_last)
-        note_failure(p, msg);
-    /* The plugin serves calls in the order sent: the earliest sent call is
-     * the one it was running; the others were only waiting behind it. */
-    struct ph_call *running = NULL;
-    for (struct ph_call *c = h->calls.next; c != &h->calls && !running; c = c->next)
-        if (c->plug == p && c->sent && !c->cancelled)
-            running = c;
-    for (struct ph_call *c = h->calls.next; c != &h->calls;) {
-        struct ph_call *next = c->next;
-        if (c->plug == p) {
-            char cmsg[800];
-            if (was_loading)
-                snprintf(cmsg, sizeof cmsg, "%s while starting", msg);
-            else if (c == running || !running)
-                snprintf(cmsg, sizeof cmsg, "%s while running %s", msg, c->method);
-            else
-                snprintf(cmsg, sizeof cmsg,
-                         "%s while running %s; this call (%s) was waiting "
-                         "behind it",
-                         msg, running->method, c->method);
-            ph_call_finish(h, c, NULL,
-                           ph_call_error(p, c->method, rpc_code(end), end, json_deep_copy(detail),
-                                         "%s", cmsg));
-        }
-        c = next;
-    }
-    json_t *ended = ph_call_error(p, NULL, rpc_code(end), end, json_deep_copy(detail), "%s", msg);
-    /* Kept for load errors and `list`: why it last ended. */
-    json_decref(p->cause_data);
-    p->cause_data = ended;
-    p->cause = PH_END_NONE;
-    ph_host_event(h, json_pack("{s:s,s:s,s:i,s:s,s:O}", "type", "ended", "plugin",
-                               p->name ? p->name : p->file, "instance", (int)p->index, "status",
-                               ph_end_name(end), "error", ended));
-    json_decref(detail);
-}
-
-void ph_plug_free(struct ph_plug *p)
-{
-    if (!p)
-        return;
-    for (struct ph_plug **q = &p->host->held; p->held && *q; q = &(*q)->held_next)
-        if (*q == p) {
-            *q = p->held_next;
-            if (p->host->held_tail == &p->held_next)
-                p->host->held_tail = q;
-            p->held = 0;
-            break;
-        }
-    if (p->pidfd >= 0) {
-        ph_plug_kill(p, PH_END_KILLED, NULL);
-        ph_plug_on_exit(p);
-    }
-    if (p->file_fd >= 0)
-        close(p->file_fd);
-    free(p->file);
-    free(p->name);
-    json_decref(p->hello);
-    json_decref(p->layers);
-    json_decref(p->cg.layer);
-    json_decref(p->audit);
-    json_decref(p->pin_changes);
-    json_decref(p->cause_data);
-    json_decref(p->setup_failure);
-    free(p->hostfn_calls);
-    free(p);
 }
