@@ -172,8 +172,9 @@ typedef struct ph_host_options {
     unsigned instances;
     unsigned idle_stop_ms;
     /* PH_ISOLATE_*: whether a plugin's processes are shared between calls
-     * (docs/configuration.md, "isolate"). Per plugin in the configuration
-     * too. */
+     * (docs/configuration.md, "isolate"). In the configuration's defaults
+     * and per plugin too; NONE (0) reads as not set, so the defaults'
+     * value applies. */
     unsigned isolate;
     /* Instances kept started and handshaken ahead of calls, within
      * `instances` (a larger figure is capped at it); 0: none. */
