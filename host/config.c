@@ -15,6 +15,7 @@
 #include "files.h"
 #include "internal.h"
 #include "sha256.h"
+#include "text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -129,16 +130,51 @@ static int find_number(const char *key)
     return -1;
 }
 
+/* ", got V": the value refused, as printable ASCII JSON (text.h) cut
+ * short, so an error says what was wrong as well as where. */
+static void got(json_t *v, char *out, size_t len)
+{
+    char *text = ph_text_json(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    size_t n = text ? strlen(text) : 0;
+    snprintf(out, len, ", got %.40s%s", text ? text : "?", n > 40 ? "..." : "");
+    free(text);
+}
+
 static int check_number(struct checker *ck, const char *const *path, size_t depth, json_t *v,
                         int idx)
 {
-    json_int_t max = numbers[idx].is_size ? ((json_int_t)1 << 40) : UINT_MAX;
-    if (strcmp(numbers[idx].key, "instances") == 0 || strcmp(numbers[idx].key, "spares") == 0)
+    json_int_t min = 1, max = numbers[idx].is_size ? ((json_int_t)1 << 40) : UINT_MAX;
+    int pool =
+        strcmp(numbers[idx].key, "instances") == 0 || strcmp(numbers[idx].key, "spares") == 0;
+    if (pool)
         max = PH_MAX_INSTANCES;
-    if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > max)
-        return bad(ck, path, depth,
-                   max == PH_MAX_INSTANCES ? "must be an integer from 1 to 64"
-                                           : "must be a positive integer in range");
+    /* No spares is a choice a plugin's entry must be able to make against
+     * a default that gives them. */
+    if (strcmp(numbers[idx].key, "spares") == 0)
+        min = 0;
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+        char what[200], was[64];
+        got(v, was, sizeof was);
+        if (pool)
+            snprintf(what, sizeof what, "must be an integer from %lld to %lld%s", (long long)min,
+                     (long long)max, was);
+        else
+            snprintf(what, sizeof what, "must be a positive integer, at most %lld%s",
+                     (long long)max, was);
+        return bad(ck, path, depth, what);
+    }
+    return 0;
+}
+
+/* "isolate": one of the PH_ISOLATE_* names. */
+static int check_isolate(struct checker *ck, const char *const *path, size_t depth, json_t *v)
+{
+    if (ph_config_isolate(json_string_value(v)) < 0) {
+        char what[200], was[64];
+        got(v, was, sizeof was);
+        snprintf(what, sizeof what, "must be \"none\", \"call\" or \"client\"%s", was);
+        return bad(ck, path, depth, what);
+    }
     return 0;
 }
 
@@ -220,8 +256,8 @@ static int check_plugin(struct checker *ck, const char *name, json_t *entry)
             if (check_files(ck, name, v) < 0)
                 return -1;
         } else if (strcmp(key, "isolate") == 0) {
-            if (ph_config_isolate(json_string_value(v)) < 0)
-                return bad(ck, path, 3, "must be \"none\", \"call\" or \"client\"");
+            if (check_isolate(ck, path, 3, v) < 0)
+                return -1;
         } else if (idx >= 0 && numbers[idx].per_plugin) {
             if (check_number(ck, path, 3, v, idx) < 0)
                 return -1;
@@ -317,10 +353,14 @@ static int check_config(struct checker *ck, json_t *c)
             {
                 path[1] = k2;
                 int idx = find_number(k2);
-                if (idx < 0)
+                if (strcmp(k2, "isolate") == 0) {
+                    if (check_isolate(ck, path, 2, v2) < 0)
+                        return -1;
+                } else if (idx < 0) {
                     return bad(ck, path, 2, "unknown setting");
-                if (check_number(ck, path, 2, v2, idx) < 0)
+                } else if (check_number(ck, path, 2, v2, idx) < 0) {
                     return -1;
+                }
             }
         } else if (strcmp(key, "plugins") == 0) {
             const char *k2;
@@ -470,6 +510,13 @@ void ph_config_defaults(ph_host_options *o, json_t *config)
         o->run_uid = (unsigned)json_integer_value(json_object_get(run_as, "uid"));
         o->run_gid = (unsigned)json_integer_value(json_object_get(run_as, "gid"));
     }
+    /* The pool's isolation host-wide, unless the caller chose one (none is
+     * 0, which reads as not chosen); a plugin's entry overrides it
+     * (ph_plug_settings). */
+    int iso = ph_config_isolate(
+        json_string_value(json_object_get(json_object_get(config, "defaults"), "isolate")));
+    if (!o->isolate && iso > 0)
+        o->isolate = (unsigned)iso;
     json_object_foreach(json_object_get(config, "defaults"), key, v)
     {
         int idx = find_number(key);
@@ -557,7 +604,7 @@ static json_t *read_manifest(const char *file, ph_error *err, int *failed)
         if (strcmp(key, "threads") == 0)
             rc = json_is_boolean(v) ? 0 : bad(&ck, p, 2, "must be true or false");
         else if (strcmp(key, "instances") == 0 || strcmp(key, "idle_stop_ms") == 0 ||
-                 strcmp(key, "spares") == 0)
+                 strcmp(key, "spares") == 0 || strcmp(key, "isolate") == 0)
             rc = bad(&ck, p, 2,
                      "the pool is the operator's choice (a singleton says so in its "
                      "hello)");

@@ -249,6 +249,10 @@ struct ph_plug {
     int hello_cached, hello_stale;
     char cache_sha256[65];
     struct ph_status_plug status; /* the operator's counters (status.c) */
+    /* record.c: this process's number in the transcript (`proc`), valid
+     * while rec_epoch is the host's and rec_spawn_ns this spawn's. */
+    unsigned rec_proc, rec_epoch;
+    uint64_t rec_spawn_ns;
     struct ph_plug *next;
 };
 
@@ -314,6 +318,9 @@ struct ph_host {
     json_t *pins; /* owned; the operator's pins (pins.c), or NULL */
     int pins_allow_unpinned;
     uint64_t rec_seq, rec_start_ns;
+    /* record.c: processes numbered in this transcript; bumped by each
+     * ph_host_record, so a new transcript numbers from 1 again. */
+    unsigned rec_procs, rec_epoch;
     json_t *config;    /* owned; the operator's configuration, or NULL */
     uint64_t ns_flags; /* CLONE_NEW* that work here (probed once) */
     int landlock_abi;  /* the kernel's Landlock ABI, 0: none (probed once) */

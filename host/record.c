@@ -9,6 +9,13 @@
  * channel carries is missed: the handshake, calls and answers, host
  * functions and their answers, notifications, progress and cancellations.
  *
+ * A plugin may run as several processes at once (a pool, spares, isolate
+ * "call" or "client"), whose messages interleave: every line names the
+ * process it belongs to by its pool slot and by `proc`, a number this
+ * transcript gives each process the first time it is seen and never gives
+ * another, so replay can take each process's stream apart (a pid alone
+ * could come back for another process of a long run).
+ *
  * It must never fail a call: a write error is reported once as an event
  * ("record_error") and recording stops. It must never block a plugin for
  * long either, so the descriptor should be a file, not a pipe to a slow
@@ -23,8 +30,9 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Bumped when a line changes meaning; replay refuses other versions. */
-#define PH_TRANSCRIPT_VERSION 1
+/* Bumped when a line changes meaning; replay refuses other versions.
+ * 2: every process is named by "slot" and "proc". */
+#define PH_TRANSCRIPT_VERSION 2
 
 static const char *base_name(const char *path)
 {
@@ -75,11 +83,30 @@ static json_t *stamp(struct ph_host *h)
                      (json_int_t)((ph_now_ns() - h->rec_start_ns) / 1000000));
 }
 
-static json_t *plugin_line(struct ph_plug *p)
+/* The process's number in this transcript: a new one at its first line
+ * after each spawn (spawn_ns tells one spawn of a slot from the next). */
+static unsigned proc_of(struct ph_plug *p)
 {
-    return json_pack("{s:s?,s:s,s:s,s:s?,s:i}", "plugin", p->name, "file", base_name(p->file),
-                     "path", p->file, "sha256", p->sha256[0] ? p->sha256 : NULL, "pid",
-                     (int)p->pid);
+    struct ph_host *h = p->host;
+    if (p->rec_epoch != h->rec_epoch || p->rec_spawn_ns != p->spawn_ns || !p->rec_proc) {
+        p->rec_epoch = h->rec_epoch;
+        p->rec_spawn_ns = p->spawn_ns;
+        p->rec_proc = ++h->rec_procs;
+    }
+    return p->rec_proc;
+}
+
+/* A process (running: its slot and proc too) as the header and "plugin"
+ * lines show it. */
+static json_t *plugin_line(struct ph_plug *p, int running)
+{
+    json_t *l =
+        json_pack("{s:s?,s:s,s:s,s:s?,s:i,s:i}", "plugin", p->name, "file", base_name(p->file),
+                  "path", p->file, "sha256", p->sha256[0] ? p->sha256 : NULL, "pid", (int)p->pid,
+                  "slot", (int)p->index);
+    if (l && running)
+        json_object_set_new(l, "proc", json_integer(proc_of(p)));
+    return l;
 }
 
 int ph_host_record(ph_host *h, int fd, ph_error *err)
@@ -96,11 +123,17 @@ int ph_host_record(ph_host *h, int fd, ph_error *err)
     h->rec_fd = own;
     h->rec_seq = 0;
     h->rec_start_ns = ph_now_ns();
+    h->rec_epoch++;
+    h->rec_procs = 0;
     json_t *plugins = json_array();
     for (struct ph_plug *p = h->plugs; p; p = p->next) {
         if (!p->name)
             continue;
-        json_array_append_new(plugins, plugin_line(p));
+        json_array_append_new(plugins, plugin_line(p, p->state != PH_P_DOWN));
+        /* The pool's other running processes, numbered now like the head. */
+        for (unsigned i = 1; i < p->cap_inst && p->inst; i++)
+            if (p->inst[i] && p->inst[i]->state != PH_P_DOWN)
+                json_array_append_new(plugins, plugin_line(p->inst[i], 1));
     }
     put(h, json_pack("{s:i,s:s,s:i,s:o}", "plughost_transcript", PH_TRANSCRIPT_VERSION, "plughost",
                      PH_VERSION, "protocol", PH_PROTOCOL_VERSION, "plugins", plugins));
@@ -116,7 +149,7 @@ void ph_record_started(struct ph_plug *p)
         return;
     json_t *line = stamp(h);
     json_object_set_new(line, "type", json_string("plugin"));
-    json_t *pl = plugin_line(p);
+    json_t *pl = plugin_line(p, 1);
     json_object_update(line, pl);
     json_decref(pl);
     put(h, line);
@@ -138,6 +171,8 @@ void ph_record_msg(struct ph_plug *p, int to_plugin, json_t *msg, const char *ra
     json_object_set_new(line, "plugin", name ? json_string(name) : json_null());
     json_object_set_new(line, "file", json_string(base_name(p->file)));
     json_object_set_new(line, "pid", json_integer(p->pid));
+    json_object_set_new(line, "slot", json_integer(p->index));
+    json_object_set_new(line, "proc", json_integer(proc_of(p)));
     json_object_set_new(line, "dir", json_string(to_plugin ? "to_plugin" : "from_plugin"));
     if (msg) {
         json_object_set(line, "msg", msg);

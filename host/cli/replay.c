@@ -4,12 +4,23 @@
  * its plugins and reports every difference, so real traffic can be a
  * regression test in CI.
  *
- * The calls and cancellations the host sent are sent again in the recorded
- * order, keeping the recording's pattern of calls in flight: a message
- * waits until every call the recording had answered before it is answered
- * again. The plugins' host-function calls are answered from the recording.
- * The new run is itself recorded (into a memfd) and the two transcripts are
- * compared by transcript.c, so both sides are seen the same way.
+ * A plugin may have run as several processes at once (a pool, spares,
+ * isolate "call" or "client"), each with its own stream of messages in the
+ * transcript ("proc"). Each recorded process is replayed on its own, one
+ * after another, against a fresh process of the new build in a host of its
+ * own that runs the plugin as one process (the configuration's pool
+ * settings are dropped): what a process answers depends only on the calls
+ * it was sent and the host's answers to it, both in its stream, so
+ * replaying each stream alone is faithful to each, and which process the
+ * new host would have picked for a call never enters into it.
+ *
+ * Within a stream, the calls and cancellations the host sent are sent
+ * again in the recorded order, keeping the recording's pattern of calls in
+ * flight: a message waits until every call the recording had answered
+ * before it is answered again. The plugins' host-function calls are
+ * answered from the recording. The new run is itself recorded (into a
+ * memfd) and compared with the recorded stream by transcript.c, so both
+ * sides are seen the same way.
  *
  * It must never run anything the recording did not ask for, and never
  * trust the transcript (transcript.c checks every line).
@@ -20,6 +31,7 @@
 #include "transcript.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,14 +50,15 @@ struct slot {
     json_t *hostq;      /* borrowed: the recorded host calls made serving it */
 };
 
+/* One recorded process's stream, replayed. */
 struct replay {
     ph_host *host;
-    /* "plugin/pid/id" of a recorded call (or "plugin/outside") -> array of
+    /* "plugin/proc/id" of a recorded call (or "plugin/outside") -> array of
      * the host calls the plugin made while serving it, {method, params,
      * answer}, in order. */
     json_t *hostcalls;
     struct slot *slots; /* one per recorded call */
-    json_t *slot_of;    /* "plugin/pid/id" -> index in slots */
+    json_t *slot_of;    /* "plugin/proc/id" -> index in slots */
     size_t nslots;
     size_t lo; /* slots before this are answered and owe no host call */
     /* Calls the recording had answered by now that may not be answered
@@ -125,12 +138,12 @@ static int answer_host_call(void *ud, const char *plugin, const char *method, js
     return -1;
 }
 
-/* "plugin/pid/id" of a message line, as drive() names calls. */
+/* "plugin/proc/id" of a message line, as drive() names calls. */
 static void call_key(char *out, size_t len, const char *plugin, json_t *line, json_t *id)
 {
     char *ids = json_dumps(id, JSON_ENCODE_ANY);
     snprintf(out, len, "%s/%lld/%s", plugin,
-             (long long)json_integer_value(json_object_get(line, "pid")), ids ? ids : "");
+             (long long)json_integer_value(json_object_get(line, "proc")), ids ? ids : "");
     free(ids);
 }
 
@@ -152,7 +165,8 @@ static json_t *collect_hostcalls(json_t *t, json_t *names)
         int from = strcmp(json_string_value(json_object_get(l, "dir")), "from_plugin") == 0;
         char key[192], pid[32];
         call_key(key, sizeof key, plugin, l, id);
-        snprintf(pid, sizeof pid, "%lld", (long long)json_integer_value(json_object_get(l, "pid")));
+        snprintf(pid, sizeof pid, "%lld",
+                 (long long)json_integer_value(json_object_get(l, "proc")));
         json_t *fifo = json_object_get(inflight, pid);
         if (!fifo) {
             fifo = json_array();
@@ -282,8 +296,9 @@ static const char *recorded_sha(json_t *t, const char *plugin)
     return NULL;
 }
 
-/* Sends the recorded calls again; returns 0, or -1 on a host failure. */
-static int drive(struct replay *r, json_t *t, json_t *names, json_t *live, unsigned wait_ms)
+/* Sends the recorded calls of one process's stream (t) to plugin again;
+ * returns 0, or -1 on a host failure. */
+static int drive(struct replay *r, json_t *t, json_t *names, const char *wanted, unsigned wait_ms)
 {
     json_t *l;
     size_t i;
@@ -292,7 +307,7 @@ static int drive(struct replay *r, json_t *t, json_t *names, json_t *live, unsig
     {
         const char *plugin = ph_tr_plugin_of(l, names);
         json_t *msg = json_object_get(l, "msg");
-        if (!plugin || !msg || !json_object_get(live, plugin))
+        if (!plugin || !msg || strcmp(plugin, wanted) != 0)
             continue;
         const char *method = json_string_value(json_object_get(msg, "method"));
         json_t *id = json_object_get(msg, "id");
@@ -379,6 +394,96 @@ static json_t *read_back(int fd, char *why, size_t whylen)
     return t;
 }
 
+/* The options of a host that runs every plugin as one process, started at
+ * once: the configuration without its pool settings (defaults and per
+ * plugin), and none given by the caller. config gets the copy (owned). */
+static ph_host_options single_process(const ph_host_options *in, json_t **config)
+{
+    static const char *const pool_keys[] = {"instances", "spares", "isolate", "idle_stop_ms"};
+    ph_host_options o = *in;
+    *config = in->config ? json_deep_copy(in->config) : NULL;
+    const char *k;
+    json_t *entry;
+    for (size_t i = 0; i < sizeof pool_keys / sizeof pool_keys[0]; i++) {
+        json_object_del(json_object_get(*config, "defaults"), pool_keys[i]);
+        json_object_foreach(json_object_get(*config, "plugins"), k, entry)
+            json_object_del(entry, pool_keys[i]);
+    }
+    o.config = *config;
+    o.instances = 1;
+    o.spares = 0;
+    o.isolate = PH_ISOLATE_NONE;
+    /* A process with no call in the recording still shows its handshake. */
+    o.activation = PH_ACTIVATION_EAGER;
+    return o;
+}
+
+/* Replays one recorded process (an element of ph_tr_processes) against a
+ * fresh process of the plugin file path, in a host of its own. Returns the
+ * differences (new reference; NULL on a failure, said on stderr); *calls
+ * gets the count of calls sent, *failed whether calls were left unanswered. */
+static json_t *replay_process(const ph_host_options *opts, json_t *rec, json_t *names,
+                              json_t *process, const char *path,
+                              const struct ph_tr_diff_opts *dopts, unsigned wait_ms, size_t *calls,
+                              int *failed)
+{
+    const char *plugin = json_string_value(json_object_get(process, "plugin"));
+    json_t *stream = ph_tr_only(rec, json_integer_value(json_object_get(process, "proc")));
+    size_t nlines = json_array_size(json_object_get(stream, "lines"));
+    struct replay r = {0};
+    r.slots = calloc(nlines + 1, sizeof *r.slots);
+    r.waitq = calloc(nlines + 1, sizeof *r.waitq);
+    r.slot_of = json_object();
+    r.hostcalls = stream ? collect_hostcalls(stream, names) : NULL;
+    int mfd = memfd_create("plughost-replay", MFD_CLOEXEC);
+    json_t *now = NULL, *diff = NULL;
+    char why[1024];
+    ph_error err;
+    if (!stream || !r.slots || !r.waitq || !r.slot_of || !r.hostcalls) {
+        ph_clog_msg("error", "host", NULL, "replay: out of memory");
+        goto out;
+    }
+    if (mfd < 0) {
+        ph_clog_msg("error", "host", NULL, "replay: memfd_create: %s", strerror(errno));
+        goto out;
+    }
+    if (ph_host_new(opts, &r.host, &err) < 0 || ph_host_record(r.host, mfd, &err) < 0) {
+        ph_clog_msg("error", "host", NULL, "replay: %s", err.text);
+        goto out;
+    }
+    ph_host_set_event_handler(r.host, ph_cli_print_event, NULL);
+    ph_host_intercept_functions(r.host, answer_host_call, &r);
+    /* A failure is the comparison's to report: every call "not sent". */
+    if (ph_host_load_file(r.host, path, NULL, &err) < 0)
+        ph_clog_msg("error", "host", NULL, "replay: %s", err.text);
+    if (drive(&r, stream, names, plugin, wait_ms) < 0)
+        *failed = 1;
+    ph_host_free(r.host);
+    r.host = NULL;
+    now = read_back(mfd, why, sizeof why);
+    if (!now) {
+        ph_clog_msg("error", "host", NULL, "%s", why);
+        goto out;
+    }
+    diff = ph_tr_diff(rec, process, now, dopts);
+    if (!diff)
+        ph_clog_msg("error", "host", NULL, "replay: out of memory comparing");
+    for (size_t j = 0; j < r.nslots; j++)
+        *calls += r.slots[j].started;
+out:
+    if (r.host)
+        ph_host_free(r.host);
+    if (mfd >= 0)
+        close(mfd);
+    json_decref(now);
+    json_decref(stream);
+    json_decref(r.slot_of);
+    json_decref(r.hostcalls);
+    free(r.slots);
+    free(r.waitq);
+    return diff;
+}
+
 static const char replay_usage[] =
     "usage: plughost replay TRANSCRIPT [--plugins DIR | PLUGIN.so...] [--ignore PATH]...\n"
     "                       [--ignore-handshake] [--require-all] [--json]\n";
@@ -433,41 +538,44 @@ int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
         return PH_EXIT_HOST;
     }
     json_t *names = ph_tr_names(rec);
-    struct replay r = {0};
-    size_t nlines = json_array_size(json_object_get(rec, "lines"));
-    r.slots = calloc(nlines + 1, sizeof *r.slots);
-    r.waitq = calloc(nlines + 1, sizeof *r.waitq);
-    r.slot_of = json_object();
-    r.hostcalls = collect_hostcalls(rec, names);
+    json_t *procs = ph_tr_processes(rec);
+    json_t *config = NULL;
+    ph_host_options single = single_process(&o->host, &config);
+    ph_host *survey = NULL;
     ph_error err;
-    int mfd = memfd_create("plughost-replay", MFD_CLOEXEC);
-    json_t *live = json_object(), *now = NULL, *diff = NULL, *desc = NULL;
-    if (!r.slots || !r.waitq || !r.slot_of || !r.hostcalls || !live) {
+    /* Plugin name -> the file of the new build that provides it. */
+    json_t *live = json_object(), *diff = json_array(), *desc = NULL;
+    if (!names || !procs || !live || !diff || (o->host.config && !config)) {
         ph_clog_msg("error", "host", NULL, "replay: out of memory");
         goto out;
     }
-    if (mfd < 0) {
-        ph_clog_msg("error", "host", NULL, "replay: memfd_create: %s", strerror(errno));
-        goto out;
-    }
-    if (ph_host_new(&o->host, &r.host, &err) < 0) {
+    /* Which new file provides which recorded plugin: loaded once here, then
+     * each recorded process gets a fresh process of that file. */
+    if (ph_host_new(&single, &survey, &err) < 0) {
         ph_clog_msg("error", "host", NULL, "replay: %s", err.text);
         goto out;
     }
-    ph_host_set_event_handler(r.host, ph_cli_print_event, NULL);
-    ph_host_intercept_functions(r.host, answer_host_call, &r);
-    if (ph_host_record(r.host, mfd, &err) < 0) {
-        ph_clog_msg("error", "host", NULL, "replay: %s", err.text);
+    ph_host_set_event_handler(survey, ph_cli_print_event, NULL);
+    /* A recording host hashes each file as it loads it: the sha256 that
+     * tells the recorded build from another. Nothing here reads it back. */
+    int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null_fd < 0 || ph_host_record(survey, null_fd, &err) < 0) {
+        ph_clog_msg("error", "host", NULL, "replay: %s", null_fd < 0 ? strerror(errno) : err.text);
+        if (null_fd >= 0)
+            close(null_fd);
         goto out;
     }
+    close(null_fd);
     for (size_t i = 0; i < nfiles; i++)
-        if (ph_host_load_file(r.host, files[i], NULL, &err) < 0)
+        if (ph_host_load_file(survey, files[i], NULL, &err) < 0)
             ph_clog_msg("error", "host", NULL, "replay: %s", err.text);
-    if (dir && ph_cli_load(r.host, dir, &err) < 0 && err.status != PH_E_PLUGIN) {
+    if (dir && ph_cli_load(survey, dir, &err) < 0 && err.status != PH_E_PLUGIN) {
         ph_clog_msg("error", "host", NULL, "replay: %s", err.text);
         goto out;
     }
-    desc = ph_host_describe(r.host);
+    desc = ph_host_describe(survey);
+    ph_host_free(survey);
+    survey = NULL;
     int missing = 0;
     const char *fname;
     json_t *pname;
@@ -479,8 +587,8 @@ int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
             continue;
         json_object_set_new(seen, n, json_true());
         json_t *entry = loaded(desc, n);
-        if (entry) {
-            json_object_set_new(live, n, json_true());
+        if (entry && json_is_string(json_object_get(entry, "file"))) {
+            json_object_set(live, n, json_object_get(entry, "file"));
             /* Which build is which, for the log of a CI run. */
             const char *was = recorded_sha(rec, n);
             const char *is = json_string_value(json_object_get(entry, "sha256"));
@@ -507,26 +615,37 @@ int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
         goto out;
     }
     unsigned wait_ms = (o->host.call_timeout_ms ? o->host.call_timeout_ms : 30000) + 1000;
-    int drove = drive(&r, rec, names, live, wait_ms);
-    ph_host_free(r.host);
-    r.host = NULL;
-    now = read_back(mfd, why, sizeof why);
-    if (!now) {
-        ph_clog_msg("error", "host", NULL, "%s", why);
-        goto out;
-    }
-    json_t *wanted = json_array();
-    const char *k;
-    json_t *v;
-    json_object_foreach(live, k, v) json_array_append_new(wanted, json_string(k));
     struct ph_tr_diff_opts dopts = {ignore, nignore, ignore_handshake};
-    diff = ph_tr_diff(rec, now, wanted, &dopts);
-    json_decref(wanted);
-    if (!diff) {
-        ph_clog_msg("error", "host", NULL, "replay: out of memory comparing");
-        goto out;
+    size_t calls = 0, nprocs = 0, unstarted = 0, i;
+    int failed = 0;
+    json_t *proc;
+    json_array_foreach(procs, i, proc)
+    {
+        const char *n = json_string_value(json_object_get(proc, "plugin"));
+        const char *path = n ? json_string_value(json_object_get(live, n)) : NULL;
+        if (!n)
+            ph_clog_msg("info", "host", NULL,
+                        "replay: process %lld of %s never named its plugin; not replayed",
+                        (long long)json_integer_value(json_object_get(proc, "proc")),
+                        json_string_value(json_object_get(proc, "file")));
+        if (!path)
+            continue;
+        /* Stopped while starting (a spare ended with the host): nothing it
+         * did can be compared, and a fresh process would only add its
+         * start. */
+        if (!json_is_true(json_object_get(proc, "handshake")) &&
+            json_integer_value(json_object_get(proc, "calls")) == 0) {
+            unstarted++;
+            continue;
+        }
+        json_t *d =
+            replay_process(&single, rec, names, proc, path, &dopts, wait_ms, &calls, &failed);
+        if (!d)
+            goto out;
+        json_array_extend(diff, d);
+        json_decref(d);
+        nprocs++;
     }
-    size_t i;
     json_t *e;
     json_array_foreach(diff, i, e)
     {
@@ -537,27 +656,25 @@ int ph_cli_replay(const struct ph_cli_opts *o, int argc, char **argv)
             ph_text_print(stdout, "%s", ph_tr_format(e, line, sizeof line));
         }
     }
-    size_t calls = 0;
-    for (size_t j = 0; j < r.nslots; j++)
-        calls += r.slots[j].started;
-    ph_clog_msg("info", "replayed", NULL, "replay: %zu call(s) to %zu plugin(s), %zu difference(s)",
-                calls, json_object_size(live), json_array_size(diff));
-    rc = json_array_size(diff) ? REPLAY_DIFFERENT : drove < 0 ? PH_EXIT_HOST : REPLAY_SAME;
+    if (unstarted)
+        ph_clog_msg("info", "host", NULL,
+                    "replay: %zu process(es) neither finished a handshake nor got a call in the "
+                    "recording (stopped while starting): nothing of theirs to replay",
+                    unstarted);
+    ph_clog_msg("info", "replayed", NULL,
+                "replay: %zu call(s) to %zu plugin(s) in %zu process(es), %zu difference(s)", calls,
+                json_object_size(live), nprocs, json_array_size(diff));
+    rc = json_array_size(diff) ? REPLAY_DIFFERENT : failed ? PH_EXIT_HOST : REPLAY_SAME;
 out:
-    if (r.host)
-        ph_host_free(r.host);
-    if (mfd >= 0)
-        close(mfd);
+    if (survey)
+        ph_host_free(survey);
     json_decref(desc);
     json_decref(diff);
-    json_decref(now);
     json_decref(live);
-    json_decref(r.slot_of);
-    json_decref(r.hostcalls);
+    json_decref(config);
+    json_decref(procs);
     json_decref(names);
     json_decref(rec);
-    free(r.slots);
-    free(r.waitq);
     free(ignore);
     free(files);
     return rc;

@@ -1,10 +1,12 @@
 /*
  * transcript: reads transcripts back and compares two of them (see
- * transcript.h). The comparison works on "episodes": a call the host sent a
- * plugin, and everything the plugin sent while serving it. A plugin
- * process serves its calls one at a time in the order they came, so a
- * message that is not an answer or a progress report (which name their
- * call) belongs to the oldest call of that process not yet answered.
+ * transcript.h). The comparison is per process (a transcript's `proc`):
+ * what one recorded process did against what a fresh process of the new
+ * build did with the same calls. It works on "episodes": a call the host
+ * sent a process, and everything the process sent while serving it. A
+ * plugin process serves its calls one at a time in the order they came,
+ * so a message that is not an answer or a progress report (which name
+ * their call) belongs to the oldest call of that process not yet answered.
  *
  * It must never trust a line: every field is checked for its type before
  * use, and a bad line is an error naming its line number, never a crash.
@@ -18,11 +20,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PH_TRANSCRIPT_VERSION 1
+/* host/record.c writes this version; other versions are refused. */
+#define PH_TRANSCRIPT_VERSION 2
+
+/* A pool's slots are 0..63 (PH_MAX_INSTANCES); process numbers are
+ * bounded so they print and compare as plain integers. */
+#define PH_TR_MAX_SLOT 63
+#define PH_TR_MAX_PROC 2147483647
 
 static void say(char *why, size_t whylen, const char *name, size_t line, const char *what)
 {
     snprintf(why, whylen, "%s:%zu: %s", name, line, what);
+}
+
+static int in_range(json_t *v, json_int_t lo, json_int_t hi)
+{
+    return json_is_integer(v) && json_integer_value(v) >= lo && json_integer_value(v) <= hi;
+}
+
+/* Which process a line belongs to: an integer "slot" and "proc". */
+static const char *check_process(json_t *v)
+{
+    if (!in_range(json_object_get(v, "slot"), 0, PH_TR_MAX_SLOT))
+        return "no integer \"slot\" from 0 to 63";
+    if (!in_range(json_object_get(v, "proc"), 1, PH_TR_MAX_PROC))
+        return "no positive integer \"proc\"";
+    return NULL;
 }
 
 static const char *check_line(json_t *v, size_t lineno)
@@ -38,7 +61,9 @@ static const char *check_line(json_t *v, size_t lineno)
         if (!json_is_string(json_object_get(v, "plugin")) ||
             !json_is_string(json_object_get(v, "file")))
             return "a plugin line needs string \"plugin\" and \"file\"";
-        return NULL;
+        if (!json_is_integer(json_object_get(v, "pid")))
+            return "no integer \"pid\"";
+        return check_process(v);
     }
     const char *dir = json_string_value(json_object_get(v, "dir"));
     if (!dir || (strcmp(dir, "to_plugin") != 0 && strcmp(dir, "from_plugin") != 0))
@@ -53,12 +78,48 @@ static const char *check_line(json_t *v, size_t lineno)
     if (!json_is_object(json_object_get(v, "msg")) && !json_is_string(json_object_get(v, "bad")))
         return "no \"msg\" object";
     (void)lineno;
-    return NULL;
+    return check_process(v);
+}
+
+/* Every line of one process names the same slot, pid, file and (once
+ * known) plugin: procs maps each proc to what its first line said. A
+ * transcript where they disagree cannot be taken apart into streams, and
+ * is refused rather than mis-paired. */
+static int consistent(json_t *procs, json_t *v, char *what, size_t len)
+{
+    char key[32];
+    snprintf(key, sizeof key, "%lld", (long long)json_integer_value(json_object_get(v, "proc")));
+    json_t *slot = json_object_get(v, "slot"), *pid = json_object_get(v, "pid");
+    json_t *file = json_object_get(v, "file"), *plugin = json_object_get(v, "plugin");
+    json_t *was = json_object_get(procs, key);
+    if (!was) {
+        json_object_set_new(procs, key,
+                            json_pack("{s:O,s:O,s:O,s:O?}", "slot", slot, "pid", pid, "file", file,
+                                      "plugin", json_is_string(plugin) ? plugin : NULL));
+        return 0;
+    }
+    const char *differs = !json_equal(json_object_get(was, "slot"), slot)   ? "slot"
+                          : !json_equal(json_object_get(was, "pid"), pid)   ? "pid"
+                          : !json_equal(json_object_get(was, "file"), file) ? "file"
+                                                                            : NULL;
+    json_t *named = json_object_get(was, "plugin");
+    if (!json_is_string(named))
+        named = NULL;
+    if (!differs && json_is_string(plugin) && named && !json_equal(named, plugin))
+        differs = "plugin";
+    if (differs) {
+        snprintf(what, len, "process %s has another \"%s\" than on its earlier lines", key,
+                 differs);
+        return -1;
+    }
+    if (!named && json_is_string(plugin))
+        json_object_set(was, "plugin", plugin);
+    return 0;
 }
 
 json_t *ph_tr_parse(const char *buf, size_t len, const char *name, char *why, size_t whylen)
 {
-    json_t *lines = json_array(), *header = NULL;
+    json_t *lines = json_array(), *header = NULL, *procs = json_object();
     size_t lineno = 0, off = 0;
     while (off < len) {
         const char *nl = memchr(buf + off, '\n', len - off);
@@ -80,11 +141,16 @@ json_t *ph_tr_parse(const char *buf, size_t len, const char *name, char *why, si
         if (!header) {
             json_t *ver = json_object_get(v, "plughost_transcript");
             if (!json_is_integer(ver) || json_integer_value(ver) != PH_TRANSCRIPT_VERSION) {
-                say(why, whylen, name, lineno,
-                    json_is_integer(ver) ? "transcript format version not supported (this "
-                                           "plughost reads version 1)"
-                                         : "not a plughost transcript (the first line is "
-                                           "not its header)");
+                char what[200];
+                if (json_is_integer(ver))
+                    snprintf(what, sizeof what,
+                             "transcript format version %lld not supported (this plughost "
+                             "reads version %d; record the run again with it)",
+                             (long long)json_integer_value(ver), PH_TRANSCRIPT_VERSION);
+                else
+                    snprintf(what, sizeof what,
+                             "not a plughost transcript (the first line is not its header)");
+                say(why, whylen, name, lineno, what);
                 json_decref(v);
                 goto fail;
             }
@@ -92,6 +158,9 @@ json_t *ph_tr_parse(const char *buf, size_t len, const char *name, char *why, si
             continue;
         }
         const char *bad = check_line(v, lineno);
+        char what[200];
+        if (!bad && consistent(procs, v, what, sizeof what) < 0)
+            bad = what;
         if (bad) {
             say(why, whylen, name, lineno, bad);
             json_decref(v);
@@ -103,8 +172,10 @@ json_t *ph_tr_parse(const char *buf, size_t len, const char *name, char *why, si
         say(why, whylen, name, lineno ? lineno : 1, "empty: no header line");
         goto fail;
     }
+    json_decref(procs);
     return json_pack("{s:o,s:o}", "header", header, "lines", lines);
 fail:
+    json_decref(procs);
     json_decref(header);
     json_decref(lines);
     return NULL;
@@ -204,31 +275,108 @@ static json_t *hello_view(json_t *params)
     return v;
 }
 
-/* Per plugin: {"hello": view or absent, "calls": [episode...], "outside":
- * [item...]}; an episode is {"id", "method", "params", "pid", "items":
- * {kind: [...]}, "answer"?}. */
-static json_t *episodes(json_t *transcript)
+json_t *ph_tr_processes(json_t *transcript)
 {
     json_t *names = ph_tr_names(transcript);
-    json_t *out = json_object();
-    json_t *byid = json_object();     /* "pid/id" -> episode (borrowed from out) */
-    json_t *inflight = json_object(); /* "pid" -> array of episodes, oldest first */
+    json_t *out = json_array(), *seen = json_object(), *l;
+    size_t i;
+    /* Those running when recording began (the header), then the others as
+     * their first line comes. */
+    json_array_foreach(json_object_get(json_object_get(transcript, "header"), "plugins"), i, l)
+    {
+        json_t *plugin = json_object_get(l, "plugin"), *file = json_object_get(l, "file");
+        json_t *pid = json_object_get(l, "pid");
+        if (!json_is_object(l) || check_process(l) || !json_is_string(file) ||
+            !json_is_integer(pid) || (plugin && !json_is_string(plugin) && !json_is_null(plugin)))
+            continue;
+        char key[32];
+        snprintf(key, sizeof key, "%lld",
+                 (long long)json_integer_value(json_object_get(l, "proc")));
+        if (json_object_get(seen, key))
+            continue;
+        json_t *e = json_pack("{s:O,s:O,s:O,s:O,s:O,s:b}", "plugin",
+                              json_is_string(plugin) ? plugin : json_null(), "file", file, "slot",
+                              json_object_get(l, "slot"), "proc", json_object_get(l, "proc"), "pid",
+                              pid, "before", 1);
+        json_object_set_new(e, "handshake", json_false());
+        json_object_set_new(e, "calls", json_integer(0));
+        json_object_set(seen, key, e);
+        json_array_append_new(out, e);
+    }
+    json_array_foreach(json_object_get(transcript, "lines"), i, l)
+    {
+        char key[32];
+        snprintf(key, sizeof key, "%lld",
+                 (long long)json_integer_value(json_object_get(l, "proc")));
+        json_t *e = json_object_get(seen, key);
+        if (!e) {
+            e = json_pack("{s:n,s:O,s:O,s:O,s:O,s:b}", "plugin", "file", json_object_get(l, "file"),
+                          "slot", json_object_get(l, "slot"), "proc", json_object_get(l, "proc"),
+                          "pid", json_object_get(l, "pid"), "before", 0);
+            json_object_set_new(e, "handshake", json_false());
+            json_object_set_new(e, "calls", json_integer(0));
+            json_object_set(seen, key, e);
+            json_array_append_new(out, e);
+        }
+        if (json_is_null(json_object_get(e, "plugin")) &&
+            json_is_string(json_object_get(l, "plugin")))
+            json_object_set(e, "plugin", json_object_get(l, "plugin"));
+        json_t *msg = json_object_get(l, "msg");
+        const char *method = json_string_value(json_object_get(msg, "method"));
+        int to = json_is_string(json_object_get(l, "dir")) &&
+                 strcmp(json_string_value(json_object_get(l, "dir")), "to_plugin") == 0;
+        if (!to && method && strcmp(method, "ph.hello") == 0)
+            json_object_set_new(e, "handshake", json_true());
+        else if (to && method && json_object_get(msg, "id") && strncmp(method, "ph.", 3) != 0 &&
+                 strncmp(method, "$/", 2) != 0)
+            json_object_set_new(e, "calls",
+                                json_integer(json_integer_value(json_object_get(e, "calls")) + 1));
+    }
+    /* One that never named itself (it died loading) takes its file's name
+     * from the other processes of that file. */
+    json_array_foreach(out, i, l)
+    {
+        json_t *n = json_object_get(names, json_string_value(json_object_get(l, "file")));
+        if (json_is_null(json_object_get(l, "plugin")) && n)
+            json_object_set(l, "plugin", n);
+    }
+    json_decref(seen);
+    json_decref(names);
+    return out;
+}
+
+json_t *ph_tr_only(json_t *transcript, json_int_t proc)
+{
+    json_t *lines = json_array(), *l;
+    size_t i;
+    json_array_foreach(json_object_get(transcript, "lines"), i, l)
+    {
+        if (json_integer_value(json_object_get(l, "proc")) == proc)
+            json_array_append(lines, l);
+    }
+    return json_pack("{s:O,s:o}", "header", json_object_get(transcript, "header"), "lines", lines);
+}
+
+/* What the processes of the transcript did, every one or (proc > 0) only
+ * that one: {"hello": view or absent, "calls": [episode...], "outside":
+ * [item...]}; an episode is {"id", "method", "params", "proc", "items":
+ * {kind: [...]}, "answer"?}. */
+static json_t *episodes(json_t *transcript, json_int_t proc_wanted)
+{
+    json_t *pl = json_pack("{s:[],s:{}}", "calls", "outside");
+    json_t *byid = json_object();     /* "proc/id" -> episode (borrowed from pl) */
+    json_t *inflight = json_object(); /* "proc" -> array of episodes, oldest first */
     json_t *l;
     size_t i;
     json_array_foreach(json_object_get(transcript, "lines"), i, l)
     {
         if (json_object_get(l, "type"))
             continue;
-        const char *plugin = ph_tr_plugin_of(l, names);
-        if (!plugin)
+        json_int_t procn = json_integer_value(json_object_get(l, "proc"));
+        if (proc_wanted > 0 && procn != proc_wanted)
             continue;
-        json_t *pl = json_object_get(out, plugin);
-        if (!pl) {
-            pl = json_pack("{s:[],s:{}}", "calls", "outside");
-            json_object_set_new(out, plugin, pl);
-        }
         char pid[32], key[96];
-        snprintf(pid, sizeof pid, "%lld", (long long)json_integer_value(json_object_get(l, "pid")));
+        snprintf(pid, sizeof pid, "%lld", (long long)procn);
         json_t *fifo = json_object_get(inflight, pid);
         if (!fifo) {
             fifo = json_array();
@@ -251,7 +399,7 @@ static json_t *episodes(json_t *transcript)
             if (!method || !id || strncmp(method, "ph.", 3) == 0 || strncmp(method, "$/", 2) == 0)
                 continue;
             json_t *ep = json_pack("{s:O,s:s,s:O?,s:s,s:{}}", "id", id, "method", method, "params",
-                                   params, "pid", pid, "items");
+                                   params, "proc", pid, "items");
             json_array_append(json_object_get(pl, "calls"), ep);
             json_array_append(fifo, ep);
             json_object_set_new(byid, key, ep);
@@ -318,12 +466,12 @@ static json_t *episodes(json_t *transcript)
     }
     json_decref(byid);
     json_decref(inflight);
-    json_decref(names);
-    return out;
+    return pl;
 }
 
 struct differ {
     const struct ph_tr_diff_opts *o;
+    json_t *process;   /* the recorded process compared */
     const char *scope; /* "PLUGIN.METHOD" or "PLUGIN.hello" */
     const char *call;  /* "PLUGIN#ID", or "" */
     const char *where;
@@ -350,7 +498,10 @@ static int ignored(const struct differ *d, const char *path)
 
 static void report(struct differ *d, const char *path, json_t *a, json_t *b)
 {
-    json_t *e = json_pack("{s:s,s:s}", "where", d->where, "path", path);
+    json_t *e = json_pack("{s:s,s:O,s:O,s:O,s:s}", "where", d->where, "slot",
+                          json_object_get(d->process, "slot"), "process",
+                          json_object_get(d->process, "proc"), "pid",
+                          json_object_get(d->process, "pid"), "path", path);
     if (a)
         json_object_set(e, "recorded", a);
     if (b)
@@ -419,18 +570,21 @@ static void diff_plugin(struct differ *d, const char *plugin, json_t *a, json_t 
     d->call = call;
     snprintf(where, sizeof where, "%s", plugin);
     snprintf(scope, sizeof scope, "%s.hello", plugin);
-    if (!d->o->ignore_handshake) {
-        json_t *ha = json_object_get(a, "hello"), *hb = json_object_get(b, "hello");
-        if (ha || hb) {
-            json_t *wa = json_pack("{s:O?}", "hello", ha), *wb = json_pack("{s:O?}", "hello", hb);
-            walk(d, "", wa, wb);
-            json_decref(wa);
-            json_decref(wb);
-        }
+    /* A process whose handshake is not in the recording (it ran before
+     * recording began, or ended before finishing it: a spare stopped with
+     * the host) is compared on its calls alone: what it did before them
+     * was not seen. */
+    json_t *ha = json_object_get(a, "hello"), *hb = json_object_get(b, "hello");
+    if (!d->o->ignore_handshake && ha) {
+        json_t *wa = json_pack("{s:O}", "hello", ha), *wb = json_pack("{s:O?}", "hello", hb);
+        walk(d, "", wa, wb);
+        json_decref(wa);
+        json_decref(wb);
     }
     snprintf(where, sizeof where, "%s outside calls", plugin);
     snprintf(scope, sizeof scope, "%s.", plugin);
-    walk(d, "", json_object_get(a, "outside"), json_object_get(b, "outside"));
+    if (ha)
+        walk(d, "", json_object_get(a, "outside"), json_object_get(b, "outside"));
     json_t *ca = json_object_get(a, "calls"), *cb = json_object_get(b, "calls");
     size_t j = 0, i;
     json_t *ea;
@@ -467,30 +621,21 @@ static void diff_plugin(struct differ *d, const char *plugin, json_t *a, json_t 
     }
 }
 
-json_t *ph_tr_diff(json_t *recorded, json_t *now, json_t *plugins,
+json_t *ph_tr_diff(json_t *recorded, json_t *process, json_t *now,
                    const struct ph_tr_diff_opts *opts)
 {
     static const struct ph_tr_diff_opts none = {0};
-    struct differ d = {.o = opts ? opts : &none, .out = json_array()};
-    json_t *ea = episodes(recorded), *eb = episodes(now);
-    const char *name;
-    json_t *pa;
-    json_object_foreach(ea, name, pa)
-    {
-        if (plugins) {
-            int wanted = 0;
-            size_t i;
-            json_t *n;
-            json_array_foreach(plugins, i, n) wanted |=
-                json_is_string(n) && strcmp(json_string_value(n), name) == 0;
-            if (!wanted)
-                continue;
-        }
-        json_t *empty = json_pack("{s:[],s:{}}", "calls", "outside");
-        json_t *pb = json_object_get(eb, name);
-        diff_plugin(&d, name, pa, pb ? pb : empty);
-        json_decref(empty);
-    }
+    struct differ d = {.o = opts ? opts : &none, .process = process, .out = json_array()};
+    /* A process that never named its plugin goes by its file. */
+    const char *plugin = json_string_value(json_object_get(process, "plugin"));
+    if (!plugin)
+        plugin = json_string_value(json_object_get(process, "file"));
+    json_t *proc = json_object_get(process, "proc");
+    if (!plugin || !json_is_integer(proc))
+        return d.out;
+    json_t *ea = episodes(recorded, json_integer_value(proc));
+    json_t *eb = episodes(now, 0);
+    diff_plugin(&d, plugin, ea, eb);
     json_decref(ea);
     json_decref(eb);
     return d.out;
@@ -516,7 +661,14 @@ char *ph_tr_format(json_t *e, char *out, size_t len)
     value_text(json_object_get(e, "recorded"), a, sizeof a);
     value_text(json_object_get(e, "now"), b, sizeof b);
     const char *path = json_string_value(json_object_get(e, "path"));
-    snprintf(out, len, "%s %s: recorded %s, now %s", json_string_value(json_object_get(e, "where")),
+    char inst[64] = "";
+    if (json_is_integer(json_object_get(e, "slot")) &&
+        json_is_integer(json_object_get(e, "process")))
+        snprintf(inst, sizeof inst, " (slot %lld, process %lld)",
+                 (long long)json_integer_value(json_object_get(e, "slot")),
+                 (long long)json_integer_value(json_object_get(e, "process")));
+    snprintf(out, len, "%s%s %s: recorded %s, now %s",
+             json_string_value(json_object_get(e, "where")), inst,
              path && *path ? path : "(message)", a, b);
     return out;
 }

@@ -27,19 +27,37 @@ struct ph_tr_diff_opts {
     int ignore_handshake; /* leave handshake differences out */
 };
 
-/* Compares the traffic of recorded and now (both from ph_tr_parse),
- * plugin by plugin: the handshake, then each call to a plugin with every
- * message the plugin sent while serving it (its answer, progress, host
- * function calls, notifications, logs). Calls are paired in order by
- * method and params. plugins (borrowed array of names, or NULL for every
- * recorded plugin) limits the comparison. Returns a new reference: an
- * array of {"where", "path", "recorded"?, "now"?} (a side is absent when
- * that side has nothing there), in the order of the recording. */
-json_t *ph_tr_diff(json_t *recorded, json_t *now, json_t *plugins,
+/* The processes of a transcript, one per "proc": a new reference, an
+ * array of {"plugin" (null if no line of it or of its file names one),
+ * "file", "slot", "proc", "pid", "before", "handshake", "calls"}, those
+ * running when recording began first ("before": true, from the header),
+ * then the others in the order of their first line; "handshake": its
+ * ph.hello is in the transcript; "calls": how many calls it was sent. */
+json_t *ph_tr_processes(json_t *transcript);
+
+/* The transcript with only the lines of process proc (the header kept).
+ * New reference. */
+json_t *ph_tr_only(json_t *transcript, json_int_t proc);
+
+/* Compares what one recorded process (an element of
+ * ph_tr_processes(recorded), borrowed) did with everything in now, a run
+ * that replayed that process alone (every process there is its replay: a
+ * restart after a crash goes on with the same stream): the handshake and
+ * what the process sent outside calls, then each call with every message
+ * the process sent while serving it (its answer, progress, host function
+ * calls, notifications, logs). A process whose handshake is not in the
+ * recording (it ran before recording began, or ended before finishing
+ * it) is compared on its calls alone. Calls are paired in order by method
+ * and params. Returns a new reference: an array of {"where", "slot",
+ * "process", "pid", "path", "recorded"?, "now"?} (the recorded process's
+ * slot, proc and pid; a side is absent when that side has nothing there),
+ * in the order of the recording. */
+json_t *ph_tr_diff(json_t *recorded, json_t *process, json_t *now,
                    const struct ph_tr_diff_opts *opts);
 
 /* One difference as a line for people:
- * `echo#3 echo.echo result.words: recorded 4, now 5`. Returns out. */
+ * `echo#3 echo.echo (slot 0, process 1) result.words: recorded 4, now 5`.
+ * Returns out. */
 char *ph_tr_format(json_t *difference, char *out, size_t len);
 
 /* The plugin name of a transcript line (a message line before the first

@@ -94,19 +94,47 @@ int main(int argc, char **argv)
     free(big);
     close(pfd[0]);
 
-    /* Recording started with plugins running: the header lists them. */
+    /* Recording started with plugins running: the header lists them, each
+     * process numbered (slot and proc), and their later lines carry the
+     * same numbers. */
     char path[] = "/tmp/ph-record-XXXXXX";
     int tfd = mkstemp(path);
     CHECK(tfd >= 0 && ph_host_record(h, tfd, &err) == PH_OK);
+    params = json_pack("[s]", "numbered");
+    CHECK(ph_host_call(h, "echo", "echo", params, &res, &rpc, &err) == PH_OK);
+    json_decref(params);
+    json_decref(res);
+    res = NULL;
     CHECK(ph_host_record(h, -1, &err) == PH_OK);
     json_error_t je;
-    json_t *head = json_load_file(path, JSON_DISABLE_EOF_CHECK, &je);
+    FILE *tf = fopen(path, "r");
+    char buf[65536];
+    json_t *head = tf && fgets(buf, sizeof buf, tf) ? json_loads(buf, 0, &je) : NULL;
     json_t *listed = json_object_get(head, "plugins");
-    CHECKF(json_integer_value(json_object_get(head, "plughost_transcript")) == 1 &&
+    json_t *l0 = json_array_get(listed, 0), *l1 = json_array_get(listed, 1);
+    CHECKF(json_integer_value(json_object_get(head, "plughost_transcript")) == 2 &&
                json_array_size(listed) == 2 &&
-               strlen(json_string_value(json_object_get(json_array_get(listed, 0), "sha256"))) ==
-                   64,
+               strlen(json_string_value(json_object_get(l0, "sha256"))) == 64,
            "header: %s", je.text);
+    CHECK(json_integer_value(json_object_get(l0, "slot")) == 0 &&
+          json_integer_value(json_object_get(l0, "proc")) == 1 &&
+          json_integer_value(json_object_get(l1, "proc")) == 2);
+    json_int_t echo_proc = strcmp(json_string_value(json_object_get(l0, "plugin")), "echo") == 0
+                               ? json_integer_value(json_object_get(l0, "proc"))
+                               : json_integer_value(json_object_get(l1, "proc"));
+    int lines = 0, numbered = 0;
+    while (tf && fgets(buf, sizeof buf, tf)) {
+        json_t *l = json_loads(buf, 0, &je);
+        lines++;
+        numbered += json_integer_value(json_object_get(l, "proc")) == echo_proc &&
+                    json_integer_value(json_object_get(l, "slot")) == 0 &&
+                    strcmp(json_string_value(json_object_get(l, "plugin")), "echo") == 0;
+        json_decref(l);
+    }
+    CHECKF(lines == 2 && numbered == 2, "%d lines after the header, %d of echo's process %lld",
+           lines, numbered, (long long)echo_proc);
+    if (tf)
+        fclose(tf);
     json_decref(head);
     unlink(path);
     close(tfd);

@@ -172,8 +172,9 @@ typedef struct ph_host_options {
     unsigned instances;
     unsigned idle_stop_ms;
     /* PH_ISOLATE_*: whether a plugin's processes are shared between calls
-     * (docs/configuration.md, "isolate"). Per plugin in the configuration
-     * too. */
+     * (docs/configuration.md, "isolate"). In the configuration's defaults
+     * and per plugin too; NONE (0) reads as not set, so the defaults'
+     * value applies. */
     unsigned isolate;
     /* Instances kept started and handshaken ahead of calls, within
      * `instances` (a larger figure is capped at it); 0: none. */
@@ -263,12 +264,14 @@ int ph_host_add_function(ph_host *host, const char *name, ph_hostfn_fn fn, void 
 void ph_host_intercept_functions(ph_host *host, ph_hostcall_fn fn, void *ud);
 
 /* Records a transcript of the run on fd (dup'ed; the caller keeps fd):
- * JSON Lines, a header {"plughost_transcript": 1, "plughost", "protocol",
+ * JSON Lines, a header {"plughost_transcript": 2, "plughost", "protocol",
  * "plugins": [...]}, then a line per message crossing any plugin's channel,
- * either way, {"seq", "t_ms", "plugin", "file", "pid", "dir": "to_plugin" |
- * "from_plugin", "msg"}, and a line {"type": "plugin", "plugin", "file",
- * "path", "sha256", "pid"} each time a plugin finishes its handshake
- * (docs/clients.md). Messages are written whole, however large. Start it
+ * either way, {"seq", "t_ms", "plugin", "file", "pid", "slot", "proc",
+ * "dir": "to_plugin" | "from_plugin", "msg"}, and a line {"type": "plugin",
+ * "plugin", "file", "path", "sha256", "pid", "slot", "proc"} each time a
+ * process finishes its handshake (docs/clients.md). "slot" is the
+ * process's place in its plugin's pool, "proc" its number in this
+ * transcript (from 1, one per process, never reused). Messages are written whole, however large. Start it
  * before loading plugins to have their handshakes. Writes are blocking, so
  * fd should be a file. A write error never fails a call: recording stops
  * and an event "record_error" says why. fd -1 stops recording. */
