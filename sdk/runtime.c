@@ -483,9 +483,10 @@ static int next_message(struct ph_rt *rt, json_t **out, int *fd)
     return recv_msg_fd(rt, out, fd);
 }
 
-/* Bounds of the warm-up: the heap it touches, and the one message it runs. */
-#define PH_RT_WARM_HEAP (64 * 1024)
-
+/* One constant message of 80 bytes: the warm-up's time and memory are
+ * bounded by it (a few microseconds, a few small allocations, all freed).
+ * No heap is faulted in ahead: a spare's first call took no page fault
+ * before the warm-up existed (perf, exceptions:page_fault_user). */
 int ph_rt_warm_up(const ph_plugin *plugin, char *err, size_t errlen)
 {
     /* Constant text, so the warm-up holds nothing of any call: a "$/"
@@ -519,13 +520,6 @@ int ph_rt_warm_up(const ph_plugin *plugin, char *err, size_t errlen)
         json_decref(replies[i]);
     }
     json_decref(msg);
-    /* The heap a call's parse and answer grow into, faulted in now and
-     * given back to malloc (below its trim threshold, so it stays mapped). */
-    char *heap = malloc(PH_RT_WARM_HEAP);
-    if (heap) {
-        memset(heap, 0, PH_RT_WARM_HEAP);
-        free(heap);
-    }
     if (rc < 0)
         snprintf(err, errlen, "warm-up: cannot encode an answer");
     return rc;

@@ -48,10 +48,10 @@ int ph_rt_run(int fd, const ph_plugin *plugin, char *err, size_t errlen);
 
 /* Runs the runtime's own path for a request (parse, check, method lookup,
  * both kinds of answer encoded) on a constant message that names no method
- * of plugin, sends nothing, and faults in a bounded piece of heap: so a
- * fresh process's first call, a spare's under isolate "call", finds that
- * code bound and its pages present. No method of the plugin runs and
- * nothing from the host is read. Returns 0, or -1 with err filled. */
+ * of plugin and sends nothing: so a fresh process's first call, a spare's
+ * under isolate "call", finds that code bound and its caches warm. No
+ * method of the plugin runs and nothing from the host is read. Returns 0,
+ * or -1 with err filled. */
 int ph_rt_warm_up(const ph_plugin *plugin, char *err, size_t errlen);
 
 /* Sends a "ph.setup_failed" notification so a loading failure reaches the
