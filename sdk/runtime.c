@@ -484,7 +484,8 @@ static int next_message(struct ph_rt *rt, json_t **out, int *fd)
 }
 
 /* One constant message of 80 bytes: the warm-up's time and memory are
- * bounded by it (a few microseconds, a few small allocations, all freed).
+ * bounded by it (measured: ~65 us in a fresh process, ~17 us warm; a few
+ * small allocations, all freed).
  * No heap is faulted in ahead: a spare's first call took no page fault
  * before the warm-up existed (perf, exceptions:page_fault_user). */
 int ph_rt_warm_up(const ph_plugin *plugin, char *err, size_t errlen)
