@@ -254,6 +254,7 @@ static void run_isolate(const char *loader, const char *plugin, struct ph_bench_
         printf("  p99: isolated %.1f us vs warm %.1f us\n", li[ISO_CALLS * 99 / 100] / 1e3,
                lw[ISO_CALLS * 99 / 100] / 1e3);
         double lp50 = lp[ISO_CALLS / 2];
+        out->pooled_p50 = lp50;
         printf("  p50 of a warm call through the pool (instances 2, no isolate): %.1f us: the "
                "pool's queue and dispatch are %.1f us of the gap, a fresh process per call "
                "(its end before the answer is delivered, a spare's wake-up) %.1f us\n",
