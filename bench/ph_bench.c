@@ -3018,6 +3018,18 @@ int main(int argc, char **argv)
                     '<', 1.3, "<= 1.3x");
         else
             add_sum_text("isolate call + spare vs warm call, echo p50", "-", "<= 1.3x", "MISSING");
+        if (pr.iso_p50 > 1.3 * pr.warm_p50 && pr.pooled_p50 > 0)
+            add_note("isolate call + spare vs warm call: %.1f us against %.1f us; a warm call "
+                     "through the pool's queue and dispatch takes %.1f us, so the pool's path "
+                     "is %.1f us of the gap and a fresh process per call %.1f us: the host ends "
+                     "the served process before delivering its answer, and its exit often runs "
+                     "first on the host's CPU, and a spare that slept wakes later (the spare's "
+                     "own call is warmed by its runtime; docs/performance.md). A spare costs "
+                     "%.1f ms of its own CPU to get ready, %.0f KiB resident while it waits, "
+                     "and the host %.0f us of CPU per isolated call over a warm call",
+                     pr.iso_p50 / 1e3, pr.warm_p50 / 1e3, pr.pooled_p50 / 1e3,
+                     (pr.pooled_p50 - pr.warm_p50) / 1e3, (pr.iso_p50 - pr.pooled_p50) / 1e3,
+                     pr.spare_cpu_ms, pr.spare_rss_kib, pr.host_cpu_extra_us);
     }
     write_csv();
     if (detail != stdout)

@@ -226,15 +226,21 @@ static void run_isolate(const char *loader, const char *plugin, struct ph_bench_
     ph_host_options warm_o = {.loader_path = loader};
     ph_host_options iso_o = {
         .loader_path = loader, .isolate = PH_ISOLATE_CALL, .instances = 2, .spares = 1};
+    /* Where the gap goes: the same warm processes reached through the
+     * pool's queue and dispatch (instances 2, no isolate) split it into
+     * the pool's path and what a fresh process per call adds. */
+    ph_host_options pooled_o = {.loader_path = loader, .instances = 2, .idle_stop_ms = 600000};
     ph_host *warm = pool_host_opts(warm_o, plugin), *iso = pool_host_opts(iso_o, plugin);
-    static double lw[ISO_CALLS], li[ISO_CALLS];
-    double cw = 0, ci = 0, scpu = -1, srss = -1;
+    ph_host *pooled = pool_host_opts(pooled_o, plugin);
+    static double lw[ISO_CALLS], li[ISO_CALLS], lp[ISO_CALLS];
+    double cw = 0, ci = 0, cp = 0, scpu = -1, srss = -1;
     int failed = 0;
-    if (warm && iso) {
+    if (warm && iso && pooled) {
         failed += echo_calls(warm, 0, lw, &cw, NULL, NULL);
+        failed += echo_calls(pooled, 0, lp, &cp, NULL, NULL);
         failed += echo_calls(iso, 1, li, &ci, &scpu, &srss);
     }
-    if (!warm || !iso || failed) {
+    if (!warm || !iso || !pooled || failed) {
         printf("  not measured: %s\n", failed ? "calls failed" : "cannot start the hosts");
     } else {
         out->warm_p50 = lw[ISO_CALLS / 2];
@@ -247,6 +253,12 @@ static void run_isolate(const char *loader, const char *plugin, struct ph_bench_
                out->iso_p50 / 1e3, out->warm_p50 / 1e3, ratio, ratio <= 1.3 ? "meets" : "misses");
         printf("  p99: isolated %.1f us vs warm %.1f us\n", li[ISO_CALLS * 99 / 100] / 1e3,
                lw[ISO_CALLS * 99 / 100] / 1e3);
+        double lp50 = lp[ISO_CALLS / 2];
+        out->pooled_p50 = lp50;
+        printf("  p50 of a warm call through the pool (instances 2, no isolate): %.1f us: the "
+               "pool's queue and dispatch are %.1f us of the gap, a fresh process per call "
+               "(its end before the answer is delivered, a spare's wake-up) %.1f us\n",
+               lp50 / 1e3, (lp50 - out->warm_p50) / 1e3, (out->iso_p50 - lp50) / 1e3);
         printf("  a spare costs: %.1f ms of its own CPU to get ready, %.0f KiB resident while "
                "it waits; the host spends %.0f us more CPU per isolated call (spawn, handshake, "
                "reaping) than per warm call\n",
@@ -254,6 +266,7 @@ static void run_isolate(const char *loader, const char *plugin, struct ph_bench_
     }
     ph_host_free(warm);
     ph_host_free(iso);
+    ph_host_free(pooled);
 }
 
 /* How throughput grows with the pool: one host per size, warmed (its

@@ -14,6 +14,9 @@ struct ph_bench_pool_result {
     /* Echo p50 in ns: a warm call to a long-lived instance, and a call
      * under isolate "call" with a spare ready (0: not measured). */
     double warm_p50, iso_p50;
+    /* The same warm processes reached through the pool's queue and
+     * dispatch (instances 2, no isolate): echo p50 in ns (0: not measured). */
+    double pooled_p50;
     /* What one spare costs: its process's CPU time from spawn to ready,
      * its resident memory when ready, and the host's own CPU time per
      * isolated call over a warm one. */

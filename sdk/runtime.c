@@ -483,11 +483,59 @@ static int next_message(struct ph_rt *rt, json_t **out, int *fd)
     return recv_msg_fd(rt, out, fd);
 }
 
+/* One constant message of 80 bytes: the warm-up's time and memory are
+ * bounded by it (measured: ~65 us in a fresh process, ~17 us warm; a few
+ * small allocations, all freed).
+ * No heap is faulted in ahead: a spare's first call took no page fault
+ * before the warm-up existed (perf, exceptions:page_fault_user). */
+int ph_rt_warm_up(const ph_plugin *plugin, char *err, size_t errlen)
+{
+    /* Constant text, so the warm-up holds nothing of any call: a "$/"
+     * method no plugin table may declare (ph_rt_check_plugin), so no
+     * method of the plugin runs; params shaped like a call's (a string,
+     * a number, an object) so the decoder and encoder take their usual
+     * branches. */
+    static const char text[] = "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"$/warm-up\","
+                               "\"params\":[\"warm\",1,{\"k\":true}]}";
+    json_t *msg = ph_wire_parse(text, sizeof text - 1, err, errlen);
+    ph_wire_msg m;
+    if (!msg || ph_wire_classify(msg, &m, err, errlen) < 0) {
+        json_decref(msg);
+        return -1;
+    }
+    if (m.kind != PH_MSG_REQUEST || find_method(plugin, m.method)) {
+        json_decref(msg);
+        snprintf(err, errlen, "warm-up: the synthetic request names a method of the plugin");
+        return -1;
+    }
+    /* Both answers a call can get, encoded and dropped: nothing is sent. */
+    json_t *replies[2] = {
+        ph_wire_response(m.id, json_deep_copy(m.params)),
+        ph_wire_error_response(m.id, ph_wire_error_obj(-32601, "method not found", NULL))};
+    int rc = 0;
+    for (int i = 0; i < 2; i++) {
+        size_t len;
+        char *s = replies[i] ? ph_wire_encode(replies[i], &len) : NULL;
+        rc |= s ? 0 : -1;
+        free(s);
+        json_decref(replies[i]);
+    }
+    json_decref(msg);
+    if (rc < 0)
+        snprintf(err, errlen, "warm-up: cannot encode an answer");
+    return rc;
+}
+
 int ph_rt_run(int fd, const ph_plugin *plugin, char *err, size_t errlen)
 {
     struct ph_rt rt = {.fd = fd, .plugin = plugin, .queue = json_array()};
     ph_wire_rx_init(&rt.rx, PH_WIRE_DEFAULT_MAX);
     int rc = 0;
+    /* Before the hello: the host sends calls only to a ready process, so
+     * none waits behind the warm-up. A failure costs only speed: the first
+     * call then pays what the warm-up would have. */
+    char werr[128];
+    (void)ph_rt_warm_up(plugin, werr, sizeof werr);
     if (!rt.queue || send_json(&rt, hello(plugin)) < 0) {
         snprintf(err, errlen, "cannot send the handshake: %s", strerror(errno));
         rc = -1;

@@ -46,6 +46,14 @@ int ph_ctx_release_blobs(ph_ctx *ctx);
  * filled. */
 int ph_rt_run(int fd, const ph_plugin *plugin, char *err, size_t errlen);
 
+/* Runs the runtime's own path for a request (parse, check, method lookup,
+ * both kinds of answer encoded) on a constant message that names no method
+ * of plugin and sends nothing: so a fresh process's first call, a spare's
+ * under isolate "call", finds that code bound and its caches warm. No
+ * method of the plugin runs and nothing from the host is read. Returns 0,
+ * or -1 with err filled. */
+int ph_rt_warm_up(const ph_plugin *plugin, char *err, size_t errlen);
+
 /* Sends a "ph.setup_failed" notification so a loading failure reaches the
  * host as data rather than silence. Best effort. */
 void ph_rt_report_setup_failure(int fd, const char *stage, const char *message);
