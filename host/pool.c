@@ -182,7 +182,8 @@ static int grow(struct ph_plug *head, int with_spares)
         p->served = 0;
         p->bound = 0;
         p->client = 0;
-        if (ph_plug_spawn(p, &e) == 0) {
+        /* The slow part of the start runs off the loop (spawn.c). */
+        if (ph_plug_spawn_background(p, &e) == 0) {
             loading++;
             live++;
             if (again)
@@ -292,16 +293,12 @@ void ph_pool_dispatch(struct ph_plug *head)
         if (c == cur)
             cur = head->queued ? next_queued(head, next) : NULL;
     }
-    /* Calls waiting get their starts now. Spares are started while none
-     * of the pool's calls is in flight, at the end of the loop's turn,
-     * after its answers are delivered: a spawn takes the loop ~2 ms, and a
-     * call served by a spare must not wait that long for its replacement.
-     * A pool never without a call in flight gets no spares back; its calls
-     * start instances on demand, as without spares. */
-    unsigned busy = 0;
-    for (unsigned i = 0; i < head->cap_inst; i++)
-        busy += head->inst[i] && head->inst[i]->awaited;
-    if (grow(head, 0) && !busy && !head->spare_listed && head->name) {
+    /* Calls waiting get their starts now; spares at the end of the loop's
+     * turn, after its answers are delivered, busy or not: a start's slow
+     * part (the cgroup, the clone) runs on the worker's thread, and what is
+     * left in the loop is its preparation (the settings, the file, the
+     * channel), so a busy pool gets its spares back too. */
+    if (grow(head, 0) && !head->spare_listed && head->name) {
         head->spare_listed = 1;
         head->spare_next = h->spare_due;
         h->spare_due = head;
