@@ -226,8 +226,20 @@ void ph_pool_client_gone(struct ph_plug *head, uint64_t client)
     }
 }
 
+/* Ends the instances whose one call (isolate "call") is answered. */
+static void retire(struct ph_plug *head)
+{
+    for (unsigned i = 0; one_call(head) && i < head->cap_inst; i++) {
+        struct ph_plug *p = head->inst[i];
+        if (p && p->served && p->awaited == 0 && p->pid > 0 && p->cause == PH_END_NONE)
+            ph_plug_kill(p, PH_END_KILLED,
+                         json_pack("{s:s}", "reason", "isolate call: its one call is answered"));
+    }
+}
+
 void ph_pool_top_up(struct ph_plug *head)
 {
+    retire(head);
     if (ph_pool_active(head) && head->inst)
         grow(head, 1);
     ph_arm_timer(head->host);
@@ -239,15 +251,18 @@ void ph_pool_dispatch(struct ph_plug *head)
     if (!head->inst && (!ph_pool_active(head) || slots(head, ph_pool_size(head)) < 0))
         return;
     uint64_t now = ph_now_ms();
+    int retiring = 0;
     struct ph_call *cur = head->queued ? next_queued(head, h->calls.next) : NULL;
     for (unsigned i = 0; i < head->cap_inst; i++) {
         struct ph_plug *p = head->inst[i];
         if (p && one_call(head) && p->served && p->awaited == 0 && p->pid > 0 &&
             p->cause == PH_END_NONE) {
             /* Its one call is answered: the process goes, and its slot
-             * takes a fresh one. */
-            ph_plug_kill(p, PH_END_KILLED,
-                         json_pack("{s:s}", "reason", "isolate call: its one call is answered"));
+             * takes a fresh one; at the end of the turn (ph_pool_top_up),
+             * after the answer is delivered, since a killed process that
+             * wakes on the host's core delays whatever the host does next
+             * by its exit. It serves nothing meanwhile (not idle). */
+            retiring = 1;
             continue;
         }
         if (!p || !ph_pool_idle(p))
@@ -298,7 +313,7 @@ void ph_pool_dispatch(struct ph_plug *head)
      * part (the cgroup, the clone) runs on the worker's thread, and what is
      * left in the loop is its preparation (the settings, the file, the
      * channel), so a busy pool gets its spares back too. */
-    if (grow(head, 0) && !head->spare_listed && head->name) {
+    if ((grow(head, 0) || retiring) && !head->spare_listed && head->name) {
         head->spare_listed = 1;
         head->spare_next = h->spare_due;
         h->spare_due = head;

@@ -184,10 +184,12 @@ static void child_exec(int chan, int plugin_fd, pid_t parent, const char *loader
  * clone and the child need, copied, so the worker's thread reads nothing
  * the loop may change meanwhile. */
 struct ph_spawn_job {
-    struct ph_work work; /* first: the worker's job is this */
-    struct ph_plug *p;   /* borrowed; the loop leaves p->cg alone until done */
-    int chan;            /* the child's end of the channel, owned until the clone */
-    int pfd;             /* the plugin file (p->file_fd, borrowed), -1 for a probe */
+    struct ph_work work;  /* first: the worker's job is this */
+    struct ph_plug *p;    /* borrowed; the thread reads only p->file and p->host */
+    struct ph_cg_plug cg; /* made by the launch, p's at the finish: the loop reads
+                             p->cg (status, list) while the thread works */
+    int chan;             /* the child's end of the channel, owned until the clone */
+    int pfd;              /* the plugin file (p->file_fd, borrowed), -1 for a probe */
     uint64_t ns_flags;
     uid_t uid;
     gid_t gid;
@@ -311,7 +313,8 @@ static int prepare(struct ph_plug *p, struct ph_spawn_job *j, ph_error *err)
     /* The cgroup exists before the child does: a v2 child is born in it, a
      * v1 child moves itself in before it execs. Its name is the loop's to
      * give; making it is the launch's. */
-    ph_cg_plug_name(&h->cg, &p->cg, p->file);
+    memset(&j->cg, 0, sizeof j->cg);
+    ph_cg_plug_name(&h->cg, &j->cg, p->file);
     p->spawn_ns = ph_now_ns();
     p->sock = sv[0];
     p->pid = 0;
@@ -358,12 +361,12 @@ static int prepare(struct ph_plug *p, struct ph_spawn_job *j, ph_error *err)
 
 /* Makes the cgroup and clones the child: the slow part of a start (a v1
  * cgroup's mkdir has taken 20 ms here, a clone of a large host a
- * millisecond). Touches only j and j->p->cg, and reads the host's cgroup
- * record, which does not change while the host runs; so it runs on the
- * worker's thread as well as on the loop. */
+ * millisecond). Touches only j, its own cgroup record included, and reads
+ * the host's cgroup record, which does not change while the host runs; so
+ * it runs on the worker's thread as well as on the loop. */
 static void launch(struct ph_host *h, struct ph_spawn_job *j)
 {
-    struct ph_cg_plug *cg = &j->p->cg;
+    struct ph_cg_plug *cg = &j->cg;
     char cgwhy[600];
     int cgok = ph_cg_plug_make(&h->cg, cg, j->memory_max, j->pids, cgwhy, sizeof cgwhy) == 0;
     if (!cgok && j->cg_required) {
@@ -398,6 +401,10 @@ static int finish(struct ph_plug *p, struct ph_spawn_job *j, ph_error *err)
 {
     struct ph_host *h = p->host;
     close(j->chan);
+    /* The new cgroup record replaces the last process's (removed at its
+     * end; only its description is left). */
+    json_decref(p->cg.layer);
+    p->cg = j->cg;
     if (j->cg_dropped) {
         char why[sizeof j->why];
         snprintf(why, sizeof why, "%s", j->why);
