@@ -20,6 +20,7 @@
  * accepted every limit.
  */
 #include "cgroup.h"
+#include "worker.h"
 
 #include <dirent.h>
 #include <sched.h>
@@ -740,17 +741,13 @@ void ph_cg_plug_skip(struct ph_cg_plug *c, const char *why)
     c->layer = json_pack("{s:b,s:s}", "active", 0, "reason", why);
 }
 
-int ph_cg_plug_create(struct ph_cg_host *cg, struct ph_cg_plug *c, const char *label,
-                      size_t memory_max, unsigned pids_max, char *why, size_t whylen)
+void ph_cg_plug_name(struct ph_cg_host *cg, struct ph_cg_plug *c, const char *label)
 {
     c->version = 0;
     c->dirfd = c->procs_fd[0] = c->procs_fd[1] = -1;
     c->path[0] = c->path_pids[0] = '\0';
-    if (!cg->version) {
-        snprintf(why, whylen, "%s", cg->detail);
-        ph_cg_plug_skip(c, why);
-        return -1;
-    }
+    if (!cg->version)
+        return;
     /* The file's name, reduced to a safe directory name. */
     char name[80];
     const char *b = strrchr(label, '/');
@@ -764,12 +761,23 @@ int ph_cg_plug_create(struct ph_cg_host *cg, struct ph_cg_plug *c, const char *l
                        ? *b
                        : '_');
     snprintf(name + n, sizeof name - n, ".%u", cg->seq++);
-    char num[32], *failed = NULL;
-    int e = 0;
     say(c->path, sizeof c->path, "%.*s/%s", PH_CG_PATH - 90, cg->base, name);
     if (cg->version == 1)
         say(c->path_pids, sizeof c->path_pids, "%.*s/%s", PH_CG_PATH - 90, cg->base_pids, name);
     retry_pending(cg);
+}
+
+int ph_cg_plug_make(const struct ph_cg_host *cg, struct ph_cg_plug *c, size_t memory_max,
+                    unsigned pids_max, char *why, size_t whylen)
+{
+    if (!cg->version || !c->path[0]) {
+        snprintf(why, whylen, "%s", cg->version ? "the cgroup has no name" : cg->detail);
+        c->path[0] = c->path_pids[0] = '\0';
+        ph_cg_plug_skip(c, why);
+        return -1;
+    }
+    char num[32], *failed = NULL;
+    int e = 0;
     /* The name is fresh (our base, our sequence): one that exists is not
      * ours to give limits to. */
     if (make_cgroup(c->path) < 0) {
@@ -852,6 +860,13 @@ int ph_cg_plug_create(struct ph_cg_host *cg, struct ph_cg_plug *c, const char *l
     return 0;
 }
 
+int ph_cg_plug_create(struct ph_cg_host *cg, struct ph_cg_plug *c, const char *label,
+                      size_t memory_max, unsigned pids_max, char *why, size_t whylen)
+{
+    ph_cg_plug_name(cg, c, label);
+    return ph_cg_plug_make(cg, c, memory_max, pids_max, why, whylen);
+}
+
 int ph_cg_plug_join(const struct ph_cg_plug *c, int cgroup_ns)
 {
     /* "0" is the writer itself, whatever pid namespace it is in. The move
@@ -882,6 +897,49 @@ void ph_cg_plug_spawned(struct ph_cg_plug *c)
         if (c->procs_fd[i] >= 0)
             close(c->procs_fd[i]);
     c->dirfd = c->procs_fd[0] = c->procs_fd[1] = -1;
+}
+
+/* A removal on the worker's thread: the paths are copied, and what rmdir
+ * found busy comes back to the loop to keep for a retry. */
+struct remove_job {
+    struct ph_work work; /* first */
+    struct ph_cg_host *cg;
+    char path[2][PH_CG_PATH];
+};
+
+static void remove_run(struct ph_work *w)
+{
+    struct remove_job *j = (struct remove_job *)w;
+    for (int i = 0; i < 2; i++)
+        if (j->path[i][0] && (rmdir(j->path[i]) == 0 || errno != EBUSY))
+            j->path[i][0] = '\0';
+}
+
+static void remove_done(struct ph_work *w)
+{
+    struct remove_job *j = (struct remove_job *)w;
+    for (int i = 0; i < 2; i++)
+        if (j->path[i][0])
+            remove_or_defer(j->cg, j->path[i]);
+    free(j);
+}
+
+void ph_cg_plug_remove_on(struct ph_cg_host *cg, struct ph_cg_plug *c, struct ph_worker *w)
+{
+    struct remove_job *j = w && c->path[0] ? calloc(1, sizeof *j) : NULL;
+    if (!j) {
+        ph_cg_plug_remove(cg, c);
+        return;
+    }
+    ph_cg_plug_spawned(c);
+    j->cg = cg;
+    snprintf(j->path[0], sizeof j->path[0], "%s", c->path);
+    snprintf(j->path[1], sizeof j->path[1], "%s", c->path_pids);
+    c->path[0] = c->path_pids[0] = '\0';
+    c->version = 0;
+    j->work.run = remove_run;
+    j->work.done = remove_done;
+    ph_worker_queue(w, &j->work);
 }
 
 long ph_cg_plug_oom_kills(const struct ph_cg_plug *c)

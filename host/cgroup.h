@@ -67,9 +67,19 @@ extern void (*ph_cg_made_hook)(const char *dir);
 void ph_cg_host_free(struct ph_cg_host *cg);
 
 /* Creates a plugin's cgroup named after label, with its limits. Returns 0,
- * or -1 with the reason in why (and c->layer saying so). */
+ * or -1 with the reason in why (and c->layer saying so). The same as
+ * ph_cg_plug_name() then ph_cg_plug_make(). */
 int ph_cg_plug_create(struct ph_cg_host *cg, struct ph_cg_plug *c, const char *label,
                       size_t memory_max, unsigned pids_max, char *why, size_t whylen);
+
+/* The two halves of ph_cg_plug_create(). Naming touches the host's record
+ * (its sequence and its list of groups to remove again) and belongs to the
+ * loop; making (mkdir, the limits, the descriptors the child joins by)
+ * touches only c and reads cg, so the spawner's thread may do it while the
+ * loop runs (spawn.c). */
+void ph_cg_plug_name(struct ph_cg_host *cg, struct ph_cg_plug *c, const char *label);
+int ph_cg_plug_make(const struct ph_cg_host *cg, struct ph_cg_plug *c, size_t memory_max,
+                    unsigned pids_max, char *why, size_t whylen);
 
 /* In the child between clone and exec: v1, moves the calling process into
  * its cgroups (v2 children are born there); then, with cgroup_ns (the child
@@ -83,6 +93,13 @@ void ph_cg_plug_spawned(struct ph_cg_plug *c);
 
 /* After the process is reaped: how many times the kernel's OOM killer
  * struck in the cgroup (0 if none or unknown). */
+struct ph_worker;
+/* ph_cg_plug_remove() with the rmdirs on w's thread (a v1 memory cgroup's
+ * has taken 10 ms here); what is busy comes back to be retried as there.
+ * Without w, or out of memory, it is ph_cg_plug_remove(). cg must outlive
+ * the job: ph_worker_stop() comes before ph_cg_host_free(). */
+void ph_cg_plug_remove_on(struct ph_cg_host *cg, struct ph_cg_plug *c, struct ph_worker *w);
+
 long ph_cg_plug_oom_kills(const struct ph_cg_plug *c);
 
 /* After the process is reaped: removes the cgroup, or, if the kernel still

@@ -211,6 +211,35 @@ static void note_failure(struct ph_plug *inst, const char *why)
     }
 }
 
+void ph_plug_start_failed(struct ph_plug *p, const char *why)
+{
+    struct ph_host *h = p->host;
+    h->start_failures++;
+    p->state = PH_P_DOWN;
+    p->pid = 0;
+    p->failed_last = 1;
+    p->idle_since_ms = 0;
+    note_failure(p, why);
+    json_t *detail = p->cause_data ? json_deep_copy(p->cause_data) : json_object();
+    for (struct ph_call *c = h->calls.next; c != &h->calls;) {
+        struct ph_call *next = c->next;
+        if (c->plug == p)
+            ph_call_finish(h, c, NULL,
+                           ph_call_error(p, c->method, PH_RPC_PLUGIN_NOT_LOADED, PH_END_SETUP_ERROR,
+                                         json_deep_copy(detail), "%s while starting", why));
+        c = next;
+    }
+    json_t *ended =
+        ph_call_error(p, NULL, PH_RPC_PLUGIN_NOT_LOADED, PH_END_SETUP_ERROR, detail, "%s", why);
+    ph_status_count_end(p->head, PH_END_SETUP_ERROR, ended);
+    json_decref(p->cause_data);
+    p->cause_data = ended;
+    p->cause = PH_END_NONE;
+    ph_host_event(h, json_pack("{s:s,s:s,s:i,s:s,s:O}", "type", "ended", "plugin",
+                               p->name ? p->name : p->file, "instance", (int)p->index, "status",
+                               ph_end_name(PH_END_SETUP_ERROR), "error", ended));
+}
+
 void ph_plug_on_exit(struct ph_plug *p)
 {
     struct ph_host *h = p->host;
@@ -234,7 +263,9 @@ void ph_plug_on_exit(struct ph_plug *p)
     enum ph_end end =
         classify_end(p, &si, ph_cg_plug_oom_kills(&p->cg), cpu_us, detail, msg, sizeof msg);
     ph_status_count_end(p->head, end, detail); /* per plugin, over its instances */
-    ph_cg_plug_remove(&h->cg, &p->cg);
+    /* A v1 memory cgroup's rmdir has taken 10 ms here: on the worker when
+     * there is one. */
+    ph_cg_plug_remove_on(&h->cg, &p->cg, h->worker);
     close_fd(p, &p->sock);
     close_fd(p, &p->notify_fd);
     close_fd(p, &p->pidfd);
@@ -295,6 +326,8 @@ void ph_plug_free(struct ph_plug *p)
 {
     if (!p)
         return;
+    /* No start of it left on the worker, which borrows p. */
+    ph_worker_settle(p->host->worker, p);
     for (struct ph_plug **q = &p->host->held; p->held && *q; q = &(*q)->held_next)
         if (*q == p) {
             *q = p->held_next;

@@ -586,6 +586,20 @@ int ph_host_process(ph_host *h, int timeout_ms, ph_error *err)
         case PH_W_APP:
             ph_app_fd_event(w, ev[i].events);
             break;
+        case PH_W_WORKER: {
+            /* Starts done in the background; one that failed leaves its
+             * instance down with a restart time: its pool looks again. */
+            unsigned failures = h->start_failures;
+            ph_worker_collect(h->worker);
+            for (struct ph_plug *p = h->plugs; failures != h->start_failures && p; p = p->next) {
+                for (unsigned k = 0; p->inst && k < p->cap_inst; k++)
+                    if (p->inst[k])
+                        ph_pool_timer(h, p->inst[k]);
+                if (ph_pool_active(p))
+                    ph_pool_dispatch(p);
+            }
+            break;
+        }
         case PH_W_TIMER: {
             uint64_t ticks;
             ssize_t r = read(h->timerfd, &ticks, sizeof ticks);

@@ -44,6 +44,7 @@
 #include "plughost/host.h"
 #include "status.h"
 #include "timers.h"
+#include "worker.h"
 #include "wire.h"
 
 #include <stdint.h>
@@ -68,7 +69,7 @@
 /* How long plugins get to exit after ph.shutdown before they are killed. */
 #define PH_SHUTDOWN_GRACE_MS 200
 
-enum ph_watch_kind { PH_W_SOCK = 1, PH_W_NOTIFY, PH_W_PIDFD, PH_W_TIMER, PH_W_APP };
+enum ph_watch_kind { PH_W_SOCK = 1, PH_W_NOTIFY, PH_W_PIDFD, PH_W_TIMER, PH_W_APP, PH_W_WORKER };
 
 struct ph_plug;
 
@@ -160,6 +161,7 @@ struct ph_plug {
     /* head: on the host's spare_due list: it lacks spares, started at the
      * end of the loop's turn, once the turn's answers are delivered. */
     int spare_listed;
+    int spawning; /* a background start of it is on the worker (spawn.c) */
     struct ph_plug *spare_next;
     char *file;                  /* owned */
     int file_fd;                 /* owned; the plugin file as the last spawn opened it, or -1 */
@@ -280,9 +282,12 @@ struct ph_host {
     ph_host_options opt;
     char *loader;
     int epfd, timerfd;
-    uint64_t armed_ms;  /* deadline the timerfd is set to; UINT64_MAX: none */
-    int armed_for_call; /* armed_ms is a call's deadline, not a plugin's */
-    uint64_t turn_ms;   /* when ph_host_process last looked at every descriptor */
+    struct ph_worker *worker; /* owned (worker.h); NULL until a background start */
+    struct ph_watch w_worker; /* its eventfd in the epoll set */
+    unsigned start_failures;  /* bumped by ph_plug_start_failed(): the loop looks again */
+    uint64_t armed_ms;        /* deadline the timerfd is set to; UINT64_MAX: none */
+    int armed_for_call;       /* armed_ms is a call's deadline, not a plugin's */
+    uint64_t turn_ms;         /* when ph_host_process last looked at every descriptor */
     struct ph_watch w_timer;
     struct ph_app_fd app_fds[PH_HOST_MAX_APP_FDS];
     struct ph_plug *plugs, **plugs_tail; /* appended at the tail: listings keep load order */
@@ -453,6 +458,11 @@ void ph_ns_probe(struct ph_host *h);
  * the moments are not all known or out of order. New reference. */
 json_t *ph_plug_spawn_stages(const struct ph_plug *p);
 int ph_plug_spawn(struct ph_plug *p, ph_error *err);
+/* Like ph_plug_spawn(), with the slow part (the cgroup's creation, the
+ * clone) on the host's worker thread: p is LOADING when it returns and
+ * gets its process when the worker is collected (ph_worker_collect). A
+ * failure after the return ends p as ph_plug_start_failed() says. */
+int ph_plug_spawn_background(struct ph_plug *p, ph_error *err);
 
 /* channel.c: the host's side of an instance's socket and process handle. */
 /* Adds fd to the host's epoll set, pointing at w (kind, p). */
@@ -492,6 +502,10 @@ json_t *ph_plug_schema(const struct ph_plug *p, const char *method);
 
 /* ending.c: an instance's end. */
 void ph_plug_on_exit(struct ph_plug *p);
+/* A start that failed after p became LOADING (on the worker): p ends as a
+ * process that failed its set-up would, down and counted against the
+ * plugin, with why as the reason. */
+void ph_plug_start_failed(struct ph_plug *p, const char *why);
 void ph_plug_free(struct ph_plug *p);
 const char *ph_signal_name(int sig);
 

@@ -182,7 +182,8 @@ static int grow(struct ph_plug *head, int with_spares)
         p->served = 0;
         p->bound = 0;
         p->client = 0;
-        if (ph_plug_spawn(p, &e) == 0) {
+        /* The slow part of the start runs off the loop (spawn.c). */
+        if (ph_plug_spawn_background(p, &e) == 0) {
             loading++;
             live++;
             if (again)
@@ -225,8 +226,20 @@ void ph_pool_client_gone(struct ph_plug *head, uint64_t client)
     }
 }
 
+/* Ends the instances whose one call (isolate "call") is answered. */
+static void retire(struct ph_plug *head)
+{
+    for (unsigned i = 0; one_call(head) && i < head->cap_inst; i++) {
+        struct ph_plug *p = head->inst[i];
+        if (p && p->served && p->awaited == 0 && p->pid > 0 && p->cause == PH_END_NONE)
+            ph_plug_kill(p, PH_END_KILLED,
+                         json_pack("{s:s}", "reason", "isolate call: its one call is answered"));
+    }
+}
+
 void ph_pool_top_up(struct ph_plug *head)
 {
+    retire(head);
     if (ph_pool_active(head) && head->inst)
         grow(head, 1);
     ph_arm_timer(head->host);
@@ -238,15 +251,18 @@ void ph_pool_dispatch(struct ph_plug *head)
     if (!head->inst && (!ph_pool_active(head) || slots(head, ph_pool_size(head)) < 0))
         return;
     uint64_t now = ph_now_ms();
+    int retiring = 0;
     struct ph_call *cur = head->queued ? next_queued(head, h->calls.next) : NULL;
     for (unsigned i = 0; i < head->cap_inst; i++) {
         struct ph_plug *p = head->inst[i];
         if (p && one_call(head) && p->served && p->awaited == 0 && p->pid > 0 &&
             p->cause == PH_END_NONE) {
             /* Its one call is answered: the process goes, and its slot
-             * takes a fresh one. */
-            ph_plug_kill(p, PH_END_KILLED,
-                         json_pack("{s:s}", "reason", "isolate call: its one call is answered"));
+             * takes a fresh one; at the end of the turn (ph_pool_top_up),
+             * after the answer is delivered, since a killed process that
+             * wakes on the host's core delays whatever the host does next
+             * by its exit. It serves nothing meanwhile (not idle). */
+            retiring = 1;
             continue;
         }
         if (!p || !ph_pool_idle(p))
@@ -292,16 +308,12 @@ void ph_pool_dispatch(struct ph_plug *head)
         if (c == cur)
             cur = head->queued ? next_queued(head, next) : NULL;
     }
-    /* Calls waiting get their starts now. Spares are started while none
-     * of the pool's calls is in flight, at the end of the loop's turn,
-     * after its answers are delivered: a spawn takes the loop ~2 ms, and a
-     * call served by a spare must not wait that long for its replacement.
-     * A pool never without a call in flight gets no spares back; its calls
-     * start instances on demand, as without spares. */
-    unsigned busy = 0;
-    for (unsigned i = 0; i < head->cap_inst; i++)
-        busy += head->inst[i] && head->inst[i]->awaited;
-    if (grow(head, 0) && !busy && !head->spare_listed && head->name) {
+    /* Calls waiting get their starts now; spares at the end of the loop's
+     * turn, after its answers are delivered, busy or not: a start's slow
+     * part (the cgroup, the clone) runs on the worker's thread, and what is
+     * left in the loop is its preparation (the settings, the file, the
+     * channel), so a busy pool gets its spares back too. */
+    if ((grow(head, 0) || retiring) && !head->spare_listed && head->name) {
         head->spare_listed = 1;
         head->spare_next = h->spare_due;
         h->spare_due = head;

@@ -281,6 +281,10 @@ void ph_host_free(ph_host *h)
         return;
     h->cork = 0;
     ph_host_release(h);
+    /* No start is in the making once the host goes on to end them all;
+     * cgroups queued for removal are removed. */
+    ph_worker_stop(h->worker);
+    h->worker = NULL;
     /* Ask every plugin to stop, give them a moment, then make sure:
      * nothing outlives the host. */
     /* Instances past a pool's first are ended at once: a pool is for

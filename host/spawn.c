@@ -12,6 +12,7 @@
  */
 #include "bounds.h"
 #include "internal.h"
+#include "worker.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -178,7 +180,36 @@ static void child_exec(int chan, int plugin_fd, pid_t parent, const char *loader
     _exit(127);
 }
 
-int ph_plug_spawn(struct ph_plug *p, ph_error *err)
+/* One start, from the loop's preparation to the child: everything the
+ * clone and the child need, copied, so the worker's thread reads nothing
+ * the loop may change meanwhile. */
+struct ph_spawn_job {
+    struct ph_work work;  /* first: the worker's job is this */
+    struct ph_plug *p;    /* borrowed; the thread reads only p->file and p->host */
+    struct ph_cg_plug cg; /* made by the launch, p's at the finish: the loop reads
+                             p->cg (status, list) while the thread works */
+    int chan;             /* the child's end of the channel, owned until the clone */
+    int pfd;              /* the plugin file (p->file_fd, borrowed), -1 for a probe */
+    uint64_t ns_flags;
+    uid_t uid;
+    gid_t gid;
+    pid_t parent;
+    size_t memory_max;
+    unsigned pids;
+    int cg_required;
+    char arg[7][80];
+    char *argv[9];
+    char loader[PATH_MAX];
+    /* The outcome. */
+    pid_t pid;
+    int pidfd;
+    int cg_dropped; /* v2: the clone into the cgroup failed; it runs without */
+    char why[700];
+};
+
+/* What the loop does before a start: checks, the settings, the file, the
+ * channel, the cgroup's name, the loader's arguments. Fills j. */
+static int prepare(struct ph_plug *p, struct ph_spawn_job *j, ph_error *err)
 {
     struct ph_host *h = p->host;
     /* Fail closed: without a layer that contains the filesystem, the
@@ -228,7 +259,8 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
      * then arrives with credentials and end of file without, so a
      * zero-length record is told from end of file (read_records). */
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
-        setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) {
+        setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0 ||
+        fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0) {
         int e = errno;
         if (sv[0] >= 0) {
             close(sv[0]);
@@ -238,94 +270,60 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
             close(pfd);
         return ph_set_error(err, PH_E_SYSTEM, "socketpair: %s", strerror(e));
     }
-    char mem[32], cpu[32], file[32];
-    snprintf(mem, sizeof mem, "%zu",
+    memset(j, 0, sizeof *j);
+    j->p = p;
+    j->chan = sv[1];
+    j->pfd = pfd;
+    j->pid = -1;
+    j->pidfd = -1;
+    snprintf(j->arg[0], sizeof j->arg[0], "%s", probe ? "--probe" : "/proc/self/fd/4");
+    snprintf(j->arg[1], sizeof j->arg[1], "%zu",
              p->set.address_space_limit ? p->set.address_space_limit : p->set.memory_limit);
-    snprintf(cpu, sizeof cpu, "%u", p->set.cpu_limit_s);
-    snprintf(file, sizeof file, "/proc/self/fd/%d", PH_PLUGIN_FD);
-    /* A root host has the loader become an unprivileged user itself, after
-     * it has built its root (ph_host_options.run_uid). */
-    char run_as[48] = "-";
-    if (geteuid() == 0)
-        snprintf(run_as, sizeof run_as, "%u:%u", (unsigned)h->run_uid, (unsigned)h->run_gid);
+    snprintf(j->arg[2], sizeof j->arg[2], "%u", p->set.cpu_limit_s);
+    snprintf(j->arg[3], sizeof j->arg[3], "%s", h->ns_names);
+    snprintf(j->arg[4], sizeof j->arg[4], "%s",
+             p->set.threads ? "threads"
+             : h->opt.audit ? "profile"
+                            : "none");
     /* With a hello cache, the loader checks its copy against the hash the
      * entry is keyed by (lazy.c): the bytes that run are the bytes hashed. */
-    char *expect = p->set.sha256[0] ? p->set.sha256 : h->cache && p->sha256[0] ? p->sha256 : "-";
-    char *const argv[] = {"plughost-loader",
-                          probe ? "--probe" : file,
-                          mem,
-                          cpu,
-                          h->ns_names,
-                          p->set.threads ? "threads"
-                          : h->opt.audit ? "profile"
-                                         : "none",
-                          expect,
-                          run_as,
-                          NULL};
-    pid_t parent = getpid();
-    uid_t uid = geteuid();
-    gid_t gid = getegid();
-    p->spawn_ns = ph_now_ns();
-    /* The cgroup exists before the child does: a v2 child is born in it, a
-     * v1 child moves itself in before it execs. A plugin that cannot have
-     * one runs without it, and its layers say why, unless the
-     * configuration requires the layer. */
-    char cgwhy[700];
+    snprintf(j->arg[5], sizeof j->arg[5], "%s",
+             p->set.sha256[0]           ? p->set.sha256
+             : h->cache && p->sha256[0] ? p->sha256
+                                        : "-");
+    /* A root host has the loader become an unprivileged user itself, after
+     * it has built its root (ph_host_options.run_uid). */
+    snprintf(j->arg[6], sizeof j->arg[6], "-");
+    if (geteuid() == 0)
+        snprintf(j->arg[6], sizeof j->arg[6], "%u:%u", (unsigned)h->run_uid, (unsigned)h->run_gid);
+    j->argv[0] = "plughost-loader";
+    for (int i = 0; i < 7; i++)
+        j->argv[i + 1] = j->arg[i];
+    j->argv[8] = NULL;
+    snprintf(j->loader, sizeof j->loader, "%s", h->loader);
+    j->ns_flags = h->ns_flags;
+    j->parent = getpid();
+    j->uid = geteuid();
+    j->gid = getegid();
+    j->memory_max = p->set.memory_limit;
     /* Audit mode learns whether a plugin needs threads: it gets the room a
      * "threads" grant would give, as it gets the calls the filter refuses. */
-    unsigned pids = p->set.threads || h->opt.audit ? PH_CG_THREADS_PIDS : 1;
-    int cgok = ph_cg_plug_create(&h->cg, &p->cg, p->file, p->set.memory_limit, pids, cgwhy,
-                                 sizeof cgwhy) == 0;
-    if (!cgok && h->cg.required) {
-        close(sv[0]);
-        close(sv[1]);
-        if (pfd >= 0)
-            close(pfd);
-        return ph_set_error(err, PH_E_SYSTEM, "%s: no cgroup, which the configuration requires: %s",
-                            p->file, cgwhy);
-    }
-    /* clone3 hands back a pidfd atomically: the child is never known by a
-     * bare pid that could be reused. */
-    int pidfd = -1;
-    pid_t pid = clone3_(h->ns_flags, &pidfd, p->cg.version == 2 ? p->cg.dirfd : -1);
-    if (pid < 0 && p->cg.version == 2 && !h->cg.required) {
-        snprintf(cgwhy, sizeof cgwhy, "clone3 into %s: %s", p->cg.path, strerror(errno));
-        ph_cg_plug_remove(&h->cg, &p->cg);
-        ph_cg_plug_skip(&p->cg, cgwhy);
-        pid = clone3_(h->ns_flags, &pidfd, -1);
-    }
-    if (pid < 0) {
-        int e = errno;
-        close(sv[0]);
-        close(sv[1]);
-        if (pfd >= 0)
-            close(pfd);
-        ph_cg_plug_remove(&h->cg, &p->cg);
-        return ph_set_error(err, PH_E_SYSTEM, "clone3: %s", strerror(e));
-    }
-    if (pid == 0)
-        child_exec(sv[1], pfd, parent, h->loader, argv, h->ns_flags, uid, gid,
-                   p->cg.version ? &p->cg : NULL);
-    p->cloned_ns = ph_now_ns();
-    p->sandbox_ns = p->loaded_ns = p->ready_ns = 0;
-    memset(p->loader_ns, 0, sizeof p->loader_ns);
-    close(sv[1]);
-    /* Kept: the symbolizer reads this very file, never the name again. */
+    j->pids = p->set.threads || h->opt.audit ? PH_CG_THREADS_PIDS : 1;
+    j->cg_required = h->cg.required;
+    /* The cgroup exists before the child does: a v2 child is born in it, a
+     * v1 child moves itself in before it execs. Its name is the loop's to
+     * give; making it is the launch's. */
+    memset(&j->cg, 0, sizeof j->cg);
+    ph_cg_plug_name(&h->cg, &j->cg, p->file);
+    p->spawn_ns = ph_now_ns();
+    p->sock = sv[0];
+    p->pid = 0;
+    p->pidfd = -1;
+    /* Kept: the symbolizer reads this very file, never the name again.
+     * The job borrows it until the clone. */
     if (p->file_fd >= 0)
         close(p->file_fd);
     p->file_fd = pfd;
-    ph_cg_plug_spawned(&p->cg);
-    p->pid = pid;
-    p->sock = sv[0];
-    p->pidfd = pidfd;
-    if (fcntl(p->sock, F_SETFL, O_NONBLOCK) < 0 ||
-        ph_plug_watch(p, p->sock, &p->w_sock, PH_W_SOCK) < 0 ||
-        ph_plug_watch(p, p->pidfd, &p->w_pidfd, PH_W_PIDFD) < 0) {
-        int e = errno;
-        ph_plug_kill(p, PH_END_KILLED, NULL);
-        ph_plug_on_exit(p);
-        return ph_set_error(err, PH_E_SYSTEM, "cannot watch the plugin: %s", strerror(e));
-    }
     /* Until the handshake is done, no message needs more than a hello may
      * have: a larger one is refused before it is parsed. */
     ph_wire_rx_init(&p->rx, h->opt.max_message < PH_BOUND_HELLO_BYTES ? h->opt.max_message
@@ -355,7 +353,159 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
     json_decref(p->setup_failure);
     p->cause_data = p->setup_failure = NULL;
     memset(p->hostfn_calls, 0, (h->nfns ? h->nfns : 1) * sizeof *p->hostfn_calls);
+    p->cloned_ns = p->sandbox_ns = p->loaded_ns = p->ready_ns = 0;
+    memset(p->loader_ns, 0, sizeof p->loader_ns);
     p->handshake_deadline_ms = ph_now_ms() + p->set.handshake_timeout_ms;
+    return PH_OK;
+}
+
+/* Makes the cgroup and clones the child: the slow part of a start (a v1
+ * cgroup's mkdir has taken 20 ms here, a clone of a large host a
+ * millisecond). Touches only j, its own cgroup record included, and reads
+ * the host's cgroup record, which does not change while the host runs; so
+ * it runs on the worker's thread as well as on the loop. */
+static void launch(struct ph_host *h, struct ph_spawn_job *j)
+{
+    struct ph_cg_plug *cg = &j->cg;
+    char cgwhy[600];
+    int cgok = ph_cg_plug_make(&h->cg, cg, j->memory_max, j->pids, cgwhy, sizeof cgwhy) == 0;
+    if (!cgok && j->cg_required) {
+        snprintf(j->why, sizeof j->why, "%s: no cgroup, which the configuration requires: %s",
+                 j->p->file, cgwhy);
+        return;
+    }
+    /* clone3 hands back a pidfd atomically: the child is never known by a
+     * bare pid that could be reused. */
+    int pidfd = -1;
+    pid_t pid = clone3_(j->ns_flags, &pidfd, cg->version == 2 ? cg->dirfd : -1);
+    if (pid < 0 && cg->version == 2 && !j->cg_required) {
+        snprintf(j->why, sizeof j->why, "clone3 into %s: %s", cg->path, strerror(errno));
+        j->cg_dropped = 1;
+        pid = clone3_(j->ns_flags, &pidfd, -1);
+    }
+    if (pid < 0) {
+        snprintf(j->why, sizeof j->why, "clone3: %s", strerror(errno));
+        return;
+    }
+    if (pid == 0)
+        child_exec(j->chan, j->pfd, j->parent, j->loader, j->argv, j->ns_flags, j->uid, j->gid,
+                   cg->version && !j->cg_dropped ? cg : NULL);
+    j->pid = pid;
+    j->pidfd = pidfd;
+    j->why[0] = '\0';
+}
+
+/* What the loop does after the launch: the child's descriptors go to p and
+ * into the epoll set. Frees j. */
+static int finish(struct ph_plug *p, struct ph_spawn_job *j, ph_error *err)
+{
+    struct ph_host *h = p->host;
+    close(j->chan);
+    /* The new cgroup record replaces the last process's (removed at its
+     * end; only its description is left). */
+    json_decref(p->cg.layer);
+    p->cg = j->cg;
+    if (j->cg_dropped) {
+        char why[sizeof j->why];
+        snprintf(why, sizeof why, "%s", j->why);
+        ph_cg_plug_remove(&h->cg, &p->cg);
+        ph_cg_plug_skip(&p->cg, why);
+    }
+    if (j->pid < 0) {
+        int rc = ph_set_error(err, PH_E_SYSTEM, "%s", j->why);
+        ph_cg_plug_remove(&h->cg, &p->cg);
+        if (p->sock >= 0)
+            close(p->sock);
+        p->sock = -1;
+        ph_wire_rx_free(&p->rx);
+        p->state = PH_P_DOWN;
+        free(j);
+        return rc;
+    }
+    p->cloned_ns = ph_now_ns();
+    ph_cg_plug_spawned(&p->cg);
+    p->pid = j->pid;
+    p->pidfd = j->pidfd;
+    free(j);
+    if (ph_plug_watch(p, p->sock, &p->w_sock, PH_W_SOCK) < 0 ||
+        ph_plug_watch(p, p->pidfd, &p->w_pidfd, PH_W_PIDFD) < 0) {
+        int e = errno;
+        ph_plug_kill(p, PH_END_KILLED, NULL);
+        ph_plug_on_exit(p);
+        return ph_set_error(err, PH_E_SYSTEM, "cannot watch the plugin: %s", strerror(e));
+    }
+    /* Asked to end while it was being started (its handshake's deadline,
+     * a stop): it ends now, for the reason first given. */
+    if (p->cause != PH_END_NONE)
+        ph_plug_kill(p, p->cause, NULL);
+    return PH_OK;
+}
+
+int ph_plug_spawn(struct ph_plug *p, ph_error *err)
+{
+    struct ph_spawn_job *j = malloc(sizeof *j);
+    if (!j)
+        return ph_set_error(err, PH_E_NOMEM, "out of memory");
+    int rc = prepare(p, j, err);
+    if (rc < 0) {
+        free(j);
+        return rc;
+    }
+    launch(p->host, j);
+    return finish(p, j, err);
+}
+
+static void launch_job(struct ph_work *w)
+{
+    struct ph_spawn_job *j = (struct ph_spawn_job *)w;
+    launch(j->p->host, j);
+}
+
+/* In the loop: the process goes to its instance; a start that failed (or
+ * was dropped) ends the instance as a failed set-up would. */
+static void finish_job(struct ph_work *w)
+{
+    struct ph_spawn_job *j = (struct ph_spawn_job *)w;
+    struct ph_plug *p = j->p;
+    p->spawning = 0;
+    if (w->dropped)
+        snprintf(j->why, sizeof j->why, "its start was dropped: the host is stopping");
+    ph_error e;
+    if (finish(p, j, &e) < 0)
+        ph_plug_start_failed(p, e.text);
+}
+
+int ph_plug_spawn_background(struct ph_plug *p, ph_error *err)
+{
+    struct ph_host *h = p->host;
+    if (!h->worker) {
+        int rc = ph_worker_start(&h->worker, err);
+        if (rc < 0)
+            return rc;
+        h->w_worker.kind = PH_W_WORKER;
+        h->w_worker.plug = NULL;
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &h->w_worker};
+        if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, ph_worker_fd(h->worker), &ev) < 0) {
+            int e = errno;
+            ph_worker_stop(h->worker);
+            h->worker = NULL;
+            return ph_set_error(err, PH_E_SYSTEM, "cannot watch the worker: %s", strerror(e));
+        }
+    }
+    struct ph_spawn_job *j = malloc(sizeof *j);
+    if (!j)
+        return ph_set_error(err, PH_E_NOMEM, "out of memory");
+    int rc = prepare(p, j, err);
+    if (rc < 0) {
+        free(j);
+        return rc;
+    }
+    j->work.run = launch_job;
+    j->work.done = finish_job;
+    j->work.key = p;
+    j->work.droppable = 1;
+    p->spawning = 1;
+    ph_worker_queue(h->worker, &j->work);
     return PH_OK;
 }
 

@@ -397,8 +397,11 @@ with open(edited, "w") as f:
     f.write(json.dumps({"seq": len(t3), "t_ms": 0, "plugin": "echo", "file": "echo.so",
                         "pid": 999999, "slot": 1, "proc": last + 1, "dir": "from_plugin",
                         "msg": {"jsonrpc": "2.0", "method": "ph.sandbox", "params": {}}}) + "\n")
+# A spare still starting when the recording host stopped is one such too.
+unstarted = len({x["proc"] for x in t3[1:]}) - replayable(t3) + 1
 r = harness.run(ph, ["replay", edited, "--plugins", work])
-c.check(r.rc == 0 and b"1 process(es) neither finished a handshake nor got a call" in r.err and
+c.check(r.rc == 0 and
+        f"{unstarted} process(es) neither finished a handshake nor got a call".encode() in r.err and
         f"in {replayable(t3)} process(es), 0 difference(s)".encode() in r.err,
         "a process stopped while starting is named and not replayed", r.describe())
 # Lines of one process that disagree on its identity cannot be taken apart

@@ -26,6 +26,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import selectors
 import shutil
 import subprocess
@@ -736,11 +737,13 @@ def check_list(rep, plughost, hargs, directory, plugin, exps, timeout):
 
 
 def loader_pid_of(host_pid, directory, plugin_file):
-    """The pid (as plughost sees it) of the loader child serving a file.
+    """The pid (as plughost sees it) of a loader child serving a file.
     The child's arguments and mappings need not name the file (the host may
-    hand it over as a descriptor or a copy), but plughost starts a
-    directory's plugins in sorted file order, so before any restart the
-    n-th file is served by the n-th child."""
+    hand it over as a descriptor or a copy). Where plugins have cgroups,
+    a child's cgroup is named after its file (FILE.N); otherwise plughost
+    starts a directory's plugins in sorted file order and a pool's further
+    instances later, so before any restart the n-th oldest child serves the
+    n-th file."""
     children = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -752,10 +755,19 @@ def loader_pid_of(host_pid, directory, plugin_file):
             continue
         if ppid == [str(host_pid)]:
             children.append(int(entry))
+    stem = plugin_file[:-3] if plugin_file.endswith(".so") else plugin_file
+    named = re.compile(r"/%s\.[0-9]+$" % re.escape(stem))
+    for pid in sorted(children):
+        try:
+            with open("/proc/%d/cgroup" % pid) as f:
+                if any(named.search(line.strip()) for line in f):
+                    return pid
+        except OSError:
+            continue
     files = sorted(f for f in os.listdir(directory) if f.endswith(".so"))
-    if len(children) != len(files) or plugin_file not in files:
+    if len(children) < len(files) or plugin_file not in files:
         return None
-    return sorted(children)[files.index(plugin_file)]
+    return sorted(children)[: len(files)][files.index(plugin_file)]
 
 
 def wait_for_text(errfile, text, seconds):

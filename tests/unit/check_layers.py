@@ -21,7 +21,7 @@ ROWS = [
     # leaves: clocks and errors, containers, escaping, hashing, scanning
     ["base", "htab", "timers", "text", "sha256", "jscan"],
     # the wire (sdk/), symbols, schemas
-    ["wire", "symbolize", "schema"],
+    ["wire", "symbolize", "schema", "worker"],
     # host-wide services with no notion of a call or an instance
     ["events", "modes", "files", "cgroup", "app_fd"],
     ["config", "wake", "load_window", "record"],

@@ -414,8 +414,11 @@ int main(int argc, char **argv)
         int fresh = 0, ahead = 0;
         for (int i = 0; i < 6; i++) {
             /* Let the spare come up: the host keeps one ready in the
-             * background. */
-            for (int t = 0; t < 500 && count_state(h, "pooled", "idle") < 1; t++)
+             * background. No start in the making either, so no process
+             * becomes ready between the listing below and the call. */
+            for (int t = 0; t < 500 && (count_state(h, "pooled", "idle") < 1 ||
+                                        count_state(h, "pooled", "loading") > 0);
+                 t++)
                 (void)ph_host_process(h, 20, NULL);
             /* The processes ready for a call now: the call must get one of
              * them, not wait for a start. */
@@ -480,6 +483,45 @@ int main(int argc, char **argv)
                     CHECKF(strcmp(paths[a], paths[b]) != 0, "each instance its own cgroup");
         json_decref(p);
         ph_host_free(h);
+    }
+
+    /* A busy pool gets its spares back: with a long call always in flight
+     * on one instance, the spare taken by each short call is replaced
+     * while the long call runs (the start's slow part is off the loop, so
+     * the pool need not wait for a quiet moment to start one). */
+    {
+        ph_host_options busy = {.isolate = PH_ISOLATE_CALL, .instances = 3, .spares = 1};
+        h = host_with_opts(argv[1], busy, &s);
+        CHECK(h != NULL);
+        if (h) {
+            for (int t = 0; t < 500 && count_state(h, "pooled", "idle") < 1; t++)
+                (void)ph_host_process(h, 20, NULL);
+            struct answer longa = {0};
+            ph_error err;
+            /* Ten seconds of CPU: in flight throughout, however loaded the
+             * machine; the host ends it when it is freed. */
+            json_t *ms = json_pack("{s:i}", "ms", 10000);
+            CHECK(ph_host_call_async(h, "pooled", "spin", ms, keep_answer, &longa, NULL, &err) ==
+                  PH_OK);
+            json_decref(ms);
+            int back = 0;
+            for (int i = 0; i < 3; i++) {
+                json_t *r = NULL, *pr = json_pack("{s:i}", "n", i);
+                CHECKF(ph_host_call(h, "pooled", "echo", pr, &r, NULL, &err) == PH_OK,
+                       "short call %d beside the long one: %s", i, err.text);
+                json_decref(r);
+                json_decref(pr);
+                for (int t = 0; t < 1250 && !longa.done && count_state(h, "pooled", "idle") < 1;
+                     t++)
+                    (void)ph_host_process(h, 4, NULL);
+                back += !longa.done && count_state(h, "pooled", "idle") >= 1;
+            }
+            CHECKF(back == 3, "busy pool: the spare came back while a call was in flight (%d of 3)",
+                   back);
+            CHECKF(!longa.done, "the long call was in flight throughout");
+            json_decref(longa.error);
+            ph_host_free(h);
+        }
     }
 
     /* isolate client: two clients never share a process; each keeps its
