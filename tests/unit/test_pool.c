@@ -519,8 +519,8 @@ int main(int argc, char **argv)
             CHECKF(back == 3, "busy pool: the spare came back while a call was in flight (%d of 3)",
                    back);
             CHECKF(!longa.done, "the long call was in flight throughout");
+            ph_host_free(h); /* answers the long call: its error is kept */
             json_decref(longa.error);
-            ph_host_free(h);
         }
     }
 
