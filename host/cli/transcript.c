@@ -514,20 +514,34 @@ static void walk(struct differ *d, const char *path, json_t *a, json_t *b)
     if (ignored(d, path))
         return;
     char sub[1024];
+    /* Past the bound on a path, the two values are compared whole and a
+     * difference is reported at the deepest path that fits. */
+    if (strlen(path) > sizeof sub - 64) {
+        if (!(a && b && json_equal(a, b)) && (a || b))
+            report(d, path, a, b);
+        return;
+    }
     if (json_is_object(a) && json_is_object(b)) {
         const char *k;
         json_t *v;
         json_object_foreach(a, k, v)
         {
-            snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", k);
-            walk(d, sub, v, json_object_get(b, k));
+            json_t *bv = json_object_get(b, k);
+            int n = snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", k);
+            if (n > 0 && (size_t)n < sizeof sub)
+                walk(d, sub, v, bv);
+            else if (!(bv && json_equal(v, bv))) /* a key past the bound: at its parent */
+                report(d, path, v, bv);
         }
         json_object_foreach(b, k, v)
         {
             if (json_object_get(a, k))
                 continue;
-            snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", k);
-            walk(d, sub, NULL, v);
+            int n = snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", k);
+            if (n > 0 && (size_t)n < sizeof sub)
+                walk(d, sub, NULL, v);
+            else
+                report(d, path, NULL, v);
         }
         return;
     }
