@@ -3021,10 +3021,12 @@ int main(int argc, char **argv)
         if (pr.iso_p50 > 1.3 * pr.warm_p50 && pr.pooled_p50 > 0)
             add_note("isolate call + spare vs warm call: %.1f us against %.1f us; a warm call "
                      "through the pool's queue and dispatch takes %.1f us, so the pool's path "
-                     "is %.1f us of the gap and a fresh process per call %.1f us: the host ends "
-                     "the served process before delivering its answer, and its exit often runs "
-                     "first on the host's CPU, and a spare that slept wakes later (the spare's "
-                     "own call is warmed by its runtime; docs/performance.md). A spare costs "
+                     "is %.1f us of the gap and a fresh process per call %.1f us: at the end "
+                     "of the turn that delivered the answer, before ph_host_call returns, the "
+                     "host kills the served process and prepares its replacement's start "
+                     "(settings, file, socket pair), the killed process's exit often runs on "
+                     "the host's CPU, and a spare that slept wakes later (the spare's own call "
+                     "is warmed by its runtime; docs/performance.md). A spare costs "
                      "%.1f ms of its own CPU to get ready, %.0f KiB resident while it waits, "
                      "and the host %.0f us of CPU per isolated call over a warm call",
                      pr.iso_p50 / 1e3, pr.warm_p50 / 1e3, pr.pooled_p50 / 1e3,

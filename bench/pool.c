@@ -255,10 +255,11 @@ static void run_isolate(const char *loader, const char *plugin, struct ph_bench_
                lw[ISO_CALLS * 99 / 100] / 1e3);
         double lp50 = lp[ISO_CALLS / 2];
         out->pooled_p50 = lp50;
-        printf("  p50 of a warm call through the pool (instances 2, no isolate): %.1f us: the "
-               "pool's queue and dispatch are %.1f us of the gap, a fresh process per call "
-               "(its end before the answer is delivered, a spare's wake-up) %.1f us\n",
-               lp50 / 1e3, (lp50 - out->warm_p50) / 1e3, (out->iso_p50 - lp50) / 1e3);
+        printf(
+            "  p50 of a warm call through the pool (instances 2, no isolate): %.1f us: the "
+            "pool's queue and dispatch are %.1f us of the gap, a fresh process per call "
+            "(its end and its replacement's start after the answer, a spare's wake-up) %.1f us\n",
+            lp50 / 1e3, (lp50 - out->warm_p50) / 1e3, (out->iso_p50 - lp50) / 1e3);
         printf("  a spare costs: %.1f ms of its own CPU to get ready, %.0f KiB resident while "
                "it waits; the host spends %.0f us more CPU per isolated call (spawn, handshake, "
                "reaping) than per warm call\n",
