@@ -601,13 +601,13 @@ static json_t *read_manifest(const char *file, ph_error *err, int *failed)
             break;
         p[1] = key;
         int idx = find_number(key);
-        if (strcmp(key, "threads") == 0)
+        if (strcmp(key, "threads") == 0 || strcmp(key, "singleton") == 0)
             rc = json_is_boolean(v) ? 0 : bad(&ck, p, 2, "must be true or false");
         else if (strcmp(key, "instances") == 0 || strcmp(key, "idle_stop_ms") == 0 ||
                  strcmp(key, "spares") == 0 || strcmp(key, "isolate") == 0)
             rc = bad(&ck, p, 2,
-                     "the pool is the operator's choice (a singleton says so in its "
-                     "hello)");
+                     "the pool is the operator's choice (a singleton says \"singleton\": "
+                     "true)");
         else if (idx >= 0 && numbers[idx].per_plugin)
             rc = check_number(&ck, p, 2, v, idx);
         else
@@ -702,6 +702,9 @@ int ph_plug_settings(struct ph_host *h, const char *file, struct ph_plug_setting
         }
         s->threads = 1;
     }
+    /* Asking for less than the operator's pool is always granted. */
+    if (json_is_true(json_object_get(needs, "singleton")))
+        s->singleton = 1;
     struct {
         const char *key;
         uint64_t have;

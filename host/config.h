@@ -25,6 +25,7 @@ struct ph_plug_settings {
      * first may sit idle before it is stopped. */
     unsigned instances, idle_stop_ms;
     unsigned isolate, spares; /* PH_ISOLATE_*, and instances started ahead */
+    int singleton;            /* its manifest says it must run as one process */
 };
 
 /* PH_ISOLATE_* for an "isolate" value, or -1 (NULL or unknown). */

@@ -43,7 +43,7 @@ static int one_call(const struct ph_plug *head)
 
 unsigned ph_pool_size(const struct ph_plug *head)
 {
-    if (head->singleton || head->set.instances <= 1)
+    if (head->singleton || head->set.singleton || head->set.instances <= 1)
         return 1;
     return head->set.instances < PH_MAX_INSTANCES ? head->set.instances : PH_MAX_INSTANCES;
 }

@@ -224,17 +224,16 @@ static int prepare(struct ph_plug *p, struct ph_spawn_job *j, ph_error *err)
     if (rc < 0)
         return rc;
     if (probe) {
-        p->set = (struct ph_plug_settings){h->opt.call_timeout_ms,
-                                           h->opt.handshake_timeout_ms,
-                                           h->opt.cpu_limit_s,
-                                           h->opt.memory_limit,
-                                           0,
-                                           "",
-                                           h->opt.address_space_limit,
-                                           1,
-                                           h->opt.idle_stop_ms,
-                                           PH_ISOLATE_NONE,
-                                           0};
+        p->set = (struct ph_plug_settings){
+            .call_timeout_ms = h->opt.call_timeout_ms,
+            .handshake_timeout_ms = h->opt.handshake_timeout_ms,
+            .cpu_limit_s = h->opt.cpu_limit_s,
+            .memory_limit = h->opt.memory_limit,
+            .address_space_limit = h->opt.address_space_limit,
+            .instances = 1,
+            .idle_stop_ms = h->opt.idle_stop_ms,
+            .isolate = PH_ISOLATE_NONE,
+        };
     }
     /* The file is opened (and its pin checked) here, and the child loads
      * this very descriptor: swapping the file afterwards changes nothing. */

@@ -326,6 +326,37 @@ int main(int argc, char **argv)
         ph_host_free(h);
     }
 
+    /* A singleton by its manifest ("needs": {"singleton": true}): one
+     * process whatever the configuration, known before it starts. */
+    {
+        char dir[] = "/tmp/ph-pool-manifest-XXXXXX", so[128], mf[128], cmd[512];
+        if (mkdtemp(dir)) {
+            snprintf(so, sizeof so, "%s/pooled.so", dir);
+            snprintf(mf, sizeof mf, "%s/pooled.manifest.json", dir);
+            snprintf(cmd, sizeof cmd, "cp '%s' '%s'", argv[1], so);
+            FILE *f = system(cmd) == 0 ? fopen(mf, "w") : NULL;
+            if (f) {
+                fputs("{\"needs\": {\"singleton\": true}}\n", f);
+                fclose(f);
+            }
+            h = f ? host_with(so, 4, 0, &s) : NULL;
+            CHECK(h != NULL);
+            if (h) {
+                json_t *d = plugin_desc(h, "pooled");
+                CHECKF(json_integer_value(json_object_get(d, "max_instances")) == 1,
+                       "manifest singleton: max_instances 1");
+                json_decref(d);
+                int most = spin_together(h, "pooled", 2, 200, &s, ids);
+                CHECKF(s.failed == 0 && most <= 1 && s.pid[ids[0] % MAXC] == s.pid[ids[1] % MAXC],
+                       "manifest singleton: one process (%d busy)", most);
+                ph_host_free(h);
+            }
+            unlink(mf);
+            unlink(so);
+            rmdir(dir);
+        }
+    }
+
     /* A singleton: one process whatever the configuration, and a note. */
     if (argv[2][0]) {
         h = host_with(argv[2], 4, 0, &s);
