@@ -467,7 +467,9 @@ static void check_deadlines(struct ph_host *h)
         }
         ph_timers_del(&h->plug_timers, t);
         if (p->state == PH_P_LOADING) {
-            if (p->pid > 0 && p->cause == PH_END_NONE)
+            /* A start still on the worker records the cause; its process
+             * is killed the moment it exists (spawn.c, finish). */
+            if ((p->pid > 0 || p->spawning) && p->cause == PH_END_NONE)
                 ph_plug_kill(p, PH_END_TIMEOUT,
                              json_pack("{s:s,s:I}", "limit", "handshake_timeout_ms", "limit_value",
                                        (json_int_t)p->set.handshake_timeout_ms));

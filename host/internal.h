@@ -161,7 +161,8 @@ struct ph_plug {
     /* head: on the host's spare_due list: it lacks spares, started at the
      * end of the loop's turn, once the turn's answers are delivered. */
     int spare_listed;
-    int spawning; /* a background start of it is on the worker (spawn.c) */
+    int spawning;    /* a background start of it is on the worker (spawn.c) */
+    int start_ended; /* that start's finish ended it already (spawn.c) */
     struct ph_plug *spare_next;
     char *file;                  /* owned */
     int file_fd;                 /* owned; the plugin file as the last spawn opened it, or -1 */

@@ -281,10 +281,10 @@ void ph_host_free(ph_host *h)
         return;
     h->cork = 0;
     ph_host_release(h);
-    /* No start is in the making once the host goes on to end them all;
-     * cgroups queued for removal are removed. */
-    ph_worker_stop(h->worker);
-    h->worker = NULL;
+    /* No start is begun once the host goes on to end them all. The
+     * worker itself stays until every process is reaped: its children's
+     * death signal is tied to it, and they get ph.shutdown first. */
+    ph_worker_drop(h->worker);
     /* Ask every plugin to stop, give them a moment, then make sure:
      * nothing outlives the host. */
     /* Instances past a pool's first are ended at once: a pool is for
@@ -313,6 +313,10 @@ void ph_host_free(ph_host *h)
     for (struct ph_plug *p = h->plugs; p; p = p->next)
         if (p->pidfd >= 0)
             ph_plug_on_exit(p);
+    /* Now the worker goes: the start it was making finishes (and is ended
+     * with its plugin below), and every cgroup removal queued is made. */
+    ph_worker_stop(h->worker);
+    h->worker = NULL;
     ph_calls_run_done(h);
     while (h->calls.next != &h->calls) {
         struct ph_call *c = h->calls.next;

@@ -121,6 +121,16 @@ static int map_ids(uid_t uid, gid_t gid)
     return 0;
 }
 
+/* The errno's name ("EACCES"), for the child between clone and exec: a
+ * table lookup, where strerror() may take a locale lock that another of
+ * the host's threads held at the clone, and keep the child waiting for
+ * ever. */
+static const char *child_errno_name(int e)
+{
+    const char *n = strerrorname_np(e);
+    return n ? n : "an unknown errno";
+}
+
 /* In the child between clone and exec. Any failure goes back to the host as
  * a message, never as silence. */
 static void child_exec(int chan, int plugin_fd, pid_t parent, const char *loader,
@@ -138,7 +148,7 @@ static void child_exec(int chan, int plugin_fd, pid_t parent, const char *loader
                          "{\"jsonrpc\":\"2.0\",\"method\":\"ph.setup_failed\",\"params\":"
                          "{\"stage\":\"cgroup\",\"message\":\"cannot join the plugin's cgroup: "
                          "%s\"}}",
-                         strerror(errno));
+                         child_errno_name(errno));
         if (n > 0 && (size_t)n < sizeof m)
             (void)ph_wire_send(chan, m, (size_t)n, -1);
         _exit(127);
@@ -174,7 +184,7 @@ static void child_exec(int chan, int plugin_fd, pid_t parent, const char *loader
     int n = snprintf(msg, sizeof msg,
                      "{\"jsonrpc\":\"2.0\",\"method\":\"ph.setup_failed\",\"params\":"
                      "{\"stage\":\"exec\",\"message\":\"cannot execute the loader: %s\"}}",
-                     strerror(errno));
+                     child_errno_name(errno));
     if (n > 0 && (size_t)n < sizeof msg)
         (void)ph_wire_send(PH_WIRE_CHANNEL_FD, msg, (size_t)n, -1);
     _exit(127);
@@ -391,7 +401,8 @@ static void launch(struct ph_host *h, struct ph_spawn_job *j)
                    cg->version && !j->cg_dropped ? cg : NULL);
     j->pid = pid;
     j->pidfd = pidfd;
-    j->why[0] = '\0';
+    if (!j->cg_dropped) /* else it says why the cgroup was dropped */
+        j->why[0] = '\0';
 }
 
 /* What the loop does after the launch: the child's descriptors go to p and
@@ -430,7 +441,8 @@ static int finish(struct ph_plug *p, struct ph_spawn_job *j, ph_error *err)
         ph_plug_watch(p, p->pidfd, &p->w_pidfd, PH_W_PIDFD) < 0) {
         int e = errno;
         ph_plug_kill(p, PH_END_KILLED, NULL);
-        ph_plug_on_exit(p);
+        ph_plug_on_exit(p); /* ended, counted and reported there */
+        p->start_ended = 1;
         return ph_set_error(err, PH_E_SYSTEM, "cannot watch the plugin: %s", strerror(e));
     }
     /* Asked to end while it was being started (its handshake's deadline,
@@ -466,11 +478,14 @@ static void finish_job(struct ph_work *w)
 {
     struct ph_spawn_job *j = (struct ph_spawn_job *)w;
     struct ph_plug *p = j->p;
+    int dropped = w->dropped;
     p->spawning = 0;
-    if (w->dropped)
-        snprintf(j->why, sizeof j->why, "its start was dropped: the host is stopping");
+    p->start_ended = 0;
+    if (dropped)
+        snprintf(j->why, sizeof j->why, "its start was dropped (the plugin or the host is going)");
     ph_error e;
-    if (finish(p, j, &e) < 0)
+    /* A dropped start is no failure of the plugin's: it is only down. */
+    if (finish(p, j, &e) < 0 && !dropped && !p->start_ended)
         ph_plug_start_failed(p, e.text);
 }
 

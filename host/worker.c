@@ -22,15 +22,17 @@ struct ph_worker {
     pthread_mutex_t lock;
     pthread_cond_t cond; /* work queued, a job done, or stop */
     pthread_t thread;
-    struct ph_work *queue, **tail, *done, *running;
+    struct ph_work *queue, **tail, *running;
+    struct ph_work *done, **done_tail; /* in the order they finished */
     int stop;
     int efd;
 };
 
 static void finished(struct ph_worker *w, struct ph_work *job)
 {
-    job->next = w->done;
-    w->done = job;
+    job->next = NULL;
+    *w->done_tail = job;
+    w->done_tail = &job->next;
     uint64_t one = 1;
     /* Fails only with the counter at its maximum, which this never nears;
      * ph_worker_stop() and settle collect without it anyway. */
@@ -68,6 +70,7 @@ int ph_worker_start(struct ph_worker **out, ph_error *err)
     if (!w)
         return ph_set_error(err, PH_E_NOMEM, "out of memory");
     w->tail = &w->queue;
+    w->done_tail = &w->done;
     w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (w->efd < 0) {
         int e = errno;
@@ -108,29 +111,33 @@ void ph_worker_queue(struct ph_worker *w, struct ph_work *job)
     pthread_mutex_unlock(&w->lock);
 }
 
+/* The oldest finished job for key (any, with any set), off the list. */
+static struct ph_work *take_done(struct ph_worker *w, const void *key, int any)
+{
+    pthread_mutex_lock(&w->lock);
+    struct ph_work **q = &w->done;
+    while (*q && !any && (*q)->key != key)
+        q = &(*q)->next;
+    struct ph_work *job = *q;
+    if (job) {
+        *q = job->next;
+        if (w->done_tail == &job->next)
+            w->done_tail = q;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return job;
+}
+
 size_t ph_worker_collect(struct ph_worker *w)
 {
     uint64_t n;
     (void)!read(w->efd, &n, sizeof n);
-    pthread_mutex_lock(&w->lock);
-    struct ph_work *list = w->done;
-    w->done = NULL;
-    pthread_mutex_unlock(&w->lock);
-    /* Completions in the order the jobs finished. */
-    struct ph_work *rev = NULL;
-    while (list) {
-        struct ph_work *next = list->next;
-        list->next = rev;
-        rev = list;
-        list = next;
-    }
+    /* One at a time: a completion may free another job's key (through an
+     * application's event handler), and that key's settle must still find
+     * its job on the list. */
     size_t count = 0;
-    while (rev) {
-        struct ph_work *next = rev->next;
-        rev->done(rev);
-        count++;
-        rev = next;
-    }
+    for (struct ph_work *job; (job = take_done(w, NULL, 1)) != NULL; count++)
+        job->done(job);
     return count;
 }
 
@@ -160,6 +167,18 @@ void ph_worker_settle(struct ph_worker *w, const void *key)
     drop(w, key, 0);
     while (w->running && w->running->key == key)
         pthread_cond_wait(&w->cond, &w->lock);
+    pthread_mutex_unlock(&w->lock);
+    /* Only key's: the others' completions are the loop's to run. */
+    for (struct ph_work *job; (job = take_done(w, key, 0)) != NULL;)
+        job->done(job);
+}
+
+void ph_worker_drop(struct ph_worker *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->lock);
+    drop(w, NULL, 1);
     pthread_mutex_unlock(&w->lock);
     ph_worker_collect(w);
 }

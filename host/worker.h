@@ -46,8 +46,13 @@ void ph_worker_queue(struct ph_worker *w, struct ph_work *job);
 size_t ph_worker_collect(struct ph_worker *w);
 
 /* Drops the jobs for key not yet begun, waits for the one running, and
- * collects: afterwards no job for key is left anywhere. w may be NULL. */
+ * runs the completions of key's finished jobs (only key's): afterwards no
+ * job for key is left anywhere. w may be NULL. */
 void ph_worker_settle(struct ph_worker *w, const void *key);
+
+/* Drops the droppable jobs not yet begun and collects; the thread goes
+ * on (its children's PR_SET_PDEATHSIG is tied to it). w may be NULL. */
+void ph_worker_drop(struct ph_worker *w);
 
 /* Drops the droppable jobs not begun, runs the others, joins the thread,
  * collects and frees w. w may be NULL. */
