@@ -211,6 +211,18 @@ static void note_failure(struct ph_plug *inst, const char *why)
     }
 }
 
+/* The last of an end: ended (stolen) is kept, for load errors and `list`,
+ * as why it last ended, and the "ended" event says it. */
+static void ended_with(struct ph_plug *p, enum ph_end end, json_t *ended)
+{
+    json_decref(p->cause_data);
+    p->cause_data = ended;
+    p->cause = PH_END_NONE;
+    ph_host_event(p->host, json_pack("{s:s,s:s,s:i,s:s,s:O}", "type", "ended", "plugin",
+                                     p->name ? p->name : p->file, "instance", (int)p->index,
+                                     "status", ph_end_name(end), "error", ended));
+}
+
 void ph_plug_start_failed(struct ph_plug *p, const char *why)
 {
     struct ph_host *h = p->host;
@@ -232,12 +244,7 @@ void ph_plug_start_failed(struct ph_plug *p, const char *why)
     json_t *ended =
         ph_call_error(p, NULL, PH_RPC_PLUGIN_NOT_LOADED, PH_END_SETUP_ERROR, detail, "%s", why);
     ph_status_count_end(p->head, PH_END_SETUP_ERROR, ended);
-    json_decref(p->cause_data);
-    p->cause_data = ended;
-    p->cause = PH_END_NONE;
-    ph_host_event(h, json_pack("{s:s,s:s,s:i,s:s,s:O}", "type", "ended", "plugin",
-                               p->name ? p->name : p->file, "instance", (int)p->index, "status",
-                               ph_end_name(PH_END_SETUP_ERROR), "error", ended));
+    ended_with(p, PH_END_SETUP_ERROR, ended);
 }
 
 void ph_plug_on_exit(struct ph_plug *p)
@@ -311,14 +318,8 @@ void ph_plug_on_exit(struct ph_plug *p)
         }
         c = next;
     }
-    json_t *ended = ph_call_error(p, NULL, rpc_code(end), end, json_deep_copy(detail), "%s", msg);
-    /* Kept for load errors and `list`: why it last ended. */
-    json_decref(p->cause_data);
-    p->cause_data = ended;
-    p->cause = PH_END_NONE;
-    ph_host_event(h, json_pack("{s:s,s:s,s:i,s:s,s:O}", "type", "ended", "plugin",
-                               p->name ? p->name : p->file, "instance", (int)p->index, "status",
-                               ph_end_name(end), "error", ended));
+    ended_with(p, end,
+               ph_call_error(p, NULL, rpc_code(end), end, json_deep_copy(detail), "%s", msg));
     json_decref(detail);
 }
 

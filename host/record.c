@@ -5,9 +5,10 @@
  * replay` can run real traffic against a new build of a plugin.
  *
  * Hooked at the two places where whole messages cross the channel
- * (ph_plug_send and the receive path in supervisor.c), so nothing the
- * channel carries is missed: the handshake, calls and answers, host
- * functions and their answers, notifications, progress and cancellations.
+ * (ph_plug_send in channel.c and the receive path in supervisor.c), so
+ * nothing the channel carries is missed: the handshake, calls and answers,
+ * host functions and their answers, notifications, progress and
+ * cancellations.
  *
  * A plugin may run as several processes at once (a pool, spares, isolate
  * "call" or "client"), whose messages interleave: every line names the

@@ -452,7 +452,8 @@ static int finish(struct ph_plug *p, struct ph_spawn_job *j, ph_error *err)
     return PH_OK;
 }
 
-int ph_plug_spawn(struct ph_plug *p, ph_error *err)
+/* *out: a job prepared for p (new, freed by finish). */
+static int new_job(struct ph_plug *p, struct ph_spawn_job **out, ph_error *err)
 {
     struct ph_spawn_job *j = malloc(sizeof *j);
     if (!j)
@@ -462,6 +463,16 @@ int ph_plug_spawn(struct ph_plug *p, ph_error *err)
         free(j);
         return rc;
     }
+    *out = j;
+    return PH_OK;
+}
+
+int ph_plug_spawn(struct ph_plug *p, ph_error *err)
+{
+    struct ph_spawn_job *j;
+    int rc = new_job(p, &j, err);
+    if (rc < 0)
+        return rc;
     launch(p->host, j);
     return finish(p, j, err);
 }
@@ -506,14 +517,10 @@ int ph_plug_spawn_background(struct ph_plug *p, ph_error *err)
             return ph_set_error(err, PH_E_SYSTEM, "cannot watch the worker: %s", strerror(e));
         }
     }
-    struct ph_spawn_job *j = malloc(sizeof *j);
-    if (!j)
-        return ph_set_error(err, PH_E_NOMEM, "out of memory");
-    int rc = prepare(p, j, err);
-    if (rc < 0) {
-        free(j);
+    struct ph_spawn_job *j;
+    int rc = new_job(p, &j, err);
+    if (rc < 0)
         return rc;
-    }
     j->work.run = launch_job;
     j->work.done = finish_job;
     j->work.key = p;
