@@ -469,7 +469,7 @@ static int new_job(struct ph_plug *p, struct ph_spawn_job **out, ph_error *err)
 
 int ph_plug_spawn(struct ph_plug *p, ph_error *err)
 {
-    struct ph_spawn_job *j;
+    struct ph_spawn_job *j = NULL;
     int rc = new_job(p, &j, err);
     if (rc < 0)
         return rc;
@@ -517,7 +517,7 @@ int ph_plug_spawn_background(struct ph_plug *p, ph_error *err)
             return ph_set_error(err, PH_E_SYSTEM, "cannot watch the worker: %s", strerror(e));
         }
     }
-    struct ph_spawn_job *j;
+    struct ph_spawn_job *j = NULL;
     int rc = new_job(p, &j, err);
     if (rc < 0)
         return rc;
