@@ -278,12 +278,16 @@ def floods(t, args):
             # A new second first: the flood above may have used up this
             # one's count, and a flood this short could fit inside it.
             time.sleep(1.2)
-            answer, notes, took = count_flood(s, 2, "bounds.flood_bytes", 400)
-            t.check(answer and answer.get("result") == 400,
+            # Under valgrind a quarter as many, so the flood ends within the
+            # call's 30 s timeout at valgrind's pace; the rate bound is the
+            # same.
+            n = 100 if os.environ.get("PH_UNDER_VALGRIND") == "1" else 400
+            answer, notes, took = count_flood(s, 2, "bounds.flood_bytes", n)
+            t.check(answer and answer.get("result") == n,
                     "notification bytes flood: the call is answered", answer)
-            t.check(0 < notes <= 42 * (int(took) + 2) and (notes < 400 or took > 9),
+            t.check(0 < notes <= 42 * (int(took) + 2) and (notes < n or took > n / 44),
                     "notification bytes flood: at most 4 MiB a second reach the client "
-                    "(%d of 400 notifications of 100,000 bytes in %.1f s)" % (notes, took))
+                    "(%d of %d notifications of 100,000 bytes in %.1f s)" % (notes, n, took))
         finally:
             s.close()
     finally:
