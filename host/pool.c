@@ -226,12 +226,20 @@ void ph_pool_client_gone(struct ph_plug *head, uint64_t client)
     }
 }
 
+/* Whether p, under isolate "call", has had its one call answered and its
+ * process is still to be ended. */
+static int answered_once(const struct ph_plug *p)
+{
+    return p && one_call(p->head) && p->served && p->awaited == 0 && p->pid > 0 &&
+           p->cause == PH_END_NONE;
+}
+
 /* Ends the instances whose one call (isolate "call") is answered. */
 static void retire(struct ph_plug *head)
 {
     for (unsigned i = 0; one_call(head) && i < head->cap_inst; i++) {
         struct ph_plug *p = head->inst[i];
-        if (p && p->served && p->awaited == 0 && p->pid > 0 && p->cause == PH_END_NONE)
+        if (answered_once(p))
             ph_plug_kill(p, PH_END_KILLED,
                          json_pack("{s:s}", "reason", "isolate call: its one call is answered"));
     }
@@ -255,8 +263,7 @@ void ph_pool_dispatch(struct ph_plug *head)
     struct ph_call *cur = head->queued ? next_queued(head, h->calls.next) : NULL;
     for (unsigned i = 0; i < head->cap_inst; i++) {
         struct ph_plug *p = head->inst[i];
-        if (p && one_call(head) && p->served && p->awaited == 0 && p->pid > 0 &&
-            p->cause == PH_END_NONE) {
+        if (answered_once(p)) {
             /* Its one call is answered: the process goes, and its slot
              * takes a fresh one; at the end of the turn (ph_pool_top_up),
              * after the answer is delivered, since a killed process that
