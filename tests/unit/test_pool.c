@@ -173,6 +173,21 @@ static int spin_together(ph_host *h, const char *name, int n, int ms, struct see
     return most;
 }
 
+/* A plugin held to one process: its pool's size is 1, and two calls made
+ * together are both answered, by the same process, one after the other. */
+static void check_one_process(ph_host *h, const char *name, const char *what, struct seen *s,
+                              uint64_t *ids)
+{
+    json_t *d = plugin_desc(h, name);
+    CHECKF(json_integer_value(json_object_get(d, "max_instances")) == 1, "%s: max_instances 1",
+           what);
+    json_decref(d);
+    int most = spin_together(h, name, 2, 200, s, ids);
+    CHECKF(s->failed == 0, "%s calls answered", what);
+    CHECKF(most <= 1 && s->pid[ids[0] % MAXC] == s->pid[ids[1] % MAXC], "%s: one process (%d busy)",
+           what, most);
+}
+
 static void pump(ph_host *h, int ms)
 {
     struct timespec t0, t;
@@ -342,13 +357,7 @@ int main(int argc, char **argv)
             h = f ? host_with(so, 4, 0, &s) : NULL;
             CHECK(h != NULL);
             if (h) {
-                json_t *d = plugin_desc(h, "pooled");
-                CHECKF(json_integer_value(json_object_get(d, "max_instances")) == 1,
-                       "manifest singleton: max_instances 1");
-                json_decref(d);
-                int most = spin_together(h, "pooled", 2, 200, &s, ids);
-                CHECKF(s.failed == 0 && most <= 1 && s.pid[ids[0] % MAXC] == s.pid[ids[1] % MAXC],
-                       "manifest singleton: one process (%d busy)", most);
+                check_one_process(h, "pooled", "manifest singleton", &s, ids);
                 ph_host_free(h);
             }
             unlink(mf);
@@ -362,14 +371,7 @@ int main(int argc, char **argv)
         h = host_with(argv[2], 4, 0, &s);
         CHECK(h != NULL);
         if (h) {
-            json_t *d = plugin_desc(h, "single");
-            CHECKF(json_integer_value(json_object_get(d, "max_instances")) == 1,
-                   "singleton: max_instances 1");
-            json_decref(d);
-            int most = spin_together(h, "single", 2, 200, &s, ids);
-            CHECKF(s.failed == 0, "singleton calls answered");
-            CHECKF(most <= 1 && s.pid[ids[0] % MAXC] == s.pid[ids[1] % MAXC],
-                   "singleton: one process (%d busy)", most);
+            check_one_process(h, "single", "singleton", &s, ids);
             CHECKF(s.singleton_note, "the cap was logged");
             ph_host_free(h);
         }
